@@ -1,0 +1,37 @@
+# Two commands do all set-up on a fresh machine:
+#   make run    builds .venv on first use, then runs the main job on embedded defaults
+#   make test   builds .venv on first use, then runs the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format bench clean
+
+$(BIN)/nas: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# The CPU build of PyTorch first: an unpinned torch would pull gigabytes of CUDA packages.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/nas
+	$(BIN)/nas evaluate --cell gru --family ws --nodes 30 --seed 1
+
+test: $(BIN)/nas
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/nas
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/nas
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(BIN)/nas
+	$(BIN)/python benchmarks/speed.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

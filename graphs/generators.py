@@ -1,0 +1,298 @@
+"""Random graph generators the Sparse-RNN wiring is drawn from.
+
+Plain functions in the NetworkX style: sizes and probabilities first, then ``seed``, and a new
+connected ``nx.Graph`` with nodes ``0..n-1`` is returned. The seed (an int, a
+``numpy.random.Generator`` or None) is handed to networkx, which turns it into an RNG; passing
+the same Generator to several calls draws them from one stream.
+
+``GraphSpec`` is the frozen, hashable configuration of one draw; ``thesis_spec`` and
+``sample_thesis`` reproduce the thesis preset (WS, BA and ER graphs with 10 to 50 nodes).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Literal
+
+import networkx as nx
+import numpy as np
+
+from graphs.errors import SparseNASError
+
+Seed = int | np.random.Generator | None
+Family = Literal["ws", "ba", "er"]
+
+FAMILIES: tuple[str, ...] = ("ws", "ba", "er")
+"""Graph families: Watts-Strogatz, Barabasi-Albert and Erdos-Renyi."""
+
+THESIS_NODES: tuple[int, int] = (10, 50)
+"""Inclusive range the thesis preset draws the number of nodes from."""
+
+_THESIS_ROUNDS = 100
+
+
+# -- argument checks ---------------------------------------------------------------------------
+
+
+def _check_integer(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise SparseNASError(f"{name} must be an integer (got {name}={value!r})")
+    return int(value)
+
+
+def _check_probability(name: str, value: object, *, allow_zero: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SparseNASError(f"{name} must be a number in [0, 1] (got {name}={value!r})")
+    low_ok = value >= 0 if allow_zero else value > 0
+    if not (low_ok and value <= 1):
+        allowed = "[0, 1]" if allow_zero else "(0, 1]"
+        raise SparseNASError(f"{name} must be in {allowed} (got {name}={value!r})")
+    return float(value)
+
+
+def _check_family(family: object) -> str:
+    if family not in FAMILIES:
+        raise SparseNASError(f"unknown graph family {family!r}; choose one of {FAMILIES}")
+    return str(family)
+
+
+def _check_tries(tries: object) -> int:
+    tries = _check_integer("tries", tries)
+    if tries < 1:
+        raise SparseNASError(f"tries must be at least 1 (got tries={tries})")
+    return tries
+
+
+def _check_ws(n: object, k: object, p: object) -> tuple[int, int, float]:
+    n, k = _check_integer("n", n), _check_integer("k", k)
+    if n < 3:
+        raise SparseNASError(f"a Watts-Strogatz graph needs n >= 3 nodes (got n={n})")
+    if not 2 <= k < n:
+        raise SparseNASError(f"k must satisfy 2 <= k < n (got k={k}, n={n})")
+    return n, k, _check_probability("p", p)
+
+
+def _check_ba(n: object, m: object) -> tuple[int, int]:
+    n, m = _check_integer("n", n), _check_integer("m", m)
+    if not 1 <= m < n:
+        raise SparseNASError(f"m must satisfy 1 <= m < n (got m={m}, n={n})")
+    return n, m
+
+
+def _check_er(n: object, p: object) -> tuple[int, float]:
+    n = _check_integer("n", n)
+    if n < 2:
+        raise SparseNASError(f"an Erdos-Renyi graph needs n >= 2 nodes (got n={n})")
+    return n, _check_probability("p", p, allow_zero=False)
+
+
+# -- generators ------------------------------------------------------------------------------
+
+
+def watts_strogatz(n: int, k: int, p: float, *, seed: Seed = None, tries: int = 10) -> nx.Graph:
+    """A connected Watts-Strogatz small-world graph.
+
+    Parameters
+    ----------
+    n : number of nodes, at least 3.
+    k : each node starts joined to its ``k // 2`` nearest ring neighbours on either side
+        (so an odd ``k`` acts like ``k - 1``, as in networkx); ``2 <= k < n``.
+    p : probability of rewiring each edge, in [0, 1].
+    seed : int, numpy Generator or None, passed to networkx.
+    tries : number of graphs drawn before giving up on a connected one.
+
+    Raises
+    ------
+    SparseNASError
+        If an argument is out of range or no connected graph turned up in ``tries`` draws.
+
+    See Also
+    --------
+    networkx.connected_watts_strogatz_graph : the generator used here.
+
+    References
+    ----------
+    .. [1] D. J. Watts and S. H. Strogatz, Collective dynamics of small-world networks,
+       Nature 393, pp. 440-442, 1998.
+    """
+    n, k, p = _check_ws(n, k, p)
+    tries = _check_tries(tries)
+    try:
+        return nx.connected_watts_strogatz_graph(n, k, p, tries=tries, seed=seed)
+    except nx.NetworkXError:
+        raise SparseNASError(
+            f"no connected Watts-Strogatz graph in {tries} tries (n={n}, k={k}, p={p}); "
+            "raise tries, k or n"
+        ) from None
+
+
+def barabasi_albert(n: int, m: int, *, seed: Seed = None) -> nx.Graph:
+    """A Barabasi-Albert preferential-attachment graph (always connected).
+
+    Parameters
+    ----------
+    n : number of nodes.
+    m : edges from each new node to existing nodes, ``1 <= m < n``.
+    seed : int, numpy Generator or None, passed to networkx.
+
+    Notes
+    -----
+    networkx starts from a star on nodes ``0..m`` and adds node ``i`` joined to ``m`` earlier
+    nodes, so every node but 0 has a lower-labelled neighbour: layered by label
+    (``graphs.dag.layered_dag``), a BA graph has exactly one source node.
+
+    References
+    ----------
+    .. [1] A.-L. Barabasi and R. Albert, Emergence of scaling in random networks,
+       Science 286, pp. 509-512, 1999.
+    """
+    n, m = _check_ba(n, m)
+    return nx.barabasi_albert_graph(n, m, seed=seed)
+
+
+def erdos_renyi(n: int, p: float, *, seed: Seed = None, tries: int = 100) -> nx.Graph:
+    """A connected Erdos-Renyi G(n, p) graph, drawn by rejection.
+
+    Each of the ``n (n - 1) / 2`` possible edges is present independently with probability
+    ``p``; disconnected draws are rejected, so the result is G(n, p) conditioned on being
+    connected.
+
+    Parameters
+    ----------
+    n : number of nodes, at least 2.
+    p : edge probability in (0, 1]; G(n, 0) is never connected.
+    seed : int, numpy Generator or None; turned into one RNG that all draws share.
+    tries : number of graphs drawn before giving up.
+
+    Raises
+    ------
+    SparseNASError
+        If an argument is out of range or no connected graph turned up in ``tries`` draws.
+
+    References
+    ----------
+    .. [1] P. Erdos and A. Renyi, On random graphs I, Publ. Math. Debrecen 6, pp. 290-297,
+       1959.
+    .. [2] E. N. Gilbert, Random graphs, Ann. Math. Statist. 30, pp. 1141-1144, 1959.
+    """
+    n, p = _check_er(n, p)
+    tries = _check_tries(tries)
+    rng = nx.utils.create_py_random_state(seed)
+    for _ in range(tries):
+        graph = nx.gnp_random_graph(n, p, seed=rng)
+        if nx.is_connected(graph):
+            return graph
+    raise SparseNASError(
+        f"no connected Erdos-Renyi graph in {tries} tries (n={n}, p={p}); "
+        f"raise tries or p (ln(n)/n = {math.log(n) / n:.3g} is the connectivity threshold)"
+    )
+
+
+# -- specs and the thesis preset ---------------------------------------------------------------
+
+_PARAMETERS: dict[str, tuple[str, ...]] = {"ws": ("k", "p"), "ba": ("m",), "er": ("p",)}
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    """One graph family with its parameters: what a trial stores to rebuild its graph.
+
+    Parameters left as None are filled with the thesis defaults (see ``thesis_spec``), so
+    ``GraphSpec("ws", 20) == GraphSpec("ws", 20, k=4, p=1.0)``. Parameters that do not apply
+    to the family (``m`` for WS and ER, ``k`` for BA and ER, ``p`` for BA) must stay None.
+    Every value is checked on construction, so a bad configuration fails before any draw.
+    """
+
+    family: Family
+    nodes: int
+    k: int | None = None
+    p: float | None = None
+    m: int | None = None
+
+    def __post_init__(self) -> None:
+        family = _check_family(self.family)
+        nodes = _check_integer("nodes", self.nodes)
+        given = {"k": self.k, "p": self.p, "m": self.m}
+        extra = [n for n, v in given.items() if v is not None and n not in _PARAMETERS[family]]
+        if extra:
+            raise SparseNASError(
+                f"{', '.join(extra)} does not apply to family {family!r} "
+                f"(it takes {', '.join(_PARAMETERS[family])})"
+            )
+        defaults = _thesis_parameters(family, nodes, given)
+        values = {
+            name: defaults[name] if given[name] is None else given[name]
+            for name in _PARAMETERS[family]
+        }
+        if family == "ws":
+            _, values["k"], values["p"] = _check_ws(nodes, values["k"], values["p"])
+        elif family == "ba":
+            _, values["m"] = _check_ba(nodes, values["m"])
+        else:
+            _, values["p"] = _check_er(nodes, values["p"])
+        # Frozen dataclass: store the normalised values (plain int/float, JSON-friendly).
+        object.__setattr__(self, "family", family)
+        object.__setattr__(self, "nodes", nodes)
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def build(self, seed: Seed) -> nx.Graph:
+        """Draw the graph; the same seed gives the same edges."""
+        if self.family == "ws":
+            return watts_strogatz(self.nodes, self.k, self.p, seed=seed)  # type: ignore[arg-type]
+        if self.family == "ba":
+            return barabasi_albert(self.nodes, self.m, seed=seed)  # type: ignore[arg-type]
+        return erdos_renyi(self.nodes, self.p, seed=seed)  # type: ignore[arg-type]
+
+
+def _thesis_parameters(family: str, nodes: int, given: dict[str, object]) -> dict[str, object]:
+    """The thesis defaults for the parameters of ``family`` that were not given."""
+    if family == "ws":
+        if given["k"] is None and nodes // 5 < 2:
+            raise SparseNASError(
+                f"family 'ws' needs k for nodes < 10, since the default k = nodes // 5 is "
+                f"below 2 (got nodes={nodes})"
+            )
+        return {"k": nodes // 5, "p": 1.0}
+    if family == "ba":
+        return {"m": max(1, nodes // 10)}
+    if nodes < 2:
+        raise SparseNASError(f"an Erdos-Renyi graph needs n >= 2 nodes (got nodes={nodes})")
+    return {"p": min(1.0, 2 * math.log(nodes) / nodes)}
+
+
+def thesis_spec(family: str, nodes: int) -> GraphSpec:
+    """The thesis preset for ``family`` with ``nodes`` nodes.
+
+    WS: ``k = nodes // 5`` and ``p = 1``; BA: ``m = max(1, nodes // 10)``. ER is ours, not the
+    thesis': ``p = min(1, 2 ln(nodes) / nodes)``, twice the connectivity threshold
+    ``ln(n) / n`` of G(n, p), so rejection rarely has to redraw.
+    """
+    return GraphSpec(family, nodes)  # type: ignore[arg-type]
+
+
+def sample_thesis(family: str, seed: Seed) -> tuple[GraphSpec, nx.Graph]:
+    """Draw a graph of the thesis preset: nodes uniform in [10, 50], then ``thesis_spec``.
+
+    One numpy Generator made from ``seed`` draws the number of nodes and then the graph. Small
+    WS graphs (k = 2 or 3, p = 1) are sometimes disconnected; if networkx gives up after its
+    10 tries, the graph is drawn again with the same spec from the same Generator, so the
+    result stays a deterministic function of ``seed`` and the node count stays uniform.
+
+    Raises
+    ------
+    SparseNASError
+        For an unknown family, or if 100 rounds of 10 tries found no connected graph.
+    """
+    _check_family(family)
+    rng = np.random.default_rng(seed)
+    low, high = THESIS_NODES
+    spec = thesis_spec(family, int(rng.integers(low, high + 1)))
+    for _ in range(_THESIS_ROUNDS):
+        try:
+            return spec, spec.build(rng)
+        except SparseNASError:
+            continue
+    raise SparseNASError(f"no connected graph for {spec} in {_THESIS_ROUNDS} rounds of draws")

@@ -1,0 +1,154 @@
+"""Structural properties of a graph: the feature row a performance predictor is trained on.
+
+Names and definitions follow the thesis' published tables, so our tables and theirs are
+interchangeable. Everything is computed on the undirected graph, except ``layers``,
+``source_nodes``, ``sink_nodes`` and ``dead_end_nodes``, which come from the layered DAG
+(``graphs.dag.layered_dag``). Centralities use networkx' definitions and normalisations;
+they are computed with igraph (the graph is converted once, below) and checked against
+networkx in the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import igraph as ig
+import networkx as nx
+import numpy as np
+
+from graphs.dag import LayeredDAG, layered_dag
+from graphs.errors import SparseNASError
+
+_STATISTICS = ("mean", "var", "std")
+_DISTRIBUTIONS = ("eccentricity", "degree", "closeness", "nodes_betweenness", "edge_betweenness")
+
+THESIS_PROPERTIES: tuple[str, ...] = (
+    "layers",
+    "nodes",
+    "edges",
+    "source_nodes",
+    "sink_nodes",
+    "diameter",
+    "density",
+    "average_shortest_path_length",
+    *(f"{name}_{stat}" for name in _DISTRIBUTIONS for stat in _STATISTICS),
+)
+"""The properties of the thesis' tables, in a stable order."""
+
+PROPERTY_NAMES: tuple[str, ...] = (*THESIS_PROPERTIES, "dead_end_nodes")
+"""Every property ``graph_properties`` returns, in a stable order."""
+
+
+def graph_properties(graph: nx.Graph, dag: LayeredDAG | None = None) -> dict[str, float]:
+    """The properties in ``PROPERTY_NAMES`` of a connected graph.
+
+    Parameters
+    ----------
+    graph : connected undirected graph with integer node labels and at least one edge.
+    dag : ``layered_dag(graph)``, if the caller already has it.
+
+    Returns
+    -------
+    dict mapping each name of ``PROPERTY_NAMES`` to a float, in that order:
+
+    - ``layers``, ``source_nodes``, ``sink_nodes``: number of layers, size of the first
+      (layer 0) and of the last layer of the layered DAG; ``dead_end_nodes`` (ours, not in
+      the thesis): nodes without successors outside the last layer.
+    - ``nodes``, ``edges``, ``diameter``, ``average_shortest_path_length`` (over unordered
+      pairs of distinct nodes).
+    - ``density``: ``edges / (nodes (nodes - 1))``, the thesis' definition, which is half of
+      ``networkx.density`` for an undirected graph (the density of the DAG).
+    - ``<x>_mean``, ``<x>_var``, ``<x>_std`` over nodes (edges for ``edge_betweenness``) of
+      ``eccentricity``; ``degree`` (``networkx.degree_centrality``: degree / (n - 1));
+      ``closeness`` (``networkx.closeness_centrality``); ``nodes_betweenness``
+      (``networkx.betweenness_centrality``, normalised by ``(n - 1)(n - 2) / 2`` pairs);
+      ``edge_betweenness`` (``networkx.edge_betweenness_centrality``, normalised by
+      ``n (n - 1) / 2`` pairs). Variance and standard deviation are sample statistics
+      (``ddof=1``), as pandas computes them; with a single edge ``edge_betweenness_var`` and
+      ``_std`` are NaN.
+
+    Raises
+    ------
+    SparseNASError
+        If the graph has no edge, is disconnected, has a self-loop or non-integer labels.
+
+    References
+    ----------
+    .. [1] L. C. Freeman, Centrality in social networks: conceptual clarification,
+       Social Networks 1, pp. 215-239, 1979.
+    .. [2] U. Brandes, A faster algorithm for betweenness centrality,
+       J. Math. Sociol. 25, pp. 163-177, 2001.
+    """
+    if graph.number_of_edges() == 0:
+        raise SparseNASError(
+            f"graph properties need at least one edge (got {graph.number_of_nodes()} nodes "
+            "and no edges)"
+        )
+    if dag is None:
+        dag = layered_dag(graph)
+    elif dag.n_nodes != graph.number_of_nodes() or len(dag.edges) != graph.number_of_edges():
+        raise ValueError(
+            f"dag does not belong to graph ({dag.n_nodes} nodes and {len(dag.edges)} edges, "
+            f"graph has {graph.number_of_nodes()} and {graph.number_of_edges()})"
+        )
+    g = _to_igraph(dag)
+    if not g.is_connected():
+        raise SparseNASError(
+            f"graph properties need a connected graph (got {len(g.connected_components())} "
+            f"components on {g.vcount()} nodes)"
+        )
+    values = {**_layer_properties(dag), **_distance_properties(g), **_centrality_properties(g)}
+    return {name: values[name] for name in PROPERTY_NAMES}
+
+
+def _to_igraph(dag: LayeredDAG) -> ig.Graph:
+    """The undirected graph on node positions 0..n-1 (the one boundary to igraph)."""
+    return ig.Graph(n=dag.n_nodes, edges=list(dag.edges), directed=False)
+
+
+def _layer_properties(dag: LayeredDAG) -> dict[str, float]:
+    sizes = dag.layer_sizes
+    return {
+        "layers": float(dag.n_layers),
+        "source_nodes": float(sizes[0]),
+        "sink_nodes": float(sizes[-1]),
+        "dead_end_nodes": float(len(dag.dead_ends)),
+    }
+
+
+def _distance_properties(g: ig.Graph) -> dict[str, float]:
+    n, m = g.vcount(), g.ecount()
+    return {
+        "nodes": float(n),
+        "edges": float(m),
+        "diameter": float(g.diameter(directed=False)),
+        "density": m / (n * (n - 1)),
+        "average_shortest_path_length": float(g.average_path_length(directed=False)),
+        **_summary("eccentricity", g.eccentricity()),
+    }
+
+
+def _centrality_properties(g: ig.Graph) -> dict[str, float]:
+    n = g.vcount()
+    degree = np.asarray(g.degree(), dtype=float) / (n - 1)
+    # igraph counts each unordered pair once; networkx divides by the number of pairs.
+    node_pairs = (n - 1) * (n - 2) / 2
+    nodes_betweenness = np.asarray(g.betweenness(directed=False), dtype=float)
+    if node_pairs > 0:
+        nodes_betweenness /= node_pairs
+    edge_betweenness = np.asarray(g.edge_betweenness(directed=False), dtype=float)
+    edge_betweenness /= n * (n - 1) / 2
+    return {
+        **_summary("degree", degree),
+        # Connected graph: igraph's normalised closeness equals networkx' (n - 1) / sum(d).
+        **_summary("closeness", g.closeness(normalized=True)),
+        **_summary("nodes_betweenness", nodes_betweenness),
+        **_summary("edge_betweenness", edge_betweenness),
+    }
+
+
+def _summary(name: str, values: Sequence[float] | np.ndarray) -> dict[str, float]:
+    """Mean, sample variance and sample standard deviation (ddof=1; NaN for one value)."""
+    x = np.asarray(values, dtype=float)
+    var = float(x.var(ddof=1)) if x.size > 1 else float("nan")
+    return {f"{name}_mean": float(x.mean()), f"{name}_var": var, f"{name}_std": var**0.5}

@@ -1,0 +1,135 @@
+"""Shared helpers for tasks: token sequences -> padded tensors, and a seeded train/test split.
+
+Every task goes through the same two steps, so padding, label checks and the split behave the
+same whether the strings come from a grammar or from a user's CSV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from graphs.errors import SparseNASError
+from models.data import SequenceSet, Task
+
+
+def build_vocab(sequences: Iterable[Sequence[str]]) -> dict[str, int]:
+    """Map every distinct token to 1..V in sorted order, so the ids never depend on row order."""
+    tokens = sorted({token for sequence in sequences for token in sequence})
+    return {token: index + 1 for index, token in enumerate(tokens)}
+
+
+def encode_sequences(
+    sequences: Sequence[Sequence[str]], labels: Sequence[int], vocab: Mapping[str, int]
+) -> SequenceSet:
+    """Encode token sequences (a str counts as a sequence of letters) as padded (n, T) int64.
+
+    Raises SparseNASError for an empty sequence, a token missing from ``vocab`` or a label
+    count that differs from the sequence count.
+    """
+    if len(sequences) != len(labels):
+        raise SparseNASError(
+            f"got {len(sequences)} sequences but {len(labels)} labels; they must match"
+        )
+    if len(sequences) == 0:
+        raise SparseNASError("cannot encode an empty list of sequences; give at least one")
+    lengths = np.array([len(sequence) for sequence in sequences], dtype=np.int64)
+    if lengths.min() == 0:
+        row = int(np.argmin(lengths))
+        raise SparseNASError(f"sequence {row} is empty; every sequence needs at least one token")
+    inputs = np.zeros((len(sequences), int(lengths.max())), dtype=np.int64)
+    for row, sequence in enumerate(sequences):
+        try:
+            inputs[row, : len(sequence)] = [vocab[token] for token in sequence]
+        except KeyError as exc:
+            raise SparseNASError(
+                f"token {exc.args[0]!r} in sequence {row} is not in the vocabulary "
+                f"of {len(vocab)} tokens"
+            ) from None
+    return SequenceSet(
+        torch.from_numpy(inputs),
+        torch.from_numpy(lengths),
+        torch.as_tensor(np.asarray(labels, dtype=np.int64)),
+    )
+
+
+def decode_sequences(data: SequenceSet, vocab: Mapping[str, int]) -> list[list[str]]:
+    """Turn token ids back into tokens (padding dropped), to inspect or check an encoded set."""
+    token_of = {index: token for token, index in vocab.items()}
+    return [
+        [token_of[int(index)] for index in row[: int(length)]]
+        for row, length in zip(data.inputs, data.lengths, strict=True)
+    ]
+
+
+def split_task(
+    name: str,
+    data: SequenceSet,
+    n_classes: int,
+    rng: np.random.Generator,
+    test_fraction: float = 0.25,
+    *,
+    stratify: bool = True,
+    vocab_size: int | None = None,
+    n_features: int | None = None,
+) -> Task:
+    """Split ``data`` into a shuffled train and test set and wrap them in a Task.
+
+    With ``stratify`` each class keeps its share in both parts (largest-remainder rounding),
+    so a balanced task stays balanced. The test set has round(n * test_fraction) rows.
+    """
+    n = len(data)
+    if not 0.0 < test_fraction < 1.0:
+        raise SparseNASError(
+            f"test_fraction must lie strictly between 0 and 1 (got test_fraction={test_fraction})"
+        )
+    n_test = round(n * test_fraction)
+    if not 0 < n_test < n:
+        raise SparseNASError(
+            f"test_fraction={test_fraction} leaves an empty train or test set for {n} sequences; "
+            "use more sequences or another fraction"
+        )
+    labels = data.labels.numpy()
+    if stratify:
+        classes, counts = np.unique(labels, return_counts=True)
+        ideal = n_test * counts / n
+        per_class = np.floor(ideal).astype(np.int64)
+        # Hand the leftover test rows to the classes with the largest remainders;
+        # a random permutation first breaks ties without favouring low class ids.
+        order = rng.permutation(len(classes))
+        by_remainder = order[np.argsort(-(ideal - per_class)[order], kind="stable")]
+        per_class[by_remainder[: n_test - int(per_class.sum())]] += 1
+        test_parts = [
+            rng.permutation(np.flatnonzero(labels == c))[:k]
+            for c, k in zip(classes, per_class, strict=True)
+        ]
+        test_index = np.concatenate(test_parts)
+    else:
+        test_index = rng.permutation(n)[:n_test]
+    is_test = np.zeros(n, dtype=bool)
+    is_test[test_index] = True
+    train_index = rng.permutation(np.flatnonzero(~is_test))
+    test_index = rng.permutation(np.flatnonzero(is_test))
+    return Task(
+        name=name,
+        train=data.subset(torch.from_numpy(train_index)),
+        test=data.subset(torch.from_numpy(test_index)),
+        n_classes=n_classes,
+        vocab_size=vocab_size,
+        n_features=n_features,
+    )
+
+
+def task_rngs(seed: int, n: int) -> list[np.random.Generator]:
+    """Independent generators for the parts of one task build (data, split), all from ``seed``."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SparseNASError(f"seed must be a non-negative integer (got seed={seed!r})")
+    return [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(n)]
+
+
+def check_count(n: int) -> None:
+    """Reject a string count that is not a non-negative integer (bools included)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise SparseNASError(f"the number of strings must be a non-negative integer (got {n!r})")

@@ -1,0 +1,72 @@
+"""Topology tables: sample many graphs with their properties, or describe graph files.
+
+Both produce the property columns of the evaluations table, so a sampled pool, a folder of
+GraphML files and a finished search can be compared row for row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from graphs.errors import SparseNASError
+from graphs.generators import FAMILIES, sample_thesis
+from graphs.io import edges_to_string, read_graph
+from graphs.properties import graph_properties
+from nas.evaluation import child_seeds
+
+Progress = Callable[[], None]
+
+
+def parse_families(text: str) -> list[str]:
+    """``"ws,ba"`` or ``"all"`` -> the list of family names, each checked."""
+    names = list(FAMILIES) if text.strip() == "all" else [f.strip() for f in text.split(",")]
+    unknown = [name for name in names if name not in FAMILIES]
+    if unknown or not names:
+        raise SparseNASError(
+            f"unknown graph family {', '.join(unknown) or text!r}; "
+            f"choose from {', '.join(FAMILIES)} or all"
+        )
+    return names
+
+
+def sample_topologies(
+    families: Sequence[str], count: int, seed: int, advance: Progress | None = None
+) -> pd.DataFrame:
+    """``count`` graphs of each family from the thesis preset, one row each.
+
+    Graph i of a family uses the i-th child seed of (seed, family), so adding families keeps
+    the rows already drawn.
+    """
+    if count < 1:
+        raise SparseNASError(f"count must be at least 1 (got {count})")
+    rows = []
+    for family in families:
+        for graph_seed in child_seeds([seed, FAMILIES.index(family)], count):
+            spec, graph = sample_thesis(family, graph_seed)
+            rows.append(
+                {
+                    **asdict(spec),
+                    "graph_seed": graph_seed,
+                    **graph_properties(graph),
+                    "edge_list": edges_to_string(graph),
+                }
+            )
+            if advance is not None:
+                advance()
+    return pd.DataFrame(rows)
+
+
+def describe_files(paths: Iterable[Path], advance: Progress | None = None) -> pd.DataFrame:
+    """Properties of graph files, one row per file; first column ``graph`` is the file name."""
+    rows = []
+    for path in paths:
+        rows.append({"graph": Path(path).name, **graph_properties(read_graph(path))})
+        if advance is not None:
+            advance()
+    if not rows:
+        raise SparseNASError("no graph files given")
+    return pd.DataFrame(rows)

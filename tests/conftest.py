@@ -1,0 +1,27 @@
+"""Shared fixtures: tiny, seeded data so model tests run in milliseconds."""
+
+import pytest
+import torch
+
+from models.data import SequenceSet, Task
+
+
+def _contains_token_one(count: int, seed: int) -> SequenceSet:
+    """Label 1 when token 1 occurs in the sequence: learnable in a few epochs."""
+    generator = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(2, 7, (count,), generator=generator)
+    inputs = torch.randint(1, 6, (count, 6), generator=generator)
+    inputs[torch.arange(6)[None, :] >= lengths[:, None]] = 0
+    labels = (inputs == 1).any(dim=1).long()
+    return SequenceSet(inputs, lengths, labels)
+
+
+@pytest.fixture
+def tiny_task() -> Task:
+    return Task(
+        name="tiny",
+        train=_contains_token_one(96, seed=0),
+        test=_contains_token_one(48, seed=1),
+        n_classes=2,
+        vocab_size=6,
+    )
