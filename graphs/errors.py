@@ -6,4 +6,4 @@ command line catches it (prints one line, exits with code 2).
 
 
 class SparseNASError(Exception):
-    """Bad input or an impossible request: the message says what was received and what is allowed."""
+    """Bad input or an impossible request; the message names the value and what is allowed."""

@@ -16,7 +16,7 @@ from models.cells import check_cell
 from models.reference import reference_forward
 from models.sparse_rnn import SparseRNN, gather_last, init_linear
 
-DEFAULT_EMBEDDING_DIM = 16
+DEFAULT_EMBEDDING_DIM = 32
 
 
 def _input_encoder(

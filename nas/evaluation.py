@@ -15,7 +15,7 @@ from graphs.dag import layered_dag
 from graphs.io import edges_to_string
 from graphs.properties import graph_properties
 from models.data import Task
-from models.networks import SparseRNNClassifier, parameter_counts
+from models.networks import DEFAULT_EMBEDDING_DIM, SparseRNNClassifier, parameter_counts
 from models.training import EpochMetrics, TrainSpec, train_model
 
 
@@ -31,7 +31,7 @@ def evaluate_graph(
     train: TrainSpec,
     *,
     seed: int = 0,
-    embedding_dim: int = 16,
+    embedding_dim: int = DEFAULT_EMBEDDING_DIM,
     on_epoch: Callable[[EpochMetrics], bool | None] | None = None,
 ) -> dict[str, object]:
     """Train the Sparse-RNN wired by ``graph`` on ``task`` and describe the result.
