@@ -136,8 +136,9 @@ class SparseRNN(nn.Module):
         window = inputs.new_zeros(batch, self.max_lag * n)
         last_start, last_end = self.layer_bounds[-1]
         outputs = []
+        drive_steps = drive.unbind(1)  # one backward stack, not a zero-fill per step
         for step in range(steps + n_layers - 1):
-            gates_in = drive[:, step] if step < steps else bias_x
+            gates_in = drive_steps[step] if step < steps else bias_x
             gates_in = gates_in + window @ weight_lag.T
             gates_hidden = torch.addmm(bias_h, h, weight_h.T)
             h_new, c_new = cell_update(cell, gates_in, gates_hidden, h, c)

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from graphs.errors import SparseNASError
 from graphs.generators import FAMILIES, GraphSpec
 from graphs.io import read_graph
 from models.cells import CELLS, check_cell
 from models.training import EpochMetrics, TrainSpec
+from nas.console import console, err_console, progress_bar, run_or_exit
 from nas.evaluation import evaluate_graph
+from nas.predictor_cli import predictor_app
 from nas.tasks import TASK_NAMES, load_task
 from nas.topologies import describe_files, parse_families, sample_topologies
 
@@ -33,33 +30,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-T = TypeVar("T")
-
 TASK_HELP = f"Task: {', '.join(TASK_NAMES)} or csv:PATH (columns `sequence`, `label`)."
-
-
-def run_or_exit(action: Callable[[], T]) -> T:
-    """Run ``action``; bad input becomes one ``error:`` line and exit code 2."""
-    try:
-        return action()
-    except SparseNASError as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(code=2) from None
-
-
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[Progress]:
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
-    )
-    with Progress(*columns, console=err_console, disable=not enabled, transient=False) as bar:
-        yield bar
+app.add_typer(predictor_app, name="predictor", help="Learn accuracy from graph properties.")
 
 
 def _fmt(value: object) -> str:

@@ -1,0 +1,79 @@
+"""Accuracy predictors: from a graph's features to its Sparse-RNN's test accuracy.
+
+- ``predictors.table``: load evaluations tables (ours and the thesis' published ones).
+- ``predictors.regressors``: ``GraphRegressor``, scikit-learn pipelines with an uncertainty.
+- ``predictors.validation``: repeated K-fold, size-only baseline, noise ceiling, importances.
+- ``predictors.persistence``: fit, save, load and predict with a ``Predictor``.
+
+Works on plain feature tables; imports graphs/ (to compute features from edge lists) and
+never models/.
+"""
+
+from predictors.persistence import (
+    Predictor,
+    data_hash,
+    fit_predictor,
+    library_versions,
+    load_predictor,
+    save_predictor,
+)
+from predictors.plots import plot_predictions
+from predictors.regressors import CHOICES, KINDS, GraphRegressor, make_pipeline
+from predictors.table import (
+    ALL,
+    FEATURE_SETS,
+    SIZE_ONLY,
+    THESIS,
+    EvaluationTable,
+    load_table,
+    read_table,
+)
+from predictors.validation import (
+    DEFAULT_MODELS,
+    METRICS,
+    CVResult,
+    EvaluationReport,
+    cross_validate_predictor,
+    evaluate_table,
+    feature_correlations,
+    intraclass_correlation,
+    noise_ceiling,
+    permutation_importances,
+    regression_metrics,
+    repeated_splits,
+    top_fraction_precision,
+)
+
+__all__ = [
+    "ALL",
+    "CHOICES",
+    "DEFAULT_MODELS",
+    "FEATURE_SETS",
+    "KINDS",
+    "METRICS",
+    "SIZE_ONLY",
+    "THESIS",
+    "CVResult",
+    "EvaluationReport",
+    "EvaluationTable",
+    "GraphRegressor",
+    "Predictor",
+    "cross_validate_predictor",
+    "data_hash",
+    "evaluate_table",
+    "feature_correlations",
+    "fit_predictor",
+    "intraclass_correlation",
+    "library_versions",
+    "load_predictor",
+    "load_table",
+    "make_pipeline",
+    "noise_ceiling",
+    "permutation_importances",
+    "plot_predictions",
+    "read_table",
+    "regression_metrics",
+    "repeated_splits",
+    "save_predictor",
+    "top_fraction_precision",
+]

@@ -1,0 +1,551 @@
+"""Train many Sparse-RNNs at once, each exactly as if it were trained alone.
+
+K candidate networks share one program: their weights are stacked into (K, ...) tensors padded
+to a common neuron count, and every time step is one batched matrix product (torch.baddbmm)
+over all candidates, run on the wavefront schedule of :mod:`models.sparse_rnn`. Tiny layers
+are all overhead on a CPU, so sharing each operation between K networks is where the speed
+comes from.
+
+Independence is kept by construction: each candidate has its own weights, masks, mini-batch
+stream, loss, gradient-norm clip and Adam state (with its own step count), so the summed loss
+gives every candidate exactly the gradient it would get alone. Candidates are aligned on
+epochs: after every epoch each one is tested, reported through a callback (which may drop
+it), and finished, dropped or diverged candidates free their slot for the next in the queue.
+A candidate whose loss turns NaN/inf is marked ``diverged``; its numbers never reach another
+candidate's slice.
+
+Layout: candidate c with L_c layers is shifted so its last layer is the global last layer
+(layer l runs at global step t + l + L - L_c), which makes the readout step the same for all.
+Padded neurons have zero weights and biases, so their state stays exactly zero.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from graphs.dag import LayeredDAG
+from models.cells import GATES, cell_update
+from models.data import SequenceSet, Task
+from models.networks import SparseRNNClassifier
+from models.sparse_rnn import gather_last
+from models.training import EpochMetrics, TrainResult, TrainSpec, length_buckets, resolve_device
+
+#: Called after every epoch of candidate ``index``; returning True drops the candidate.
+EpochCallback = Callable[[int, EpochMetrics], "bool | None"]
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
+#: Share of the available memory the automatic slot count may plan for.
+MEMORY_SHARE = 0.25
+MAX_AUTO_SLOTS = 64
+
+
+@dataclass
+class _Slot:
+    """One candidate's place in the stack and its own training state."""
+
+    index: int  # position in the caller's list
+    order: torch.Generator
+    epoch: int = 0
+    batches: list[torch.Tensor] = field(default_factory=list)
+    result: TrainResult = field(default_factory=lambda: TrainResult(status="ok"))
+    started: float = 0.0
+    train_loss: float = math.nan
+    train_acc: float = math.nan
+
+
+def _pad_gate_rows(weight: torch.Tensor, gates: int, n: int, width: int) -> torch.Tensor:
+    """(G*n, cols) -> (G*width, cols): each gate block padded from n to ``width`` rows."""
+    cols = weight.shape[1:]
+    blocks = weight.reshape(gates, n, *cols)
+    padded = weight.new_zeros(gates, width, *cols)
+    padded[:, :n] = blocks
+    return padded.reshape(gates * width, *cols)
+
+
+def _pad_cols(weight: torch.Tensor, width: int) -> torch.Tensor:
+    padded = weight.new_zeros(*weight.shape[:-1], width)
+    padded[..., : weight.shape[-1]] = weight
+    return padded
+
+
+class StackedSparseRNN:
+    """K Sparse-RNN classifiers of one cell as stacked tensors; see the module docstring.
+
+    ``models`` supply each candidate's initial weights (a SparseRNNClassifier per candidate,
+    so a candidate's start is identical to training it alone). ``neurons``, ``layers``,
+    ``lags`` and ``pairs`` are the padded sizes (at least each candidate's own; see
+    :func:`stack_sizes`).
+
+    Edges are read through (source, lag) pairs: the window holds the last ``lags`` states of
+    all neurons, and each candidate gathers only the columns some edge reads, so the per-step
+    product costs (pairs x gates*neurons) instead of (lags*neurons x gates*neurons).
+    """
+
+    PARAMS = ("embedding", "weight_in", "weight_x", "weight_h", "bias_x", "bias_h")
+    PARAMS += ("readout_w", "readout_b")
+
+    def __init__(
+        self,
+        models: Sequence[SparseRNNClassifier],
+        neurons: int,
+        layers: int,
+        lags: int,
+        pairs: int,
+    ) -> None:
+        first = models[0]
+        self.cell = first.rnn.cell
+        self.gates = GATES[self.cell]
+        self.neurons, self.layers, self.lags, self.pairs = neurons, layers, lags, pairs
+        self.uses_tokens = first.embedding is not None
+        stacks = [self._slot_tensors(model) for model in models]
+        self.tensors = {
+            name: torch.stack([one[name] for one in stacks])  # type: ignore[misc]
+            for name, value in stacks[0].items()
+            if value is not None
+        }
+
+    def _slot_tensors(self, model: SparseRNNClassifier) -> dict[str, torch.Tensor | None]:
+        """One candidate's weights and masks in the padded, shifted slot layout."""
+        rnn, g, width = model.rnn, self.gates, self.neurons
+        n = rnn.n_neurons
+        shift = self.layers - len(rnn.layer_bounds)
+        last_start, last_end = rnn.layer_bounds[-1]
+        with torch.no_grad():
+            masks = {
+                name: getattr(rnn.parametrizations, name)[0].mask
+                for name in ("weight_in", "weight_x", "weight_h")
+            }
+            neuron_valid = torch.zeros(width)
+            neuron_valid[:n] = 1.0
+            readout_valid = torch.zeros(width)
+            readout_valid[last_start:last_end] = 1.0
+            readout_w = model.readout.weight.new_zeros(model.readout.out_features, width)
+            readout_w[:, last_start:last_end] = model.readout.weight
+            layer = torch.full((width,), self.layers + 1)  # padded neurons never start
+            layer[:n] = rnn.layer_of_neuron + shift
+            # (lag, source) pairs that some edge reads; lag d sits in window block d-1.
+            lag_of_pair, source_of_pair = torch.nonzero(rnn.lag_masks.any(dim=1), as_tuple=True)
+            count = len(source_of_pair)
+            pair_index = torch.zeros(self.pairs, dtype=torch.long)
+            pair_index[:count] = lag_of_pair * width + source_of_pair
+            pair_source = torch.zeros(self.pairs, dtype=torch.long)
+            pair_source[:count] = source_of_pair
+            pair_mask = torch.zeros(g * width, self.pairs)
+            pair_mask[:, :count] = _pad_gate_rows(
+                rnn.lag_masks[lag_of_pair, :, source_of_pair].T, g, n, width
+            )
+            return {
+                "embedding": model.embedding.weight.clone() if model.embedding else None,
+                "weight_in": _pad_gate_rows(rnn.weight_in, g, n, width),
+                "weight_x": _pad_cols(_pad_gate_rows(rnn.weight_x, g, n, width), width),
+                "weight_h": _pad_cols(_pad_gate_rows(rnn.weight_h, g, n, width), width),
+                "bias_x": _pad_gate_rows(rnn.bias_x[:, None], g, n, width)[:, 0],
+                "bias_h": _pad_gate_rows(rnn.bias_h[:, None], g, n, width)[:, 0],
+                "readout_w": readout_w,
+                "readout_b": model.readout.bias.clone(),
+                "mask_in": _pad_gate_rows(masks["weight_in"], g, n, width),
+                "mask_x": _pad_cols(_pad_gate_rows(masks["weight_x"], g, n, width), width),
+                "mask_h": _pad_cols(_pad_gate_rows(masks["weight_h"], g, n, width), width),
+                "mask_bias": neuron_valid.repeat(g),
+                "mask_readout": readout_valid,
+                "pair_index": pair_index,
+                "pair_source": pair_source,
+                "pair_mask": pair_mask,
+                "layer": layer,
+                "shift": torch.tensor(shift),
+            }
+
+    # -- parameters -------------------------------------------------------------------------
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [self.tensors[name] for name in self.PARAMS if name in self.tensors]
+
+    def to(self, device: torch.device) -> StackedSparseRNN:
+        self.tensors = {name: t.to(device) for name, t in self.tensors.items()}
+        return self
+
+    def keep(self, rows: torch.Tensor) -> None:
+        """Compact the stack to the slots ``rows`` (dropping finished candidates)."""
+        self.tensors = {name: t[rows].detach() for name, t in self.tensors.items()}
+
+    def replace(self, row: int, other: StackedSparseRNN) -> None:
+        """Put the single candidate of ``other`` into slot ``row``."""
+        with torch.no_grad():
+            for name, tensor in self.tensors.items():
+                tensor[row] = other.tensors[name][0]
+
+    def requires_grad_(self) -> None:
+        for tensor in self.parameters():
+            tensor.requires_grad_(True)
+
+    # -- forward ----------------------------------------------------------------------------
+
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """inputs (K, B, T) token ids or (K, B, T, F) floats, lengths (K, B) -> (K, B, C)."""
+        t = self.tensors
+        k, batch, steps = inputs.shape[:3]
+        n, g, cell = self.neurons, self.gates, self.cell
+        if self.uses_tokens:
+            vocab = t["embedding"].shape[1]
+            offset = torch.arange(k, device=inputs.device).view(k, 1, 1) * vocab
+            encoded = t["embedding"].reshape(k * vocab, -1)[inputs + offset]
+        else:
+            encoded = inputs
+        bias_x = t["bias_x"] * t["mask_bias"]
+        weight_in = t["weight_in"] * t["mask_in"]
+        drive = torch.baddbmm(
+            bias_x[:, None, :], encoded.reshape(k, batch * steps, -1), weight_in.transpose(1, 2)
+        ).view(k, batch, steps, g * n)
+        weight_x = t["weight_x"] * t["mask_x"]
+        pair_source = t["pair_source"][:, None, :].expand(k, g * n, self.pairs)
+        weight_pairs = weight_x.gather(2, pair_source) * t["pair_mask"]  # (K, G*N, P)
+        weight_pairs_t = weight_pairs.transpose(1, 2)
+        pair_index = t["pair_index"][:, None, :].expand(k, batch, self.pairs)
+        weight_h_t = (t["weight_h"] * t["mask_h"]).transpose(1, 2)
+        bias_h = (t["bias_h"] * t["mask_bias"])[:, None, :]
+        # A candidate shifted by s layers starts s global steps late: delay its input drive.
+        total = steps + self.layers - 1
+        shifts = t["shift"].tolist()
+        drive = torch.stack(
+            [
+                torch.cat(
+                    [
+                        idle.expand(batch, shift, g * n),
+                        own,
+                        idle.expand(batch, total - steps - shift, g * n),
+                    ],
+                    dim=1,
+                )
+                for own, idle, shift in zip(drive.unbind(0), bias_x.unbind(0), shifts, strict=True)
+            ]
+        )
+        h = inputs.new_zeros((k, batch, n), dtype=drive.dtype)
+        c = torch.zeros_like(h) if cell == "lstm" else None
+        window = h.new_zeros(k, batch, self.lags * n)
+        outputs = []
+        drive_steps = drive.unbind(2)  # one backward stack, not a zero-fill per step
+        for step in range(total):
+            read = window.gather(2, pair_index)  # (K, B, P): the states edges read
+            gates_in = torch.baddbmm(drive_steps[step], read, weight_pairs_t)
+            gates_hidden = torch.baddbmm(bias_h, h, weight_h_t)
+            h_new, c_new = cell_update(cell, gates_in, gates_hidden, h, c)
+            if step < self.layers - 1:
+                started = (t["layer"] <= step)[:, None, :]
+                h_new = torch.where(started, h_new, h)
+                if c_new is not None:
+                    c_new = torch.where(started, c_new, c)
+            h, c = h_new, c_new
+            window = torch.cat([h, window[:, :, : (self.lags - 1) * n]], dim=2)
+            if step >= self.layers - 1:
+                outputs.append(h)
+        sequence = torch.stack(outputs, dim=2)  # (K, B, T, N)
+        last = gather_last(sequence.reshape(k * batch, steps, n), lengths.reshape(-1))
+        readout = (t["readout_w"] * t["mask_readout"][:, None, :]).transpose(1, 2)
+        return torch.baddbmm(t["readout_b"][:, None, :], last.view(k, batch, n), readout)
+
+    def export(self, row: int, model: SparseRNNClassifier) -> SparseRNNClassifier:
+        """Copy slot ``row``'s trained weights back into ``model`` (its own initial module)."""
+        t, rnn, g = self.tensors, model.rnn, self.gates
+        n = rnn.n_neurons
+        last_start, last_end = rnn.layer_bounds[-1]
+
+        def unpad(weight: torch.Tensor) -> torch.Tensor:
+            return weight.reshape(g, self.neurons, *weight.shape[1:])[:, :n].reshape(
+                g * n, *weight.shape[1:]
+            )
+
+        with torch.no_grad():
+            if model.embedding is not None:
+                model.embedding.weight.copy_(t["embedding"][row])
+            originals = rnn.parametrizations
+            originals.weight_in.original.copy_(unpad(t["weight_in"][row] * t["mask_in"][row]))
+            originals.weight_x.original.copy_(unpad(t["weight_x"][row] * t["mask_x"][row])[:, :n])
+            originals.weight_h.original.copy_(unpad(t["weight_h"][row] * t["mask_h"][row])[:, :n])
+            rnn.bias_x.copy_(unpad(t["bias_x"][row][:, None])[:, 0])
+            rnn.bias_h.copy_(unpad(t["bias_h"][row][:, None])[:, 0])
+            model.readout.weight.copy_(t["readout_w"][row][:, last_start:last_end])
+            model.readout.bias.copy_(t["readout_b"][row])
+        return model
+
+
+class StackedAdam:
+    """Adam (PyTorch's update, default betas and eps) with one step count per candidate, and
+    per-candidate gradient-norm clipping, so stacked candidates train independently."""
+
+    def __init__(self, params: list[torch.Tensor], lr: float, clip_norm: float) -> None:
+        self.params, self.lr, self.clip_norm = params, lr, clip_norm
+        self.exp_avg = [torch.zeros_like(p) for p in params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in params]
+        self.steps = torch.zeros(params[0].shape[0], dtype=torch.float64)
+
+    def keep(self, rows: torch.Tensor, params: list[torch.Tensor]) -> None:
+        self.params = params
+        self.exp_avg = [m[rows] for m in self.exp_avg]
+        self.exp_avg_sq = [v[rows] for v in self.exp_avg_sq]
+        self.steps = self.steps[rows.cpu()]
+
+    def reset(self, row: int) -> None:
+        for m, v in zip(self.exp_avg, self.exp_avg_sq, strict=True):
+            m[row].zero_()
+            v[row].zero_()
+        self.steps[row] = 0
+
+    @torch.no_grad()
+    def step(self, active: torch.Tensor) -> None:
+        """One update of the slots where ``active`` (K,) is True; others are left untouched."""
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        k = active.shape[0]
+        squares = sum(g.reshape(k, -1).double().square().sum(1) for g in grads)
+        norms = squares.sqrt()  # type: ignore[union-attr]
+        clip = (self.clip_norm / (norms + 1e-6)).clamp(max=1.0).float()
+        self.steps += active.cpu().double()
+        beta1, beta2 = ADAM_BETAS
+        step_size = self.lr / (1 - beta1**self.steps)
+        correction2 = (1 - beta2**self.steps).sqrt()
+        step_size = torch.where(active.cpu(), step_size, torch.zeros_like(step_size))
+        correction2 = torch.where(active.cpu(), correction2, torch.ones_like(correction2))
+        for param, grad, m, v in zip(
+            self.params, grads, self.exp_avg, self.exp_avg_sq, strict=True
+        ):
+            shape = (k,) + (1,) * (param.dim() - 1)
+            live = active.view(shape)
+            grad = torch.where(live, grad * clip.to(grad.device).view(shape), 0.0)
+            m.copy_(torch.where(live, m.lerp(grad, 1 - beta1), m))
+            v.copy_(torch.where(live, v * beta2 + (1 - beta2) * grad * grad, v))
+            denom = v.sqrt() / correction2.to(v).view(shape) + ADAM_EPS
+            param.sub_(step_size.to(param).view(shape) * m / denom)
+
+
+def stack_sizes(dags: Sequence[LayeredDAG]) -> dict[str, int]:
+    """Padded sizes that fit every DAG: neurons, layers, lags and (source, lag) pairs."""
+
+    def pairs(dag: LayeredDAG) -> int:
+        return len({(u, dag.layer_of[v] - dag.layer_of[u]) for u, v in dag.edges})
+
+    return {
+        "neurons": max(d.n_nodes for d in dags),
+        "layers": max(d.n_layers for d in dags),
+        "lags": max(max(d.max_span, 1) for d in dags),
+        "pairs": max(max(pairs(d), 1) for d in dags),
+    }
+
+
+def auto_slots(dags: Sequence[LayeredDAG], cell: str, task: Task, batch_size: int) -> int:
+    """How many candidates to stack: what the activation memory of the largest allows within
+    MEMORY_SHARE of the available memory, capped at MAX_AUTO_SLOTS."""
+    neurons = max(d.n_nodes for d in dags)
+    lags = max(max(d.max_span, 1) for d in dags)
+    steps = int(task.train.lengths.max()) + max(d.n_layers for d in dags)
+    per_step = batch_size * neurons * (4 * GATES[cell] + lags + 8)  # floats kept for backward
+    per_candidate = 4 * steps * per_step * 2
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        available = 4 * 2**30
+    return int(max(1, min(MAX_AUTO_SLOTS, MEMORY_SHARE * available // per_candidate)))
+
+
+def _batch(data: SequenceSet, rows: list[torch.Tensor], device: torch.device):
+    """Stack one mini-batch per slot, padded to a common size; pad rows weigh zero."""
+    size = max(len(r) for r in rows)
+    index = torch.stack([torch.cat([r, r.new_zeros(size - len(r))]) for r in rows])
+    weight = torch.stack(
+        [(torch.arange(size) < len(r)).float() for r in rows]
+    )  # (K, B): 1 for real rows
+    lengths = data.lengths[index]
+    steps = int(lengths.max())
+    inputs = data.inputs[index, :steps]
+    return (
+        inputs.to(device),
+        lengths.to(device),
+        data.labels[index].to(device),
+        weight.to(device),
+    )
+
+
+def train_many(
+    dags: Sequence[LayeredDAG],
+    cell: str,
+    task: Task,
+    spec: TrainSpec,
+    *,
+    init_seeds: Sequence[int],
+    order_seeds: Sequence[int],
+    embedding_dim: int = 32,
+    slots: int | None = None,
+    on_epoch: EpochCallback | None = None,
+    keep_models: bool = False,
+) -> tuple[list[TrainResult], list[SparseRNNClassifier | None]]:
+    """Train one Sparse-RNN per DAG; returns per-candidate results (in input order) and, with
+    ``keep_models``, the trained modules (None for diverged ones).
+
+    Candidate i starts from ``SparseRNNClassifier(dags[i], ..., seed=init_seeds[i])`` and draws
+    its mini-batches from ``order_seeds[i]``, exactly like ``train_model`` would; candidates
+    sharing an order seed and starting together see the same batches, which avoids padding.
+    """
+    spec.validate()
+    device = resolve_device(spec.device)
+    count = len(dags)
+    if count == 0:
+        return [], []
+
+    def build(i: int) -> SparseRNNClassifier:
+        return SparseRNNClassifier(
+            dags[i],
+            cell,
+            task.n_classes,
+            vocab_size=task.vocab_size,
+            n_features=task.n_features,
+            embedding_dim=embedding_dim,
+            seed=init_seeds[i],
+        )
+
+    sizes = stack_sizes(dags)
+    capacity = slots or auto_slots(dags, cell, task, spec.batch_size)
+    queue = list(range(count))
+    results: list[TrainResult | None] = [None] * count
+    models: list[SparseRNNClassifier | None] = [None] * count
+
+    def new_slot(i: int) -> _Slot:
+        return _Slot(
+            index=i,
+            order=torch.Generator().manual_seed(order_seeds[i]),
+            started=time.perf_counter(),
+        )
+
+    first = [queue.pop(0) for _ in range(min(capacity, count))]
+    stack = StackedSparseRNN([build(i) for i in first], **sizes).to(device)
+    stack.requires_grad_()
+    active_slots = [new_slot(i) for i in first]
+    optimizer = StackedAdam(stack.parameters(), spec.lr, spec.clip_norm)
+    while active_slots:
+        epoch_start = time.perf_counter()
+        _train_epoch(stack, optimizer, active_slots, task.train, spec, device)
+        metrics = _test_epoch(stack, active_slots, task.test, device, epoch_start)
+        finished = []
+        for row, slot in enumerate(active_slots):
+            result = slot.result
+            if result.status == "ok" and metrics[row] is None:
+                result.status = "diverged"
+                result.reason = f"non-finite test loss in epoch {slot.epoch}"
+            if result.status == "ok":
+                result.history.append(metrics[row])
+                if on_epoch is not None and on_epoch(slot.index, metrics[row]):
+                    result.status, result.reason = "stopped", f"stopped after epoch {slot.epoch}"
+            if result.status != "ok" or slot.epoch >= spec.epochs:
+                result.train_seconds = time.perf_counter() - slot.started
+                results[slot.index] = result
+                if keep_models and result.status != "diverged":
+                    models[slot.index] = stack.export(row, build(slot.index))
+                finished.append(row)
+        emptied = []
+        for row in finished:  # a freed slot takes the next queued candidate ...
+            if not queue:
+                emptied.append(row)
+                continue
+            i = queue.pop(0)
+            stack.replace(row, StackedSparseRNN([build(i)], **sizes).to(device))
+            optimizer.reset(row)
+            active_slots[row] = new_slot(i)
+        if emptied:  # ... or, with the queue empty, the stack shrinks
+            rows = [row for row in range(len(active_slots)) if row not in emptied]
+            keep = torch.tensor(rows, dtype=torch.long, device=device)
+            stack.keep(keep)
+            stack.requires_grad_()
+            optimizer.keep(keep, stack.parameters())
+            active_slots = [active_slots[row] for row in rows]
+    return [r for r in results if r is not None], models
+
+
+def _train_epoch(
+    stack: StackedSparseRNN,
+    optimizer: StackedAdam,
+    slots: list[_Slot],
+    data: SequenceSet,
+    spec: TrainSpec,
+    device: torch.device,
+) -> None:
+    """One epoch for every slot; each slot walks its own mini-batch order."""
+    for slot in slots:
+        slot.epoch += 1
+        slot.batches = length_buckets(data.lengths, spec.batch_size, slot.order)
+    k = len(slots)
+    live = torch.tensor([s.result.status == "ok" for s in slots], device=device)
+    sums = torch.zeros(k, dtype=torch.float64)
+    correct = torch.zeros(k, dtype=torch.long)
+    seen = torch.zeros(k, dtype=torch.long)
+    for position in range(len(slots[0].batches)):
+        inputs, lengths, labels, weight = _batch(data, [s.batches[position] for s in slots], device)
+        logits = stack.forward(inputs, lengths)
+        losses = nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none"
+        ).view(k, -1)
+        per_slot = (losses * weight).sum(1) / weight.sum(1)
+        finite = torch.isfinite(per_slot.detach())
+        for row in torch.nonzero(live & ~finite).flatten().tolist():
+            slots[row].result.status = "diverged"
+            slots[row].result.reason = f"non-finite loss in epoch {slots[row].epoch}"
+        live = live & finite
+        for param in stack.parameters():
+            param.grad = None
+        torch.where(live, per_slot, 0.0).sum().backward()
+        optimizer.step(live)
+        with torch.no_grad():
+            sums += (per_slot.detach() * weight.sum(1)).double().cpu()
+            hits = (logits.argmax(-1) == labels).float() * weight
+            correct += hits.sum(1).long().cpu()
+            seen += weight.sum(1).long().cpu()
+    for row, slot in enumerate(slots):
+        slot.train_loss = float(sums[row] / seen[row])
+        slot.train_acc = float(correct[row] / seen[row])
+
+
+@torch.no_grad()
+def _test_epoch(
+    stack: StackedSparseRNN,
+    slots: list[_Slot],
+    data: SequenceSet,
+    device: torch.device,
+    epoch_start: float,
+) -> list[EpochMetrics | None]:
+    """Test every slot on the shared test set; None where the loss is not finite."""
+    k = len(slots)
+    order = torch.argsort(data.lengths, stable=True)
+    loss_sum = torch.zeros(k, dtype=torch.float64)
+    correct = torch.zeros(k, dtype=torch.long)
+    for index in order.split(1024):
+        batch = data.subset(index)
+        inputs = batch.inputs.to(device).expand(k, *batch.inputs.shape)
+        lengths = batch.lengths.to(device).expand(k, -1)
+        labels = batch.labels.to(device).expand(k, -1)
+        logits = stack.forward(inputs, lengths)
+        losses = nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none"
+        ).view(k, -1)
+        loss_sum += losses.double().sum(1).cpu()
+        correct += (logits.argmax(-1) == labels).sum(1).cpu()
+    now = time.perf_counter()
+    metrics: list[EpochMetrics | None] = []
+    for row, slot in enumerate(slots):
+        test_loss = float(loss_sum[row]) / len(data)
+        if not math.isfinite(test_loss) or slot.result.status != "ok":
+            metrics.append(None)
+            continue
+        metrics.append(
+            EpochMetrics(
+                epoch=slot.epoch,
+                train_loss=slot.train_loss,
+                train_acc=slot.train_acc,
+                test_loss=test_loss,
+                test_acc=int(correct[row]) / len(data),
+                seconds=now - epoch_start,
+            )
+        )
+    return metrics
