@@ -9,8 +9,9 @@ comes from.
 Independence is kept by construction: each candidate has its own weights, masks, mini-batch
 stream, loss, gradient-norm clip and Adam state (with its own step count), so the summed loss
 gives every candidate exactly the gradient it would get alone. Candidates are aligned on
-epochs: after every epoch each one is tested, reported through a callback (which may drop
-it), and finished, dropped or diverged candidates free their slot for the next in the queue.
+epochs: after every epoch each one is tested and reported through a callback (which may drop
+it); finished, dropped and diverged candidates leave the stack, which shrinks accordingly.
+Candidates are sorted by size and stacked in groups, so padding stays small.
 A candidate whose loss turns NaN/inf is marked ``diverged``; its numbers never reach another
 candidate's slice.
 
@@ -55,7 +56,6 @@ class _Slot:
     epoch: int = 0
     batches: list[torch.Tensor] = field(default_factory=list)
     result: TrainResult = field(default_factory=lambda: TrainResult(status="ok"))
-    started: float = 0.0
     train_loss: float = math.nan
     train_acc: float = math.nan
 
@@ -175,15 +175,10 @@ class StackedSparseRNN:
         """Compact the stack to the slots ``rows`` (dropping finished candidates)."""
         self.tensors = {name: t[rows].detach() for name, t in self.tensors.items()}
 
-    def replace(self, row: int, other: StackedSparseRNN) -> None:
-        """Put the single candidate of ``other`` into slot ``row``."""
-        with torch.no_grad():
-            for name, tensor in self.tensors.items():
-                tensor[row] = other.tensors[name][0]
-
-    def requires_grad_(self) -> None:
+    def requires_grad_(self) -> StackedSparseRNN:
         for tensor in self.parameters():
             tensor.requires_grad_(True)
+        return self
 
     # -- forward ----------------------------------------------------------------------------
 
@@ -290,12 +285,6 @@ class StackedAdam:
         self.exp_avg = [m[rows] for m in self.exp_avg]
         self.exp_avg_sq = [v[rows] for v in self.exp_avg_sq]
         self.steps = self.steps[rows.cpu()]
-
-    def reset(self, row: int) -> None:
-        for m, v in zip(self.exp_avg, self.exp_avg_sq, strict=True):
-            m[row].zero_()
-            v[row].zero_()
-        self.steps[row] = 0
 
     @torch.no_grad()
     def step(self, active: torch.Tensor) -> None:
@@ -407,60 +396,48 @@ def train_many(
             seed=init_seeds[i],
         )
 
-    sizes = stack_sizes(dags)
     capacity = slots or auto_slots(dags, cell, task, spec.batch_size)
-    queue = list(range(count))
     results: list[TrainResult | None] = [None] * count
     models: list[SparseRNNClassifier | None] = [None] * count
-
-    def new_slot(i: int) -> _Slot:
-        return _Slot(
-            index=i,
-            order=torch.Generator().manual_seed(order_seeds[i]),
-            started=time.perf_counter(),
-        )
-
-    first = [queue.pop(0) for _ in range(min(capacity, count))]
-    stack = StackedSparseRNN([build(i) for i in first], **sizes).to(device)
-    stack.requires_grad_()
-    active_slots = [new_slot(i) for i in first]
-    optimizer = StackedAdam(stack.parameters(), spec.lr, spec.clip_norm)
-    while active_slots:
-        epoch_start = time.perf_counter()
-        _train_epoch(stack, optimizer, active_slots, task.train, spec, device)
-        metrics = _test_epoch(stack, active_slots, task.test, device, epoch_start)
-        finished = []
-        for row, slot in enumerate(active_slots):
-            result = slot.result
-            if result.status == "ok" and metrics[row] is None:
-                result.status = "diverged"
-                result.reason = f"non-finite test loss in epoch {slot.epoch}"
-            if result.status == "ok":
-                result.history.append(metrics[row])
-                if on_epoch is not None and on_epoch(slot.index, metrics[row]):
-                    result.status, result.reason = "stopped", f"stopped after epoch {slot.epoch}"
-            if result.status != "ok" or slot.epoch >= spec.epochs:
-                result.train_seconds = time.perf_counter() - slot.started
+    # Similar sizes share a stack, so little compute goes into padding.
+    by_size = sorted(range(count), key=lambda i: (dags[i].n_nodes, dags[i].n_layers))
+    for start in range(0, count, capacity):
+        group = by_size[start : start + capacity]
+        stack = StackedSparseRNN([build(i) for i in group], **stack_sizes([dags[i] for i in group]))
+        stack.to(device).requires_grad_()
+        active = [
+            _Slot(index=i, order=torch.Generator().manual_seed(order_seeds[i])) for i in group
+        ]
+        optimizer = StackedAdam(stack.parameters(), spec.lr, spec.clip_norm)
+        started = time.perf_counter()
+        while active:
+            epoch_start = time.perf_counter()
+            _train_epoch(stack, optimizer, active, task.train, spec, device)
+            metrics = _test_epoch(stack, active, task.test, device, epoch_start)
+            kept = []
+            for row, slot in enumerate(active):
+                result = slot.result
+                if result.status == "ok" and metrics[row] is None:
+                    result.status = "diverged"
+                    result.reason = f"non-finite test loss in epoch {slot.epoch}"
+                if result.status == "ok":
+                    result.history.append(metrics[row])
+                    if on_epoch is not None and on_epoch(slot.index, metrics[row]):
+                        result.status = "stopped"
+                        result.reason = f"stopped after epoch {slot.epoch}"
+                if result.status == "ok" and slot.epoch < spec.epochs:
+                    kept.append(row)
+                    continue
+                result.train_seconds = time.perf_counter() - started
                 results[slot.index] = result
                 if keep_models and result.status != "diverged":
                     models[slot.index] = stack.export(row, build(slot.index))
-                finished.append(row)
-        emptied = []
-        for row in finished:  # a freed slot takes the next queued candidate ...
-            if not queue:
-                emptied.append(row)
-                continue
-            i = queue.pop(0)
-            stack.replace(row, StackedSparseRNN([build(i)], **sizes).to(device))
-            optimizer.reset(row)
-            active_slots[row] = new_slot(i)
-        if emptied:  # ... or, with the queue empty, the stack shrinks
-            rows = [row for row in range(len(active_slots)) if row not in emptied]
-            keep = torch.tensor(rows, dtype=torch.long, device=device)
-            stack.keep(keep)
-            stack.requires_grad_()
-            optimizer.keep(keep, stack.parameters())
-            active_slots = [active_slots[row] for row in rows]
+            if len(kept) < len(active):  # finished, dropped or diverged: free the slot
+                keep = torch.tensor(kept, dtype=torch.long, device=device)
+                stack.keep(keep)
+                stack.requires_grad_()
+                optimizer.keep(keep, stack.parameters())
+                active = [active[row] for row in kept]
     return [r for r in results if r is not None], models
 
 

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from graphs.errors import SparseNASError
 from graphs.generators import FAMILIES, GraphSpec
 from graphs.io import read_graph
 from models.cells import CELLS, check_cell
 from models.training import EpochMetrics, TrainSpec
 from nas.console import console, err_console, progress_bar, run_or_exit
-from nas.evaluation import evaluate_graph
+from nas.evaluation import evaluate_many
 from nas.predictor_cli import predictor_app
 from nas.tasks import TASK_NAMES, load_task
-from nas.topologies import describe_files, parse_families, sample_topologies
+from nas.topologies import describe_files, graph_files, parse_families, sample_topologies
 
 app = typer.Typer(
     help="Search for sparse recurrent networks wired by random graphs.",
@@ -64,7 +66,11 @@ def evaluate(
         int | None, typer.Option(help="BA edges per new node (default: max(1, nodes // 10)).")
     ] = None,
     graph: Annotated[
-        Path | None, typer.Option(help="Use this graph file (edge list or GraphML) instead.")
+        list[Path] | None,
+        typer.Option(
+            help="Graph file (edge list or GraphML) or folder of them, instead of a family; "
+            "repeat it to train several graphs together."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seeds the graph, the weights and batch order.")] = 0,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 15,
@@ -72,37 +78,64 @@ def evaluate(
     task_seed: Annotated[int, typer.Option(help="Seed of the generated task data.")] = 0,
     batch_size: Annotated[int, typer.Option(help="Mini-batch size.")] = 128,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
+    batch_candidates: Annotated[
+        int | None,
+        typer.Option(help="Networks trained together (default: chosen from memory)."),
+    ] = None,
     device: Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda.")] = "auto",
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON: an object, or a list for several graphs.")
+    ] = False,
 ) -> None:
-    """Train the Sparse-RNN wired by one graph and report its accuracy and graph properties."""
+    """Train the Sparse-RNN wired by each graph and report accuracy and graph properties.
+
+    Several graphs (repeated --graph, or a folder) train together in one batched program,
+    each exactly as it would alone with the same --seed.
+    """
 
     def prepare():
         check_cell(cell)
         spec = TrainSpec(epochs=epochs, batch_size=batch_size, lr=lr, device=device).validate()
-        topology = (
-            read_graph(graph)
-            if graph is not None
-            else GraphSpec(family, nodes, k, p, m).build(seed)
-        )
-        return spec, topology, load_task(task, seed=task_seed)
+        if batch_candidates is not None and batch_candidates < 1:
+            raise SparseNASError(f"--batch-candidates must be at least 1 (got {batch_candidates})")
+        if graph:
+            files = graph_files(graph)
+            topologies = {str(path): read_graph(path) for path in files}
+        else:
+            topologies = {f"{family}:{nodes}": GraphSpec(family, nodes, k, p, m).build(seed)}
+        return spec, topologies, load_task(task, seed=task_seed)
 
-    train_spec, topology, data = run_or_exit(prepare)
+    train_spec, topologies, data = run_or_exit(prepare)
+    count = len(topologies)
     with progress_bar(not as_json) as bar:
-        job = bar.add_task(f"training {cell}", total=train_spec.epochs, status="")
+        job = bar.add_task(f"training {cell}", total=train_spec.epochs * count, status="")
 
-        def show(metrics: EpochMetrics) -> None:
+        def show(index: int, metrics: EpochMetrics) -> None:
             status = f"test acc {metrics.test_acc:.4f}  loss {metrics.test_loss:.4f}"
-            bar.update(job, advance=1, status=status)
+            bar.update(job, advance=1, status=status if count == 1 else "")
 
-        record = run_or_exit(
-            lambda: evaluate_graph(topology, cell, data, train_spec, seed=seed, on_epoch=show)
+        started = time.perf_counter()
+        records, _ = run_or_exit(
+            lambda: evaluate_many(
+                list(topologies.values()),
+                cell,
+                data,
+                train_spec,
+                seeds=[seed] * count,
+                slots=batch_candidates,
+                on_epoch=show,
+            )
         )
-    record = {"graph": str(graph) if graph else f"{family}:{nodes}", **record}
+        elapsed = time.perf_counter() - started
+    records = [{"graph": name, **r} for name, r in zip(topologies, records, strict=True)]
     if as_json:
-        print(json.dumps(record))
-        return
-    _print_evaluation(record)
+        print(json.dumps(records[0] if count == 1 else records))
+    elif count == 1:
+        _print_evaluation(records[0])
+    else:
+        columns = ["graph", "nodes", "edges", "layers", "params_nonzero", "status", "test_acc"]
+        console.print(_properties_table(records, columns, f"{cell} Sparse-RNNs on {data.name}"))
+        console.print(f"{count} networks trained together in {elapsed:.1f} s")
 
 
 def _print_evaluation(record: dict[str, object]) -> None:
@@ -161,7 +194,7 @@ def properties(
     """Graph properties of the given files, one row per file (first column `graph`)."""
     with progress_bar(not as_json and len(files) > 20) as bar:
         job = bar.add_task("reading", total=len(files), status="")
-        table = run_or_exit(lambda: describe_files(files, lambda: bar.advance(job)))
+        table = run_or_exit(lambda: describe_files(graph_files(files), lambda: bar.advance(job)))
     _emit_table(table, out, as_json, title="graph properties")
 
 

@@ -12,11 +12,14 @@ import networkx as nx
 import numpy as np
 
 from graphs.dag import layered_dag
+from graphs.errors import SparseNASError
 from graphs.io import edges_to_string
 from graphs.properties import graph_properties
+from models.cells import check_cell
 from models.data import Task
+from models.engine import EpochCallback, train_many
 from models.networks import DEFAULT_EMBEDDING_DIM, SparseRNNClassifier, parameter_counts
-from models.training import EpochMetrics, TrainSpec, train_model
+from models.training import EpochMetrics, TrainSpec
 
 
 def child_seeds(seed: int | Sequence[int], count: int) -> list[int]:
@@ -38,29 +41,74 @@ def evaluate_graph(
 
     ``seed`` fixes the weight initialisation and the mini-batch order.
     """
-    dag = layered_dag(graph)
-    properties = graph_properties(graph, dag)
-    init_seed, order_seed = child_seeds(seed, 2)
-    model = SparseRNNClassifier(
-        dag,
-        cell,
-        task.n_classes,
-        vocab_size=task.vocab_size,
-        n_features=task.n_features,
-        embedding_dim=embedding_dim,
-        seed=init_seed,
+    callback = None if on_epoch is None else (lambda _index, metrics: on_epoch(metrics))
+    records, _ = evaluate_many(
+        [graph], cell, task, train, seeds=[seed], embedding_dim=embedding_dim, on_epoch=callback
     )
-    result = train_model(model, task, train, seed=order_seed, on_epoch=on_epoch)
-    summary = result.summary()
-    history = summary.pop("history")
-    return {
-        "cell": cell,
-        "task": task.name,
-        "train_seed": seed,
-        **summary,
-        **parameter_counts(model),
-        "layer_sizes": " ".join(str(size) for size in dag.layer_sizes),
-        **properties,
-        "edge_list": edges_to_string(graph),
-        "history": history,
-    }
+    return records[0]
+
+
+def evaluate_many(
+    graphs: Sequence[nx.Graph],
+    cell: str,
+    task: Task,
+    train: TrainSpec,
+    *,
+    seeds: Sequence[int],
+    embedding_dim: int = DEFAULT_EMBEDDING_DIM,
+    slots: int | None = None,
+    on_epoch: EpochCallback | None = None,
+    keep_models: bool = False,
+) -> tuple[list[dict[str, object]], list[SparseRNNClassifier | None]]:
+    """Train one Sparse-RNN per graph together (models.engine) and describe each result.
+
+    Graph i is trained exactly as alone with ``seeds[i]`` (weights and batch order); graphs
+    sharing a seed share their mini-batches, which is what makes training them together cheap.
+    Returns the records in input order and, with ``keep_models``, the trained networks.
+    """
+    check_cell(cell)
+    if len(seeds) != len(graphs):
+        raise SparseNASError(f"need one seed per graph (got {len(seeds)} for {len(graphs)})")
+    dags = [layered_dag(graph) for graph in graphs]
+    properties = [graph_properties(graph, dag) for graph, dag in zip(graphs, dags, strict=True)]
+    derived = [child_seeds(seed, 2) for seed in seeds]
+    results, models = train_many(
+        dags,
+        cell,
+        task,
+        train,
+        init_seeds=[init for init, _ in derived],
+        order_seeds=[order for _, order in derived],
+        embedding_dim=embedding_dim,
+        slots=slots,
+        on_epoch=on_epoch,
+        keep_models=keep_models,
+    )
+    records = []
+    for i, result in enumerate(results):
+        summary = result.summary()
+        history = summary.pop("history")
+        counts = parameter_counts(
+            SparseRNNClassifier(
+                dags[i],
+                cell,
+                task.n_classes,
+                vocab_size=task.vocab_size,
+                n_features=task.n_features,
+                embedding_dim=embedding_dim,
+            )
+        )
+        records.append(
+            {
+                "cell": cell,
+                "task": task.name,
+                "train_seed": seeds[i],
+                **summary,
+                **counts,
+                "layer_sizes": " ".join(str(size) for size in dags[i].layer_sizes),
+                **properties[i],
+                "edge_list": edges_to_string(graphs[i]),
+                "history": history,
+            }
+        )
+    return records, models

@@ -60,6 +60,25 @@ def sample_topologies(
     return pd.DataFrame(rows)
 
 
+GRAPH_SUFFIXES = (".graphml", ".xml", ".txt", ".edgelist", ".edges")
+
+
+def graph_files(paths: Iterable[Path]) -> list[Path]:
+    """The given files, with each folder replaced by its graph files (sorted by name)."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in GRAPH_SUFFIXES)
+            if not found:
+                raise SparseNASError(
+                    f"folder {path} holds no graph files ({', '.join(GRAPH_SUFFIXES)})"
+                )
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
 def describe_files(paths: Iterable[Path], advance: Progress | None = None) -> pd.DataFrame:
     """Properties of graph files, one row per file; first column ``graph`` is the file name."""
     rows = []

@@ -121,3 +121,28 @@ def test_properties_of_a_disconnected_file_is_an_error(tmp_path):
     path.write_text("0 1\n2 3\n")
     result = runner.invoke(app, ["properties", str(path)])
     assert result.exit_code == 2 and "bad.txt" in result.stderr
+
+
+def test_evaluate_several_graphs_together_gives_a_json_list(small_task, tmp_path):
+    import networkx as nx
+
+    from graphs.generators import barabasi_albert
+
+    write_graph(nx.Graph(WORKED), tmp_path / "a.graphml")
+    write_graph(barabasi_albert(10, 2, seed=0), tmp_path / "b.txt")
+    result = runner.invoke(app, ["evaluate", "--graph", str(tmp_path), "--epochs", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    assert [r["graph"] for r in records] == [str(tmp_path / "a.graphml"), str(tmp_path / "b.txt")]
+    assert [r["nodes"] for r in records] == [5, 10]
+    alone = runner.invoke(
+        app, ["evaluate", "--graph", str(tmp_path / "b.txt"), "--epochs", "1", "--json"]
+    )
+    assert json.loads(alone.stdout)["test_loss"] == pytest.approx(records[1]["test_loss"])
+
+
+def test_evaluate_rejects_an_empty_folder_and_a_bad_batch_count(tmp_path):
+    result = runner.invoke(app, ["evaluate", "--graph", str(tmp_path)])
+    assert result.exit_code == 2 and "holds no graph files" in result.stderr
+    result = runner.invoke(app, ["evaluate", "--batch-candidates", "0"])
+    assert result.exit_code == 2 and "--batch-candidates must be at least 1" in result.stderr

@@ -1,0 +1,181 @@
+"""The batched engine: stacked candidates equal the reference and train as if alone."""
+
+import pytest
+import torch
+
+from graphs.dag import layered_dag
+from graphs.generators import barabasi_albert, erdos_renyi, watts_strogatz
+from models.cells import CELLS
+from models.engine import (
+    MAX_AUTO_SLOTS,
+    StackedAdam,
+    StackedSparseRNN,
+    _Slot,
+    _train_epoch,
+    auto_slots,
+    stack_sizes,
+    train_many,
+)
+from models.networks import SparseRNNClassifier
+from models.training import TrainSpec, train_model
+
+# Different sizes, layer counts and skip spans, so padding and layer shifts are exercised.
+GRAPHS = [
+    watts_strogatz(12, 4, 1.0, seed=1),
+    barabasi_albert(9, 2, seed=1),
+    erdos_renyi(14, 0.3, seed=2),
+]
+
+
+def _dags():
+    dags = [layered_dag(g) for g in GRAPHS]
+    assert len({d.n_layers for d in dags}) > 1 and len({d.n_nodes for d in dags}) > 1
+    return dags
+
+
+def _unpad(weight, gates, n, width, cols=None):
+    blocks = weight.reshape(gates, width, *weight.shape[1:])[:, :n]
+    blocks = blocks.reshape(gates * n, *weight.shape[1:])
+    return blocks if cols is None else blocks[..., :cols]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_stacked_forward_and_gradients_match_the_reference(cell):
+    dags = _dags()
+    models = [
+        SparseRNNClassifier(d, cell, 3, vocab_size=12, embedding_dim=4, seed=i)
+        for i, d in enumerate(dags)
+    ]
+    stack = StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randint(1, 12, (5, 7), generator=generator)
+    lengths = torch.tensor([7, 1, 3, 6, 4])
+    k = len(models)
+    out = stack.forward(inputs.expand(k, -1, -1), lengths.expand(k, -1))
+    out.square().sum().backward()
+    width = stack.neurons
+    for row, model in enumerate(models):
+        expected = model(inputs, lengths, reference=True)
+        torch.testing.assert_close(out[row], expected, atol=1e-5, rtol=1e-5)
+        expected.square().sum().backward()
+        rnn, n = model.rnn, model.rnn.n_neurons
+        originals = rnn.parametrizations
+        pairs = {
+            "weight_x": (originals.weight_x.original.grad, n),
+            "weight_h": (originals.weight_h.original.grad, n),
+            "weight_in": (originals.weight_in.original.grad, None),
+        }
+        for name, (grad, cols) in pairs.items():
+            got = _unpad(stack.tensors[name].grad[row], stack.gates, n, width, cols)
+            torch.testing.assert_close(got, grad, atol=1e-5, rtol=1e-5, msg=name)
+        got_bias = _unpad(stack.tensors["bias_h"].grad[row][:, None], stack.gates, n, width)
+        torch.testing.assert_close(got_bias[:, 0], rnn.bias_h.grad, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            stack.tensors["embedding"].grad[row], model.embedding.weight.grad, atol=1e-5, rtol=1e-5
+        )
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "rnn_tanh"])
+def test_training_together_equals_training_alone(tiny_task, cell):
+    dags = _dags()
+    spec = TrainSpec(epochs=2, batch_size=16)
+    init_seeds, order_seeds = [3, 4, 5], [7, 7, 8]
+    together, models = train_many(
+        dags,
+        cell,
+        tiny_task,
+        spec,
+        init_seeds=init_seeds,
+        order_seeds=order_seeds,
+        embedding_dim=8,
+        slots=2,
+        keep_models=True,
+    )
+    for i, dag in enumerate(dags):
+        model = SparseRNNClassifier(
+            dag, cell, 2, vocab_size=tiny_task.vocab_size, embedding_dim=8, seed=init_seeds[i]
+        )
+        alone = train_model(model, tiny_task, spec, seed=order_seeds[i])
+        assert together[i].status == alone.status == "ok"
+        for got, expected in zip(together[i].history, alone.history, strict=True):
+            assert got.test_acc == pytest.approx(expected.test_acc, abs=1e-9)
+            assert got.test_loss == pytest.approx(expected.test_loss, abs=1e-5)
+            assert got.train_loss == pytest.approx(expected.train_loss, abs=1e-5)
+        for got, expected in zip(models[i].parameters(), model.parameters(), strict=True):
+            torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
+
+
+def test_masked_weights_stay_zero_in_the_stack(tiny_task):
+    dags = _dags()
+    _, models = train_many(
+        dags,
+        "gru",
+        tiny_task,
+        TrainSpec(epochs=2, batch_size=16, lr=0.05),
+        init_seeds=[0, 1, 2],
+        order_seeds=[0, 0, 0],
+        keep_models=True,
+    )
+    for model in models:
+        for name in ("weight_in", "weight_x", "weight_h"):
+            parametrization = getattr(model.rnn.parametrizations, name)
+            mask = parametrization[0].mask
+            assert torch.all(parametrization.original[mask == 0] == 0)
+            assert torch.any(parametrization.original[mask == 1] != 0)
+
+
+def test_a_diverging_candidate_never_touches_the_others(tiny_task):
+    dags = _dags()[:2]
+
+    def stack_of(rows):
+        models = [
+            SparseRNNClassifier(dags[i], "rnn_relu", 2, vocab_size=tiny_task.vocab_size, seed=i)
+            for i in rows
+        ]
+        return StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
+
+    def one_epoch(stack, rows):
+        optimizer = StackedAdam(stack.parameters(), 1e-2, 5.0)
+        slots = [_Slot(index=i, order=torch.Generator().manual_seed(0)) for i in rows]
+        spec = TrainSpec(epochs=1, batch_size=16)
+        _train_epoch(stack, optimizer, slots, tiny_task.train, spec, torch.device("cpu"))
+        return slots
+
+    both = stack_of([0, 1])
+    with torch.no_grad():
+        both.tensors["readout_b"][1] = float("nan")
+    slots = one_epoch(both, [0, 1])
+    assert slots[1].result.status == "diverged"
+    assert "non-finite loss in epoch 1" in slots[1].result.reason
+    alone = stack_of([0])
+    one_epoch(alone, [0])
+    assert slots[0].result.status == "ok"
+    for name in StackedSparseRNN.PARAMS:
+        torch.testing.assert_close(both.tensors[name][0], alone.tensors[name][0])
+        assert torch.isfinite(both.tensors[name][0]).all()
+
+
+def test_callback_sees_every_epoch_and_can_drop_a_candidate(tiny_task):
+    seen = []
+
+    def drop_second_after_one_epoch(index, metrics):
+        seen.append((index, metrics.epoch))
+        return index == 1
+
+    results, _ = train_many(
+        _dags(),
+        "gru",
+        tiny_task,
+        TrainSpec(epochs=3, batch_size=32),
+        init_seeds=[0, 1, 2],
+        order_seeds=[0, 0, 0],
+        on_epoch=drop_second_after_one_epoch,
+    )
+    assert [r.status for r in results] == ["ok", "stopped", "ok"]
+    assert [len(r.history) for r in results] == [3, 1, 3]
+    assert sorted(seen) == [(0, 1), (0, 2), (0, 3), (1, 1), (2, 1), (2, 2), (2, 3)]
+
+
+def test_automatic_slot_count_is_bounded(tiny_task):
+    slots = auto_slots(_dags(), "lstm", tiny_task, batch_size=128)
+    assert 1 <= slots <= MAX_AUTO_SLOTS
