@@ -1,0 +1,108 @@
+"""Seconds per candidate-epoch of the evaluation engine, against the reference loop.
+
+Setting (the engine issue): 30-node Watts-Strogatz graphs of the thesis preset (k = 6,
+p = 1, one graph seed per candidate), the default Reber task (18,750 training strings),
+batch 128, one training epoch per variant:
+
+* reference  - the plain time x layer loop (models/reference.py), one network;
+* fast       - the single-network wavefront path (SparseRNN.forward via train_model);
+* batched K  - the batched engine (models/engine.py) training K networks together.
+
+Each variant runs in its own process, so the peak resident memory it reports is its own.
+Not a test: run it by hand and read the figures.
+
+    python benchmarks/engine.py [--cells gru,lstm,rnn_tanh] [--slots 1,8,32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import torch
+
+from graphs.dag import layered_dag
+from graphs.generators import thesis_spec
+from models.engine import train_many
+from models.networks import SparseRNNClassifier
+from models.training import TrainSpec, train_model
+from nas.tasks import load_task
+
+
+class _Reference(torch.nn.Module):
+    def __init__(self, model: SparseRNNClassifier) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs, lengths):
+        return self.model(inputs, lengths, reference=True)
+
+
+def run_variant(variant: str, cell: str, nodes: int) -> dict[str, float]:
+    """Train one epoch of ``variant``; seconds per candidate-epoch and peak memory (MiB)."""
+    task = load_task("reber")
+    spec = TrainSpec(epochs=1)
+    slots = int(variant.split("=")[1]) if variant.startswith("K=") else 1
+    dags = [layered_dag(thesis_spec("ws", nodes).build(seed)) for seed in range(slots)]
+    started = time.perf_counter()
+    if variant.startswith("K="):
+        results, _ = train_many(
+            dags,
+            cell,
+            task,
+            spec,
+            init_seeds=list(range(slots)),
+            order_seeds=[0] * slots,
+            slots=slots,
+        )
+        accuracy = sum(r.test_acc for r in results) / len(results)
+    else:
+        model = SparseRNNClassifier(dags[0], cell, 2, vocab_size=task.vocab_size, seed=0)
+        trained = _Reference(model) if variant == "reference" else model
+        accuracy = train_model(trained, task, spec, seed=0).test_acc
+    seconds = (time.perf_counter() - started) / slots
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "peak_mib": peak, "test_acc": accuracy}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cells", default="gru,lstm,rnn_tanh")
+    parser.add_argument("--slots", default="1,8,32")
+    parser.add_argument("--nodes", type=int, default=30)
+    parser.add_argument("--one", nargs=2, metavar=("VARIANT", "CELL"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_variant(args.one[0], args.one[1], args.nodes)))
+        return
+    variants = ["reference", "fast"] + [f"K={k}" for k in args.slots.split(",")]
+    print(
+        f"thesis-preset WS graphs, n={args.nodes}; default Reber task; 1 epoch per variant; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
+    header = f"{'cell':<9}{'variant':<11}{'s/cand-epoch':>13}{'vs reference':>14}{'peak MiB':>10}"
+    print(header)
+    for cell in args.cells.split(","):
+        reference = None
+        for variant in variants:
+            out = subprocess.run(
+                [sys.executable, __file__, "--nodes", str(args.nodes), "--one", variant, cell],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            figures = json.loads(out.strip().splitlines()[-1])
+            reference = reference or figures["seconds"]
+            print(
+                f"{cell:<9}{variant:<11}{figures['seconds']:>13.3f}"
+                f"{reference / figures['seconds']:>13.1f}x{figures['peak_mib']:>10.0f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
