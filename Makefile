@@ -31,7 +31,7 @@ format: $(BIN)/nas
 	$(BIN)/ruff check --fix .
 
 bench: $(BIN)/nas
-	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/engine.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

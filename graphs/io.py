@@ -19,7 +19,7 @@ from pathlib import Path
 import networkx as nx
 
 from graphs.dag import sorted_integer_labels
-from graphs.errors import SparseNASError
+from graphs.errors import SparseNASError, existing_file
 
 GRAPHML_SUFFIXES: tuple[str, ...] = (".graphml", ".xml")
 
@@ -35,12 +35,8 @@ def read_graph(path: str | PathLike[str]) -> nx.Graph:
         If the file is missing, empty, not a graph (malformed GraphML, a line that is not two
         integers), has non-integer labels, no edges, a self-loop or is disconnected.
     """
-    path = Path(path)
+    path = existing_file(path, "graph file")
     source = f"graph file '{path}'"
-    if not path.exists():
-        raise SparseNASError(f"{source} does not exist")
-    if not path.is_file():
-        raise SparseNASError(f"{source} is not a file")
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -386,14 +386,8 @@ def train_many(
         return [], []
 
     def build(i: int) -> SparseRNNClassifier:
-        return SparseRNNClassifier(
-            dags[i],
-            cell,
-            task.n_classes,
-            vocab_size=task.vocab_size,
-            n_features=task.n_features,
-            embedding_dim=embedding_dim,
-            seed=init_seeds[i],
+        return SparseRNNClassifier.for_task(
+            dags[i], cell, task, embedding_dim=embedding_dim, seed=init_seeds[i]
         )
 
     capacity = slots or auto_slots(dags, cell, task, spec.batch_size)

@@ -13,6 +13,7 @@ from torch import nn
 from graphs.dag import LayeredDAG
 from graphs.errors import SparseNASError
 from models.cells import check_cell
+from models.data import Task
 from models.reference import reference_forward
 from models.sparse_rnn import SparseRNN, gather_last, init_linear
 
@@ -53,6 +54,27 @@ class SparseRNNClassifier(nn.Module):
         self.embedding, width = _input_encoder(vocab_size, n_features, embedding_dim, generator)
         self.rnn = SparseRNN(dag, cell, width, generator=generator)
         self.readout = init_linear(nn.Linear(self.rnn.output_size, n_classes), generator)
+
+    @classmethod
+    def for_task(
+        cls,
+        dag: LayeredDAG,
+        cell: str,
+        task: Task,
+        *,
+        embedding_dim: int = DEFAULT_EMBEDDING_DIM,
+        seed: int = 0,
+    ) -> SparseRNNClassifier:
+        """The classifier shaped for ``task`` (its classes and its token or float inputs)."""
+        return cls(
+            dag,
+            cell,
+            task.n_classes,
+            vocab_size=task.vocab_size,
+            n_features=task.n_features,
+            embedding_dim=embedding_dim,
+            seed=seed,
+        )
 
     def encode(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.embedding(inputs) if self.embedding is not None else inputs

@@ -20,7 +20,7 @@ from graphs.generators import FAMILIES, GraphSpec
 from graphs.io import read_graph
 from models.cells import CELLS, check_cell
 from models.training import EpochMetrics, TrainSpec
-from nas.console import console, err_console, progress_bar, run_or_exit
+from nas.console import console, progress_bar, run_or_exit, save_csv
 from nas.evaluation import evaluate_many
 from nas.predictor_cli import predictor_app
 from nas.tasks import TASK_NAMES, load_task
@@ -201,9 +201,7 @@ def properties(
 def _emit_table(table, out: Path | None, as_json: bool, title: str) -> None:
     """CSV file, JSON records on stdout, or a rich table (of the most telling columns)."""
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False)
-        err_console.print(f"wrote {len(table)} rows to {out}")
+        save_csv(table, out)
     if as_json:
         print(table.to_json(orient="records"))
     elif out is None:

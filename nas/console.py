@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import typer
@@ -59,3 +60,10 @@ def progress_bar(enabled: bool) -> Iterator[Progress]:
     )
     with Progress(*columns, console=err_console, disable=not enabled, transient=False) as bar:
         yield bar
+
+
+def save_csv(frame, out: Path) -> None:
+    """Write ``frame`` (a pandas DataFrame) as CSV, making folders, and say so on stderr."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    err_console.print(f"wrote {len(frame)} rows to {out}")

@@ -89,14 +89,7 @@ def evaluate_many(
         summary = result.summary()
         history = summary.pop("history")
         counts = parameter_counts(
-            SparseRNNClassifier(
-                dags[i],
-                cell,
-                task.n_classes,
-                vocab_size=task.vocab_size,
-                n_features=task.n_features,
-                embedding_dim=embedding_dim,
-            )
+            SparseRNNClassifier.for_task(dags[i], cell, task, embedding_dim=embedding_dim)
         )
         records.append(
             {

@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from graphs.spectral import CELL_GATES
-from nas.console import console, err_console, progress_bar, run_or_exit
+from nas.console import console, err_console, progress_bar, run_or_exit, save_csv
 from predictors.persistence import (
     PREDICTION,
     PREDICTION_STD,
@@ -182,9 +182,7 @@ def predict(
 
     predictor, frame = run_or_exit(run)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(out, index=False)
-        err_console.print(f"wrote {len(frame)} rows to {out}")
+        save_csv(frame, out)
     if as_json:
         print(frame.to_json(orient="records"))
         return

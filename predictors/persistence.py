@@ -24,7 +24,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from graphs.errors import SparseNASError
+from graphs.errors import SparseNASError, existing_file
 from predictors.regressors import GraphRegressor, check_kind
 from predictors.table import EvaluationTable, load_table
 
@@ -142,12 +142,8 @@ def load_predictor(path: str | PathLike[str]) -> Predictor:
     UserWarning
         If it was fitted with another scikit-learn or XGBoost version.
     """
-    path = Path(path)
+    path = existing_file(path, "predictor file")
     source = f"predictor file '{path}'"
-    if not path.exists():
-        raise SparseNASError(f"{source} does not exist")
-    if not path.is_file():
-        raise SparseNASError(f"{source} is not a file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # sklearn's own version warning: ours is clearer

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from graphs.dag import layered_dag
-from graphs.errors import SparseNASError
+from graphs.errors import SparseNASError, existing_file
 from graphs.io import edges_from_string
 from graphs.properties import PROPERTY_NAMES, THESIS_PROPERTIES, graph_properties
 from graphs.spectral import (
@@ -125,12 +125,8 @@ def read_table(source: str | PathLike[str] | pd.DataFrame) -> pd.DataFrame:
         frame = source.copy()
         name = "<frame>"
     else:
-        path = Path(source)
+        path = existing_file(source, "evaluations table")
         name = f"'{path}'"
-        if not path.exists():
-            raise SparseNASError(f"evaluations table {name} does not exist")
-        if not path.is_file():
-            raise SparseNASError(f"evaluations table {name} is not a file")
         try:
             if path.suffix.lower() in PARQUET_SUFFIXES:
                 frame = pd.read_parquet(path)

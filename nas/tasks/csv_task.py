@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from graphs.errors import SparseNASError
+from graphs.errors import SparseNASError, existing_file
 from models.data import Task
 from nas.tasks.encoding import build_vocab, encode_sequences, split_task, task_rngs
 
@@ -63,10 +63,7 @@ def make_csv_task(
 
 def _read_table(path: Path) -> pd.DataFrame:
     """Read every cell as text, so labels and sequences are parsed by our own rules."""
-    if not path.exists():
-        raise SparseNASError(f"CSV file {path} does not exist")
-    if not path.is_file():
-        raise SparseNASError(f"{path} is not a file; give the path of a CSV file")
+    existing_file(path, "CSV file")
     try:
         with warnings.catch_warnings():
             # A row longer than the header would silently lose cells; treat it as malformed.
