@@ -1,0 +1,104 @@
+"""`nas prune` run in-process on a tiny Reber task: files, JSON, exit codes."""
+
+import json
+
+import networkx as nx
+import pandas as pd
+import pytest
+import torch
+import typer
+from typer.testing import CliRunner
+
+from graphs.io import write_graph
+from nas.prune_cli import prune_command
+
+runner = CliRunner()
+app = typer.Typer(pretty_exceptions_enable=False)
+app.command("prune")(prune_command)
+app.command("noop")(lambda: None)  # two commands, so `prune` stays a subcommand as in nas.cli
+TINY = ["--hidden-size", "4", "--layers", "2", "--epochs", "1", "--retrain-epochs", "1"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine spinning
+    OpenMP threads make them many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def small_task(monkeypatch):
+    """Make `load_task` build a 300-string Reber task so a run takes a second or two."""
+    import nas.prune_cli
+    from nas.tasks import load_task
+
+    monkeypatch.setattr(nas.prune_cli, "load_task", lambda spec, seed=0: load_task(spec, seed, 300))
+
+
+def test_prune_writes_tables_and_plots(small_task, tmp_path):
+    out = tmp_path / "out"
+    args = ["prune", *TINY, "--percent", "50,100", "--target", "both,h2h", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    for name in ("prune_results.csv", "prune_history.csv", "prune_expansion.csv"):
+        assert (out / name).stat().st_size > 0
+    for name in ("prune_accuracy.png", "prune_regain.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = pd.read_csv(out / "prune_results.csv")
+    assert len(table) == 4 and set(table["target"]) == {"both", "h2h"}
+    full = table[(table["target"] == "both") & (table["percent"] == 100)].iloc[0]
+    assert full["sparsity"] == 1.0 and full["recurrent_nonzero"] == 0
+    assert "acc_epoch_1" in table.columns and "ramanujan_gap_min" in table.columns
+    assert "dense gru base model" in result.stdout and "h2h" in result.stdout
+
+
+def test_prune_json_and_match(small_task, tmp_path):
+    graph = tmp_path / "worked.graphml"
+    write_graph(nx.Graph([(0, 2), (1, 2), (1, 3), (2, 3), (2, 4), (3, 4)]), graph)
+    result = runner.invoke(app, ["prune", *TINY, "--match", str(graph), "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["results"] == []  # --match alone runs no percent sweep
+    match = record["match"]
+    assert match["budget_epochs"] == 2 and match["nodes"] == 5
+    assert 0.0 <= match["sparse_rnn_acc"] <= 1.0
+    assert 0.0 <= match["dense_retrained_acc"] <= 1.0
+
+
+def test_prune_match_prints_both_accuracies(small_task, tmp_path):
+    graph = tmp_path / "worked.txt"
+    graph.write_text("0 2\n1 2\n1 3\n2 3\n2 4\n3 4\n")
+    result = runner.invoke(app, ["prune", *TINY, "--match", str(graph), "--cell", "lstm"])
+    assert result.exit_code == 0, result.output
+    assert "Sparse-RNN test acc" in result.stdout and "pruned dense test acc" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--percent", "10,150"], "percent must be a number in [0, 100] (got 150.0)"),
+        (["--percent", "half"], "(got 'half')"),
+        (["--target", "weights"], "unknown pruning target 'weights'"),
+        (["--method", "lottery"], "unknown pruning method 'lottery'"),
+        (["--cell", "rnn"], "unknown cell 'rnn'"),
+        (["--retrain-epochs", "0"], "retrain_epochs=0"),
+        (["--match", "missing.graphml"], "missing.graphml"),
+    ],
+)
+def test_bad_input_exits_2_with_one_error_line(small_task, args, fragment):
+    result = runner.invoke(app, ["prune", *args])
+    assert result.exit_code == 2, result.output
+    assert fragment in " ".join(result.stderr.split())  # rich may wrap the line
+    assert "Traceback" not in result.output
+
+
+def test_a_graph_too_big_for_the_dense_model_exits_2(small_task, tmp_path):
+    graph = tmp_path / "big.graphml"
+    write_graph(nx.complete_graph(12), graph)
+    args = ["prune", "--hidden-size", "1", "--layers", "1", "--match", str(graph)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "more than the dense model" in " ".join(result.stderr.split())
