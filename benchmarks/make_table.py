@@ -3,9 +3,10 @@
 Samples ``--graphs`` topologies of the thesis preset (nodes uniform in [10, 50]; WS and BA
 alternate), trains each with training seed 0 on the default Reber task, then repeats the
 first ``--repeat-graphs`` of them with training seeds 1 and 2, so the table carries the noise
-ceiling (intraclass correlation over training seeds). Trains with the batched engine. Writes a
-CSV in the evaluations-table format (no per-epoch history; `acc_by_epoch` holds the test
-accuracies as a space-separated list).
+ceiling (intraclass correlation over training seeds). Trains with the batched engine, a chunk
+of networks at a time, appending each finished chunk to the CSV, so an interrupted run resumes
+where it stopped. The CSV is in the evaluations-table format (no per-epoch history;
+`acc_by_epoch` holds the test accuracies as a space-separated list).
 
     python benchmarks/make_table.py --cell gru --graphs 200 --out benchmarks/data/gru.csv
 """
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("--families", default="ws,ba")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--chunk", type=int, default=32, help="networks per engine call")
     args = parser.parse_args()
 
     task = load_task("reber")
@@ -45,36 +47,40 @@ def main() -> None:
         meta.append({"graph_id": i, "family": family, "graph_seed": graph_seed, **vars(spec)})
     jobs = [(i, 0) for i in range(len(graphs))]
     jobs += [(i, s) for s in (1, 2) for i in range(min(args.repeat_graphs, len(graphs)))]
-    rows = []
-    started = time.perf_counter()
-    for train_seed in (0, 1, 2):  # one engine call per seed: shared mini-batches inside it
-        chosen = [i for i, s in jobs if s == train_seed]
-        if not chosen:
-            continue
-        records, _ = evaluate_many(
-            [graphs[i] for i in chosen],
-            args.cell,
-            task,
-            TrainSpec(epochs=args.epochs),
-            seeds=[train_seed] * len(chosen),
-        )
-        for i, record in zip(chosen, records, strict=True):
-            history = record.pop("history")
-            record["acc_by_epoch"] = " ".join(f"{h['test_acc']:.5f}" for h in history)
-            rows.append({**meta[i], **record})
-        print(
-            f"seed {train_seed}: {len(chosen)} networks, "
-            f"{time.perf_counter() - started:.0f} s so far",
-            flush=True,
-        )
-    table = pd.DataFrame(rows)
+    done = set()
+    if args.out.exists():  # resume: a killed run keeps every finished chunk
+        previous = pd.read_csv(args.out)
+        done = set(zip(previous["graph_id"], previous["train_seed"], strict=True))
+    todo = [job for job in jobs if job not in done]
+    print(f"{len(jobs)} evaluations, {len(done)} already in {args.out}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out, index=False)
-    total = time.perf_counter() - started
+    started = time.perf_counter()
+    for train_seed in (0, 1, 2):  # one seed per engine call: shared mini-batches inside it
+        chosen = [i for i, s in todo if s == train_seed]
+        for start in range(0, len(chosen), args.chunk):
+            part = chosen[start : start + args.chunk]
+            records, _ = evaluate_many(
+                [graphs[i] for i in part],
+                args.cell,
+                task,
+                TrainSpec(epochs=args.epochs),
+                seeds=[train_seed] * len(part),
+            )
+            rows = []
+            for i, record in zip(part, records, strict=True):
+                history = record.pop("history")
+                record["acc_by_epoch"] = " ".join(f"{h['test_acc']:.5f}" for h in history)
+                rows.append({**meta[i], **record})
+            pd.DataFrame(rows).to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
+            print(
+                f"seed {train_seed}: +{len(part)} networks, "
+                f"{time.perf_counter() - started:.0f} s so far",
+                flush=True,
+            )
+    table = pd.read_csv(args.out)
     statuses = table["status"].value_counts().to_dict()
     print(
-        f"wrote {len(table)} rows to {args.out}; {total:.0f} s in all, "
-        f"{total / len(table):.1f} s per {args.epochs}-epoch evaluation; "
+        f"{len(table)} rows in {args.out}; this run {time.perf_counter() - started:.0f} s; "
         f"test_acc mean {table['test_acc'].mean():.4f}, status {statuses}"
     )
 

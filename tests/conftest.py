@@ -5,6 +5,10 @@ import torch
 
 from models.data import SequenceSet, Task
 
+# Tiny models gain nothing from a second thread, and two processes each spinning two OpenMP
+# threads on a 2-core machine slow each other down by an order of magnitude.
+torch.set_num_threads(1)
+
 
 def _contains_token_one(count: int, seed: int) -> SequenceSet:
     """Label 1 when token 1 occurs in the sequence: learnable in a few epochs."""
