@@ -1,11 +1,11 @@
 # Two commands do all set-up on a fresh machine:
-#   make run    builds .venv on first use, then runs the main job on embedded defaults
+#   make run    builds .venv on first use, then runs the main job (the search) on embedded defaults
 #   make test   builds .venv on first use, then runs the test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format bench clean
+.PHONY: run demo test lint format bench clean
 
 $(BIN)/nas: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(BIN)/nas: pyproject.toml
 	touch $@
 
 run: $(BIN)/nas
+	$(BIN)/nas search --cell gru --budget 200
+
+demo: $(BIN)/nas
 	$(BIN)/nas evaluate --cell gru --family ws --nodes 30 --seed 1
 
 test: $(BIN)/nas

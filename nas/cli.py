@@ -24,6 +24,7 @@ from nas.console import console, progress_bar, run_or_exit, save_csv
 from nas.evaluation import evaluate_many
 from nas.predictor_cli import predictor_app
 from nas.prune_cli import prune_command
+from nas.search_cli import search_command
 from nas.tasks import TASK_NAMES, load_task
 from nas.topologies import describe_files, graph_files, parse_families, sample_topologies
 
@@ -35,6 +36,7 @@ app = typer.Typer(
 )
 TASK_HELP = f"Task: {', '.join(TASK_NAMES)} or csv:PATH (columns `sequence`, `label`)."
 app.add_typer(predictor_app, name="predictor", help="Learn accuracy from graph properties.")
+app.command("search")(search_command)
 app.command("prune")(prune_command)
 
 

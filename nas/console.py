@@ -33,7 +33,7 @@ def run_or_exit(action: Callable[[], T]) -> T:
         except SparseNASError as exc:
             _show(caught)
             caught.clear()
-            err_console.print(f"error: {exc}", markup=False, highlight=False)
+            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
         finally:
             _show(caught)
@@ -45,7 +45,7 @@ def _show(caught: list[warnings.WarningMessage]) -> None:
         message = str(item.message)
         if item.category is UserWarning and message not in seen:
             seen.add(message)
-            err_console.print(f"warning: {message}", markup=False, highlight=False)
+            err_console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
 @contextmanager
