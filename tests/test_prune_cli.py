@@ -5,7 +5,6 @@ import json
 import networkx as nx
 import pandas as pd
 import pytest
-import torch
 import typer
 from typer.testing import CliRunner
 
@@ -17,16 +16,6 @@ app = typer.Typer(pretty_exceptions_enable=False)
 app.command("prune")(prune_command)
 app.command("noop")(lambda: None)  # two commands, so `prune` stays a subcommand as in nas.cli
 TINY = ["--hidden-size", "4", "--layers", "2", "--epochs", "1", "--retrain-epochs", "1"]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine spinning
-    OpenMP threads make them many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -29,16 +29,6 @@ from models.training import TrainSpec, train_model
 CELLS = ["rnn_tanh", "rnn_relu", "gru", "lstm"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine spinning
-    OpenMP threads make them many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny_dense(cell="gru", seed=0, hidden=4, layers=2):
     return DenseRNNClassifier(
         cell, 2, vocab_size=6, embedding_dim=3, hidden_size=hidden, num_layers=layers, seed=seed

@@ -4,7 +4,6 @@ import math
 
 import networkx as nx
 import pytest
-import torch
 
 from graphs.dag import layered_dag
 from graphs.errors import SparseNASError
@@ -26,16 +25,6 @@ from nas.prune import (
 )
 
 WORKED = [(0, 2), (1, 2), (1, 3), (2, 3), (2, 4), (3, 4)]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine spinning
-    OpenMP threads make them many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny_spec(**changes):
