@@ -57,6 +57,7 @@ def main() -> None:
     started = time.perf_counter()
     for train_seed in (0, 1, 2):  # one seed per engine call: shared mini-batches inside it
         chosen = [i for i, s in todo if s == train_seed]
+        chosen.sort(key=lambda i: graphs[i].number_of_nodes())  # similar sizes share a stack
         for start in range(0, len(chosen), args.chunk):
             part = chosen[start : start + args.chunk]
             records, _ = evaluate_many(
