@@ -70,14 +70,19 @@ def check_target(target: object) -> str:
     return str(target)
 
 
+def is_real_between(value: object, low: float, high: float) -> bool:
+    """True for a finite real number (not a bool) in [low, high]."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, numbers.Real)
+        and math.isfinite(float(value))
+        and low <= float(value) <= high
+    )
+
+
 def check_amount(amount: object) -> float:
     """Return ``amount`` as a float if it is a fraction in [0, 1], else raise naming it."""
-    if (
-        isinstance(amount, bool)
-        or not isinstance(amount, numbers.Real)
-        or not math.isfinite(float(amount))
-        or not 0.0 <= float(amount) <= 1.0
-    ):
+    if not is_real_between(amount, 0.0, 1.0):
         raise SparseNASError(f"pruning amount must be a fraction in [0, 1] (got amount={amount!r})")
     return float(amount)
 

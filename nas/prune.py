@@ -49,6 +49,7 @@ from models.pruning import (
     GradualPruner,
     check_target,
     count_pruned,
+    is_real_between,
     prune_magnitude,
     prune_to_nonzero,
     recurrent_nonzero,
@@ -134,12 +135,7 @@ class PruneSpec:
 
 def check_percent(percent: object) -> float:
     """Return ``percent`` as a float if it is a number in [0, 100], else raise naming it."""
-    if (
-        isinstance(percent, bool)
-        or not isinstance(percent, numbers.Real)
-        or not math.isfinite(float(percent))
-        or not 0.0 <= float(percent) <= 100.0
-    ):
+    if not is_real_between(percent, 0.0, 100.0):
         raise SparseNASError(f"percent must be a number in [0, 100] (got {percent!r})")
     return float(percent)
 
