@@ -1,14 +1,19 @@
-"""Build an evaluations table of the thesis preset for the predictors (issue: predictors).
+"""Build an evaluations table: the predictors' data and the search's tabular benchmark.
 
-Samples ``--graphs`` topologies of the thesis preset (nodes uniform in [10, 50]; WS and BA
-alternate), trains each with training seed 0 on the default Reber task, then repeats the
-first ``--repeat-graphs`` of them with training seeds 1 and 2, so the table carries the noise
-ceiling (intraclass correlation over training seeds). Trains with the batched engine, a chunk
-of networks at a time, appending each finished chunk to the CSV, so an interrupted run resumes
-where it stopped. The CSV is in the evaluations-table format (no per-epoch history;
-`acc_by_epoch` holds the test accuracies as a space-separated list).
+``--space thesis`` (default) samples ``--graphs`` topologies of the thesis preset (nodes
+uniform in [10, 50]; the families alternate); ``--space search`` draws them uniformly from
+the search's space (``nas.search_space``: family, nodes, the family's parameters and the graph
+seed; ``benchmarks/replay.py`` replays searches against such a pool). Each is trained with
+training seed 0 on the default Reber task; the first ``--repeat-graphs`` are repeated with
+training seeds 1 and 2, so the table carries the noise ceiling (intraclass correlation over
+training seeds). Trains with the batched engine, a chunk of networks at a time, appending
+each finished chunk to the CSV, so an interrupted run resumes where it stopped. The CSV is in
+the evaluations-table format (no per-epoch history; `acc_by_epoch` holds the test accuracies
+as a space-separated list).
 
     python benchmarks/make_table.py --cell gru --graphs 200 --out benchmarks/data/gru.csv
+    python benchmarks/make_table.py --space search --cell rnn_tanh --graphs 1000 \
+        --repeat-graphs 0 --families ws,ba,er --out benchmarks/data/pool_rnn_tanh.csv
 """
 
 from __future__ import annotations
@@ -17,16 +22,50 @@ import argparse
 import time
 from pathlib import Path
 
+import networkx as nx
+import numpy as np
 import pandas as pd
 
+from graphs.errors import SparseNASError
 from graphs.generators import sample_thesis
 from models.training import TrainSpec
 from nas.evaluation import child_seeds, evaluate_many
+from nas.search import parse_nodes
+from nas.search_space import SearchSpace, build_graph
 from nas.tasks import load_task
+
+
+def thesis_graphs(count: int, families: list[str], seed: int) -> tuple[list[nx.Graph], list]:
+    """Graphs of the thesis preset, families alternating, and their table columns."""
+    graphs, meta = [], []
+    for i, graph_seed in enumerate(child_seeds(seed, count)):
+        family = families[i % len(families)]
+        spec, graph = sample_thesis(family, graph_seed)
+        graphs.append(graph)
+        meta.append({"graph_id": i, "family": family, "graph_seed": graph_seed, **vars(spec)})
+    return graphs, meta
+
+
+def search_space_graphs(count: int, space: SearchSpace, seed: int) -> tuple[list[nx.Graph], list]:
+    """Graphs drawn uniformly from the search space (parameter sets without a connected graph
+    are drawn again) and their search parameters as table columns."""
+    rng = np.random.default_rng(seed)
+    graphs, meta = [], []
+    while len(graphs) < count:
+        params = space.sample(rng)
+        try:
+            graph = build_graph(params)
+        except SparseNASError:
+            continue
+        graphs.append(graph)
+        meta.append({"graph_id": len(meta), **params})
+    return graphs, meta
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--space", choices=("thesis", "search"), default="thesis")
+    parser.add_argument("--nodes", default="10:50", help="node range of --space search")
     parser.add_argument("--cell", default="gru")
     parser.add_argument("--graphs", type=int, default=200)
     parser.add_argument("--repeat-graphs", type=int, default=20)
@@ -35,16 +74,22 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--chunk", type=int, default=32, help="networks per engine call")
+    parser.add_argument(
+        "--block",
+        type=int,
+        default=0,
+        help="sort by size only within blocks of this many graphs (0: all), so that a "
+        "partial table is a uniform sample rather than the smallest graphs",
+    )
     args = parser.parse_args()
 
     task = load_task("reber")
     families = args.families.split(",")
-    graphs, meta = [], []
-    for i, graph_seed in enumerate(child_seeds(args.seed, args.graphs)):
-        family = families[i % len(families)]
-        spec, graph = sample_thesis(family, graph_seed)
-        graphs.append(graph)
-        meta.append({"graph_id": i, "family": family, "graph_seed": graph_seed, **vars(spec)})
+    if args.space == "thesis":
+        graphs, meta = thesis_graphs(args.graphs, families, args.seed)
+    else:
+        space = SearchSpace(tuple(families), parse_nodes(args.nodes))
+        graphs, meta = search_space_graphs(args.graphs, space, args.seed)
     jobs = [(i, 0) for i in range(len(graphs))]
     jobs += [(i, s) for s in (1, 2) for i in range(min(args.repeat_graphs, len(graphs)))]
     done = set()
@@ -56,10 +101,13 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     for train_seed in (0, 1, 2):  # one seed per engine call: shared mini-batches inside it
-        chosen = [i for i, s in todo if s == train_seed]
-        chosen.sort(key=lambda i: graphs[i].number_of_nodes())  # similar sizes share a stack
-        for start in range(0, len(chosen), args.chunk):
-            part = chosen[start : start + args.chunk]
+        block = args.block or len(graphs)
+        parts = []
+        for first in range(0, len(graphs), block):
+            chosen = [i for i, s in todo if s == train_seed and first <= i < first + block]
+            chosen.sort(key=lambda i: graphs[i].number_of_nodes())  # similar sizes, one stack
+            parts += [chosen[at : at + args.chunk] for at in range(0, len(chosen), args.chunk)]
+        for part in parts:
             records, _ = evaluate_many(
                 [graphs[i] for i in part],
                 args.cell,

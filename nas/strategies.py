@@ -12,7 +12,10 @@ parameters (``nas.search_space``). ``predictor`` starts like ``random`` (the war
    spread over its trees) is fitted on the features of ``graphs.spectral.feature_row``.
 3. **Candidates.** A fresh pool of ``pool_size`` graphs drawn uniformly from the search space,
    plus ``LOCAL_PER_INCUMBENT`` local moves (``nas.moves``) around each of the
-   ``INCUMBENTS`` best trials; graphs already evaluated are left out.
+   ``INCUMBENTS`` best trials; graphs already evaluated are left out. Given a fixed
+   ``candidates`` set instead (a tabular benchmark's pool, ``benchmarks/replay.py``), the
+   round chooses among its members not yet evaluated, and makes no local moves (their graphs
+   would lie outside the set).
 4. **Acquisition.** Upper confidence bound ``mean + kappa * std`` (for the pareto objective:
    per slot of the round a weighted sum of the standardised UCB and the standardised
    log-size, weights spread evenly over [0, 1], as in ParEGO). A round is chosen greedily
@@ -173,6 +176,8 @@ class PredictorStrategy:
     seed : the search's seed; every round derives its own streams from it.
     pool_size, kappa, local_fraction, kind : see ``nas.search.SearchSpec``.
     warm_X, warm_y : extra training rows (a warm-start table), or None.
+    candidates : a fixed set of ``(parameters, graph)`` to choose from instead of fresh
+        draws (see the module docstring), or None.
     """
 
     def __init__(
@@ -189,6 +194,7 @@ class PredictorStrategy:
         kind: str = "extratrees",
         warm_X: np.ndarray | None = None,
         warm_y: np.ndarray | None = None,
+        candidates: Sequence[tuple[dict[str, Any], nx.Graph]] | None = None,
     ) -> None:
         self.space = space
         self.cell = cell
@@ -201,7 +207,9 @@ class PredictorStrategy:
         self.kind = kind
         self.warm_X = warm_X
         self.warm_y = warm_y
+        self.candidates = candidates
         self._rows: dict[str, tuple[np.ndarray, float]] = {}
+        self._fixed: list[tuple[dict[str, Any], nx.Graph, str]] | None = None
 
     def describe(
         self, graph: nx.Graph, edges: str | None = None, *, cache: bool = False
@@ -270,6 +278,8 @@ class PredictorStrategy:
     # -- candidates ------------------------------------------------------------------------------
 
     def _pool(self, seen: set[str], round_index: int) -> _Candidates:
+        if self.candidates is not None:
+            return self._fixed_pool(seen)
         rng = np.random.default_rng([self.seed, _POOL, round_index])
         pool = _Candidates()
         for _ in range(self.pool_size):
@@ -283,6 +293,16 @@ class PredictorStrategy:
                 continue
             seen.add(edges)
             pool.add(params, graph, self.describe(graph, edges), "pool")
+        return pool
+
+    def _fixed_pool(self, seen: set[str]) -> _Candidates:
+        if self._fixed is None:  # edge lists and features once: every round scores the set
+            self._fixed = [(dict(p), g, edges_to_string(g)) for p, g in self.candidates or ()]
+        pool = _Candidates()
+        for params, graph, edges in self._fixed:
+            if edges not in seen:
+                seen.add(edges)
+                pool.add(params, graph, self.describe(graph, edges, cache=True), "pool")
         return pool
 
     def _incumbents(self, trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
@@ -299,6 +319,8 @@ class PredictorStrategy:
         self, trials: Sequence[FrozenTrial], seen: set[str], round_index: int
     ) -> _Candidates:
         local = _Candidates()
+        if self.candidates is not None:
+            return local
         low, high = self.space.nodes
         for rank, parent in enumerate(self._incumbents(trials)):
             rng = np.random.default_rng([self.seed, _LOCAL, round_index, rank])

@@ -226,6 +226,20 @@ def pareto_front(trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
     return front
 
 
+def hypervolume(points: Iterable[tuple[float, float]], reference: tuple[float, float]) -> float:
+    """Area dominated by ``(accuracy, size)`` points (accuracy maximised, size minimised)
+    and bounded by ``reference = (lowest accuracy, largest size)``; points beyond the
+    reference add nothing. The pareto objective's quality measure: larger is better."""
+    acc_ref, size_ref = reference
+    kept = sorted((s, a) for a, s in points if a > acc_ref and s < size_ref)
+    area, best_acc = 0.0, acc_ref
+    for index, (size, acc) in enumerate(kept):  # sweep sizes upwards: a staircase of strips
+        best_acc = max(best_acc, acc)
+        right = kept[index + 1][0] if index + 1 < len(kept) else size_ref
+        area += (right - size) * (best_acc - acc_ref)
+    return area
+
+
 def best_trials(study: optuna.Study, objective: str, count: int) -> list[FrozenTrial]:
     """The top ``count`` trials (accuracy), or the whole Pareto front (pareto)."""
     trials = study.get_trials(deepcopy=False)

@@ -19,13 +19,13 @@ from optuna.trial import TrialState, create_trial
 import nas.search
 from graphs.errors import SparseNASError
 from graphs.generators import GraphSpec
-from graphs.io import edges_from_string, read_graph
+from graphs.io import edges_from_string, edges_to_string, read_graph
 from nas.evaluation import evaluate_many as real_evaluate_many
 from nas.moves import mutate
 from nas.search import SearchInterrupted, SearchSpec, open_study, run_search
 from nas.search_space import SearchSpace, build_graph
-from nas.strategies import training_targets
-from nas.study_io import counts_toward_budget, pareto_front
+from nas.strategies import PredictorStrategy, training_targets
+from nas.study_io import counts_toward_budget, hypervolume, pareto_front
 from predictors import THESIS
 
 THESIS_TABLE = str(Path(__file__).parent / "data" / "thesis_table.csv")
@@ -360,3 +360,44 @@ def test_pruned_targets_add_the_median_gain_and_diverged_take_the_floor():
     assert y[:3].tolist() == [0.9, 0.8, 0.7]
     assert math.isclose(y[3], 0.4 + 0.3)  # median of the gains 0.3, 0.3, 0.2
     assert y[4] == min(y[:4])
+
+
+def test_a_fixed_candidate_set_is_chosen_from_and_never_repeated():
+    space = SearchSpace(("ws", "ba"), (10, 16))
+    rng = np.random.default_rng(3)
+    members = []
+    while len(members) < 12:
+        params = space.sample(rng)
+        try:
+            members.append((params, build_graph(params)))
+        except SparseNASError:
+            continue
+    trained = members[:4]
+    trials = []
+    for number, (_params, graph) in enumerate(trained):
+        edges = edges_to_string(graph)
+        attrs = {"edge_list": edges, "test_acc": 0.5 + 0.1 * number, "status": "ok"}
+        trial = create_trial(state=TrialState.COMPLETE, value=0.5 + 0.1 * number, user_attrs=attrs)
+        trial.number = number
+        trials.append(trial)
+    strategy = PredictorStrategy(space, "gru", "accuracy", THESIS, 0, candidates=members)
+    proposals = strategy.propose(trials, 5, round_index=0)
+    chosen = [p.attrs["edge_list"] for p in proposals]
+    free = {edges_to_string(g) for _, g in members[4:]}
+    assert len(chosen) == 5 and len(set(chosen)) == 5
+    assert set(chosen) <= free  # only members, never one already evaluated, no local moves
+    assert {p.attrs["origin"] for p in proposals} == {"pool"}
+    everything = strategy.propose(trials, 20, round_index=1)
+    assert {p.attrs["edge_list"] for p in everything} == free  # a round cannot exceed the set
+
+
+def test_hypervolume_of_a_worked_staircase():
+    reference = (0.5, 20.0)
+    # strips: sizes [5, 10) at accuracy 0.8, [10, 20) at 0.9 -> 5 * 0.3 + 10 * 0.4
+    assert math.isclose(hypervolume([(0.9, 10.0), (0.8, 5.0)], reference), 5.5)
+    dominated = [(0.9, 10.0), (0.8, 5.0), (0.7, 7.0), (0.85, 12.0)]
+    assert math.isclose(hypervolume(dominated, reference), 5.5)
+    beyond = [(0.4, 1.0), (0.95, 25.0), (float("nan"), 3.0)]
+    assert hypervolume(beyond, reference) == 0.0
+    assert hypervolume([], reference) == 0.0
+    assert math.isclose(hypervolume([(1.0, 0.0)], reference), 10.0)  # the whole box
