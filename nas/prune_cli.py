@@ -13,9 +13,11 @@ import math
 from pathlib import Path
 from typing import Annotated
 
+import networkx as nx
 import typer
 from rich.table import Table
 
+from graphs.errors import SparseNASError
 from graphs.io import read_graph
 from models.cells import CELLS
 from models.pruning import TARGETS
@@ -34,6 +36,7 @@ from nas.prune import (
     planned_epochs,
     run_prune,
 )
+from nas.study_io import ranked_run_graph
 from nas.tasks import TASK_NAMES, load_task
 
 TARGET_HELP = (
@@ -63,10 +66,17 @@ def prune_command(
     match: Annotated[
         Path | None,
         typer.Option(
-            help="A Sparse-RNN graph file (edge list or GraphML): prune the dense model to "
-            "its number of nonzero recurrent weights and compare both after the same budget."
+            help="A Sparse-RNN graph file (edge list or GraphML), or a search's out dir "
+            "(see --rank): prune the dense model to the Sparse-RNN's number of nonzero "
+            "recurrent weights and compare both after the same budget."
         ),
     ] = None,
+    rank: Annotated[
+        int,
+        typer.Option(
+            help="With --match DIR: the search's RANK-th best network (1 = best accuracy)."
+        ),
+    ] = 1,
     task: Annotated[
         str, typer.Option(help=f"Task: {', '.join(TASK_NAMES)} or csv:PATH.")
     ] = "reber",
@@ -113,13 +123,13 @@ def prune_command(
             seed=seed,
             device=device,
         ).validate()
-        graph = read_graph(match) if match is not None else None
+        graph, label = match_graph(match, rank, cell)
         data = load_task(task, seed=task_seed)
         if graph is not None:
             check_match(graph, spec, data)
-        return spec, graph, data
+        return spec, graph, label, data
 
-    spec, graph, data = run_or_exit(prepare)
+    spec, graph, label, data = run_or_exit(prepare)
     with progress_bar(not as_json) as bar:
         job = bar.add_task("dense base", total=planned_epochs(spec, graph is not None), status="")
 
@@ -135,7 +145,27 @@ def prune_command(
     if as_json:
         print(json.dumps(outcome.to_dict()))
         return
-    _print_outcome(outcome, match)
+    _print_outcome(outcome, label)
+
+
+def match_graph(match: Path | None, rank: int, cell: str) -> tuple[nx.Graph | None, str]:
+    """The Sparse-RNN graph of ``--match`` and a label naming it: a graph file, or a search
+    out dir's RANK-th best network (its cell must be ``cell``: the weight count depends on
+    it)."""
+    if match is None:
+        if rank != 1:
+            raise SparseNASError("--rank needs --match DIR (a search's out dir)")
+        return None, ""
+    if not match.is_dir():
+        if rank != 1:
+            raise SparseNASError(f"--rank needs a search's out dir; '{match}' is a file")
+        return read_graph(match), str(match)
+    graph, row = ranked_run_graph(match, rank)
+    if row.get("cell") != cell:
+        raise SparseNASError(
+            f"'{match}' searched {row.get('cell')} networks; pass --cell {row.get('cell')}"
+        )
+    return graph, f"{match} rank {rank} (trial {int(row['trial'])}, acc {row['test_acc']:.4f})"
 
 
 def _fmt(value: object, digits: int = 4) -> str:
@@ -144,7 +174,7 @@ def _fmt(value: object, digits: int = 4) -> str:
     return str(value)
 
 
-def _print_outcome(outcome: PruneOutcome, match: Path | None) -> None:
+def _print_outcome(outcome: PruneOutcome, match: str) -> None:
     spec, base = outcome.spec, outcome.base
     console.print(
         f"dense {spec.cell} base model ({spec.num_layers} x {spec.hidden_size}, "

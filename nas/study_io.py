@@ -240,6 +240,40 @@ def hypervolume(points: Iterable[tuple[float, float]], reference: tuple[float, f
     return area
 
 
+def ranked_run_graph(run_dir: Path, rank: int) -> tuple[Any, dict[str, Any]]:
+    """The graph of the ``rank``-th best network of a search's out dir (1 = best; by
+    measured accuracy, ties: fewer nonzero parameters, then the earlier trial) and its row of
+    ``evaluations.csv``.
+
+    Raises
+    ------
+    SparseNASError
+        If the folder holds no evaluations table or fewer than ``rank`` finished networks.
+    """
+    table_path = Path(run_dir) / f"{EVALUATIONS}.csv"
+    if not table_path.is_file():
+        raise SparseNASError(f"'{run_dir}' is not a search's out dir (no {EVALUATIONS}.csv)")
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+        raise SparseNASError(f"rank must be an integer >= 1 (got {rank!r})")
+    try:
+        table = pd.read_csv(table_path)
+    except (OSError, ValueError) as exc:
+        raise SparseNASError(f"cannot read '{table_path}': {exc}") from None
+    needed = {"status", "test_acc", "params_nonzero", "trial", "edge_list"}
+    if not needed <= set(table.columns):
+        raise SparseNASError(
+            f"'{table_path}' lacks columns {', '.join(sorted(needed - set(table.columns)))}"
+        )
+    done = table[table["status"].eq("ok") & table["test_acc"].notna()]
+    if len(done) < rank:
+        raise SparseNASError(
+            f"'{run_dir}' has {len(done)} finished networks; rank {rank} is beyond"
+        )
+    done = done.sort_values(["test_acc", "params_nonzero", "trial"], ascending=[False, True, True])
+    row = done.iloc[rank - 1].to_dict()
+    return edges_from_string(str(row["edge_list"])), row
+
+
 def best_trials(study: optuna.Study, objective: str, count: int) -> list[FrozenTrial]:
     """The top ``count`` trials (accuracy), or the whole Pareto front (pareto)."""
     trials = study.get_trials(deepcopy=False)

@@ -91,3 +91,67 @@ def test_a_graph_too_big_for_the_dense_model_exits_2(small_task, tmp_path):
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert "more than the dense model" in " ".join(result.stderr.split())
+
+
+def _fake_run(folder, cell="gru"):
+    """A search out dir whose evaluations.csv ranks three networks (ties: fewer params)."""
+    folder.mkdir()
+    rows = [
+        {"trial": 0, "status": "ok", "test_acc": 0.9, "params_nonzero": 50, "edge_list": "0-1 1-2"},
+        {"trial": 1, "status": "ok", "test_acc": 0.95, "params_nonzero": 80, "edge_list": "0-1"},
+        {
+            "trial": 2,
+            "status": "ok",
+            "test_acc": 0.9,
+            "params_nonzero": 40,
+            "edge_list": "0-1 1-2 2-3",
+        },
+        {
+            "trial": 3,
+            "status": "diverged",
+            "test_acc": None,
+            "params_nonzero": 9,
+            "edge_list": "0-1",
+        },
+    ]
+    pd.DataFrame([{**row, "cell": cell} for row in rows]).to_csv(folder / "evaluations.csv")
+    return folder
+
+
+@pytest.mark.parametrize("rank, nodes, trial", [(1, 2, 1), (2, 4, 2), (3, 3, 0)])
+def test_match_a_search_out_dir_by_rank(small_task, tmp_path, rank, nodes, trial):
+    run = _fake_run(tmp_path / "run")
+    args = ["prune", *TINY, "--match", str(run), "--rank", str(rank)]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["match"]["nodes"] == nodes
+    shown = runner.invoke(app, args)
+    assert f"rank {rank} (trial {trial}" in " ".join(shown.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--rank", "4"], "has 3 finished networks; rank 4 is beyond"),
+        (["--rank", "0"], "rank must be an integer >= 1"),
+        (["--cell", "lstm"], "searched gru networks; pass --cell gru"),
+    ],
+)
+def test_bad_match_of_a_run_exits_2(small_task, tmp_path, args, fragment):
+    run = _fake_run(tmp_path / "run")
+    result = runner.invoke(app, ["prune", *TINY, "--match", str(run), *args])
+    assert result.exit_code == 2, result.output
+    assert fragment in " ".join(result.stderr.split())
+
+
+def test_rank_needs_a_run_dir_and_a_run_dir_needs_its_table(small_task, tmp_path):
+    graph = tmp_path / "g.txt"
+    graph.write_text("0 1\n1 2\n")
+    for args, fragment in [
+        (["--rank", "2"], "--rank needs --match DIR"),
+        (["--match", str(graph), "--rank", "2"], "is a file"),
+        (["--match", str(tmp_path)], "is not a search's out dir (no evaluations.csv)"),
+    ]:
+        result = runner.invoke(app, ["prune", *TINY, *args])
+        assert result.exit_code == 2, result.output
+        assert fragment in " ".join(result.stderr.split())
