@@ -1,15 +1,15 @@
 """Build an evaluations table: the predictors' data and the search's tabular benchmark.
 
 ``--space thesis`` (default) samples ``--graphs`` topologies of the thesis preset (nodes
-uniform in [10, 50]; the families alternate); ``--space search`` draws them uniformly from
-the search's space (``nas.search_space``: family, nodes, the family's parameters and the graph
+uniform in [10, 50]; the families alternate); ``--space search`` draws them uniformly from the
+search's space (``nas.search_space``: family, nodes, the family's parameters and the graph
 seed; ``benchmarks/replay.py`` replays searches against such a pool). Each is trained with
-training seed 0 on the default Reber task; the first ``--repeat-graphs`` are repeated with
-training seeds 1 and 2, so the table carries the noise ceiling (intraclass correlation over
-training seeds). Trains with the batched engine, a chunk of networks at a time, appending
-each finished chunk to the CSV, so an interrupted run resumes where it stopped. The CSV is in
-the evaluations-table format (no per-epoch history; `acc_by_epoch` holds the test accuracies
-as a space-separated list).
+training seed 0 on ``--task`` (default: Reber at its default size); the first
+``--repeat-graphs`` are repeated with training seeds 1 and 2, so the table carries the noise ceiling
+(intraclass correlation over training seeds). Trains with the batched engine, a chunk of
+networks at a time, appending each finished chunk to the CSV, so an interrupted run resumes
+where it stopped. The CSV is in the evaluations-table format (no per-epoch history;
+`acc_by_epoch` holds the test accuracies as a space-separated list).
 
     python benchmarks/make_table.py --cell gru --graphs 200 --out benchmarks/data/gru.csv
     python benchmarks/make_table.py --space search --cell rnn_tanh --graphs 1000 \
@@ -70,6 +70,10 @@ def main() -> None:
     parser.add_argument("--graphs", type=int, default=200)
     parser.add_argument("--repeat-graphs", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--task", default="reber")
+    parser.add_argument(
+        "--n-strings", type=int, default=None, help="Reber task size (default: the task's)"
+    )
     parser.add_argument("--families", default="ws,ba")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
@@ -83,7 +87,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    task = load_task("reber")
+    task = load_task(args.task, n_strings=args.n_strings)
     families = args.families.split(",")
     if args.space == "thesis":
         graphs, meta = thesis_graphs(args.graphs, families, args.seed)
