@@ -19,6 +19,12 @@ included). The study is the record: everything a trial produced is in its user a
 and the files in the out dir (``evaluations.csv``/``.parquet``, ``best/``, ``config.json``)
 are exported from it after every round. Running the same search again loads the study and
 goes on until the budget is spent; finished trials are never trained again.
+
+A worker killed hard (SIGKILL, power loss) cannot tell its trials: while training, every
+worker records a heartbeat of its open trials in the storage (Optuna's RDB heartbeat), and
+every round of every worker first fails the trials whose heartbeat is older than
+``HEARTBEAT_GRACE`` seconds (status ``lost``; they do not count toward the budget) and queues
+their candidates again.
 """
 
 from __future__ import annotations
@@ -28,7 +34,10 @@ import json
 import math
 import re
 import sqlite3
-from collections.abc import Callable
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -82,6 +91,10 @@ MAX_INVALID_PER_SLOT = 50
 MAX_CRASH_STREAK = 5
 """Crashed trainings in a row after which the search stops with the error (a bug, not a
 bad candidate)."""
+HEARTBEAT_INTERVAL = 20
+"""Seconds between heartbeats of the trials a worker is training."""
+HEARTBEAT_GRACE = 120
+"""Seconds without a heartbeat after which a running trial's worker is taken for dead."""
 _TRAIN = 5  # SeedSequence stream of the training seed
 
 
@@ -306,10 +319,52 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
                 ) from None
             engine_kwargs["creator"] = functools.partial(_connect_sqlite, str(path))
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=HEARTBEAT_INTERVAL,
+                grace_period=HEARTBEAT_GRACE,
+                heartbeat_stale_trial_callback=requeue_lost_trial,
+            )
     except Exception as exc:  # sqlalchemy raises many kinds; all mean "cannot open"
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
         raise SparseNASError(f"cannot open storage {url!r} ({reason})") from None
+
+
+def requeue_lost_trial(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Heartbeat-stale callback: the candidate of a trial whose worker died is queued again
+    with how it was chosen (the failed trial itself stays, as ``lost``)."""
+    plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_KEYS and k != "round"}
+    if trial.params:
+        study.enqueue_trial(trial.params, user_attrs=plan)
+
+
+@contextmanager
+def heartbeats(storage: optuna.storages.BaseStorage, trials: list[Trial]) -> Iterator[None]:
+    """Record the trials' heartbeats every ``HEARTBEAT_INTERVAL`` seconds while the body runs
+    (a background thread, so a long epoch never looks like a dead worker)."""
+    if not callable(getattr(storage, "record_heartbeat", None)) or not trials:
+        yield  # a storage without heartbeats (Optuna wraps the RDB storage in a cache)
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            for trial in trials:
+                with suppress(Exception):  # a missed beat is retried next interval
+                    storage.record_heartbeat(trial._trial_id)  # Optuna has no public id
+            if stop.wait(HEARTBEAT_INTERVAL):
+                return
+
+    thread = threading.Thread(target=beat, name="trial-heartbeats", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _connect_sqlite(path: str) -> sqlite3.Connection:
@@ -495,6 +550,9 @@ class _Search:
     def round(self) -> bool:
         """Ask, train and tell one round; False when the budget is spent."""
         spec = self.spec
+        with warnings.catch_warnings():  # Optuna marks it experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(self.study)  # trials of dead workers: lost
         trials = self.study.get_trials(deepcopy=False)
         self.refresh(trials)
         started = sum(counts_toward_budget(t) for t in trials)
@@ -526,7 +584,9 @@ class _Search:
         batch = []
         invalid = 0
         while len(batch) < count:
-            trial = self.study.ask()
+            with warnings.catch_warnings():  # heartbeats are recorded by ``heartbeats``
+                warnings.filterwarnings("ignore", "Heartbeat of storage is supposed")
+                trial = self.study.ask()
             entry = self.open.setdefault(trial.number, _Open(trial))
             plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_KEYS}
             plan.setdefault("origin", origin)
@@ -577,7 +637,8 @@ class _Search:
             return metrics.epoch < last_epoch and trial.should_prune()
 
         graphs = [graph for _, graph in batch]
-        records, models = self.evaluate(graphs, on_epoch)
+        with heartbeats(self.study._storage, trials):  # the study's own storage object
+            records, models = self.evaluate(graphs, on_epoch)
         for (entry, _), record, model in zip(batch, records, models, strict=True):
             self.finish(entry, record, model)
 

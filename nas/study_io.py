@@ -105,19 +105,22 @@ def trial_graph_edges(trial: FrozenTrial) -> str | None:
 
 
 def trial_status(trial: FrozenTrial) -> str:
-    """``ok``, ``pruned``, ``diverged``, ``crashed``, ``invalid``, ``interrupted``, or the
-    trial's state for one still running or waiting."""
+    """``ok``, ``pruned``, ``diverged``, ``crashed``, ``invalid``, ``interrupted``, ``lost``
+    (its worker died in training: failed by the heartbeat check, which alone fails a trial
+    without a status), or the trial's state for one still running or waiting."""
     status = trial.user_attrs.get("status")
     if status and trial.state.is_finished():
         return str(status)
+    if trial.state == TrialState.FAIL and "train_seed" in trial.user_attrs:
+        return "lost"
     return trial.state.name.lower()
 
 
 def counts_toward_budget(trial: FrozenTrial) -> bool:
     """Whether the trial's network started training (the budget's unit): such a trial has
-    a ``train_seed``. An interrupted trial is queued again instead, so it does not count."""
-    attrs = trial.user_attrs
-    return "train_seed" in attrs and attrs.get("status") != "interrupted"
+    a ``train_seed``. Interrupted and lost trials are queued again instead, so they do not
+    count."""
+    return "train_seed" in trial.user_attrs and trial_status(trial) not in ("interrupted", "lost")
 
 
 def trial_row(trial: FrozenTrial, config: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Tiny settings throughout: a 200-string Reber task, nodes 10..12, 1-2 epochs, bud
 
 import json
 import math
+import time
 from pathlib import Path
 
 import networkx as nx
@@ -232,6 +233,47 @@ def test_ctrl_c_keeps_finished_trials_and_the_same_search_resumes(tmp_path, monk
     assert [t.state for t in trials[6:]] == [TrialState.COMPLETE] * 3
     assert [t.user_attrs["edge_list"] for t in trials[6:]] == interrupted
     assert len(started(resumed)) == 6
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+def test_a_worker_killed_hard_loses_its_trials_and_the_next_run_trains_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(nas.search, "HEARTBEAT_GRACE", 1)
+    spec = tiny(tmp_path, budget=3, strategy="random")
+    run_search(spec)
+    study = open_study(spec.resolved())  # a second worker starts a trial, then dies
+    trial = study.ask()
+    params = SearchSpace(spec.families, spec.nodes).suggest(trial)
+    dead_edges = edges_to_string(build_graph(params))
+    for key, value in {"origin": "random", "edge_list": dead_edges, "train_seed": 7}.items():
+        trial.set_user_attr(key, value)
+    study._storage.record_heartbeat(trial._trial_id)
+    time.sleep(2.5)  # SQLite's clock has whole seconds
+    resumed = run_search(tiny(tmp_path, budget=4, strategy="random"))
+    trials = resumed.get_trials()
+    assert trials[3].state == TrialState.FAIL and not counts_toward_budget(trials[3])
+    assert trials[4].user_attrs["edge_list"] == dead_edges  # queued again, trained now
+    assert trials[4].state == TrialState.COMPLETE and len(started(resumed)) == 4
+    table = pd.read_csv(tmp_path / "run" / "evaluations.csv")
+    assert table["status"].tolist() == ["ok", "ok", "ok", "lost", "ok"]
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_a_live_worker_keeps_its_trials_through_a_long_epoch(tmp_path, monkeypatch):
+    monkeypatch.setattr(nas.search, "HEARTBEAT_GRACE", 1)
+    monkeypatch.setattr(nas.search, "HEARTBEAT_INTERVAL", 0.1)
+    spec = tiny(tmp_path, budget=2, round_size=2, strategy="random")
+
+    def slow(graphs, *args, **kwargs):
+        other_worker = open_study(spec.resolved())
+        for trial in other_worker.get_trials(states=[TrialState.RUNNING]):
+            other_worker._storage.record_heartbeat(trial._trial_id)  # as the dead worker's
+        time.sleep(2.5)  # an epoch longer than the grace period: only new beats save them
+        optuna.storages.fail_stale_trials(other_worker)
+        return real_evaluate_many(graphs, *args, **kwargs)
+
+    monkeypatch.setattr(nas.search, "evaluate_many", slow)
+    study = run_search(spec)
+    assert [t.state for t in study.get_trials()] == [TrialState.COMPLETE] * 2
 
 
 # -- bad input ------------------------------------------------------------------------------------
