@@ -26,12 +26,13 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from graphs.dag import layered_dag
 from graphs.errors import SparseNASError
 from graphs.generators import sample_thesis
 from models.training import TrainSpec
 from nas.evaluation import child_seeds, evaluate_many
 from nas.search import parse_nodes
-from nas.search_space import SearchSpace, build_graph
+from nas.search_space import PARAM_NAMES, SearchSpace, build_graph
 from nas.tasks import load_task
 
 
@@ -58,7 +59,7 @@ def search_space_graphs(count: int, space: SearchSpace, seed: int) -> tuple[list
         except SparseNASError:
             continue
         graphs.append(graph)
-        meta.append({"graph_id": len(meta), **params})
+        meta.append({"graph_id": len(meta), **{name: params.get(name) for name in PARAM_NAMES}})
     return graphs, meta
 
 
@@ -94,6 +95,8 @@ def main() -> None:
     else:
         space = SearchSpace(tuple(families), parse_nodes(args.nodes))
         graphs, meta = search_space_graphs(args.graphs, space, args.seed)
+    # a stack pads to its deepest and widest member: a chunk of similar shapes wastes least
+    shapes = [(layered_dag(g).n_layers, g.number_of_nodes()) for g in graphs]
     jobs = [(i, 0) for i in range(len(graphs))]
     jobs += [(i, s) for s in (1, 2) for i in range(min(args.repeat_graphs, len(graphs)))]
     done = set()
@@ -109,7 +112,7 @@ def main() -> None:
         parts = []
         for first in range(0, len(graphs), block):
             chosen = [i for i, s in todo if s == train_seed and first <= i < first + block]
-            chosen.sort(key=lambda i: graphs[i].number_of_nodes())  # similar sizes, one stack
+            chosen.sort(key=lambda i: shapes[i])  # similar depths and sizes share a stack
             parts += [chosen[at : at + args.chunk] for at in range(0, len(chosen), args.chunk)]
         for part in parts:
             records, _ = evaluate_many(
@@ -124,7 +127,11 @@ def main() -> None:
                 history = record.pop("history")
                 record["acc_by_epoch"] = " ".join(f"{h['test_acc']:.5f}" for h in history)
                 rows.append({**meta[i], **record})
-            pd.DataFrame(rows).to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
+            frame = pd.DataFrame(rows)
+            if args.out.exists():  # appended rows must follow the file's column order
+                header = pd.read_csv(args.out, nrows=0).columns
+                frame = frame.reindex(columns=header)
+            frame.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
             print(
                 f"seed {train_seed}: +{len(part)} networks, "
                 f"{time.perf_counter() - started:.0f} s so far",
