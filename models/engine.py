@@ -80,12 +80,14 @@ class StackedSparseRNN:
 
     ``models`` supply each candidate's initial weights (a SparseRNNClassifier per candidate,
     so a candidate's start is identical to training it alone). ``neurons``, ``layers``,
-    ``lags`` and ``pairs`` are the padded sizes (at least each candidate's own; see
+    ``lags`` and ``lag_pairs`` are the padded sizes (at least each candidate's own; see
     :func:`stack_sizes`).
 
-    Edges are read through (source, lag) pairs: the window holds the last ``lags`` states of
-    all neurons, and each candidate gathers only the columns some edge reads, so the per-step
-    product costs (pairs x gates*neurons) instead of (lags*neurons x gates*neurons).
+    Edges are read through (source, lag) pairs: for each lag d, each candidate gathers from
+    the state of d steps ago only the neurons some edge of lag d reads (``lag_pairs[d-1]``
+    columns, padded to the stack's largest count), so the per-step product costs
+    (pairs x gates*neurons) instead of (lags*neurons x gates*neurons), and no window of
+    past states is copied each step.
     """
 
     PARAMS = ("embedding", "weight_in", "weight_x", "weight_h", "bias_x", "bias_h")
@@ -97,12 +99,20 @@ class StackedSparseRNN:
         neurons: int,
         layers: int,
         lags: int,
-        pairs: int,
+        lag_pairs: Sequence[int],
     ) -> None:
         first = models[0]
         self.cell = first.rnn.cell
         self.gates = GATES[self.cell]
-        self.neurons, self.layers, self.lags, self.pairs = neurons, layers, lags, pairs
+        self.neurons, self.layers, self.lags = neurons, layers, lags
+        self.lag_pairs = tuple(int(p) for p in lag_pairs)
+        self.pairs = sum(self.lag_pairs)
+        ends = torch.tensor(self.lag_pairs).cumsum(0).tolist()
+        self.lag_slices = [  # (lag, first column, end column) of each lag with pairs
+            (lag, end - width, end)
+            for lag, (width, end) in enumerate(zip(self.lag_pairs, ends, strict=True), start=1)
+            if width
+        ]
         self.uses_tokens = first.embedding is not None
         stacks = [self._slot_tensors(model) for model in models]
         self.tensors = {
@@ -130,15 +140,18 @@ class StackedSparseRNN:
             readout_w[:, last_start:last_end] = model.readout.weight
             layer = torch.full((width,), self.layers + 1)  # padded neurons never start
             layer[:n] = rnn.layer_of_neuron + shift
-            # (lag, source) pairs that some edge reads; lag d sits in window block d-1.
+            # (lag, source) pairs that some edge reads (lag d is lag_masks[d-1]), sorted by
+            # lag; the pairs of lag d go to the columns of lag d, from its first column on.
             lag_of_pair, source_of_pair = torch.nonzero(rnn.lag_masks.any(dim=1), as_tuple=True)
-            count = len(source_of_pair)
-            pair_index = torch.zeros(self.pairs, dtype=torch.long)
-            pair_index[:count] = lag_of_pair * width + source_of_pair
+            per_lag = torch.bincount(lag_of_pair, minlength=self.lags)
+            first_of_lag = per_lag.cumsum(0) - per_lag
+            column_of_lag = torch.tensor([0, *self.lag_pairs]).cumsum(0)[: self.lags]
+            rank = torch.arange(len(source_of_pair)) - first_of_lag[lag_of_pair]
+            column = column_of_lag[lag_of_pair] + rank
             pair_source = torch.zeros(self.pairs, dtype=torch.long)
-            pair_source[:count] = source_of_pair
+            pair_source[column] = source_of_pair
             pair_mask = torch.zeros(g * width, self.pairs)
-            pair_mask[:, :count] = _pad_gate_rows(
+            pair_mask[:, column] = _pad_gate_rows(
                 rnn.lag_masks[lag_of_pair, :, source_of_pair].T, g, n, width
             )
             return {
@@ -155,7 +168,6 @@ class StackedSparseRNN:
                 "mask_h": _pad_cols(_pad_gate_rows(masks["weight_h"], g, n, width), width),
                 "mask_bias": neuron_valid.repeat(g),
                 "mask_readout": readout_valid,
-                "pair_index": pair_index,
                 "pair_source": pair_source,
                 "pair_mask": pair_mask,
                 "layer": layer,
@@ -202,7 +214,10 @@ class StackedSparseRNN:
         pair_source = t["pair_source"][:, None, :].expand(k, g * n, self.pairs)
         weight_pairs = weight_x.gather(2, pair_source) * t["pair_mask"]  # (K, G*N, P)
         weight_pairs_t = weight_pairs.transpose(1, 2)
-        pair_index = t["pair_index"][:, None, :].expand(k, batch, self.pairs)
+        reads = [  # per lag: which neurons of the state `lag` steps ago each column reads
+            (lag, t["pair_source"][:, None, first:end].expand(k, batch, end - first))
+            for lag, first, end in self.lag_slices
+        ]
         weight_h_t = (t["weight_h"] * t["mask_h"]).transpose(1, 2)
         bias_h = (t["bias_h"] * t["mask_bias"])[:, None, :]
         # A candidate shifted by s layers starts s global steps late: delay its input drive.
@@ -223,11 +238,11 @@ class StackedSparseRNN:
         )
         h = inputs.new_zeros((k, batch, n), dtype=drive.dtype)
         c = torch.zeros_like(h) if cell == "lstm" else None
-        window = h.new_zeros(k, batch, self.lags * n)
+        history = [h] * self.lags  # history[-d]: the state d steps ago (zeros before step 0)
         outputs = []
         drive_steps = drive.unbind(2)  # one backward stack, not a zero-fill per step
         for step in range(total):
-            read = window.gather(2, pair_index)  # (K, B, P): the states edges read
+            read = torch.cat([history[-lag].gather(2, index) for lag, index in reads], dim=2)
             gates_in = torch.baddbmm(drive_steps[step], read, weight_pairs_t)
             gates_hidden = torch.baddbmm(bias_h, h, weight_h_t)
             h_new, c_new = cell_update(cell, gates_in, gates_hidden, h, c)
@@ -237,7 +252,7 @@ class StackedSparseRNN:
                 if c_new is not None:
                     c_new = torch.where(started, c_new, c)
             h, c = h_new, c_new
-            window = torch.cat([h, window[:, :, : (self.lags - 1) * n]], dim=2)
+            history = [*history[1:], h]
             if step >= self.layers - 1:
                 outputs.append(h)
         sequence = torch.stack(outputs, dim=2)  # (K, B, T, N)
@@ -313,16 +328,21 @@ class StackedAdam:
 
 
 def stack_sizes(dags: Sequence[LayeredDAG]) -> dict[str, int]:
-    """Padded sizes that fit every DAG: neurons, layers, lags and (source, lag) pairs."""
-
-    def pairs(dag: LayeredDAG) -> int:
-        return len({(u, dag.layer_of[v] - dag.layer_of[u]) for u, v in dag.edges})
-
+    """Padded sizes that fit every DAG: neurons, layers, lags and, per lag, the most
+    (source, lag) pairs any DAG reads (at least one column in all)."""
+    lags = max(max(d.max_span, 1) for d in dags)
+    lag_pairs = [0] * lags
+    for dag in dags:
+        pairs = {(u, dag.layer_of[v] - dag.layer_of[u]) for u, v in dag.edges}
+        for lag in range(1, lags + 1):
+            lag_pairs[lag - 1] = max(lag_pairs[lag - 1], sum(d == lag for _, d in pairs))
+    if not any(lag_pairs):
+        lag_pairs[0] = 1
     return {
         "neurons": max(d.n_nodes for d in dags),
         "layers": max(d.n_layers for d in dags),
-        "lags": max(max(d.max_span, 1) for d in dags),
-        "pairs": max(max(pairs(d), 1) for d in dags),
+        "lags": lags,
+        "lag_pairs": tuple(lag_pairs),
     }
 
 
