@@ -63,6 +63,16 @@ def search_space_graphs(count: int, space: SearchSpace, seed: int) -> tuple[list
     return graphs, meta
 
 
+def finished(*tables: Path | None) -> set[tuple[int, int]]:
+    """(graph_id, train_seed) of the rows already in the tables that exist."""
+    done = set()
+    for path in tables:
+        if path is not None and path.exists():
+            previous = pd.read_csv(path, usecols=["graph_id", "train_seed"])
+            done |= set(zip(previous["graph_id"], previous["train_seed"], strict=True))
+    return done
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--space", choices=("thesis", "search"), default="thesis")
@@ -79,6 +89,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--chunk", type=int, default=32, help="networks per engine call")
+    parser.add_argument(
+        "--peer",
+        type=Path,
+        default=None,
+        help="another process's table of the same graphs: its rows count as done (re-read "
+        "before every chunk), so two processes share the work, one of them with --reverse; "
+        "concatenate the two tables when both are done",
+    )
+    parser.add_argument("--reverse", action="store_true", help="work from the last chunk back")
     parser.add_argument(
         "--block",
         type=int,
@@ -99,44 +118,49 @@ def main() -> None:
     shapes = [(layered_dag(g).n_layers, g.number_of_nodes()) for g in graphs]
     jobs = [(i, 0) for i in range(len(graphs))]
     jobs += [(i, s) for s in (1, 2) for i in range(min(args.repeat_graphs, len(graphs)))]
-    done = set()
-    if args.out.exists():  # resume: a killed run keeps every finished chunk
-        previous = pd.read_csv(args.out)
-        done = set(zip(previous["graph_id"], previous["train_seed"], strict=True))
+    done = finished(args.out, args.peer)  # resume: a killed run keeps every finished chunk
     todo = [job for job in jobs if job not in done]
-    print(f"{len(jobs)} evaluations, {len(done)} already in {args.out}", flush=True)
+    print(f"{len(jobs)} evaluations, {len(done)} already done", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    for train_seed in (0, 1, 2):  # one seed per engine call: shared mini-batches inside it
-        block = args.block or len(graphs)
-        parts = []
+    block = args.block or len(graphs)
+    parts = []  # (training seed, graphs): one seed per engine call, so batches are shared
+    for train_seed in (0, 1, 2):
         for first in range(0, len(graphs), block):
             chosen = [i for i, s in todo if s == train_seed and first <= i < first + block]
             chosen.sort(key=lambda i: shapes[i])  # similar depths and sizes share a stack
-            parts += [chosen[at : at + args.chunk] for at in range(0, len(chosen), args.chunk)]
-        for part in parts:
-            records, _ = evaluate_many(
-                [graphs[i] for i in part],
-                args.cell,
-                task,
-                TrainSpec(epochs=args.epochs),
-                seeds=[train_seed] * len(part),
-            )
-            rows = []
-            for i, record in zip(part, records, strict=True):
-                history = record.pop("history")
-                record["acc_by_epoch"] = " ".join(f"{h['test_acc']:.5f}" for h in history)
-                rows.append({**meta[i], **record})
-            frame = pd.DataFrame(rows)
-            if args.out.exists():  # appended rows must follow the file's column order
-                header = pd.read_csv(args.out, nrows=0).columns
-                frame = frame.reindex(columns=header)
-            frame.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
-            print(
-                f"seed {train_seed}: +{len(part)} networks, "
-                f"{time.perf_counter() - started:.0f} s so far",
-                flush=True,
-            )
+            parts += [
+                (train_seed, chosen[at : at + args.chunk])
+                for at in range(0, len(chosen), args.chunk)
+            ]
+    for train_seed, part in reversed(parts) if args.reverse else parts:
+        if args.peer is not None:
+            done = finished(args.out, args.peer)
+            part = [i for i in part if (i, train_seed) not in done]
+            if not part:
+                continue
+        records, _ = evaluate_many(
+            [graphs[i] for i in part],
+            args.cell,
+            task,
+            TrainSpec(epochs=args.epochs),
+            seeds=[train_seed] * len(part),
+        )
+        rows = []
+        for i, record in zip(part, records, strict=True):
+            history = record.pop("history")
+            record["acc_by_epoch"] = " ".join(f"{h['test_acc']:.5f}" for h in history)
+            rows.append({**meta[i], **record})
+        frame = pd.DataFrame(rows)
+        if args.out.exists():  # appended rows must follow the file's column order
+            header = pd.read_csv(args.out, nrows=0).columns
+            frame = frame.reindex(columns=header)
+        frame.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
+        print(
+            f"seed {train_seed}: +{len(part)} networks, "
+            f"{time.perf_counter() - started:.0f} s so far",
+            flush=True,
+        )
     table = pd.read_csv(args.out)
     statuses = table["status"].value_counts().to_dict()
     print(
