@@ -247,10 +247,19 @@ def intraclass_correlation(y, groups) -> float | None:
 
 
 def noise_ceiling(table: EvaluationTable) -> float | None:
-    """ICC(1) of the table's target over its graphs; None without repeated graphs."""
+    """ICC(1) of the table's target over its graphs; None without graphs evaluated with
+    more than one training seed. Rows of one graph and one ``train_seed`` repeat the same
+    deterministic training (a pool may draw one graph twice), so only the first counts."""
     if not table.has_repeats:
         return None
-    return intraclass_correlation(table.y, table.groups)
+    keep = np.ones(len(table), dtype=bool)
+    if "train_seed" in table.frame.columns:
+        pairs = pd.DataFrame({"graph": table.groups, "seed": table.frame["train_seed"]})
+        keep = ~pairs.duplicated().to_numpy()
+    groups = np.asarray(table.groups)[keep]
+    if not pd.Series(groups).duplicated().any():
+        return None
+    return intraclass_correlation(table.y[keep], groups)
 
 
 def feature_correlations(X: pd.DataFrame, y) -> pd.DataFrame:

@@ -156,6 +156,18 @@ def test_noise_ceiling_of_a_table_with_repeats():
     assert ceiling == pytest.approx(signal / (signal + 0.02**2), abs=0.15)
 
 
+def test_the_same_graph_and_training_seed_twice_is_no_repeat():
+    frame = our_table(12, repeats=1, seed=4)
+    twice = pd.concat([frame, frame.iloc[:3]], ignore_index=True)  # a pool drew 3 graphs again
+    table = load_table(twice, features="thesis")
+    assert table.has_repeats and noise_ceiling(table) is None
+    reseeded = frame.iloc[:3].assign(train_seed=1, test_acc=frame["test_acc"].iloc[:3] - 0.01)
+    with_seeds = load_table(pd.concat([twice, reseeded], ignore_index=True), features="thesis")
+    ceiling = noise_ceiling(with_seeds)
+    rows = load_table(pd.concat([frame, reseeded], ignore_index=True), features="thesis")
+    assert ceiling is not None and ceiling == pytest.approx(noise_ceiling(rows))
+
+
 def test_grouped_cv_on_repeats_runs():
     table = load_table(our_table(15, repeats=2, seed=3), features="thesis")
     report = evaluate_table(
