@@ -102,8 +102,8 @@ def main() -> None:
         "--block",
         type=int,
         default=0,
-        help="sort by size only within blocks of this many graphs (0: all), so that a "
-        "partial table is a uniform sample rather than the smallest graphs",
+        help="sort by depth and size only within blocks of this many graphs (0: all), so "
+        "that a partial table is a uniform sample rather than the shallowest graphs",
     )
     args = parser.parse_args()
 

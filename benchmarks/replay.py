@@ -41,11 +41,10 @@ import optuna
 import pandas as pd
 
 from graphs.io import edges_from_string
-from nas.search import SearchSpec
+from nas.search import SearchSpec, predictor_strategy
 from nas.search_space import FAMILY_PARAMS, SearchSpace, er_p_range
-from nas.strategies import STRATEGIES, PredictorStrategy, make_sampler
+from nas.strategies import STRATEGIES, make_sampler
 from nas.study_io import hypervolume
-from predictors import ALL
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -108,11 +107,10 @@ def _scaled(params: dict[str, Any], space: SearchSpace) -> np.ndarray:
 class Replay:
     """One search (strategy, seed) against the pool; ``run`` returns the evaluation order."""
 
-    def __init__(self, pool: Pool, spec: SearchSpec, cell: str) -> None:
+    def __init__(self, pool: Pool, spec: SearchSpec) -> None:
         self.pool = pool
         self.spec = spec
         self.space = SearchSpace(spec.families, spec.nodes)
-        self.cell = cell
         self.study = optuna.create_study(directions=spec.directions)
         self.order: list[int] = []
         self.index = {edges: i for i, edges in enumerate(pool.edges)}
@@ -148,16 +146,8 @@ class Replay:
         if spec.strategy == "predictor":
             for member in random_order[:warmup]:
                 self.enqueue(int(member))
-            strategy = PredictorStrategy(
-                self.space,
-                self.cell,
-                spec.objective,
-                ALL,
-                spec.seed,
-                kappa=spec.kappa,
-                kind=spec.predictor,
-                candidates=list(zip(self.pool.params, self.pool.graphs, strict=True)),
-            )
+            members = list(zip(self.pool.params, self.pool.graphs, strict=True))
+            strategy = predictor_strategy(spec, self.space, candidates=members)
         round_index = 0
         while len(self.order) < spec.budget:
             count = min(spec.round_size, spec.budget - len(self.order))
@@ -239,7 +229,7 @@ def main() -> None:
         runs, volumes[strategy] = [], []
         for seed in range(args.seeds):
             spec = SearchSpec(**{**vars(base), "strategy": strategy, "seed": seed})
-            order = Replay(pool, spec, cell).run()
+            order = Replay(pool, spec).run()
             runs.append(best_curve(pool.acc[order]))
             points = zip(pool.acc[order], pool.size[order], strict=True)
             volumes[strategy].append(hypervolume(points, reference) / hv_all)

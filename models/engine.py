@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -327,15 +328,17 @@ class StackedAdam:
             param.sub_(step_size.to(param).view(shape) * m / denom)
 
 
-def stack_sizes(dags: Sequence[LayeredDAG]) -> dict[str, int]:
+def stack_sizes(dags: Sequence[LayeredDAG]) -> dict[str, int | tuple[int, ...]]:
     """Padded sizes that fit every DAG: neurons, layers, lags and, per lag, the most
     (source, lag) pairs any DAG reads (at least one column in all)."""
     lags = max(max(d.max_span, 1) for d in dags)
     lag_pairs = [0] * lags
     for dag in dags:
-        pairs = {(u, dag.layer_of[v] - dag.layer_of[u]) for u, v in dag.edges}
-        for lag in range(1, lags + 1):
-            lag_pairs[lag - 1] = max(lag_pairs[lag - 1], sum(d == lag for _, d in pairs))
+        pairs = Counter(
+            d for _, d in {(u, dag.layer_of[v] - dag.layer_of[u]) for u, v in dag.edges}
+        )
+        for lag, count in pairs.items():
+            lag_pairs[lag - 1] = max(lag_pairs[lag - 1], count)
     if not any(lag_pairs):
         lag_pairs[0] = 1
     return {

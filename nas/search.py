@@ -425,6 +425,28 @@ def make_pruner(spec: SearchSpec) -> optuna.pruners.BasePruner:
     return optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=3)
 
 
+def predictor_strategy(
+    spec: SearchSpec,
+    space: SearchSpace,
+    features: tuple[str, ...] = ALL,
+    **extra: Any,
+) -> PredictorStrategy:
+    """The predictor strategy of ``spec``'s settings (``extra``: warm-start rows, or the
+    fixed candidate set of a tabular replay)."""
+    return PredictorStrategy(
+        space,
+        spec.cell,
+        spec.objective,
+        features,
+        spec.seed,
+        pool_size=spec.pool_size,
+        kappa=spec.kappa,
+        local_fraction=spec.local_fraction,
+        kind=spec.predictor,
+        **extra,
+    )
+
+
 def _load_warm_start(spec: SearchSpec) -> tuple[tuple[str, ...], np.ndarray, np.ndarray] | None:
     if spec.warm_start is None:
         return None
@@ -478,19 +500,7 @@ class _Search:
         features, warm_X, warm_y = warm if warm is not None else (ALL, None, None)
         self.features = features
         self.strategy = (
-            PredictorStrategy(
-                self.space,
-                spec.cell,
-                spec.objective,
-                features,
-                spec.seed,
-                pool_size=spec.pool_size,
-                kappa=spec.kappa,
-                local_fraction=spec.local_fraction,
-                kind=spec.predictor,
-                warm_X=warm_X,
-                warm_y=warm_y,
-            )
+            predictor_strategy(spec, self.space, features, warm_X=warm_X, warm_y=warm_y)
             if spec.strategy == "predictor"
             else None
         )
