@@ -36,7 +36,6 @@ from graphs.dag import LayeredDAG
 from models.cells import GATES, cell_update
 from models.data import SequenceSet, Task
 from models.networks import SparseRNNClassifier
-from models.sparse_rnn import gather_last
 from models.training import EpochMetrics, TrainResult, TrainSpec, length_buckets, resolve_device
 
 #: Called after every epoch of candidate ``index``; returning True drops the candidate.
@@ -196,55 +195,38 @@ class StackedSparseRNN:
     # -- forward ----------------------------------------------------------------------------
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """inputs (K, B, T) token ids or (K, B, T, F) floats, lengths (K, B) -> (K, B, C)."""
+        """inputs (K, B, T) token ids or (K, B, T, F) floats, lengths (K, B) -> (K, B, C).
+
+        Everything that changes per step is laid out time-major ((steps, K, B, ...)), so a
+        step's slice is contiguous and the backward's stacks are plain concatenations.
+        """
         t = self.tensors
         k, batch, steps = inputs.shape[:3]
-        n, g, cell = self.neurons, self.gates, self.cell
-        if self.uses_tokens:
-            vocab = t["embedding"].shape[1]
-            offset = torch.arange(k, device=inputs.device).view(k, 1, 1) * vocab
-            encoded = t["embedding"].reshape(k * vocab, -1)[inputs + offset]
-        else:
-            encoded = inputs
-        bias_x = t["bias_x"] * t["mask_bias"]
-        weight_in = t["weight_in"] * t["mask_in"]
-        drive = torch.baddbmm(
-            bias_x[:, None, :], encoded.reshape(k, batch * steps, -1), weight_in.transpose(1, 2)
-        ).view(k, batch, steps, g * n)
+        n, cell = self.neurons, self.cell
+        total = steps + self.layers - 1
+        encoded = self._shifted_inputs(inputs, total)  # (total, K, B, F); idle steps read 0
         weight_x = t["weight_x"] * t["mask_x"]
-        pair_source = t["pair_source"][:, None, :].expand(k, g * n, self.pairs)
+        pair_source = t["pair_source"][:, None, :].expand(k, weight_x.shape[1], self.pairs)
         weight_pairs = weight_x.gather(2, pair_source) * t["pair_mask"]  # (K, G*N, P)
-        weight_pairs_t = weight_pairs.transpose(1, 2)
+        # One product per step covers the input (layer 0) and every (source, lag) pair.
+        weight_read = torch.cat([t["weight_in"] * t["mask_in"], weight_pairs], dim=2)
+        weight_read_t = weight_read.transpose(1, 2)
         reads = [  # per lag: which neurons of the state `lag` steps ago each column reads
             (lag, t["pair_source"][:, None, first:end].expand(k, batch, end - first))
             for lag, first, end in self.lag_slices
         ]
         weight_h_t = (t["weight_h"] * t["mask_h"]).transpose(1, 2)
+        bias_x = (t["bias_x"] * t["mask_bias"])[:, None, :]
         bias_h = (t["bias_h"] * t["mask_bias"])[:, None, :]
-        # A candidate shifted by s layers starts s global steps late: delay its input drive.
-        total = steps + self.layers - 1
-        shifts = t["shift"].tolist()
-        drive = torch.stack(
-            [
-                torch.cat(
-                    [
-                        idle.expand(batch, shift, g * n),
-                        own,
-                        idle.expand(batch, total - steps - shift, g * n),
-                    ],
-                    dim=1,
-                )
-                for own, idle, shift in zip(drive.unbind(0), bias_x.unbind(0), shifts, strict=True)
-            ]
-        )
-        h = inputs.new_zeros((k, batch, n), dtype=drive.dtype)
+        h = encoded.new_zeros((k, batch, n))
         c = torch.zeros_like(h) if cell == "lstm" else None
         history = [h] * self.lags  # history[-d]: the state d steps ago (zeros before step 0)
         outputs = []
-        drive_steps = drive.unbind(2)  # one backward stack, not a zero-fill per step
-        for step in range(total):
-            read = torch.cat([history[-lag].gather(2, index) for lag, index in reads], dim=2)
-            gates_in = torch.baddbmm(drive_steps[step], read, weight_pairs_t)
+        for step, step_input in enumerate(encoded.unbind(0)):
+            read = torch.cat(
+                [step_input, *(history[-lag].gather(2, index) for lag, index in reads)], dim=2
+            )
+            gates_in = torch.baddbmm(bias_x, read, weight_read_t)
             gates_hidden = torch.baddbmm(bias_h, h, weight_h_t)
             h_new, c_new = cell_update(cell, gates_in, gates_hidden, h, c)
             if step < self.layers - 1:
@@ -256,10 +238,31 @@ class StackedSparseRNN:
             history = [*history[1:], h]
             if step >= self.layers - 1:
                 outputs.append(h)
-        sequence = torch.stack(outputs, dim=2)  # (K, B, T, N)
-        last = gather_last(sequence.reshape(k * batch, steps, n), lengths.reshape(-1))
+        sequence = torch.stack(outputs)  # (T, K, B, N)
+        index = (lengths - 1).view(1, k, batch, 1).expand(1, k, batch, n)
+        last = sequence.gather(0, index)[0]
         readout = (t["readout_w"] * t["mask_readout"][:, None, :]).transpose(1, 2)
-        return torch.baddbmm(t["readout_b"][:, None, :], last.view(k, batch, n), readout)
+        return torch.baddbmm(t["readout_b"][:, None, :], last, readout)
+
+    def _shifted_inputs(self, inputs: torch.Tensor, total: int) -> torch.Tensor:
+        """Per-step inputs (total, K, B, F), time-major: a candidate shifted by s layers sees
+        its step j at global step j + s, and a zero input before and after its sequence."""
+        k, batch, steps = inputs.shape[:3]
+        local = torch.arange(total, device=inputs.device)[:, None] - self.tensors["shift"]
+        idle = (local < 0) | (local >= steps)  # (total, K)
+        position = local.clamp(0, steps - 1).T[:, None, :].expand(k, batch, total)
+        if self.uses_tokens:
+            table = self.tensors["embedding"]  # (K, V, E); row V of each candidate is zero
+            vocab = table.shape[1]
+            table = torch.cat([table, table.new_zeros(k, 1, table.shape[2])], dim=1)
+            ids = inputs.gather(2, position).permute(2, 0, 1)  # (total, K, B)
+            ids = torch.where(idle[:, :, None], vocab, ids)
+            ids = ids + torch.arange(k, device=ids.device).view(1, k, 1) * (vocab + 1)
+            return table.reshape(k * (vocab + 1), -1)[ids]
+        width = inputs.shape[3]
+        moved = inputs.gather(2, position[..., None].expand(k, batch, total, width))
+        moved = moved.permute(2, 0, 1, 3)
+        return torch.where(idle[:, :, None, None], 0.0, moved)
 
     def export(self, row: int, model: SparseRNNClassifier) -> SparseRNNClassifier:
         """Copy slot ``row``'s trained weights back into ``model`` (its own initial module)."""
