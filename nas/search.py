@@ -478,6 +478,14 @@ def run_search(spec: SearchSpec, progress: Progress | None = None) -> optuna.Stu
     return study
 
 
+def export_results(study: optuna.Study, spec: SearchSpec, models: dict[int, Any]) -> None:
+    """Write the out dir's tables and best topologies from the study (checkpoints for the
+    networks in ``models``, trained in this process)."""
+    out = Path(spec.out)  # type: ignore[arg-type]
+    export_evaluations(study, out)
+    save_best(best_trials(study, spec.objective, spec.keep_best), out, models)
+
+
 @dataclass
 class _Open:
     """A trial asked in this process and not yet told."""
@@ -534,9 +542,7 @@ class _Search:
         self.best = max(accs) if accs else None
 
     def export(self) -> None:
-        export_evaluations(self.study, self.out)
-        best = best_trials(self.study, self.spec.objective, self.spec.keep_best)
-        save_best(best, self.out, self.models)
+        export_results(self.study, self.spec, self.models)
         self.models = {}
 
     # -- the loop --------------------------------------------------------------------------------
@@ -593,7 +599,7 @@ class _Search:
     def ask(self, count: int, round_index: int, origin: str) -> list[tuple[_Open, nx.Graph]]:
         batch = []
         invalid = 0
-        while len(batch) < count:
+        while len(batch) < count and not self.budget_claimed(len(batch)):
             with warnings.catch_warnings():  # heartbeats are recorded by ``heartbeats``
                 warnings.filterwarnings("ignore", "Heartbeat of storage is supposed")
                 trial = self.study.ask()
@@ -626,6 +632,19 @@ class _Search:
             entry.plan = {**plan, **new}
             batch.append((entry, graph))
         return batch
+
+    def budget_claimed(self, asked: int) -> bool:
+        """Whether the networks started or claimed (here: ``asked`` so far this round; by any
+        worker: running trials) already fill the budget. Checked before every ask, so
+        workers sharing a study overshoot it by at most one network each."""
+        trials = self.study.get_trials(deepcopy=False)
+        started = sum(counts_toward_budget(t) for t in trials)
+        claimed = sum(
+            t.state == TrialState.RUNNING and not counts_toward_budget(t)
+            and "status" not in t.user_attrs and t.number not in self.open
+            for t in trials
+        )  # fmt: skip
+        return started + claimed + asked >= self.spec.budget
 
     def train_round(self, batch: list[tuple[_Open, nx.Graph]]) -> None:
         train_seed = self.spec.train_seed

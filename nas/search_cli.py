@@ -10,11 +10,14 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import signal
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
 import optuna
+import torch
 import typer
 from rich import box
 from rich.progress import (
@@ -34,11 +37,22 @@ from nas.search import (
     SearchEvent,
     SearchInterrupted,
     SearchSpec,
+    export_results,
     run_search,
 )
 from nas.strategies import STRATEGIES
-from nas.study_io import best_trials, study_config, summary_rows, trial_status
+from nas.study_io import (
+    best_trials,
+    counts_toward_budget,
+    study_config,
+    summary_rows,
+    trial_status,
+)
 from nas.tasks import TASK_NAMES
+from nas.workers import check_workers, start_workers, wait_workers
+
+STOP_GRACE = 30
+"""Seconds a worker gets to end by itself (on Ctrl-C the terminal signals every worker)."""
 
 
 def search_command(
@@ -80,6 +94,13 @@ def search_command(
         Path | None,
         typer.Option(help="Evaluations table (CSV/Parquet) whose rows also train the predictor."),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Processes on this machine that share the study, one thread each (worker i "
+            "uses --seed S+i; logs in <out>/workers/). 2 on a 2-core machine is fastest."
+        ),
+    ] = 1,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of tables.")
     ] = False,
@@ -112,6 +133,10 @@ def search_command(
             warm_start=None if warm_start is None else str(warm_start),
         ).resolved()
     )
+    run_or_exit(lambda: check_workers(workers, spec.storage))  # type: ignore[arg-type]
+    if workers > 1:
+        torch.set_num_threads(1)
+    helpers: list[subprocess.Popen] = []
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -133,6 +158,8 @@ def search_command(
             bar.reset(job, total=event.budget, completed=event.done)
             bar.start()
             shown.append(True)
+            if workers > 1 and not helpers:  # the study exists now: the others can join
+                helpers.extend(start_workers(spec, workers - 1))
         if event.kind in ("round", "epoch"):
             bar.update(job, best=best, status=event.message)
         else:
@@ -140,10 +167,20 @@ def search_command(
 
     try:
         result = run_or_exit(lambda: run_search(spec, progress=show))
+        if helpers:
+            bar.update(job, status=f"waiting for {len(helpers)} worker(s) to end their round")
+            try:
+                codes = wait_workers(helpers)
+            except KeyboardInterrupt:
+                done = sum(counts_toward_budget(t) for t in result.get_trials(deepcopy=False))
+                raise SearchInterrupted(result, spec, done) from None
+            _check_helpers(codes, spec)
+            export_results(result, spec, {})
     except SearchInterrupted as stop:
         if shown:
             bar.stop()
             shown.clear()
+        _stop_helpers(helpers)
         err_console.print(
             f"interrupted: {stop.done} of {spec.budget} networks are kept in study "
             f"'{spec.study}' ({spec.storage}); run the same command again to resume.",
@@ -154,7 +191,28 @@ def search_command(
     finally:
         if shown:
             bar.stop()
+        _stop_helpers(helpers)
     _report(result, spec, as_json)
+
+
+def _check_helpers(codes: list[int], spec: SearchSpec) -> None:
+    failed = [str(i) for i, code in enumerate(codes, start=1) if code != 0]
+    if failed:
+        err_console.print(
+            f"warning: worker(s) {', '.join(failed)} failed; see {spec.out}/workers/",
+            markup=False,
+            highlight=False,
+        )
+
+
+def _stop_helpers(helpers: list[subprocess.Popen]) -> None:
+    """Let workers still running end as after Ctrl-C (theirs, or ours sent now)."""
+    for proc in helpers:
+        try:
+            proc.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+            proc.wait()
 
 
 # Typer keeps the line breaks of every paragraph but the first: unwrap them for the help.
