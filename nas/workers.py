@@ -24,7 +24,7 @@ def check_workers(workers: int, storage: str) -> int:
     """``workers`` if at least 1 and the storage can be shared between processes."""
     if workers < 1:
         raise SparseNASError(f"--workers must be at least 1 (got {workers})")
-    if workers > 1 and storage.startswith("sqlite:///:memory:"):
+    if workers > 1 and (storage == "sqlite://" or storage.startswith("sqlite:///:memory:")):
         raise SparseNASError("--workers > 1 needs a storage other processes can open")
     return workers
 
