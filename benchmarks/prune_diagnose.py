@@ -19,9 +19,10 @@ of ``both`` (i2h and h2h) at 10..100 %, and checks one hypothesis per entry of t
   grammars (the Reber automaton with permuted letters, or with foreign letters), which is
   what the thesis' data set holds; each with the 32-wide embedding and the thesis' 50-wide.
 
-One process, one thread; about 8 minutes on one core. Writes a JSON of every number.
+One process, one thread; about 7 minutes on one core. Writes a JSON of every number.
 
-    OMP_NUM_THREADS=1 python benchmarks/prune_diagnose.py --out benchmarks/data/pruning_gru_diagnosis.json
+    OMP_NUM_THREADS=1 python benchmarks/prune_diagnose.py \
+        --out benchmarks/data/pruning_gru_diagnosis.json
 """
 
 from __future__ import annotations
@@ -131,9 +132,8 @@ def negatives(kind: str):
         strings = first + second
         return [strings[i] for i in rng.permutation(n)]
 
-    return {"foreign letters only": foreign, "single edits only": edits, "other grammars": grammars}[
-        kind
-    ]
+    kinds = {"foreign letters only": foreign, "single edits only": edits}
+    return {**kinds, "other grammars": grammars}[kind]
 
 
 def main() -> None:
