@@ -17,9 +17,11 @@ of ``both`` (i2h and h2h) at 10..100 %, and checks one hypothesis per entry of t
 - ``by_task``: the same with other negatives than the default task's (one wrong transition
   or foreign letters): foreign letters only, single edits only, and strings of *other*
   grammars (the Reber automaton with permuted letters, or with foreign letters), which is
-  what the thesis' data set holds; each with the 32-wide embedding and the thesis' 50-wide.
+  what the thesis' data set holds; each with the 32-wide embedding and the thesis' 50-wide;
+- ``by_seed``: the default task and the other-grammars one again with seeds 1 and 2 (weights
+  and batch order; the data stay the same).
 
-One process, one thread; about 7 minutes on one core. Writes a JSON of every number.
+One process, one thread; about 9 minutes on one core. Writes a JSON of every number.
 
     OMP_NUM_THREADS=1 python benchmarks/prune_diagnose.py \
         --out benchmarks/data/pruning_gru_diagnosis.json
@@ -202,6 +204,20 @@ def main() -> None:
             entry = {"base_acc": result.test_acc, "both_before_retraining": sweep(net, variant)}
             report["by_task"][f"{kind}, embedding {width}"] = entry
             print(kind, width, entry, flush=True)
+    report["by_seed"] = {}
+    for kind, width in (("default task", 32), ("other grammars", 50)):
+        for seed in (1, 2):
+            variant = task
+            if kind != "default task":
+                variant = R.make_grammar_task(
+                    "reber", R.generate_valid, negatives(kind), args.n_strings, 0, 0.25
+                )
+            spec = PruneSpec(cell="gru", epochs=5, embedding_dim=width, seed=seed)
+            net = build_dense(spec, variant)
+            result = train_model(net, variant, spec.base_train(), seed=_seeds(spec)[1])
+            entry = {"base_acc": result.test_acc, "both_before_retraining": sweep(net, variant)}
+            report["by_seed"][f"{kind}, embedding {width}, seed {seed}"] = entry
+            print(kind, width, seed, entry, flush=True)
     report["seconds"] = round(time.perf_counter() - started, 1)
     args.out.write_text(json.dumps(report, indent=1))
     print(f"wrote {args.out}")
