@@ -69,7 +69,7 @@ DEFAULT_PERCENTS: tuple[float, ...] = tuple(float(p) for p in range(10, 101, 10)
 DEFAULT_BASE_EPOCHS = 5
 """Base training epochs: the thesis trained 50. On the default Reber task the dense GRU reaches
 test accuracy 1.0 after 2 epochs and LSTM after 5; an epoch at batch 32 (18,750 strings) takes
-4-6 s on one core, so the default sweep (5 + 10 x 10 epochs) takes about 8.5 minutes. Longer
+3.6-6.4 s on one core, so the default sweep (5 + 10 x 10 epochs) takes about 8.5 minutes. Longer
 training does not make the model more robust to pruning: the GRU's accuracy right after
 pruning 40 % of ``both`` falls from 0.78 (5 epochs) to 0.56 (50 epochs)
 (``benchmarks/prune_diagnose.py``)."""
