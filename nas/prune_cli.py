@@ -20,6 +20,7 @@ from rich.table import Table
 from graphs.errors import SparseNASError
 from graphs.io import read_graph
 from models.cells import CELLS
+from models.networks import DEFAULT_EMBEDDING_DIM
 from models.pruning import TARGETS
 from models.training import EpochMetrics
 from nas.console import console, err_console, progress_bar, run_or_exit
@@ -88,6 +89,12 @@ def prune_command(
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
     hidden_size: Annotated[int, typer.Option(help="Units per dense recurrent layer.")] = 50,
     layers: Annotated[int, typer.Option(help="Dense recurrent layers.")] = 3,
+    embedding_dim: Annotated[
+        int,
+        typer.Option(
+            help="Token embedding width (the Sparse-RNNs' default; the thesis' dense model: 50)."
+        ),
+    ] = DEFAULT_EMBEDDING_DIM,
     seed: Annotated[int, typer.Option(help="Seeds the weights and the batch order.")] = 0,
     device: Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda.")] = "auto",
     out: Annotated[
@@ -120,6 +127,7 @@ def prune_command(
             lr=lr,
             hidden_size=hidden_size,
             num_layers=layers,
+            embedding_dim=embedding_dim,
             seed=seed,
             device=device,
         ).validate()

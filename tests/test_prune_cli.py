@@ -57,6 +57,16 @@ def test_prune_json_and_match(small_task, tmp_path):
     assert 0.0 <= match["dense_retrained_acc"] <= 1.0
 
 
+def test_embedding_width_reaches_the_dense_model(small_task):
+    args = ["prune", *TINY, "--percent", "50", "--embedding-dim", "5", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["spec"]["embedding_dim"] == 5
+    # GRU layer 0 input matrix: 3 gates x 4 units x 5 inputs, then h2h and layer 1
+    assert record["base"]["recurrent_weights"] == 3 * 4 * (5 + 4) + 3 * 4 * (4 + 4)
+
+
 def test_prune_match_prints_both_accuracies(small_task, tmp_path):
     graph = tmp_path / "worked.txt"
     graph.write_text("0 2\n1 2\n1 3\n2 3\n2 4\n3 4\n")
@@ -74,6 +84,7 @@ def test_prune_match_prints_both_accuracies(small_task, tmp_path):
         (["--method", "lottery"], "unknown pruning method 'lottery'"),
         (["--cell", "rnn"], "unknown cell 'rnn'"),
         (["--retrain-epochs", "0"], "retrain_epochs=0"),
+        (["--embedding-dim", "0"], "embedding_dim=0"),
         (["--match", "missing.graphml"], "missing.graphml"),
     ],
 )

@@ -14,6 +14,7 @@ from models.pruning import (
     CubicSchedule,
     GradualPruner,
     count_pruned,
+    effective_weight,
     global_magnitude_masks,
     load_pruned_state_dict,
     prunable_weights,
@@ -335,3 +336,35 @@ def test_gradual_pruner_reaches_the_final_sparsity_while_training(tiny_task):
     for weight in prunable_weights(model, "both"):
         mask = getattr(weight.module, f"{weight.attr}_mask")
         assert (getattr(weight.module, weight.attr)[mask == 0] == 0).all()
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_a_pruned_torch_rnn_computes_as_a_fresh_model_holding_the_zeroed_weights(cell):
+    """nn.GRU / nn.LSTM keep a flat copy of their weights for the fused kernel; a stale copy
+    would make the pruned model compute with the dense weights. Compare with a fresh model
+    that never saw a prune hook, right after pruning and after the weights moved."""
+    model = tiny_dense(cell, hidden=5, layers=3)
+    prune_magnitude(model, "both", 0.7)
+    inputs, lengths = batch()
+
+    def fresh_copy():
+        plain = tiny_dense(cell, hidden=5, layers=3)
+        state = {
+            name.removesuffix("_orig"): value
+            for name, value in model.state_dict().items()
+            if not name.endswith("_mask")
+        }
+        for weight in prunable_weights(model, "both"):
+            state[weight.name] = effective_weight(weight)
+        plain.load_state_dict(state)
+        return plain
+
+    model.eval()
+    expected = fresh_copy()(inputs, lengths)
+    assert torch.equal(model(inputs, lengths), expected)
+    with torch.no_grad():
+        for weight in prunable_weights(model, "both"):
+            weight.module._parameters[f"{weight.attr}_orig"].add_(0.5)
+    moved = fresh_copy()(inputs, lengths)
+    assert not torch.allclose(moved, expected)
+    assert torch.equal(model(inputs, lengths), moved)
