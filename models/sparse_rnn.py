@@ -122,39 +122,24 @@ class SparseRNN(nn.Module):
         return end - start
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Wavefront schedule. inputs (B, T, E), lengths (B,) -> (B, output_size).
-
-        Edges are read through (source, lag) pairs: per lag d, only the neurons some edge of
-        lag d reads are gathered from the state of d steps ago, so a step costs one
-        (pairs x G*N) product; per-step tensors are time-major, so slices are contiguous.
-        """
+        """Wavefront schedule. inputs (B, T, E), lengths (B,) -> (B, output_size)."""
         batch, steps, _ = inputs.shape
-        n_layers, cell = len(self.layer_bounds), self.cell
-        reads = [  # (lag, sources read at that lag)
-            (lag, torch.nonzero(mask.any(dim=0)).flatten())
-            for lag, mask in enumerate(self.lag_masks, start=1)
-        ]
-        reads = [(lag, sources) for lag, sources in reads if len(sources)]
+        n, n_layers, cell = self.n_neurons, len(self.layer_bounds), self.cell
         with parametrize.cached():
-            drive = torch.addmm(  # the input part of every step: (T, B, G*N)
-                self.bias_x, inputs.transpose(0, 1).reshape(steps * batch, -1), self.weight_in.T
-            ).view(steps, batch, -1)
-            weight_x, weight_h, bias_h = self.weight_x, self.weight_h, self.bias_h
-            bias_x = self.bias_x
-        # (P, G*N): row p weighs pair p's source at pair p's lag (nothing to read if no edge)
-        pairs = [(weight_x * self.lag_masks[lag - 1])[:, sources] for lag, sources in reads]
-        weight_pairs_t = torch.cat(pairs, dim=1).T if pairs else None
-        h = inputs.new_zeros(batch, self.n_neurons)
-        c = torch.zeros_like(h) if cell == "lstm" else None
-        history = [h] * self.max_lag  # history[-d]: the state d steps ago
+            weight_lag = torch.cat(
+                [self.weight_x * mask for mask in self.lag_masks], dim=1
+            )  # (G*N, D*N): block d-1 reads the state saved d global steps ago
+            drive = inputs @ self.weight_in.T + self.bias_x  # (B, T, G*N)
+            weight_h, bias_h, bias_x = self.weight_h, self.bias_h, self.bias_x
+        h = inputs.new_zeros(batch, n)
+        c = inputs.new_zeros(batch, n) if cell == "lstm" else None
+        window = inputs.new_zeros(batch, self.max_lag * n)
         last_start, last_end = self.layer_bounds[-1]
         outputs = []
-        drive_steps = drive.unbind(0)
+        drive_steps = drive.unbind(1)  # one backward stack, not a zero-fill per step
         for step in range(steps + n_layers - 1):
             gates_in = drive_steps[step] if step < steps else bias_x
-            if weight_pairs_t is not None:
-                read = torch.cat([history[-lag][:, sources] for lag, sources in reads], dim=1)
-                gates_in = torch.addmm(gates_in, read, weight_pairs_t)
+            gates_in = gates_in + window @ weight_lag.T
             gates_hidden = torch.addmm(bias_h, h, weight_h.T)
             h_new, c_new = cell_update(cell, gates_in, gates_hidden, h, c)
             if step < n_layers - 1:  # layers > step have not started: keep their zero state
@@ -163,7 +148,7 @@ class SparseRNN(nn.Module):
                 if c_new is not None:
                     c_new = torch.where(started, c_new, c)
             h, c = h_new, c_new
-            history = [*history[1:], h]
+            window = torch.cat([h, window[:, : (self.max_lag - 1) * n]], dim=1)
             if step >= n_layers - 1:
                 outputs.append(h[:, last_start:last_end])
         return gather_last(torch.stack(outputs, dim=1), lengths)
