@@ -4,6 +4,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Local search workers, one thread each (a second thread per process buys nothing here).
+WORKERS ?= 2
 
 .PHONY: run demo test lint format bench clean
 
@@ -15,7 +17,7 @@ $(BIN)/nas: pyproject.toml
 	touch $@
 
 run: $(BIN)/nas
-	$(BIN)/nas search --cell gru --budget 200
+	$(BIN)/nas search --cell gru --budget 200 --workers $(WORKERS)
 
 demo: $(BIN)/nas
 	$(BIN)/nas evaluate --cell gru --family ws --nodes 30 --seed 1
