@@ -62,6 +62,7 @@ from nas.study_io import (
     counts_toward_budget,
     export_evaluations,
     json_value,
+    networks_done,
     record_attrs,
     save_best,
     study_config,
@@ -537,7 +538,7 @@ class _Search:
         self.progress(SearchEvent(kind, self.done, self.spec.budget, self.best, message))
 
     def refresh(self, trials: list[FrozenTrial]) -> None:
-        self.done = sum(counts_toward_budget(t) and t.state.is_finished() for t in trials)
+        self.done = networks_done(trials)
         accs = [t.values[0] for t in trials if t.state == TrialState.COMPLETE and t.values]
         self.best = max(accs) if accs else None
 

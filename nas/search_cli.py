@@ -43,7 +43,7 @@ from nas.search import (
 from nas.strategies import STRATEGIES
 from nas.study_io import (
     best_trials,
-    counts_toward_budget,
+    networks_done,
     study_config,
     summary_rows,
     trial_status,
@@ -172,7 +172,7 @@ def search_command(
             try:
                 codes = wait_workers(helpers)
             except KeyboardInterrupt:
-                done = sum(counts_toward_budget(t) for t in result.get_trials(deepcopy=False))
+                done = networks_done(result.get_trials(deepcopy=False))
                 raise SearchInterrupted(result, spec, done) from None
             _check_helpers(codes, spec)
             export_results(result, spec, {})

@@ -123,6 +123,11 @@ def counts_toward_budget(trial: FrozenTrial) -> bool:
     return "train_seed" in trial.user_attrs and trial_status(trial) not in ("interrupted", "lost")
 
 
+def networks_done(trials: Sequence[FrozenTrial]) -> int:
+    """Networks whose training started and ended (the progress shown against the budget)."""
+    return sum(counts_toward_budget(t) and t.state.is_finished() for t in trials)
+
+
 def trial_row(trial: FrozenTrial, config: dict[str, Any]) -> dict[str, Any]:
     """One row of the evaluations table (the predictors' table format)."""
     attrs = trial.user_attrs

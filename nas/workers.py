@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from graphs.errors import SparseNASError
+from nas.search import SearchSpec
 
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -29,7 +30,7 @@ def check_workers(workers: int, storage: str) -> int:
     return workers
 
 
-def worker_arguments(spec, index: int) -> list[str]:
+def worker_arguments(spec: SearchSpec, index: int) -> list[str]:
     """``nas search`` options that make worker ``index`` join the study ``spec`` describes."""
     args = [
         "search",
@@ -53,7 +54,7 @@ def worker_arguments(spec, index: int) -> list[str]:
     return args
 
 
-def start_workers(spec, count: int) -> list[subprocess.Popen]:
+def start_workers(spec: SearchSpec, count: int) -> list[subprocess.Popen]:
     """Start workers 1..count, each with one thread and its own log file."""
     folder = Path(spec.out) / "workers"
     folder.mkdir(parents=True, exist_ok=True)
