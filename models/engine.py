@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -34,9 +33,11 @@ import torch
 from torch import nn
 
 from graphs.dag import LayeredDAG
-from models.cells import GATES, cell_update
+from models.allocator import keep_freed_memory
+from models.cells import GATES
 from models.data import SequenceSet, Task
 from models.networks import SparseRNNClassifier
+from models.recurrence import Wavefront, WavefrontRecurrence, pair_offsets
 from models.training import EpochMetrics, TrainResult, TrainSpec, length_buckets, resolve_device
 
 #: Called after every epoch of candidate ``index``; returning True drops the candidate.
@@ -86,14 +87,13 @@ class StackedSparseRNN:
 
     ``models`` supply each candidate's initial weights (a SparseRNNClassifier per candidate,
     so a candidate's start is identical to training it alone). ``neurons``, ``layers``,
-    ``lags`` and ``lag_pairs`` are the padded sizes (at least each candidate's own; see
+    ``lags`` and ``pairs`` are the padded sizes (at least each candidate's own; see
     :func:`stack_sizes`).
 
-    Edges are read through (source, lag) pairs: for each lag d, each candidate gathers from
-    the state of d steps ago only the neurons some edge of lag d reads (``lag_pairs[d-1]``
-    columns, padded to the stack's largest count), so the per-step product costs
-    (pairs x gates*neurons) instead of (lags*neurons x gates*neurons), and no window of
-    past states is copied each step.
+    Edges are read through (source, lag) pairs: each candidate lists the (neuron, lag) pairs
+    some edge of it reads, padded to the stack's largest count, so the per-step product costs
+    (pairs x gates*neurons) instead of (lags*neurons x gates*neurons). The recurrence itself
+    is :class:`models.recurrence.WavefrontRecurrence` (hand-written backward).
     """
 
     PARAMS = ("embedding", "weight_in", "weight_x", "weight_h", "bias_x", "bias_h")
@@ -105,20 +105,12 @@ class StackedSparseRNN:
         neurons: int,
         layers: int,
         lags: int,
-        lag_pairs: Sequence[int],
+        pairs: int,
     ) -> None:
         first = models[0]
         self.cell = first.rnn.cell
         self.gates = GATES[self.cell]
-        self.neurons, self.layers, self.lags = neurons, layers, lags
-        self.lag_pairs = tuple(int(p) for p in lag_pairs)
-        self.pairs = sum(self.lag_pairs)
-        ends = torch.tensor(self.lag_pairs).cumsum(0).tolist()
-        self.lag_slices = [  # (lag, first column, end column) of each lag with pairs
-            (lag, end - width, end)
-            for lag, (width, end) in enumerate(zip(self.lag_pairs, ends, strict=True), start=1)
-            if width
-        ]
+        self.neurons, self.layers, self.lags, self.pairs = neurons, layers, lags, pairs
         self.uses_tokens = first.embedding is not None
         stacks = [self._slot_tensors(model) for model in models]
         self.tensors = {
@@ -146,20 +138,16 @@ class StackedSparseRNN:
             readout_w[:, last_start:last_end] = model.readout.weight
             layer = torch.full((width,), self.layers + 1)  # padded neurons never start
             layer[:n] = rnn.layer_of_neuron + shift
-            # (lag, source) pairs that some edge reads (lag d is lag_masks[d-1]), sorted by
-            # lag; the pairs of lag d go to the columns of lag d, from its first column on.
-            lag_of_pair, source_of_pair = torch.nonzero(rnn.lag_masks.any(dim=1), as_tuple=True)
-            per_lag = torch.bincount(lag_of_pair, minlength=self.lags)
-            first_of_lag = per_lag.cumsum(0) - per_lag
-            column_of_lag = torch.tensor([0, *self.lag_pairs]).cumsum(0)[: self.lags]
-            rank = torch.arange(len(source_of_pair)) - first_of_lag[lag_of_pair]
-            column = column_of_lag[lag_of_pair] + rank
+            # (lag, source) pairs that some edge reads (lag d is lag_masks[d-1]); padding
+            # columns read neuron 0 one step back through zero weights.
+            lag_index, source = torch.nonzero(rnn.lag_masks.any(dim=1), as_tuple=True)
+            used = len(source)
             pair_source = torch.zeros(self.pairs, dtype=torch.long)
-            pair_source[column] = source_of_pair
+            pair_source[:used] = source
+            pair_lag = torch.ones(self.pairs, dtype=torch.long)
+            pair_lag[:used] = lag_index + 1
             pair_mask = torch.zeros(g * width, self.pairs)
-            pair_mask[:, column] = _pad_gate_rows(
-                rnn.lag_masks[lag_of_pair, :, source_of_pair].T, g, n, width
-            )
+            pair_mask[:, :used] = _pad_gate_rows(rnn.lag_masks[lag_index, :, source].T, g, n, width)
             return {
                 "embedding": model.embedding.weight.clone() if model.embedding else None,
                 "weight_in": _pad_gate_rows(rnn.weight_in, g, n, width),
@@ -175,6 +163,7 @@ class StackedSparseRNN:
                 "mask_bias": neuron_valid.repeat(g),
                 "mask_readout": readout_valid,
                 "pair_source": pair_source,
+                "pair_lag": pair_lag,
                 "pair_mask": pair_mask,
                 "layer": layer,
                 "shift": torch.tensor(shift),
@@ -201,74 +190,57 @@ class StackedSparseRNN:
     # -- forward ----------------------------------------------------------------------------
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """inputs (K, B, T) token ids or (K, B, T, F) floats, lengths (K, B) -> (K, B, C).
-
-        Everything that changes per step is laid out time-major ((steps, K, B, ...)), so a
-        step's slice is contiguous and the backward's stacks are plain concatenations.
-        """
+        """inputs (K, B, T) token ids or (K, B, T, F) floats, lengths (K, B) -> (K, B, C)."""
         t = self.tensors
         k, batch, steps = inputs.shape[:3]
-        n, cell = self.neurons, self.cell
         total = steps + self.layers - 1
-        encoded = self._shifted_inputs(inputs, total)  # (total, K, B, F); idle steps read 0
         weight_x = t["weight_x"] * t["mask_x"]
         pair_source = t["pair_source"][:, None, :].expand(k, weight_x.shape[1], self.pairs)
         weight_pairs = weight_x.gather(2, pair_source) * t["pair_mask"]  # (K, G*N, P)
-        # One product per step covers the input (layer 0) and every (source, lag) pair.
-        weight_read = torch.cat([t["weight_in"] * t["mask_in"], weight_pairs], dim=2)
-        weight_read_t = weight_read.transpose(1, 2)
-        reads = [  # per lag: which neurons of the state `lag` steps ago each column reads
-            (lag, t["pair_source"][:, None, first:end].expand(k, batch, end - first))
-            for lag, first, end in self.lag_slices
-        ]
-        weight_h_t = (t["weight_h"] * t["mask_h"]).transpose(1, 2)
+        weight_in_t = (t["weight_in"] * t["mask_in"]).transpose(1, 2)
         bias_x = (t["bias_x"] * t["mask_bias"])[:, None, :]
+        drive = self._drive(inputs, total, weight_in_t, bias_x)
+        weight_pairs_t = weight_pairs.transpose(1, 2)
+        weight_h_t = (t["weight_h"] * t["mask_h"]).transpose(1, 2)
         bias_h = (t["bias_h"] * t["mask_bias"])[:, None, :]
-        h = encoded.new_zeros((k, batch, n))
-        c = torch.zeros_like(h) if cell == "lstm" else None
-        history = [h] * self.lags  # history[-d]: the state d steps ago (zeros before step 0)
-        outputs = []
-        for step, step_input in enumerate(encoded.unbind(0)):
-            read = torch.cat(
-                [step_input, *(history[-lag].gather(2, index) for lag, index in reads)], dim=2
-            )
-            gates_in = torch.baddbmm(bias_x, read, weight_read_t)
-            gates_hidden = torch.baddbmm(bias_h, h, weight_h_t)
-            h_new, c_new = cell_update(cell, gates_in, gates_hidden, h, c)
-            if step < self.layers - 1:
-                started = (t["layer"] <= step)[:, None, :]
-                h_new = torch.where(started, h_new, h)
-                if c_new is not None:
-                    c_new = torch.where(started, c_new, c)
-            h, c = h_new, c_new
-            history = [*history[1:], h]
-            if step >= self.layers - 1:
-                outputs.append(h)
-        sequence = torch.stack(outputs)  # (T, K, B, N)
-        index = (lengths - 1).view(1, k, batch, 1).expand(1, k, batch, n)
-        last = sequence.gather(0, index)[0]
+        steps_started = torch.arange(self.layers - 1, device=inputs.device)[:, None, None]
+        started = (t["layer"][None, :, :] <= steps_started).float()[:, :, None, :]
+        wave = Wavefront(
+            cell=self.cell,
+            base=pair_offsets(t["pair_source"], t["pair_lag"], batch, self.neurons, self.lags),
+            started=started,
+            last_step=self.layers - 2 + lengths,
+            lags=self.lags,
+        )
+        last = WavefrontRecurrence.apply(drive, weight_pairs_t, weight_h_t, bias_h, wave)
         readout = (t["readout_w"] * t["mask_readout"][:, None, :]).transpose(1, 2)
         return torch.baddbmm(t["readout_b"][:, None, :], last, readout)
 
-    def _shifted_inputs(self, inputs: torch.Tensor, total: int) -> torch.Tensor:
-        """Per-step inputs (total, K, B, F), time-major: a candidate shifted by s layers sees
-        its step j at global step j + s, and a zero input before and after its sequence."""
+    def _drive(
+        self, inputs: torch.Tensor, total: int, weight_in_t: torch.Tensor, bias_x: torch.Tensor
+    ) -> torch.Tensor:
+        """Every global step's input projection plus bias, (total, K, B, G*N): a candidate
+        shifted by s layers sees its step j at global step j + s, and a zero input before and
+        after its sequence (so only the bias drives it there)."""
         k, batch, steps = inputs.shape[:3]
         local = torch.arange(total, device=inputs.device)[:, None] - self.tensors["shift"]
         idle = (local < 0) | (local >= steps)  # (total, K)
         position = local.clamp(0, steps - 1).T[:, None, :].expand(k, batch, total)
         if self.uses_tokens:
-            table = self.tensors["embedding"]  # (K, V, E); row V of each candidate is zero
-            vocab = table.shape[1]
-            table = torch.cat([table, table.new_zeros(k, 1, table.shape[2])], dim=1)
+            # per token, its projection: (K, V + 1, G*N), row V (the idle input) is the bias
+            embedding = self.tensors["embedding"]
+            vocab = embedding.shape[1]
+            embedding = torch.cat([embedding, embedding.new_zeros(k, 1, embedding.shape[2])], 1)
+            table = torch.baddbmm(bias_x, embedding, weight_in_t)
             ids = inputs.gather(2, position).permute(2, 0, 1)  # (total, K, B)
             ids = torch.where(idle[:, :, None], vocab, ids)
             ids = ids + torch.arange(k, device=ids.device).view(1, k, 1) * (vocab + 1)
-            return table.reshape(k * (vocab + 1), -1)[ids]
+            return nn.functional.embedding(ids, table.reshape(k * (vocab + 1), -1))
         width = inputs.shape[3]
         moved = inputs.gather(2, position[..., None].expand(k, batch, total, width))
-        moved = moved.permute(2, 0, 1, 3)
-        return torch.where(idle[:, :, None, None], 0.0, moved)
+        moved = torch.where(idle.T[:, None, :, None], 0.0, moved).transpose(1, 2)
+        drive = torch.baddbmm(bias_x, moved.reshape(k, total * batch, width), weight_in_t)
+        return drive.view(k, total, batch, -1).transpose(0, 1)
 
     def export(self, row: int, model: SparseRNNClassifier) -> SparseRNNClassifier:
         """Copy slot ``row``'s trained weights back into ``model`` (its own initial module)."""
@@ -337,24 +309,15 @@ class StackedAdam:
             param.sub_(step_size.to(param).view(shape) * m / denom)
 
 
-def stack_sizes(dags: Sequence[LayeredDAG]) -> dict[str, int | tuple[int, ...]]:
-    """Padded sizes that fit every DAG: neurons, layers, lags and, per lag, the most
-    (source, lag) pairs any DAG reads (at least one column in all)."""
-    lags = max(max(d.max_span, 1) for d in dags)
-    lag_pairs = [0] * lags
-    for dag in dags:
-        pairs = Counter(
-            d for _, d in {(u, dag.layer_of[v] - dag.layer_of[u]) for u, v in dag.edges}
-        )
-        for lag, count in pairs.items():
-            lag_pairs[lag - 1] = max(lag_pairs[lag - 1], count)
-    if not any(lag_pairs):
-        lag_pairs[0] = 1
+def stack_sizes(dags: Sequence[LayeredDAG]) -> dict[str, int]:
+    """Padded sizes that fit every DAG: neurons, layers, lags and the most (source, lag)
+    pairs any DAG reads (at least one)."""
+    pairs = [len({(u, dag.layer_of[v] - dag.layer_of[u]) for u, v in dag.edges}) for dag in dags]
     return {
         "neurons": max(d.n_nodes for d in dags),
         "layers": max(d.n_layers for d in dags),
-        "lags": lags,
-        "lag_pairs": tuple(lag_pairs),
+        "lags": max(max(d.max_span, 1) for d in dags),
+        "pairs": max(1, *pairs),
     }
 
 
@@ -440,6 +403,7 @@ def train_many(
     sharing an order seed and starting together see the same batches, which avoids padding.
     """
     spec.validate()
+    keep_freed_memory()  # per-batch buffers would otherwise page-fault afresh every batch
     device = resolve_device(spec.device)
     count = len(dags)
     if count == 0:
