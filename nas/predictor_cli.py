@@ -31,6 +31,7 @@ from predictors.validation import (
     DEFAULT_MODELS,
     METRICS,
     EvaluationReport,
+    average_over_seeds,
     evaluate_table,
     planned_folds,
 )
@@ -123,6 +124,13 @@ def evaluate(
     plot: Annotated[
         Path | None, typer.Option(help="Write predicted vs measured (out of fold) as PNG.")
     ] = None,
+    mean_over_seeds: Annotated[
+        bool,
+        typer.Option(
+            help="Score against each graph's mean accuracy over its training seeds (one row "
+            "per graph); the noise ceiling becomes the reliability of those means."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Repeated K-fold cross-validation of predictors beside a size-only baseline and the
@@ -132,7 +140,8 @@ def evaluate(
     def prepare():
         for kind in kinds:
             check_kind(kind)
-        return load_table(data, features=features, cell=cell)
+        table = load_table(data, features=features, cell=cell)
+        return average_over_seeds(table) if mean_over_seeds else table
 
     table = run_or_exit(prepare)
     total = run_or_exit(

@@ -90,6 +90,9 @@ class EvaluationTable:
     dropped: dict[str, int] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
     source: str = "<frame>"
+    run_icc: float | None = None
+    """ICC(1) of the single runs behind per-graph means (set by
+    :func:`predictors.validation.average_over_seeds`), else None."""
 
     @property
     def X(self) -> pd.DataFrame:  # noqa: N802 (scikit-learn's name)
@@ -246,7 +249,7 @@ def load_table(
         features=tuple(present),
         target=target,
         cell=cell,
-        groups=_groups(frame),
+        groups=graph_groups(frame),
         dropped={k: v for k, v in dropped.items() if v},
         missing=tuple(missing),
         source=name,
@@ -341,7 +344,8 @@ def _complete_features(
     return pd.concat([frame, computed[columns]], axis=1)
 
 
-def _groups(frame: pd.DataFrame) -> np.ndarray | None:
+def graph_groups(frame: pd.DataFrame) -> np.ndarray | None:
+    """One label per row naming its graph (see EvaluationTable.groups), or None."""
     if "edge_list" in frame.columns:
         return frame["edge_list"].astype(str).to_numpy()
     if "graph" in frame.columns and "graph_nr" in frame.columns:

@@ -34,7 +34,7 @@ from sklearn.model_selection import GroupKFold, KFold
 
 from graphs.errors import SparseNASError
 from predictors.regressors import GraphRegressor, check_kind, clone_without_bootstrap, kendall_tau
-from predictors.table import SIZE_ONLY, EvaluationTable
+from predictors.table import SIZE_ONLY, EvaluationTable, graph_groups
 
 METRICS: tuple[str, ...] = ("r2", "kendall_tau", "spearman", "mae", "top10_precision")
 """Scores of every fold, in report order (MAE: lower is better; the rest: higher)."""
@@ -249,7 +249,16 @@ def intraclass_correlation(y, groups) -> float | None:
 def noise_ceiling(table: EvaluationTable) -> float | None:
     """ICC(1) of the table's target over its graphs; None without graphs evaluated with
     more than one training seed. Rows of one graph and one ``train_seed`` repeat the same
-    deterministic training (a pool may draw one graph twice), so only the first counts."""
+    deterministic training (a pool may draw one graph twice), so only the first counts.
+
+    For a table of per-graph means (:func:`average_over_seeds`) it is the
+    reliability of a mean of k runs, k * ICC / (1 + (k - 1) * ICC) (Spearman-Brown), with k
+    the harmonic mean of the runs per graph: the share of the means' variance due to the
+    graph.
+    """
+    if table.run_icc is not None and "n_seeds" in table.frame.columns:
+        k = float(len(table) / (1.0 / table.frame["n_seeds"].astype(float)).sum())
+        return float(k * table.run_icc / (1.0 + (k - 1.0) * table.run_icc))
     if not table.has_repeats:
         return None
     keep = np.ones(len(table), dtype=bool)
@@ -260,6 +269,44 @@ def noise_ceiling(table: EvaluationTable) -> float | None:
     if not pd.Series(groups).duplicated().any():
         return None
     return intraclass_correlation(table.y[keep], groups)
+
+
+def average_over_seeds(table: EvaluationTable) -> EvaluationTable:
+    """One row per graph whose target is the mean over its training seeds.
+
+    A single training's accuracy is the graph's merit plus the luck of its seed; the mean of
+    k seeds keeps the merit and divides the luck's variance by k, so it is what a predictor
+    of topology should be scored against. Rows of one graph and one ``train_seed`` repeat
+    one deterministic training and count once. The result's ``n_seeds`` column counts the
+    runs behind each mean and ``run_icc`` keeps the single runs' ICC(1), from which
+    :func:`predictors.validation.noise_ceiling` derives the ceiling of the means.
+    """
+    if table.target is None:
+        raise SparseNASError("averaging over seeds needs a table with a target column")
+    if table.groups is None:
+        raise SparseNASError(
+            f"table {table.source} does not say which rows are one graph (no edge_list, "
+            "graph or graph_nr column), so it cannot be averaged over seeds"
+        )
+    frame = table.frame.assign(_graph=table.groups)
+    if "train_seed" in frame.columns:
+        frame = frame.drop_duplicates(subset=["_graph", "train_seed"])
+    grouped = frame.groupby("_graph", sort=False)
+    means = frame.drop_duplicates("_graph").set_index("_graph")
+    means[table.target] = grouped[table.target].mean()
+    means["n_seeds"] = grouped[table.target].size()
+    means = means.reset_index(drop=True)
+    return EvaluationTable(
+        frame=means,
+        features=table.features,
+        target=table.target,
+        cell=table.cell,
+        groups=graph_groups(means),
+        dropped=dict(table.dropped),
+        missing=table.missing,
+        source=table.source,
+        run_icc=noise_ceiling(table),
+    )
 
 
 def feature_correlations(X: pd.DataFrame, y) -> pd.DataFrame:

@@ -49,6 +49,28 @@ def test_eval_prints_a_table(table_csv):
         assert text in result.stdout
 
 
+def test_eval_mean_over_seeds_scores_one_row_per_graph(tmp_path):
+    path = tmp_path / "repeats.csv"
+    our_table(18, repeats=3, noise=0.02, seed=1).to_csv(path, index=False)
+    args = ["eval", "--data", str(path), "--models", "bayesridge", "--no-importance", "--json"]
+    runs = json.loads(runner.invoke(predictor_app, [*args, *FAST]).stdout)
+    result = runner.invoke(predictor_app, [*args, *FAST, "--mean-over-seeds"])
+    assert result.exit_code == 0, result.output
+    means = json.loads(result.stdout)
+    assert runs["rows"] == 54 and means["rows"] == 18
+    single = runs["noise_ceiling"]
+    assert means["noise_ceiling"] == pytest.approx(3 * single / (1 + 2 * single))
+
+
+def test_eval_mean_over_seeds_without_graph_ids_is_a_one_line_error(tmp_path):
+    path = tmp_path / "anonymous.csv"
+    our_table(6, seed=1).drop(columns=["edge_list"]).to_csv(path, index=False)
+    args = ["eval", "--data", str(path), "--models", "bayesridge", "--mean-over-seeds"]
+    result = runner.invoke(predictor_app, [*args, *FAST])
+    assert result.exit_code == 2
+    assert "which rows are one graph" in result.stderr and len(result.stderr.splitlines()) <= 2
+
+
 def test_eval_of_the_thesis_format_warns_about_missing_features():
     args = ["eval", "--data", str(THESIS_TABLE), "--models", "rf", "--no-importance", "--json"]
     result = runner.invoke(predictor_app, [*args, *FAST])

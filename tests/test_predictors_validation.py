@@ -15,6 +15,7 @@ from predictors.regressors import GraphRegressor
 from predictors.table import load_table
 from predictors.validation import (
     METRICS,
+    average_over_seeds,
     cross_validate_predictor,
     evaluate_table,
     feature_correlations,
@@ -166,6 +167,38 @@ def test_the_same_graph_and_training_seed_twice_is_no_repeat():
     ceiling = noise_ceiling(with_seeds)
     rows = load_table(pd.concat([frame, reseeded], ignore_index=True), features="thesis")
     assert ceiling is not None and ceiling == pytest.approx(noise_ceiling(rows))
+
+
+def test_average_over_seeds_worked_example():
+    frame = our_table(4, repeats=1, seed=5)
+    second = frame.iloc[:2].assign(train_seed=1, test_acc=[0.5, 0.7])
+    duplicate = frame.iloc[:1]  # the same graph and training seed again: one training
+    table = load_table(pd.concat([frame, second, duplicate], ignore_index=True), features="thesis")
+    means = average_over_seeds(table)
+    assert len(means) == 4 and means.frame["n_seeds"].tolist() == [2, 2, 1, 1]
+    expected = [(frame["test_acc"][0] + 0.5) / 2, (frame["test_acc"][1] + 0.7) / 2]
+    assert means.y[:2] == pytest.approx(expected) and means.y[2:] == pytest.approx(
+        frame["test_acc"][2:].to_numpy()
+    )
+    assert means.features == table.features and not means.has_repeats
+    assert means.run_icc == pytest.approx(noise_ceiling(table))
+
+
+def test_the_ceiling_of_means_follows_spearman_brown():
+    table = load_table(our_table(40, repeats=3, noise=0.02, seed=2), features="thesis")
+    single = noise_ceiling(table)
+    means = average_over_seeds(table)
+    assert set(means.frame["n_seeds"]) == {3}
+    assert noise_ceiling(means) == pytest.approx(3 * single / (1 + 2 * single))
+    assert noise_ceiling(means) > single
+
+
+def test_average_over_seeds_refuses_a_table_without_graphs_or_target():
+    frame = our_table(6, seed=1).drop(columns=["edge_list"])
+    with pytest.raises(SparseNASError, match="which rows are one graph"):
+        average_over_seeds(load_table(frame, features="thesis"))
+    with pytest.raises(SparseNASError, match="target"):
+        average_over_seeds(load_table(our_table(6, seed=1), features="thesis", target=None))
 
 
 def test_grouped_cv_on_repeats_runs():
