@@ -200,26 +200,29 @@ class StackedSparseRNN:
         weight_in_t = (t["weight_in"] * t["mask_in"]).transpose(1, 2)
         bias_x = (t["bias_x"] * t["mask_bias"])[:, None, :]
         drive = self._drive(inputs, total, weight_in_t, bias_x)
-        weight_pairs_t = weight_pairs.transpose(1, 2)
-        weight_h_t = (t["weight_h"] * t["mask_h"]).transpose(1, 2)
-        bias_h = (t["bias_h"] * t["mask_bias"])[:, None, :]
         steps_started = torch.arange(self.layers - 1, device=inputs.device)[:, None, None]
-        started = (t["layer"][None, :, :] <= steps_started).float()[:, :, None, :]
+        started = (t["layer"][None, :, :] <= steps_started).float()[..., None]
         wave = Wavefront(
             cell=self.cell,
-            base=pair_offsets(t["pair_source"], t["pair_lag"], batch, self.neurons, self.lags),
+            base=pair_offsets(t["pair_source"], t["pair_lag"], self.neurons, self.lags),
             started=started,
             last_step=self.layers - 2 + lengths,
             lags=self.lags,
         )
-        last = WavefrontRecurrence.apply(drive, weight_pairs_t, weight_h_t, bias_h, wave)
+        last = WavefrontRecurrence.apply(
+            drive,
+            weight_pairs,
+            t["weight_h"] * t["mask_h"],
+            (t["bias_h"] * t["mask_bias"])[:, :, None],
+            wave,
+        ).transpose(1, 2)
         readout = (t["readout_w"] * t["mask_readout"][:, None, :]).transpose(1, 2)
         return torch.baddbmm(t["readout_b"][:, None, :], last, readout)
 
     def _drive(
         self, inputs: torch.Tensor, total: int, weight_in_t: torch.Tensor, bias_x: torch.Tensor
     ) -> torch.Tensor:
-        """Every global step's input projection plus bias, (total, K, B, G*N): a candidate
+        """Every global step's input projection plus bias, (total, K, G*N, B): a candidate
         shifted by s layers sees its step j at global step j + s, and a zero input before and
         after its sequence (so only the bias drives it there)."""
         k, batch, steps = inputs.shape[:3]
@@ -235,12 +238,13 @@ class StackedSparseRNN:
             ids = inputs.gather(2, position).permute(2, 0, 1)  # (total, K, B)
             ids = torch.where(idle[:, :, None], vocab, ids)
             ids = ids + torch.arange(k, device=ids.device).view(1, k, 1) * (vocab + 1)
-            return nn.functional.embedding(ids, table.reshape(k * (vocab + 1), -1))
+            drive = nn.functional.embedding(ids, table.reshape(k * (vocab + 1), -1))
+            return drive.transpose(2, 3).contiguous()
         width = inputs.shape[3]
         moved = inputs.gather(2, position[..., None].expand(k, batch, total, width))
         moved = torch.where(idle.T[:, None, :, None], 0.0, moved).transpose(1, 2)
         drive = torch.baddbmm(bias_x, moved.reshape(k, total * batch, width), weight_in_t)
-        return drive.view(k, total, batch, -1).transpose(0, 1)
+        return drive.view(k, total, batch, -1).permute(1, 0, 3, 2).contiguous()
 
     def export(self, row: int, model: SparseRNNClassifier) -> SparseRNNClassifier:
         """Copy slot ``row``'s trained weights back into ``model`` (its own initial module)."""
