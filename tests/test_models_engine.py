@@ -78,6 +78,28 @@ def test_stacked_forward_and_gradients_match_the_reference(cell):
         )
 
 
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_stacked_float_inputs_match_the_reference(cell):
+    """Feature-vector tasks (digits, CSV of numbers) take the projected-input path."""
+    dags = _dags()
+    models = [SparseRNNClassifier(d, cell, 3, n_features=4, seed=i) for i, d in enumerate(dags)]
+    stack = StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
+    inputs = torch.randn(5, 6, 4, generator=torch.Generator().manual_seed(1))
+    lengths = torch.tensor([6, 2, 1, 5, 3])
+    k = len(models)
+    out = stack.forward(inputs.expand(k, -1, -1, -1), lengths.expand(k, -1))
+    out.sum().backward()
+    for row, model in enumerate(models):
+        expected = model(inputs, lengths, reference=True)
+        torch.testing.assert_close(out[row], expected, atol=1e-5, rtol=1e-5)
+        expected.sum().backward()
+        grad = model.rnn.parametrizations.weight_in.original.grad
+        got = _unpad(
+            stack.tensors["weight_in"].grad[row], stack.gates, model.rnn.n_neurons, stack.neurons
+        )
+        torch.testing.assert_close(got, grad, atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize("cell", ["gru", "lstm", "rnn_tanh"])
 def test_training_together_equals_training_alone(tiny_task, cell):
     dags = _dags()
