@@ -5,7 +5,8 @@ uniform in [10, 50]; the families alternate); ``--space search`` draws them unif
 search's space (``nas.search_space``: family, nodes, the family's parameters and the graph
 seed; ``benchmarks/replay.py`` replays searches against such a pool). Each is trained with
 training seed 0 on ``--task`` (default: Reber at its default size); the first
-``--repeat-graphs`` are repeated with training seeds 1 and 2, so the table carries the noise ceiling
+``--repeat-graphs`` are repeated with training seeds 1 .. ``--train-seeds`` - 1 (default 1 and
+2), so the table carries the noise ceiling
 (intraclass correlation over training seeds). Trains with the batched engine, a chunk of
 networks at a time, appending each finished chunk to the CSV, so an interrupted run resumes
 where it stopped. The CSV is in the evaluations-table format (no per-epoch history;
@@ -80,6 +81,9 @@ def main() -> None:
     parser.add_argument("--cell", default="gru")
     parser.add_argument("--graphs", type=int, default=200)
     parser.add_argument("--repeat-graphs", type=int, default=20)
+    parser.add_argument(
+        "--train-seeds", type=int, default=3, help="training seeds of the repeated graphs"
+    )
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--task", default="reber")
     parser.add_argument(
@@ -117,7 +121,8 @@ def main() -> None:
     # a stack pads to its deepest and widest member: a chunk of similar shapes wastes least
     shapes = [(layered_dag(g).n_layers, g.number_of_nodes()) for g in graphs]
     jobs = [(i, 0) for i in range(len(graphs))]
-    jobs += [(i, s) for s in (1, 2) for i in range(min(args.repeat_graphs, len(graphs)))]
+    repeated = range(min(args.repeat_graphs, len(graphs)))
+    jobs += [(i, s) for s in range(1, args.train_seeds) for i in repeated]
     done = finished(args.out, args.peer)  # resume: a killed run keeps every finished chunk
     todo = [job for job in jobs if job not in done]
     print(f"{len(jobs)} evaluations, {len(done)} already done", flush=True)
@@ -125,7 +130,7 @@ def main() -> None:
     started = time.perf_counter()
     block = args.block or len(graphs)
     parts = []  # (training seed, graphs): one seed per engine call, so batches are shared
-    for train_seed in (0, 1, 2):
+    for train_seed in range(args.train_seeds):
         for first in range(0, len(graphs), block):
             chosen = [i for i, s in todo if s == train_seed and first <= i < first + block]
             chosen.sort(key=lambda i: shapes[i])  # similar depths and sizes share a stack
