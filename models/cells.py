@@ -1,8 +1,10 @@
-"""The four recurrent cells, written once as pure update functions.
+"""The four recurrent cells as pure update functions (the reference and autograd paths).
 
 Both the reference and the fast Sparse-RNN call :func:`cell_update`; its math follows PyTorch's
 ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM`` exactly (same gate order, same bias placement), which the
-tests check against those modules. Pre-activations come in two parts because the GRU applies
+tests check against those modules. The batched engine's recurrence (models/recurrence.py)
+writes the same math into preallocated buffers with its own derivatives; the engine's tests
+hold it equal to the reference. Pre-activations come in two parts because the GRU applies
 its reset gate to the hidden part only.
 """
 

@@ -2,9 +2,11 @@
 
 K candidate networks share one program: their weights are stacked into (K, ...) tensors padded
 to a common neuron count, and every time step is one batched matrix product (torch.baddbmm)
-over all candidates, run on the wavefront schedule of :mod:`models.sparse_rnn`. Tiny layers
-are all overhead on a CPU, so sharing each operation between K networks is where the speed
-comes from.
+over all candidates, run on the wavefront schedule of :mod:`models.sparse_rnn` by
+:class:`models.recurrence.WavefrontRecurrence` (states in one buffer, hand-written
+backward). Tiny layers are all overhead on a CPU, so sharing each operation between K
+networks is where the speed comes from (up to about K = 8; beyond, every per-step tensor
+outgrows the cache and the cost per candidate hardly falls).
 
 Independence is kept by construction: each candidate has its own weights, masks, mini-batch
 stream, loss, gradient-norm clip and Adam state (with its own step count), so the summed loss
@@ -208,6 +210,7 @@ class StackedSparseRNN:
             started=started,
             last_step=self.layers - 2 + lengths,
             lags=self.lags,
+            keep_for_backward=torch.is_grad_enabled(),
         )
         last = WavefrontRecurrence.apply(
             drive,

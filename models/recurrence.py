@@ -37,6 +37,8 @@ class Wavefront:
         (later steps have every real neuron started; padded neurons stay zero by weights).
     last_step : (K, B) index of the global step after which each row's output is read.
     lags : D, the longest skip any candidate reads.
+    keep_for_backward : whether to save the reads and activations the backward needs (False
+        under torch.no_grad, where autograd still reports inputs as needing gradients).
     """
 
     cell: str
@@ -44,6 +46,7 @@ class Wavefront:
     started: torch.Tensor
     last_step: torch.Tensor
     lags: int
+    keep_for_backward: bool = True
 
 
 def pair_offsets(source: torch.Tensor, lag: torch.Tensor, neurons: int, lags: int) -> torch.Tensor:
@@ -63,7 +66,7 @@ class WavefrontRecurrence(torch.autograd.Function):
         steps, k, _, batch = drive.shape
         neurons, pairs = weight_h.shape[2], weight_pairs.shape[2]
         lags, cell = wave.lags, wave.cell
-        save = any(ctx.needs_input_grad[:4])
+        save = wave.keep_for_backward and any(ctx.needs_input_grad[:4])
         states = drive.new_zeros(lags + steps, k, neurons, batch)
         rows = states.view(-1, batch)
         stride = k * neurons
