@@ -4,8 +4,9 @@ Autograd records every per-step operation of a recurrence and replays each in re
 the engine's small per-step tensors that bookkeeping (one graph node, one allocation and one
 gather/scatter pair per lag, per step) cost more than the arithmetic. Here the forward pass
 writes every state into one preallocated buffer and reads each step's (source, lag) pairs
-with a single ``take``; the backward pass walks the steps in reverse with the cells' exact
-derivatives and leaves the weight gradients to two large matrix products over all steps.
+with a single ``index_select`` of whole batch rows; the backward pass walks the steps in
+reverse with the cells' exact derivatives and leaves the weight gradients to two large
+matrix products over all steps.
 
 Layout: time-major, so every step's slice of a buffer is one contiguous block, and
 feature-major inside a step ((K, features, B), the batch innermost), so a pair read is one

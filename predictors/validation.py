@@ -261,14 +261,20 @@ def noise_ceiling(table: EvaluationTable) -> float | None:
         return float(k * table.run_icc / (1.0 + (k - 1.0) * table.run_icc))
     if not table.has_repeats:
         return None
-    keep = np.ones(len(table), dtype=bool)
-    if "train_seed" in table.frame.columns:
-        pairs = pd.DataFrame({"graph": table.groups, "seed": table.frame["train_seed"]})
-        keep = ~pairs.duplicated().to_numpy()
+    keep = _distinct_trainings(table)
     groups = np.asarray(table.groups)[keep]
     if not pd.Series(groups).duplicated().any():
         return None
     return intraclass_correlation(table.y[keep], groups)
+
+
+def _distinct_trainings(table: EvaluationTable) -> np.ndarray:
+    """Row mask keeping the first row of every (graph, ``train_seed``): a repeat of both is
+    the same deterministic training, not another run."""
+    if "train_seed" not in table.frame.columns:
+        return np.ones(len(table), dtype=bool)
+    pairs = pd.DataFrame({"graph": table.groups, "seed": table.frame["train_seed"].to_numpy()})
+    return ~pairs.duplicated().to_numpy()
 
 
 def average_over_seeds(table: EvaluationTable) -> EvaluationTable:
@@ -288,9 +294,7 @@ def average_over_seeds(table: EvaluationTable) -> EvaluationTable:
             f"table {table.source} does not say which rows are one graph (no edge_list, "
             "graph or graph_nr column), so it cannot be averaged over seeds"
         )
-    frame = table.frame.assign(_graph=table.groups)
-    if "train_seed" in frame.columns:
-        frame = frame.drop_duplicates(subset=["_graph", "train_seed"])
+    frame = table.frame.assign(_graph=table.groups).loc[_distinct_trainings(table)]
     grouped = frame.groupby("_graph", sort=False)
     means = frame.drop_duplicates("_graph").set_index("_graph")
     means[table.target] = grouped[table.target].mean()
