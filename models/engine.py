@@ -39,6 +39,7 @@ from models.allocator import keep_freed_memory
 from models.cells import GATES
 from models.data import SequenceSet, Task
 from models.networks import SparseRNNClassifier
+from models.fused import FusedPlan, FusedRecurrence, edge_list, fused_kernel
 from models.recurrence import Wavefront, WavefrontRecurrence, pair_offsets
 from models.training import EpochMetrics, TrainResult, TrainSpec, length_buckets, resolve_device
 
@@ -120,6 +121,7 @@ class StackedSparseRNN:
             for name, value in stacks[0].items()
             if value is not None
         }
+        self._edges: tuple[torch.Tensor, ...] | None = None
 
     def _slot_tensors(self, model: SparseRNNClassifier) -> dict[str, torch.Tensor | None]:
         """One candidate's weights and masks in the padded, shifted slot layout."""
@@ -178,11 +180,13 @@ class StackedSparseRNN:
 
     def to(self, device: torch.device) -> StackedSparseRNN:
         self.tensors = {name: t.to(device) for name, t in self.tensors.items()}
+        self._edges = None
         return self
 
     def keep(self, rows: torch.Tensor) -> None:
         """Compact the stack to the slots ``rows`` (dropping finished candidates)."""
         self.tensors = {name: t[rows].detach() for name, t in self.tensors.items()}
+        self._edges = None
 
     def requires_grad_(self) -> StackedSparseRNN:
         for tensor in self.parameters():
@@ -194,56 +198,127 @@ class StackedSparseRNN:
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """inputs (K, B, T) token ids or (K, B, T, F) floats, lengths (K, B) -> (K, B, C)."""
         t = self.tensors
-        k, batch, steps = inputs.shape[:3]
+        steps = inputs.shape[2]
         total = steps + self.layers - 1
+        weight_in_t = (t["weight_in"] * t["mask_in"]).transpose(1, 2)
+        bias_x = (t["bias_x"] * t["mask_bias"])[:, None, :]
+        steps_started = torch.arange(self.layers - 1, device=inputs.device)[:, None, None]
+        started = (t["layer"][None, :, :] <= steps_started).float()  # (L - 1, K, N)
+        last_step = self.layers - 2 + lengths
+        kernel = fused_kernel() if inputs.device.type == "cpu" else None
+        if kernel is not None:
+            last = self._fused(inputs, total, weight_in_t, bias_x, started, last_step)
+        else:
+            last = self._portable(inputs, total, weight_in_t, bias_x, started, last_step)
+        readout = (t["readout_w"] * t["mask_readout"][:, None, :]).transpose(1, 2)
+        return torch.baddbmm(t["readout_b"][:, None, :], last.transpose(1, 2), readout)
+
+    def _fused(self, inputs, total, weight_in_t, bias_x, started, last_step) -> torch.Tensor:
+        """The compiled recurrence (models.fused): edges as lists, tokens read from a table."""
+        t = self.tensors
+        x_edges, x_count, h_edges, h_count = self._edge_lists()
+        ids = None
+        if self.uses_tokens:
+            source = self._token_table(weight_in_t, bias_x).transpose(1, 2).contiguous()
+            ids = self._token_ids(inputs, total)
+        else:
+            source = self._float_drive(inputs, total, weight_in_t, bias_x)
+        plan = FusedPlan(
+            cell=self.cell,
+            lags=self.lags,
+            x_edges=x_edges,
+            x_count=x_count,
+            h_edges=h_edges,
+            h_count=h_count,
+            started=started.to(source.dtype).contiguous(),
+            last_step=last_step.contiguous(),
+            ids=ids,
+            keep_for_backward=torch.is_grad_enabled(),
+        )
+        return FusedRecurrence.apply(
+            source,
+            (t["weight_x"] * t["mask_x"]).contiguous(),
+            (t["weight_h"] * t["mask_h"]).contiguous(),
+            (t["bias_h"] * t["mask_bias"]).contiguous(),
+            plan,
+        )
+
+    def _portable(self, inputs, total, weight_in_t, bias_x, started, last_step) -> torch.Tensor:
+        """The PyTorch recurrence (models.recurrence): dense products over (source, lag)
+        pairs, for devices and machines without the compiled kernel."""
+        t = self.tensors
+        k = inputs.shape[0]
         weight_x = t["weight_x"] * t["mask_x"]
         pair_source = t["pair_source"][:, None, :].expand(k, weight_x.shape[1], self.pairs)
         weight_pairs = weight_x.gather(2, pair_source) * t["pair_mask"]  # (K, G*N, P)
-        weight_in_t = (t["weight_in"] * t["mask_in"]).transpose(1, 2)
-        bias_x = (t["bias_x"] * t["mask_bias"])[:, None, :]
-        drive = self._drive(inputs, total, weight_in_t, bias_x)
-        steps_started = torch.arange(self.layers - 1, device=inputs.device)[:, None, None]
-        started = (t["layer"][None, :, :] <= steps_started).float()[..., None]
+        if self.uses_tokens:
+            table = self._token_table(weight_in_t, bias_x)  # (K, V + 1, G*N)
+            rows = table.shape[1]
+            ids = self._token_ids(inputs, total)
+            ids = ids + torch.arange(k, device=ids.device).view(1, k, 1) * rows
+            drive = nn.functional.embedding(ids, table.reshape(k * rows, -1))
+            drive = drive.transpose(2, 3).contiguous()
+        else:
+            drive = self._float_drive(inputs, total, weight_in_t, bias_x)
         wave = Wavefront(
             cell=self.cell,
             base=pair_offsets(t["pair_source"], t["pair_lag"], self.neurons, self.lags),
-            started=started,
-            last_step=self.layers - 2 + lengths,
+            started=started[..., None],
+            last_step=last_step,
             lags=self.lags,
             keep_for_backward=torch.is_grad_enabled(),
         )
-        last = WavefrontRecurrence.apply(
+        return WavefrontRecurrence.apply(
             drive,
             weight_pairs,
             t["weight_h"] * t["mask_h"],
             (t["bias_h"] * t["mask_bias"])[:, :, None],
             wave,
-        ).transpose(1, 2)
-        readout = (t["readout_w"] * t["mask_readout"][:, None, :]).transpose(1, 2)
-        return torch.baddbmm(t["readout_b"][:, None, :], last, readout)
+        )
 
-    def _drive(
+    def _edge_lists(self) -> tuple[torch.Tensor, ...]:
+        """Every edge weight (gate row, source, lag) and own-layer weight (gate row, neuron)
+        of each candidate, from the masks (cached until the stack is compacted)."""
+        if self._edges is None:
+            t = self.tensors
+            layer = t["layer"].repeat(1, self.gates)  # (K, G*N): layer of each gate row
+            lag = layer[:, :, None] - t["layer"][:, None, :]
+            self._edges = (*edge_list(t["mask_x"], lag), *edge_list(t["mask_h"]))
+        return self._edges
+
+    def _positions(self, inputs: torch.Tensor, total: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per global step and candidate: whether it is idle (before or after its sequence)
+        and which input position it reads. A candidate shifted by s layers sees its step j
+        at global step j + s."""
+        steps = inputs.shape[2]
+        local = torch.arange(total, device=inputs.device)[:, None] - self.tensors["shift"]
+        return (local < 0) | (local >= steps), local.clamp(0, steps - 1)  # (total, K)
+
+    def _token_table(self, weight_in_t: torch.Tensor, bias_x: torch.Tensor) -> torch.Tensor:
+        """Per token, its projection plus bias: (K, V + 1, G*N); row V (the idle input) is
+        the bias alone."""
+        embedding = self.tensors["embedding"]
+        k = embedding.shape[0]
+        embedding = torch.cat([embedding, embedding.new_zeros(k, 1, embedding.shape[2])], 1)
+        return torch.baddbmm(bias_x, embedding, weight_in_t)
+
+    def _token_ids(self, inputs: torch.Tensor, total: int) -> torch.Tensor:
+        """(total, K, B) row of the token table each global step reads (V when idle)."""
+        k, batch = inputs.shape[:2]
+        idle, position = self._positions(inputs, total)
+        position = position.T[:, None, :].expand(k, batch, total)
+        ids = inputs.gather(2, position).permute(2, 0, 1)
+        vocab = self.tensors["embedding"].shape[1]
+        return torch.where(idle[:, :, None], vocab, ids).contiguous()
+
+    def _float_drive(
         self, inputs: torch.Tensor, total: int, weight_in_t: torch.Tensor, bias_x: torch.Tensor
     ) -> torch.Tensor:
-        """Every global step's input projection plus bias, (total, K, G*N, B): a candidate
-        shifted by s layers sees its step j at global step j + s, and a zero input before and
-        after its sequence (so only the bias drives it there)."""
-        k, batch, steps = inputs.shape[:3]
-        local = torch.arange(total, device=inputs.device)[:, None] - self.tensors["shift"]
-        idle = (local < 0) | (local >= steps)  # (total, K)
-        position = local.clamp(0, steps - 1).T[:, None, :].expand(k, batch, total)
-        if self.uses_tokens:
-            # per token, its projection: (K, V + 1, G*N), row V (the idle input) is the bias
-            embedding = self.tensors["embedding"]
-            vocab = embedding.shape[1]
-            embedding = torch.cat([embedding, embedding.new_zeros(k, 1, embedding.shape[2])], 1)
-            table = torch.baddbmm(bias_x, embedding, weight_in_t)
-            ids = inputs.gather(2, position).permute(2, 0, 1)  # (total, K, B)
-            ids = torch.where(idle[:, :, None], vocab, ids)
-            ids = ids + torch.arange(k, device=ids.device).view(1, k, 1) * (vocab + 1)
-            drive = nn.functional.embedding(ids, table.reshape(k * (vocab + 1), -1))
-            return drive.transpose(2, 3).contiguous()
-        width = inputs.shape[3]
+        """Every global step's input projection plus bias, (total, K, G*N, B), for
+        feature-vector inputs (zero input while idle, so only the bias drives it there)."""
+        k, batch, _, width = inputs.shape
+        idle, position = self._positions(inputs, total)
+        position = position.T[:, None, :].expand(k, batch, total)
         moved = inputs.gather(2, position[..., None].expand(k, batch, total, width))
         moved = torch.where(idle.T[:, None, :, None], 0.0, moved).transpose(1, 2)
         drive = torch.baddbmm(bias_x, moved.reshape(k, total * batch, width), weight_in_t)

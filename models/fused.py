@@ -1,0 +1,183 @@
+"""The compiled recurrence (models/kernels/recurrence.cpp) and its autograd wrapper.
+
+The stacked engine spends its time in the per-step recurrence. The PyTorch path
+(:mod:`models.recurrence`) multiplies dense padded blocks and pays one framework call per
+operation; the compiled loop works on the true sparsity (one axpy per edge over the batch
+rows) and fuses each cell's elementwise math, forward and backward. It is built once per
+machine with the compiler PyTorch's JIT extension loader uses (g++ and ninja), cached in
+PyTorch's extension directory, and used whenever it loads; otherwise the engine falls back
+to the PyTorch path with a one-line warning. ``SPARSE_NAS_KERNEL=torch`` forces that path.
+
+Both paths are held equal to the reference loop by the engine's tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import torch
+
+SOURCE = Path(__file__).parent / "kernels" / "recurrence.cpp"
+#: Set to "torch" to use the PyTorch recurrence even where the compiled one builds.
+KERNEL_ENV = "SPARSE_NAS_KERNEL"
+CELL_IDS = {"rnn_tanh": 0, "rnn_relu": 1, "gru": 2, "lstm": 3}
+_EMPTY_LONG = torch.empty(0, dtype=torch.long)
+
+
+def _ninja_on_path() -> None:
+    """PyTorch's loader runs ``ninja`` from PATH; the ``ninja`` wheel puts it beside the
+    interpreter, which is not on PATH when the venv is not activated."""
+    if shutil.which("ninja") is not None:
+        return
+    candidates = [Path(sys.executable).parent]
+    try:
+        import ninja
+
+        candidates.insert(0, Path(ninja.BIN_DIR))
+    except (ImportError, AttributeError):
+        pass
+    for folder in candidates:
+        if (folder / "ninja").exists():
+            os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
+            return
+
+
+@functools.cache
+def fused_kernel() -> ModuleType | None:
+    """The compiled recurrence, built on first use; None (after one warning) if it cannot be
+    built here or ``SPARSE_NAS_KERNEL=torch`` asks for the PyTorch path."""
+    if os.environ.get(KERNEL_ENV, "").lower() == "torch":
+        return None
+    try:
+        from torch.utils.cpp_extension import load
+
+        _ninja_on_path()
+        return load(
+            name="sparse_nas_recurrence",
+            sources=[str(SOURCE)],
+            extra_cflags=["-O3", "-march=native", "-fopenmp"],
+            extra_ldflags=["-fopenmp"],
+            verbose=False,
+        )
+    except Exception as error:  # any build failure: fall back, never stop the work
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        warnings.warn(
+            f"compiled recurrence unavailable ({reason}); using the slower PyTorch path",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+
+
+@dataclass(frozen=True)
+class FusedPlan:
+    """What the compiled recurrence needs besides its differentiable tensors.
+
+    x_edges (K, E, 3) int32 (gate row, source neuron, lag) and x_count (K,) int32: every
+    edge weight of each candidate; h_edges (K, F, 2) and h_count: every own-layer weight.
+    ids : (S, K, B) int64 rows of each candidate's token table (token mode), else None.
+    started : (L - 1, K, N) 1 where a neuron's layer has started by that step.
+    last_step : (K, B) global step after which each row's output is read.
+    """
+
+    cell: str
+    lags: int
+    x_edges: torch.Tensor
+    x_count: torch.Tensor
+    h_edges: torch.Tensor
+    h_count: torch.Tensor
+    started: torch.Tensor
+    last_step: torch.Tensor
+    ids: torch.Tensor | None = None
+    keep_for_backward: bool = True
+
+
+def edge_list(mask: torch.Tensor, extra: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+    """(K, R, C) 0/1 mask -> ((K, E, 2 or 3) int32 (row, col[, extra[k, row, col]]) of its
+    ones, padded per candidate to the largest count, (K,) int32 counts)."""
+    k = mask.shape[0]
+    where = torch.nonzero(mask, as_tuple=False)  # (nnz, 3) sorted by candidate
+    counts = torch.bincount(where[:, 0], minlength=k)
+    width = max(1, int(counts.max()) if len(where) else 1)
+    starts = torch.cumsum(counts, 0) - counts
+    position = torch.arange(len(where)) - starts[where[:, 0]]
+    columns = [where[:, 1], where[:, 2]]
+    if extra is not None:
+        columns.append(extra[where[:, 0], where[:, 1], where[:, 2]])
+    edges = torch.zeros(k, width, len(columns), dtype=torch.int32)
+    edges[where[:, 0], position] = torch.stack(columns, 1).to(torch.int32)
+    return edges, counts.to(torch.int32)
+
+
+class FusedRecurrence(torch.autograd.Function):
+    """(drive (S, K, G*N, B) or transposed token table (K, G*N, R), effective edge weights
+    (K, G*N, N), own-layer weights (K, G*N, N), hidden bias (K, G*N)) -> last states
+    (K, N, B); the same contract as :class:`models.recurrence.WavefrontRecurrence`."""
+
+    @staticmethod
+    def forward(ctx, source, weight_x, weight_h, bias_h, plan: FusedPlan):  # noqa: D102
+        kernel = fused_kernel()
+        assert kernel is not None, "FusedRecurrence needs the compiled kernel"
+        tokens = plan.ids is not None
+        save = plan.keep_for_backward and any(ctx.needs_input_grad[:4])
+        empty = source.new_empty(0)
+        drive, table = (empty, source) if tokens else (source, empty)
+        ids = plan.ids if tokens else _EMPTY_LONG
+        states, acts, cells = kernel.forward(
+            CELL_IDS[plan.cell],
+            plan.lags,
+            drive,
+            ids,
+            table,
+            weight_x,
+            plan.x_edges,
+            plan.x_count,
+            weight_h,
+            plan.h_edges,
+            plan.h_count,
+            bias_h,
+            plan.started,
+            save,
+        )
+        k, batch = plan.last_step.shape
+        index = (plan.lags + plan.last_step)[None, :, None, :].expand(1, k, states.shape[2], batch)
+        if save:
+            ctx.plan = plan
+            ctx.save_for_backward(source, weight_x, weight_h, bias_h, states, acts, cells)
+        return states.gather(0, index)[0]
+
+    @staticmethod
+    def backward(ctx, grad_last):  # noqa: D102
+        source, weight_x, weight_h, bias_h, states, acts, cells = ctx.saved_tensors
+        plan: FusedPlan = ctx.plan
+        tokens = plan.ids is not None
+        empty = source.new_empty(0)
+        drive, table = (empty, source) if tokens else (source, empty)
+        grad_source, grad_wx, grad_wh, grad_bh = fused_kernel().backward(  # type: ignore[union-attr]
+            CELL_IDS[plan.cell],
+            plan.lags,
+            grad_last.contiguous(),
+            plan.last_step,
+            states,
+            acts,
+            cells,
+            drive,
+            plan.ids if tokens else _EMPTY_LONG,
+            table,
+            weight_x,
+            plan.x_edges,
+            plan.x_count,
+            weight_h,
+            plan.h_edges,
+            plan.h_count,
+            bias_h,
+            plan.started,
+        )
+        return grad_source, grad_wx, grad_wh, grad_bh, None

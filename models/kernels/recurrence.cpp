@@ -1,0 +1,612 @@
+// The engine's stacked wavefront recurrence as one compiled loop over the true sparsity.
+//
+// models/recurrence.py runs the same recurrence with dense, padded per-step products and
+// one PyTorch call per operation; on the thesis preset a step reads about 270 edge weights
+// per gate, against a dense product of about 5,600, and the per-call overhead of dozens of
+// small operations per step dominates single networks. Here each (candidate, batch chunk)
+// walks all its steps in one pass: every edge is one axpy over the batch rows (the batch is
+// innermost, so a neuron's state at a step is one contiguous row), and each cell's
+// elementwise math is one fused loop. The backward pass walks the steps in reverse with the
+// cells' exact derivatives; each edge is again one axpy (to the source's state gradient) and
+// one dot product (its weight gradient).
+//
+// Layouts (all contiguous; B = batch rows, innermost):
+//   states (D + S, K, N, B)  D leading zero slots, then the state after each global step
+//   acts   (S, K, 4N, B)     GRU r|z|n|hidden-n, LSTM i|f|g|o (after their nonlinearities)
+//   cells  (1 + S, K, N, B)  LSTM cell state, slot 0 zero
+//   drive  (S, K, G*N, B)    input projection plus bias_x per global step (dense mode), or
+//   ids (S, K, B) + table (K, R, G*N)   token mode: step s of row b adds table[k, ids[s,k,b]]
+//   x_edges (K, E, 3) int32  (gate row, source neuron, lag) of every edge weight; x_count (K,)
+//   h_edges (K, F, 2) int32  (gate row, neuron) of every own-layer weight; h_count (K,)
+//
+// Transcendentals: single precision uses Cephes' expf and tanhf polynomials (about 1 ulp,
+// written so the compiler vectorises them), double precision the C library. NaN inputs give
+// NaN outputs, so a diverging candidate is still seen as diverged.
+
+#include <torch/extension.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+enum Cell : int64_t { RNN_TANH = 0, RNN_RELU = 1, GRU = 2, LSTM = 3 };
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE float exp_of(float x) {
+  x = x > 88.0f ? 88.0f : x;
+  x = x < -87.0f ? -87.0f : x;
+  const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  float shifted = x * 1.44269504088896341f + magic;
+  float n = shifted - magic;
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  float y = p * r * r + r + 1.0f;
+  uint32_t bits;
+  std::memcpy(&bits, &shifted, sizeof bits);
+  bits = (bits - 0x4B400000u + 127u) << 23;  // 2^n from n's bits in the mantissa
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return y * scale;
+}
+
+INLINE float tanh_of(float x) {
+  float a = std::fabs(x);
+  a = a > 9.0f ? 9.0f : a;
+  float s = x * x;
+  float small = -5.70498872745e-3f;
+  small = small * s + 2.06390887954e-2f;
+  small = small * s - 5.37397155531e-2f;
+  small = small * s + 1.33314422036e-1f;
+  small = small * s - 3.33332819422e-1f;
+  small = small * s * x + x;
+  float large = 1.0f - 2.0f / (exp_of(2.0f * a) + 1.0f);
+  large = x < 0.0f ? -large : large;
+  return a < 0.625f ? small : large;
+}
+
+INLINE double exp_of(double x) { return std::exp(x); }
+INLINE double tanh_of(double x) { return std::tanh(x); }
+
+template <typename T>
+INLINE T sigmoid_of(T x) {
+  return T(1) / (T(1) + exp_of(-x));
+}
+
+// What every (candidate, batch chunk) item needs; pointers are to whole tensors.
+template <typename T>
+struct Problem {
+  int64_t cell, steps, k, n, batch, lags, gates, table_rows, n_started;
+  const T* drive;       // dense mode, else nullptr
+  const int64_t* ids;   // token mode, else nullptr
+  const T* table;       // token mode: (K, G*N, R) transposed
+  const T* w_x;         // (K, G*N, N)
+  const int32_t* x_edges;
+  const int32_t* x_count;
+  int64_t x_width;
+  const T* w_h;
+  const int32_t* h_edges;
+  const int32_t* h_count;
+  int64_t h_width;
+  const T* bias_h;      // (K, G*N)
+  const T* started;     // (n_started, K, N)
+  T* states;
+  T* acts;              // nullptr when nothing is saved (no backward follows)
+  T* cells;             // LSTM only
+
+  int64_t gate_rows() const { return gates * n; }
+  T* state(int64_t slot, int64_t kk, int64_t neuron) const {
+    return states + ((slot * k + kk) * n + neuron) * batch;
+  }
+  T* act(int64_t step, int64_t kk, int64_t row) const {
+    return acts + ((step * k + kk) * 4 * n + row) * batch;
+  }
+  T* cell_state(int64_t slot, int64_t kk, int64_t neuron) const {
+    return cells + ((slot * k + kk) * n + neuron) * batch;
+  }
+};
+
+// Runs items 0..count-1 on PyTorch's intra-op threads (at::parallel_for), the same OpenMP
+// threads every other operation uses: a second pool of our own would compete with them
+// while they spin-wait between operations.
+template <typename F>
+void run_items(int64_t count, const F& body) {
+  at::parallel_for(0, count, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) body(i);
+  });
+}
+
+// Batch chunks per candidate: enough items to keep every thread busy with equal shares.
+int64_t chunks_for(int64_t k, int64_t batch, int64_t threads) {
+  if (threads <= 1 || k % threads == 0) return 1;
+  return std::max<int64_t>(1, std::min(threads, batch / 8));
+}
+
+struct Chunk {
+  int64_t kk, b0, width;
+};
+
+Chunk chunk_of(int64_t item, int64_t chunks, int64_t batch) {
+  int64_t kk = item / chunks, c = item % chunks;
+  int64_t b0 = batch * c / chunks, b1 = batch * (c + 1) / chunks;
+  return {kk, b0, b1 - b0};
+}
+
+// Pre-activations of one step for one chunk: gx (inputs, edges), gh (own layer, bias_h).
+template <typename T>
+void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, T* gx, T* gh) {
+  const int64_t gn = p.gate_rows(), w = ch.width, kk = ch.kk, b0 = ch.b0;
+  if (p.drive != nullptr) {
+    for (int64_t r = 0; r < gn; ++r) {
+      const T* src = p.drive + ((s * p.k + kk) * gn + r) * p.batch + b0;
+      std::memcpy(gx + r * w, src, sizeof(T) * w);
+    }
+  } else {
+    const int64_t* id = p.ids + (s * p.k + kk) * p.batch + b0;
+    const T* table = p.table + kk * gn * p.table_rows;
+    for (int64_t r = 0; r < gn; ++r) {
+      const T* row = table + r * p.table_rows;
+      T* __restrict__ out = gx + r * w;
+      for (int64_t b = 0; b < w; ++b) out[b] = row[id[b]];
+    }
+  }
+  const T* wx = p.w_x + kk * gn * p.n;
+  const int32_t* edge = p.x_edges + kk * p.x_width * 3;
+  for (int32_t e = 0; e < p.x_count[kk]; ++e, edge += 3) {
+    const int64_t row = edge[0], source = edge[1], lag = edge[2];
+    const T weight = wx[row * p.n + source];
+    const T* __restrict__ read = p.state(p.lags + s - lag, kk, source) + b0;
+    T* __restrict__ out = gx + row * w;
+    for (int64_t b = 0; b < w; ++b) out[b] += weight * read[b];
+  }
+  const T* bias = p.bias_h + kk * gn;
+  for (int64_t r = 0; r < gn; ++r) {
+    T* __restrict__ out = gh + r * w;
+    for (int64_t b = 0; b < w; ++b) out[b] = bias[r];
+  }
+  const T* wh = p.w_h + kk * gn * p.n;
+  const int32_t* hedge = p.h_edges + kk * p.h_width * 2;
+  for (int32_t e = 0; e < p.h_count[kk]; ++e, hedge += 2) {
+    const int64_t row = hedge[0], col = hedge[1];
+    const T weight = wh[row * p.n + col];
+    const T* __restrict__ read = p.state(p.lags + s - 1, kk, col) + b0;
+    T* __restrict__ out = gh + row * w;
+    for (int64_t b = 0; b < w; ++b) out[b] += weight * read[b];
+  }
+}
+
+// The cells' elementwise math over ``w`` batch rows of one neuron, as free functions with
+// unaliased pointers so the compiler vectorises them. ``keep`` is 0 for a neuron whose
+// layer has not started yet (its state stays zero).
+template <typename T>
+void gru_forward(int64_t w, T keep, const T* __restrict__ xr, const T* __restrict__ xz,
+                 const T* __restrict__ xn, const T* __restrict__ hr, const T* __restrict__ hz,
+                 const T* __restrict__ hn, const T* __restrict__ h_prev, T* __restrict__ r_out,
+                 T* __restrict__ z_out, T* __restrict__ n_out, T* __restrict__ hn_out,
+                 T* __restrict__ h) {
+  for (int64_t b = 0; b < w; ++b) {
+    T r = sigmoid_of(xr[b] + hr[b]);
+    T z = sigmoid_of(xz[b] + hz[b]);
+    T cand = tanh_of(xn[b] + r * hn[b]);
+    r_out[b] = r;
+    z_out[b] = z;
+    n_out[b] = cand;
+    hn_out[b] = hn[b];
+    h[b] = (cand + z * (h_prev[b] - cand)) * keep;
+  }
+}
+
+template <typename T>
+void lstm_forward(int64_t w, T keep, const T* __restrict__ xi, const T* __restrict__ xf,
+                  const T* __restrict__ xg, const T* __restrict__ xo, const T* __restrict__ hi,
+                  const T* __restrict__ hf, const T* __restrict__ hg, const T* __restrict__ ho,
+                  const T* __restrict__ c_prev, T* __restrict__ i_out, T* __restrict__ f_out,
+                  T* __restrict__ g_out, T* __restrict__ o_out, T* __restrict__ c_new,
+                  T* __restrict__ h) {
+  for (int64_t b = 0; b < w; ++b) {
+    T vi = sigmoid_of(xi[b] + hi[b]);
+    T vf = sigmoid_of(xf[b] + hf[b]);
+    T vg = tanh_of(xg[b] + hg[b]);
+    T vo = sigmoid_of(xo[b] + ho[b]);
+    i_out[b] = vi;
+    f_out[b] = vf;
+    g_out[b] = vg;
+    o_out[b] = vo;
+    T c = vf * c_prev[b] + vi * vg;
+    c_new[b] = c * keep;
+    h[b] = vo * tanh_of(c) * keep;
+  }
+}
+
+template <typename T>
+void simple_forward(int64_t w, T keep, bool relu, const T* __restrict__ x,
+                    const T* __restrict__ hid, T* __restrict__ h) {
+  if (relu) {
+    for (int64_t b = 0; b < w; ++b) {
+      T v = x[b] + hid[b];
+      h[b] = (v < T(0) ? T(0) : v) * keep;
+    }
+  } else {
+    for (int64_t b = 0; b < w; ++b) h[b] = tanh_of(x[b] + hid[b]) * keep;
+  }
+}
+
+// One step of the cell for one chunk; writes the new state and, when saving, the
+// activations the backward needs (else into ``scratch``).
+template <typename T>
+void step_cell(const Problem<T>& p, int64_t s, const Chunk& ch, const T* gx, const T* gh,
+               T* scratch) {
+  const int64_t n = p.n, w = ch.width, kk = ch.kk, b0 = ch.b0;
+  const bool saving = p.acts != nullptr;
+  for (int64_t i = 0; i < n; ++i) {
+    const T keep = s < p.n_started ? p.started[(s * p.k + kk) * n + i] : T(1);
+    T* h = p.state(p.lags + s, kk, i) + b0;
+    const T* h_prev = p.state(p.lags + s - 1, kk, i) + b0;
+    auto act = [&](int64_t gate) {
+      return saving ? p.act(s, kk, gate * n + i) + b0 : scratch + gate * w;
+    };
+    auto x = [&](int64_t gate) { return gx + (gate * n + i) * w; };
+    auto hid = [&](int64_t gate) { return gh + (gate * n + i) * w; };
+    if (p.cell == GRU) {
+      gru_forward(w, keep, x(0), x(1), x(2), hid(0), hid(1), hid(2), h_prev, act(0), act(1),
+                  act(2), act(3), h);
+    } else if (p.cell == LSTM) {
+      lstm_forward(w, keep, x(0), x(1), x(2), x(3), hid(0), hid(1), hid(2), hid(3),
+                   p.cell_state(s, kk, i) + b0, act(0), act(1), act(2), act(3),
+                   p.cell_state(s + 1, kk, i) + b0, h);
+    } else {
+      simple_forward(w, keep, p.cell == RNN_RELU, x(0), hid(0), h);
+    }
+  }
+}
+
+// Rows of the batch one pass works on: a step's pre-activations for BLOCK rows (two
+// G*N x BLOCK buffers) stay in the L1 cache while every edge adds into them.
+constexpr int64_t BLOCK = 32;
+
+template <typename F>
+void for_blocks(const Chunk& ch, const F& body) {
+  for (int64_t b = 0; b < ch.width; b += BLOCK)
+    body(Chunk{ch.kk, ch.b0 + b, std::min(BLOCK, ch.width - b)});
+}
+
+template <typename T>
+void forward_item(const Problem<T>& p, const Chunk& item) {
+  const int64_t gn = p.gate_rows();
+  std::vector<T> gx(gn * BLOCK), gh(gn * BLOCK), scratch(4 * BLOCK);
+  for_blocks(item, [&](const Chunk& ch) {
+    for (int64_t s = 0; s < p.steps; ++s) {
+      step_preactivations(p, s, ch, gx.data(), gh.data());
+      step_cell(p, s, ch, gx.data(), gh.data(), scratch.data());
+    }
+  });
+}
+
+// The cells' derivatives over ``w`` batch rows of one neuron (see the forward functions);
+// ``g`` is the gradient reaching the new state, ``keep`` as in the forward.
+template <typename T>
+void gru_backward(int64_t w, T keep, const T* __restrict__ g, const T* __restrict__ r,
+                  const T* __restrict__ z, const T* __restrict__ cand, const T* __restrict__ hn,
+                  const T* __restrict__ h_prev, T* __restrict__ direct, T* __restrict__ dxr,
+                  T* __restrict__ dxz, T* __restrict__ dxn, T* __restrict__ dhr,
+                  T* __restrict__ dhz, T* __restrict__ dhn) {
+  for (int64_t b = 0; b < w; ++b) {
+    T gk = g[b] * keep;
+    T d_cand = gk * (T(1) - z[b]) * (T(1) - cand[b] * cand[b]);
+    T d_r = d_cand * hn[b] * r[b] * (T(1) - r[b]);
+    T d_z = gk * (h_prev[b] - cand[b]) * z[b] * (T(1) - z[b]);
+    dxr[b] = d_r;
+    dxz[b] = d_z;
+    dxn[b] = d_cand;
+    dhr[b] = d_r;
+    dhz[b] = d_z;
+    dhn[b] = d_cand * r[b];
+    direct[b] += gk * z[b];
+  }
+}
+
+template <typename T>
+void lstm_backward(int64_t w, T keep, const T* __restrict__ g, const T* __restrict__ gi,
+                   const T* __restrict__ gf, const T* __restrict__ gg, const T* __restrict__ go,
+                   const T* __restrict__ c_prev, const T* __restrict__ c_new,
+                   T* __restrict__ grad_c, T* __restrict__ di, T* __restrict__ df,
+                   T* __restrict__ dg, T* __restrict__ d_o) {
+  for (int64_t b = 0; b < w; ++b) {
+    T gk = g[b] * keep;
+    T tc = tanh_of(c_new[b]);
+    T c_grad = grad_c[b] * keep + gk * go[b] * (T(1) - tc * tc);
+    di[b] = c_grad * gg[b] * gi[b] * (T(1) - gi[b]);
+    df[b] = c_grad * c_prev[b] * gf[b] * (T(1) - gf[b]);
+    dg[b] = c_grad * gi[b] * (T(1) - gg[b] * gg[b]);
+    d_o[b] = gk * tc * go[b] * (T(1) - go[b]);
+    grad_c[b] = c_grad * gf[b];
+  }
+}
+
+template <typename T>
+void simple_backward(int64_t w, T keep, bool relu, const T* __restrict__ g,
+                     const T* __restrict__ h, T* __restrict__ d) {
+  if (relu) {
+    for (int64_t b = 0; b < w; ++b) d[b] = h[b] > T(0) ? g[b] * keep : T(0);
+  } else {
+    for (int64_t b = 0; b < w; ++b) d[b] = g[b] * keep * (T(1) - h[b] * h[b]);
+  }
+}
+
+// Gradients of one step for one chunk: fills d(gates_in) ``dx`` and d(gates_hidden) ``dh``
+// (G*N rows of the chunk's width; only the GRU fills ``dh``: the other cells add their two
+// pre-activations, so both gradients are ``dx``), adds the direct gradient to h_prev into the state
+// gradients, and carries the LSTM's cell gradient ``grad_c`` back one step.
+template <typename T>
+void step_cell_backward(const Problem<T>& p, T* grad_states, int64_t s, const Chunk& ch,
+                        T* dx, T* dh, T* grad_c) {
+  const int64_t n = p.n, w = ch.width, kk = ch.kk, b0 = ch.b0;
+  auto grad_state = [&](int64_t slot, int64_t neuron) {
+    return grad_states + ((slot * p.k + kk) * n + neuron) * p.batch + b0;
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    const T keep = s < p.n_started ? p.started[(s * p.k + kk) * n + i] : T(1);
+    const T* g = grad_state(p.lags + s, i);
+    auto act = [&](int64_t gate) { return p.act(s, kk, gate * n + i) + b0; };
+    auto d_in = [&](int64_t gate) { return dx + (gate * n + i) * w; };
+    if (p.cell == GRU) {
+      gru_backward(w, keep, g, act(0), act(1), act(2), act(3),
+                   p.state(p.lags + s - 1, kk, i) + b0, grad_state(p.lags + s - 1, i), d_in(0),
+                   d_in(1), d_in(2), dh + i * w, dh + (n + i) * w, dh + (2 * n + i) * w);
+    } else if (p.cell == LSTM) {
+      lstm_backward(w, keep, g, act(0), act(1), act(2), act(3), p.cell_state(s, kk, i) + b0,
+                    p.cell_state(s + 1, kk, i) + b0, grad_c + i * w, d_in(0), d_in(1), d_in(2),
+                    d_in(3));
+    } else {
+      simple_backward(w, keep, p.cell == RNN_RELU, g, p.state(p.lags + s, kk, i) + b0, d_in(0));
+    }
+  }
+}
+
+// Per-item weight gradient buffers (summed over a candidate's chunks afterwards).
+template <typename T>
+struct ItemGrads {
+  T* w_x;     // (G*N, N)
+  T* w_h;     // (G*N, N)
+  T* bias_h;  // (G*N,)
+  T* table;   // token mode: (G*N, R) transposed, else nullptr
+  T* drive;   // dense mode: whole (S, K, G*N, B) gradient, else nullptr
+};
+
+// g += weight * d over ``w`` rows, returning the dot product of d and ``read``: one edge's
+// share of the state gradient and of its weight gradient. Eight partial sums, so the
+// reduction vectorises without reordering any single sum.
+template <typename T>
+INLINE T axpy_dot(int64_t w, T weight, const T* __restrict__ d, const T* __restrict__ read,
+                  T* __restrict__ g) {
+  constexpr int64_t lanes = 8;
+  T partial[lanes] = {};
+  int64_t b = 0;
+  for (; b + lanes <= w; b += lanes) {
+    for (int64_t j = 0; j < lanes; ++j) {
+      g[b + j] += weight * d[b + j];
+      partial[j] += d[b + j] * read[b + j];
+    }
+  }
+  T dot = 0;
+  for (; b < w; ++b) {
+    g[b] += weight * d[b];
+    dot += d[b] * read[b];
+  }
+  for (int64_t j = 0; j < lanes; ++j) dot += partial[j];
+  return dot;
+}
+
+template <typename T>
+INLINE T row_sum(int64_t w, const T* __restrict__ d) {
+  constexpr int64_t lanes = 8;
+  T partial[lanes] = {};
+  int64_t b = 0;
+  for (; b + lanes <= w; b += lanes)
+    for (int64_t j = 0; j < lanes; ++j) partial[j] += d[b + j];
+  T sum = 0;
+  for (; b < w; ++b) sum += d[b];
+  for (int64_t j = 0; j < lanes; ++j) sum += partial[j];
+  return sum;
+}
+
+template <typename T>
+void backward_block(const Problem<T>& p, const Chunk& ch, T* grad_states, const T* grad_last,
+                    const int64_t* last_step, const ItemGrads<T>& out, T* dx, T* dh,
+                    T* grad_c) {
+  const int64_t gn = p.gate_rows(), n = p.n, w = ch.width, kk = ch.kk, b0 = ch.b0;
+  auto grad_state = [&](int64_t slot, int64_t neuron) {
+    return grad_states + ((slot * p.k + kk) * n + neuron) * p.batch + b0;
+  };
+  for (int64_t b = 0; b < w; ++b) {  // the read-out state of each row
+    const int64_t slot = p.lags + last_step[kk * p.batch + b0 + b];
+    for (int64_t i = 0; i < n; ++i)
+      grad_state(slot, i)[b] += grad_last[(kk * n + i) * p.batch + b0 + b];
+  }
+  const T* wx = p.w_x + kk * gn * n;
+  const T* wh = p.w_h + kk * gn * n;
+  const int32_t* x_edges = p.x_edges + kk * p.x_width * 3;
+  const int32_t* h_edges = p.h_edges + kk * p.h_width * 2;
+  for (int64_t s = p.steps - 1; s >= 0; --s) {
+    step_cell_backward(p, grad_states, s, ch, dx, dh, grad_c);
+    if (out.drive != nullptr) {
+      for (int64_t r = 0; r < gn; ++r)
+        std::memcpy(out.drive + ((s * p.k + kk) * gn + r) * p.batch + b0, dx + r * w,
+                    sizeof(T) * w);
+    } else {
+      const int64_t* id = p.ids + (s * p.k + kk) * p.batch + b0;
+      for (int64_t r = 0; r < gn; ++r) {
+        T* row = out.table + r * p.table_rows;
+        const T* d = dx + r * w;
+        for (int64_t b = 0; b < w; ++b) row[id[b]] += d[b];
+      }
+    }
+    for (int64_t r = 0; r < gn; ++r) out.bias_h[r] += row_sum(w, dh + r * w);
+    const int32_t* hedge = h_edges;
+    for (int32_t e = 0; e < p.h_count[kk]; ++e, hedge += 2) {
+      const int64_t row = hedge[0], col = hedge[1];
+      const T weight = wh[row * n + col];
+      out.w_h[row * n + col] += axpy_dot(w, weight, dh + row * w,
+                                         p.state(p.lags + s - 1, kk, col) + b0,
+                                         grad_state(p.lags + s - 1, col));
+    }
+    const int32_t* edge = x_edges;
+    for (int32_t e = 0; e < p.x_count[kk]; ++e, edge += 3) {
+      const int64_t row = edge[0], source = edge[1], lag = edge[2];
+      const T weight = wx[row * n + source];
+      out.w_x[row * n + source] += axpy_dot(w, weight, dx + row * w,
+                                            p.state(p.lags + s - lag, kk, source) + b0,
+                                            grad_state(p.lags + s - lag, source));
+    }
+  }
+}
+
+template <typename T>
+void backward_item(const Problem<T>& p, const Chunk& item, T* grad_states, const T* grad_last,
+                   const int64_t* last_step, const ItemGrads<T>& out) {
+  const int64_t gn = p.gate_rows(), n = p.n;
+  std::vector<T> dx(gn * BLOCK), dh(gn * BLOCK), grad_c(n * BLOCK);
+  for_blocks(item, [&](const Chunk& ch) {
+    std::fill(grad_c.begin(), grad_c.end(), T(0));
+    backward_block(p, ch, grad_states, grad_last, last_step, out, dx.data(),
+                   p.cell == GRU ? dh.data() : dx.data(), grad_c.data());
+  });
+}
+
+void check_inputs(const at::Tensor& w_x, const at::Tensor& x_edges, const at::Tensor& h_edges) {
+  TORCH_CHECK(w_x.device().is_cpu(), "the fused recurrence runs on the CPU only");
+  TORCH_CHECK(x_edges.scalar_type() == at::kInt && h_edges.scalar_type() == at::kInt,
+              "edge lists must be int32");
+  TORCH_CHECK(x_edges.is_contiguous() && h_edges.is_contiguous(), "edge lists must be contiguous");
+}
+
+template <typename T>
+Problem<T> make_problem(int64_t cell, int64_t lags, const at::Tensor& drive,
+                        const at::Tensor& ids, const at::Tensor& table_t, const at::Tensor& w_x,
+                        const at::Tensor& x_edges, const at::Tensor& x_count,
+                        const at::Tensor& w_h, const at::Tensor& h_edges,
+                        const at::Tensor& h_count, const at::Tensor& bias_h,
+                        const at::Tensor& started) {
+  Problem<T> p{};
+  p.cell = cell;
+  p.k = w_x.size(0);
+  p.n = w_x.size(2);
+  p.gates = w_x.size(1) / p.n;
+  p.lags = lags;
+  const bool tokens = ids.defined() && ids.numel() > 0;
+  p.steps = tokens ? ids.size(0) : drive.size(0);
+  p.batch = tokens ? ids.size(2) : drive.size(3);
+  p.table_rows = tokens ? table_t.size(2) : 0;
+  p.drive = tokens ? nullptr : drive.data_ptr<T>();
+  p.ids = tokens ? ids.data_ptr<int64_t>() : nullptr;
+  p.table = tokens ? table_t.data_ptr<T>() : nullptr;
+  p.w_x = w_x.data_ptr<T>();
+  p.x_edges = x_edges.data_ptr<int32_t>();
+  p.x_count = x_count.data_ptr<int32_t>();
+  p.x_width = x_edges.size(1);
+  p.w_h = w_h.data_ptr<T>();
+  p.h_edges = h_edges.data_ptr<int32_t>();
+  p.h_count = h_count.data_ptr<int32_t>();
+  p.h_width = h_edges.size(1);
+  p.bias_h = bias_h.data_ptr<T>();
+  p.n_started = started.size(0);
+  p.started = started.data_ptr<T>();
+  return p;
+}
+
+}  // namespace
+
+// Returns {states, acts, cells}; acts and cells are empty unless needed (``save``, LSTM).
+std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor drive, at::Tensor ids,
+                                at::Tensor table_t, at::Tensor w_x, at::Tensor x_edges,
+                                at::Tensor x_count, at::Tensor w_h, at::Tensor h_edges,
+                                at::Tensor h_count, at::Tensor bias_h, at::Tensor started,
+                                bool save) {
+  check_inputs(w_x, x_edges, h_edges);
+  at::Tensor states, acts, cells;
+  AT_DISPATCH_FLOATING_TYPES(w_x.scalar_type(), "fused_recurrence_forward", [&] {
+    auto p = make_problem<scalar_t>(cell, lags, drive, ids, table_t, w_x, x_edges, x_count, w_h,
+                                    h_edges, h_count, bias_h, started);
+    auto options = w_x.options();
+    states = at::empty({lags + p.steps, p.k, p.n, p.batch}, options);
+    states.narrow(0, 0, lags).zero_();  // every later slot is written by its step
+    const bool gated = cell == GRU || cell == LSTM;
+    acts = save && gated ? at::empty({p.steps, p.k, 4 * p.n, p.batch}, options)
+                         : at::empty({0}, options);
+    cells = cell == LSTM ? at::empty({1 + p.steps, p.k, p.n, p.batch}, options)
+                         : at::empty({0}, options);
+    if (cell == LSTM) cells.narrow(0, 0, 1).zero_();
+    p.states = states.data_ptr<scalar_t>();
+    p.acts = acts.numel() > 0 ? acts.data_ptr<scalar_t>() : nullptr;
+    p.cells = cells.numel() > 0 ? cells.data_ptr<scalar_t>() : nullptr;
+    const int64_t chunks = chunks_for(p.k, p.batch, at::get_num_threads());
+    run_items(p.k * chunks,
+              [&](int64_t item) { forward_item(p, chunk_of(item, chunks, p.batch)); });
+  });
+  return {states, acts, cells};
+}
+
+// Returns {grad of drive (dense mode) or of the transposed table (token mode), grad w_x,
+// grad w_h, grad bias_h}.
+std::vector<at::Tensor> backward(int64_t cell, int64_t lags, at::Tensor grad_last,
+                                 at::Tensor last_step, at::Tensor states, at::Tensor acts,
+                                 at::Tensor cells, at::Tensor drive, at::Tensor ids,
+                                 at::Tensor table_t, at::Tensor w_x, at::Tensor x_edges,
+                                 at::Tensor x_count, at::Tensor w_h, at::Tensor h_edges,
+                                 at::Tensor h_count, at::Tensor bias_h, at::Tensor started) {
+  check_inputs(w_x, x_edges, h_edges);
+  TORCH_CHECK(last_step.scalar_type() == at::kLong, "last_step must be int64");
+  at::Tensor grad_input, grad_wx, grad_wh, grad_bh;
+  AT_DISPATCH_FLOATING_TYPES(w_x.scalar_type(), "fused_recurrence_backward", [&] {
+    auto p = make_problem<scalar_t>(cell, lags, drive, ids, table_t, w_x, x_edges, x_count, w_h,
+                                    h_edges, h_count, bias_h, started);
+    p.states = states.data_ptr<scalar_t>();
+    p.acts = acts.numel() > 0 ? acts.data_ptr<scalar_t>() : nullptr;
+    p.cells = cells.numel() > 0 ? cells.data_ptr<scalar_t>() : nullptr;
+    auto options = w_x.options();
+    const int64_t chunks = chunks_for(p.k, p.batch, at::get_num_threads());
+    const int64_t gn = p.gate_rows();
+    auto grad_states = at::zeros_like(states);
+    auto item_wx = at::zeros({p.k, chunks, gn, p.n}, options);
+    auto item_wh = at::zeros({p.k, chunks, gn, p.n}, options);
+    auto item_bh = at::zeros({p.k, chunks, gn}, options);
+    const bool tokens = p.ids != nullptr;
+    auto item_table = tokens ? at::zeros({p.k, chunks, gn, p.table_rows}, options)
+                             : at::empty({0}, options);
+    grad_input = tokens ? at::empty({0}, options) : at::empty_like(drive);
+    const scalar_t* g_last = grad_last.data_ptr<scalar_t>();
+    const int64_t* last = last_step.data_ptr<int64_t>();
+    scalar_t* g_states = grad_states.data_ptr<scalar_t>();
+    run_items(p.k * chunks, [&](int64_t item) {
+      ItemGrads<scalar_t> out{};
+      out.w_x = item_wx.data_ptr<scalar_t>() + item * gn * p.n;
+      out.w_h = item_wh.data_ptr<scalar_t>() + item * gn * p.n;
+      out.bias_h = item_bh.data_ptr<scalar_t>() + item * gn;
+      out.table = tokens ? item_table.data_ptr<scalar_t>() + item * gn * p.table_rows : nullptr;
+      out.drive = tokens ? nullptr : grad_input.data_ptr<scalar_t>();
+      backward_item(p, chunk_of(item, chunks, p.batch), g_states, g_last, last, out);
+    });
+    grad_wx = item_wx.sum(1);
+    grad_wh = item_wh.sum(1);
+    grad_bh = item_bh.sum(1);
+    if (tokens) grad_input = item_table.sum(1);
+  });
+  return {grad_input, grad_wx, grad_wh, grad_bh};
+}
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("forward", &forward, "fused wavefront recurrence, forward",
+        py::call_guard<py::gil_scoped_release>());
+  m.def("backward", &backward, "fused wavefront recurrence, backward (BPTT)",
+        py::call_guard<py::gil_scoped_release>());
+}
