@@ -38,8 +38,8 @@ from graphs.dag import LayeredDAG
 from models.allocator import keep_freed_memory
 from models.cells import GATES
 from models.data import SequenceSet, Task
-from models.networks import SparseRNNClassifier
 from models.fused import FusedPlan, FusedRecurrence, edge_list, fused_kernel
+from models.networks import SparseRNNClassifier
 from models.recurrence import Wavefront, WavefrontRecurrence, pair_offsets
 from models.training import EpochMetrics, TrainResult, TrainSpec, length_buckets, resolve_device
 
