@@ -116,11 +116,22 @@ class StackedSparseRNN:
         self.neurons, self.layers, self.lags, self.pairs = neurons, layers, lags, pairs
         self.uses_tokens = first.embedding is not None
         stacks = [self._slot_tensors(model) for model in models]
-        self.tensors = {
+        stacked = {
             name: torch.stack([one[name] for one in stacks])  # type: ignore[misc]
             for name, value in stacks[0].items()
             if value is not None
         }
+        # All trainable tensors live in one (K, total) leaf, so the optimizer's per-candidate
+        # update is a dozen operations on one tensor instead of a dozen per parameter.
+        names = [name for name in self.PARAMS if name in stacked]
+        self.layout: dict[str, tuple[int, tuple[int, ...]]] = {}
+        offset = 0
+        for name in names:
+            self.layout[name] = (offset, tuple(stacked[name].shape[1:]))
+            offset += stacked[name][0].numel()
+        k = len(models)
+        self.flat = torch.cat([stacked.pop(name).reshape(k, -1) for name in names], 1)
+        self.buffers = stacked
         self._edges: tuple[torch.Tensor, ...] | None = None
 
     def _slot_tensors(self, model: SparseRNNClassifier) -> dict[str, torch.Tensor | None]:
@@ -176,21 +187,39 @@ class StackedSparseRNN:
     # -- parameters -------------------------------------------------------------------------
 
     def parameters(self) -> list[torch.Tensor]:
-        return [self.tensors[name] for name in self.PARAMS if name in self.tensors]
+        return [self.flat]
+
+    def _views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        k = flat.shape[0]
+        return {
+            name: flat[:, offset : offset + math.prod(shape)].view(k, *shape)
+            for name, (offset, shape) in self.layout.items()
+        }
+
+    @property
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Buffers (masks, pair lists, layers) and per-parameter views of the flat leaf."""
+        return {**self.buffers, **self._views(self.flat)}
+
+    def gradients(self) -> dict[str, torch.Tensor]:
+        """Per-parameter views of the last backward pass's gradient."""
+        assert self.flat.grad is not None, "no backward pass has run"
+        return self._views(self.flat.grad)
 
     def to(self, device: torch.device) -> StackedSparseRNN:
-        self.tensors = {name: t.to(device) for name, t in self.tensors.items()}
+        self.flat = self.flat.to(device)
+        self.buffers = {name: t.to(device) for name, t in self.buffers.items()}
         self._edges = None
         return self
 
     def keep(self, rows: torch.Tensor) -> None:
         """Compact the stack to the slots ``rows`` (dropping finished candidates)."""
-        self.tensors = {name: t[rows].detach() for name, t in self.tensors.items()}
+        self.flat = self.flat[rows].detach()
+        self.buffers = {name: t[rows] for name, t in self.buffers.items()}
         self._edges = None
 
     def requires_grad_(self) -> StackedSparseRNN:
-        for tensor in self.parameters():
-            tensor.requires_grad_(True)
+        self.flat.requires_grad_(True)
         return self
 
     # -- forward ----------------------------------------------------------------------------
@@ -207,20 +236,19 @@ class StackedSparseRNN:
         last_step = self.layers - 2 + lengths
         kernel = fused_kernel() if inputs.device.type == "cpu" else None
         if kernel is not None:
-            last = self._fused(inputs, total, weight_in_t, bias_x, started, last_step)
+            last = self._fused(t, inputs, total, weight_in_t, bias_x, started, last_step)
         else:
-            last = self._portable(inputs, total, weight_in_t, bias_x, started, last_step)
+            last = self._portable(t, inputs, total, weight_in_t, bias_x, started, last_step)
         readout = (t["readout_w"] * t["mask_readout"][:, None, :]).transpose(1, 2)
         return torch.baddbmm(t["readout_b"][:, None, :], last.transpose(1, 2), readout)
 
-    def _fused(self, inputs, total, weight_in_t, bias_x, started, last_step) -> torch.Tensor:
+    def _fused(self, t, inputs, total, weight_in_t, bias_x, started, last_step) -> torch.Tensor:
         """The compiled recurrence (models.fused): edges as lists, tokens read from a table."""
-        t = self.tensors
         x_edges, x_count, h_edges, h_count = self._edge_lists()
         ids = None
         if self.uses_tokens:
-            source = self._token_table(weight_in_t, bias_x).transpose(1, 2).contiguous()
-            ids = self._token_ids(inputs, total)
+            source = self._token_table(t, weight_in_t, bias_x).transpose(1, 2).contiguous()
+            ids = self._token_ids(inputs, total).to(torch.int32)
         else:
             source = self._float_drive(inputs, total, weight_in_t, bias_x)
         plan = FusedPlan(
@@ -243,16 +271,15 @@ class StackedSparseRNN:
             plan,
         )
 
-    def _portable(self, inputs, total, weight_in_t, bias_x, started, last_step) -> torch.Tensor:
+    def _portable(self, t, inputs, total, weight_in_t, bias_x, started, last_step):
         """The PyTorch recurrence (models.recurrence): dense products over (source, lag)
         pairs, for devices and machines without the compiled kernel."""
-        t = self.tensors
         k = inputs.shape[0]
         weight_x = t["weight_x"] * t["mask_x"]
         pair_source = t["pair_source"][:, None, :].expand(k, weight_x.shape[1], self.pairs)
         weight_pairs = weight_x.gather(2, pair_source) * t["pair_mask"]  # (K, G*N, P)
         if self.uses_tokens:
-            table = self._token_table(weight_in_t, bias_x)  # (K, V + 1, G*N)
+            table = self._token_table(t, weight_in_t, bias_x)  # (K, V + 1, G*N)
             rows = table.shape[1]
             ids = self._token_ids(inputs, total)
             ids = ids + torch.arange(k, device=ids.device).view(1, k, 1) * rows
@@ -280,7 +307,7 @@ class StackedSparseRNN:
         """Every edge weight (gate row, source, lag) and own-layer weight (gate row, neuron)
         of each candidate, from the masks (cached until the stack is compacted)."""
         if self._edges is None:
-            t = self.tensors
+            t = self.buffers
             layer = t["layer"].repeat(1, self.gates)  # (K, G*N): layer of each gate row
             lag = layer[:, :, None] - t["layer"][:, None, :]
             self._edges = (*edge_list(t["mask_x"], lag), *edge_list(t["mask_h"]))
@@ -291,13 +318,13 @@ class StackedSparseRNN:
         and which input position it reads. A candidate shifted by s layers sees its step j
         at global step j + s."""
         steps = inputs.shape[2]
-        local = torch.arange(total, device=inputs.device)[:, None] - self.tensors["shift"]
+        local = torch.arange(total, device=inputs.device)[:, None] - self.buffers["shift"]
         return (local < 0) | (local >= steps), local.clamp(0, steps - 1)  # (total, K)
 
-    def _token_table(self, weight_in_t: torch.Tensor, bias_x: torch.Tensor) -> torch.Tensor:
+    def _token_table(self, t, weight_in_t: torch.Tensor, bias_x: torch.Tensor) -> torch.Tensor:
         """Per token, its projection plus bias: (K, V + 1, G*N); row V (the idle input) is
         the bias alone."""
-        embedding = self.tensors["embedding"]
+        embedding = t["embedding"]
         k = embedding.shape[0]
         embedding = torch.cat([embedding, embedding.new_zeros(k, 1, embedding.shape[2])], 1)
         return torch.baddbmm(bias_x, embedding, weight_in_t)
@@ -308,7 +335,7 @@ class StackedSparseRNN:
         idle, position = self._positions(inputs, total)
         position = position.T[:, None, :].expand(k, batch, total)
         ids = inputs.gather(2, position).permute(2, 0, 1)
-        vocab = self.tensors["embedding"].shape[1]
+        vocab = self.layout["embedding"][1][0]
         return torch.where(idle[:, :, None], vocab, ids).contiguous()
 
     def _float_drive(

@@ -28,7 +28,7 @@ SOURCE = Path(__file__).parent / "kernels" / "recurrence.cpp"
 #: Set to "torch" to use the PyTorch recurrence even where the compiled one builds.
 KERNEL_ENV = "SPARSE_NAS_KERNEL"
 CELL_IDS = {"rnn_tanh": 0, "rnn_relu": 1, "gru": 2, "lstm": 3}
-_EMPTY_LONG = torch.empty(0, dtype=torch.long)
+_EMPTY_IDS = torch.empty(0, dtype=torch.int32)
 
 
 def _ninja_on_path() -> None:
@@ -82,7 +82,8 @@ class FusedPlan:
 
     x_edges (K, E, 3) int32 (gate row, source neuron, lag) and x_count (K,) int32: every
     edge weight of each candidate; h_edges (K, F, 2) and h_count: every own-layer weight.
-    ids : (S, K, B) int64 rows of each candidate's token table (token mode), else None.
+    ids : (S, K, B) int32 columns of each candidate's transposed token table (token mode),
+        else None.
     started : (L - 1, K, N) 1 where a neuron's layer has started by that step.
     last_step : (K, B) global step after which each row's output is read.
     """
@@ -129,7 +130,7 @@ class FusedRecurrence(torch.autograd.Function):
         save = plan.keep_for_backward and any(ctx.needs_input_grad[:4])
         empty = source.new_empty(0)
         drive, table = (empty, source) if tokens else (source, empty)
-        ids = plan.ids if tokens else _EMPTY_LONG
+        ids = plan.ids if tokens else _EMPTY_IDS
         states, acts, cells = kernel.forward(
             CELL_IDS[plan.cell],
             plan.lags,
@@ -169,7 +170,7 @@ class FusedRecurrence(torch.autograd.Function):
             acts,
             cells,
             drive,
-            plan.ids if tokens else _EMPTY_LONG,
+            plan.ids if tokens else _EMPTY_IDS,
             table,
             weight_x,
             plan.x_edges,

@@ -1,5 +1,10 @@
-"""The batched engine: stacked candidates equal the reference and train as if alone."""
+"""The batched engine: stacked candidates equal the reference and train as if alone.
 
+Every test runs on both recurrences: the compiled one (models/fused.py) and the PyTorch one
+(models/recurrence.py) that machines without a compiler fall back to.
+"""
+
+import warnings
 from types import SimpleNamespace
 
 import pytest
@@ -7,6 +12,8 @@ import torch
 
 from graphs.dag import layered_dag
 from graphs.generators import barabasi_albert, erdos_renyi, watts_strogatz
+import models.engine
+import models.fused
 from models.cells import CELLS
 from models.engine import (
     MAX_AUTO_SLOTS,
@@ -19,8 +26,18 @@ from models.engine import (
     stack_sizes,
     train_many,
 )
+from models.fused import edge_list, fused_kernel
 from models.networks import SparseRNNClassifier
 from models.training import TrainSpec, train_model
+
+
+@pytest.fixture(autouse=True, params=["fused", "torch"])
+def recurrence(request, monkeypatch):
+    """Run the test on the compiled recurrence, then on the PyTorch fallback."""
+    if request.param == "torch":
+        monkeypatch.setattr(models.engine, "fused_kernel", lambda: None)
+    return request.param
+
 
 # Different sizes, layer counts and skip spans, so padding and layer shifts are exercised.
 GRAPHS = [
@@ -69,12 +86,12 @@ def test_stacked_forward_and_gradients_match_the_reference(cell):
             "weight_in": (originals.weight_in.original.grad, None),
         }
         for name, (grad, cols) in pairs.items():
-            got = _unpad(stack.tensors[name].grad[row], stack.gates, n, width, cols)
+            got = _unpad(stack.gradients()[name][row], stack.gates, n, width, cols)
             torch.testing.assert_close(got, grad, atol=1e-5, rtol=1e-5, msg=name)
-        got_bias = _unpad(stack.tensors["bias_h"].grad[row][:, None], stack.gates, n, width)
+        got_bias = _unpad(stack.gradients()["bias_h"][row][:, None], stack.gates, n, width)
         torch.testing.assert_close(got_bias[:, 0], rnn.bias_h.grad, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(
-            stack.tensors["embedding"].grad[row], model.embedding.weight.grad, atol=1e-5, rtol=1e-5
+            stack.gradients()["embedding"][row], model.embedding.weight.grad, atol=1e-5, rtol=1e-5
         )
 
 
@@ -95,7 +112,7 @@ def test_stacked_float_inputs_match_the_reference(cell):
         expected.sum().backward()
         grad = model.rnn.parametrizations.weight_in.original.grad
         got = _unpad(
-            stack.tensors["weight_in"].grad[row], stack.gates, model.rnn.n_neurons, stack.neurons
+            stack.gradients()["weight_in"][row], stack.gates, model.rnn.n_neurons, stack.neurons
         )
         torch.testing.assert_close(got, grad, atol=1e-5, rtol=1e-5)
 
@@ -215,3 +232,80 @@ def test_depth_groups_keep_deep_graphs_apart_and_respect_capacity():
     assert depth_groups(dags, capacity=2) == [[7, 1], [5], [0, 6], [3], [2], [4]]
     uniform = [SimpleNamespace(n_layers=7, max_span=4, n_nodes=n) for n in (30, 10, 20)]
     assert depth_groups(uniform, capacity=64) == [[1, 2, 0]]  # then by size
+
+
+def test_the_compiled_recurrence_builds_here(recurrence):
+    """CI must exercise the compiled path, not only the fallback (g++ and ninja are project
+    requirements on the target machines)."""
+    assert fused_kernel() is not None
+
+
+def test_edge_list_packs_each_candidates_ones_with_their_extra_value(recurrence):
+    mask = torch.tensor([[[0, 1], [1, 1]], [[0, 0], [1, 0]]], dtype=torch.float32)
+    lag = torch.tensor([[[9, 2], [3, 4]], [[9, 9], [5, 9]]])
+    edges, counts = edge_list(mask, lag)
+    assert counts.tolist() == [3, 1]
+    assert edges.dtype == torch.int32 and edges.shape == (2, 3, 3)
+    assert edges[0].tolist() == [[0, 1, 2], [1, 0, 3], [1, 1, 4]]
+    assert edges[1, 0].tolist() == [1, 0, 5]  # rows past a candidate's count are padding
+    plain, plain_counts = edge_list(torch.zeros(2, 3, 3))
+    assert plain.shape == (2, 1, 2) and plain_counts.tolist() == [0, 0]
+
+
+def test_a_non_finite_recurrent_weight_stays_in_its_own_candidate(recurrence):
+    """A NaN inside the recurrence (not only in the read-out) reaches that candidate's
+    output and gradients only: the compiled transcendentals propagate NaN."""
+    dags = _dags()[:2]
+    models = [SparseRNNClassifier(d, "gru", 2, vocab_size=6, seed=i) for i, d in enumerate(dags)]
+    stack = StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
+    with torch.no_grad():
+        rows, cols = torch.nonzero(stack.tensors["mask_x"][1], as_tuple=True)
+        stack.tensors["weight_x"][1, rows[0], cols[0]] = float("nan")
+    inputs = torch.randint(1, 6, (4, 5), generator=torch.Generator().manual_seed(0))
+    lengths = torch.tensor([5, 3, 2, 4])
+    out = stack.forward(inputs.expand(2, -1, -1), lengths.expand(2, -1))
+    out.sum().backward()
+    assert torch.isnan(out[1]).any() and torch.isfinite(out[0]).all()
+    torch.testing.assert_close(out[0], models[0](inputs, lengths, reference=True))
+    assert torch.isfinite(stack.flat.grad[0]).all()
+
+
+def test_batch_chunks_on_two_threads_equal_one_thread(recurrence):
+    """With K not a multiple of the thread count, the compiled loop splits each candidate's
+    batch rows between threads and sums their weight gradients."""
+    dags = _dags()
+    models = [SparseRNNClassifier(d, "lstm", 2, vocab_size=6, seed=i) for i, d in enumerate(dags)]
+    inputs = torch.randint(1, 6, (24, 5), generator=torch.Generator().manual_seed(0))
+    lengths = torch.randint(1, 6, (24,), generator=torch.Generator().manual_seed(1))
+    results = []
+    threads = torch.get_num_threads()
+    for count in (1, 2):
+        torch.set_num_threads(count)
+        try:
+            stack = StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
+            out = stack.forward(inputs.expand(3, -1, -1), lengths.expand(3, -1))
+            out.square().sum().backward()
+            results.append((out.detach(), stack.flat.grad))
+        finally:
+            torch.set_num_threads(threads)
+    torch.testing.assert_close(results[0][0], results[1][0], atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(results[0][1], results[1][1], atol=1e-5, rtol=1e-5)
+
+
+def test_the_kernel_switch_and_a_failed_build_fall_back_to_pytorch(monkeypatch, recurrence):
+    build = models.fused.fused_kernel.__wrapped__
+    monkeypatch.setenv(models.fused.KERNEL_ENV, "torch")
+    assert build() is None
+    monkeypatch.delenv(models.fused.KERNEL_ENV)
+
+    def broken(**_):
+        raise RuntimeError("Error building extension 'x'\nlong compiler output")
+
+    monkeypatch.setattr(torch.utils.cpp_extension, "load", broken)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert build() is None
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "Error building extension 'x'" in message and "PyTorch path" in message
+    assert "\n" not in message

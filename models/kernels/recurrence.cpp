@@ -15,7 +15,8 @@
 //   acts   (S, K, 4N, B)     GRU r|z|n|hidden-n, LSTM i|f|g|o (after their nonlinearities)
 //   cells  (1 + S, K, N, B)  LSTM cell state, slot 0 zero
 //   drive  (S, K, G*N, B)    input projection plus bias_x per global step (dense mode), or
-//   ids (S, K, B) + table (K, R, G*N)   token mode: step s of row b adds table[k, ids[s,k,b]]
+//   ids (S, K, B) int32 + table (K, G*N, R)   token mode: step s of row b adds column
+//                            ids[s, k, b] of candidate k's transposed token table
 //   x_edges (K, E, 3) int32  (gate row, source neuron, lag) of every edge weight; x_count (K,)
 //   h_edges (K, F, 2) int32  (gate row, neuron) of every own-layer weight; h_count (K,)
 //
@@ -88,7 +89,7 @@ template <typename T>
 struct Problem {
   int64_t cell, steps, k, n, batch, lags, gates, table_rows, n_started;
   const T* drive;       // dense mode, else nullptr
-  const int64_t* ids;   // token mode, else nullptr
+  const int32_t* ids;   // token mode, else nullptr
   const T* table;       // token mode: (K, G*N, R) transposed
   const T* w_x;         // (K, G*N, N)
   const int32_t* x_edges;
@@ -152,7 +153,7 @@ void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, T* gx,
       std::memcpy(gx + r * w, src, sizeof(T) * w);
     }
   } else {
-    const int64_t* id = p.ids + (s * p.k + kk) * p.batch + b0;
+    const int32_t* id = p.ids + (s * p.k + kk) * p.batch + b0;
     const T* table = p.table + kk * gn * p.table_rows;
     for (int64_t r = 0; r < gn; ++r) {
       const T* row = table + r * p.table_rows;
@@ -272,7 +273,10 @@ void step_cell(const Problem<T>& p, int64_t s, const Chunk& ch, const T* gx, con
 
 // Rows of the batch one pass works on: a step's pre-activations for BLOCK rows (two
 // G*N x BLOCK buffers) stay in the L1 cache while every edge adds into them.
-constexpr int64_t BLOCK = 32;
+#ifndef SPARSE_NAS_BLOCK
+#define SPARSE_NAS_BLOCK 32
+#endif
+constexpr int64_t BLOCK = SPARSE_NAS_BLOCK;
 
 template <typename F>
 void for_blocks(const Chunk& ch, const F& body) {
@@ -379,7 +383,7 @@ struct ItemGrads {
   T* w_x;     // (G*N, N)
   T* w_h;     // (G*N, N)
   T* bias_h;  // (G*N,)
-  T* table;   // token mode: (G*N, R) transposed, else nullptr
+  T* table;   // token mode: (R, G*N) (the transpose of the input's layout), else nullptr
   T* drive;   // dense mode: whole (S, K, G*N, B) gradient, else nullptr
 };
 
@@ -444,11 +448,13 @@ void backward_block(const Problem<T>& p, const Chunk& ch, T* grad_states, const 
         std::memcpy(out.drive + ((s * p.k + kk) * gn + r) * p.batch + b0, dx + r * w,
                     sizeof(T) * w);
     } else {
-      const int64_t* id = p.ids + (s * p.k + kk) * p.batch + b0;
-      for (int64_t r = 0; r < gn; ++r) {
-        T* row = out.table + r * p.table_rows;
-        const T* d = dx + r * w;
-        for (int64_t b = 0; b < w; ++b) row[id[b]] += d[b];
+      // Row by row, so the G*N additions of one row are independent (the other order
+      // chains each token's repeated additions through memory).
+      const int32_t* id = p.ids + (s * p.k + kk) * p.batch + b0;
+      for (int64_t b = 0; b < w; ++b) {
+        T* __restrict__ row = out.table + int64_t(id[b]) * gn;
+        const T* __restrict__ d = dx + b;
+        for (int64_t r = 0; r < gn; ++r) row[r] += d[r * w];
       }
     }
     for (int64_t r = 0; r < gn; ++r) out.bias_h[r] += row_sum(w, dh + r * w);
@@ -508,7 +514,7 @@ Problem<T> make_problem(int64_t cell, int64_t lags, const at::Tensor& drive,
   p.batch = tokens ? ids.size(2) : drive.size(3);
   p.table_rows = tokens ? table_t.size(2) : 0;
   p.drive = tokens ? nullptr : drive.data_ptr<T>();
-  p.ids = tokens ? ids.data_ptr<int64_t>() : nullptr;
+  p.ids = tokens ? ids.data_ptr<int32_t>() : nullptr;
   p.table = tokens ? table_t.data_ptr<T>() : nullptr;
   p.w_x = w_x.data_ptr<T>();
   p.x_edges = x_edges.data_ptr<int32_t>();
@@ -581,7 +587,7 @@ std::vector<at::Tensor> backward(int64_t cell, int64_t lags, at::Tensor grad_las
     auto item_wh = at::zeros({p.k, chunks, gn, p.n}, options);
     auto item_bh = at::zeros({p.k, chunks, gn}, options);
     const bool tokens = p.ids != nullptr;
-    auto item_table = tokens ? at::zeros({p.k, chunks, gn, p.table_rows}, options)
+    auto item_table = tokens ? at::zeros({p.k, chunks, p.table_rows, gn}, options)
                              : at::empty({0}, options);
     grad_input = tokens ? at::empty({0}, options) : at::empty_like(drive);
     const scalar_t* g_last = grad_last.data_ptr<scalar_t>();
@@ -599,7 +605,7 @@ std::vector<at::Tensor> backward(int64_t cell, int64_t lags, at::Tensor grad_las
     grad_wx = item_wx.sum(1);
     grad_wh = item_wh.sum(1);
     grad_bh = item_bh.sum(1);
-    if (tokens) grad_input = item_table.sum(1);
+    if (tokens) grad_input = item_table.sum(1).transpose(1, 2);
   });
   return {grad_input, grad_wx, grad_wh, grad_bh};
 }
