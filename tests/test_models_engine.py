@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from graphs.dag import layered_dag
-from graphs.generators import barabasi_albert, erdos_renyi, watts_strogatz
 import models.engine
 import models.fused
+from graphs.dag import layered_dag
+from graphs.generators import barabasi_albert, erdos_renyi, watts_strogatz
 from models.cells import CELLS
 from models.engine import (
     MAX_AUTO_SLOTS,
