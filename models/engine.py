@@ -231,18 +231,16 @@ class StackedSparseRNN:
         total = steps + self.layers - 1
         weight_in_t = (t["weight_in"] * t["mask_in"]).transpose(1, 2)
         bias_x = (t["bias_x"] * t["mask_bias"])[:, None, :]
-        steps_started = torch.arange(self.layers - 1, device=inputs.device)[:, None, None]
-        started = (t["layer"][None, :, :] <= steps_started).float()  # (L - 1, K, N)
         last_step = self.layers - 2 + lengths
         kernel = fused_kernel() if inputs.device.type == "cpu" else None
         if kernel is not None:
-            last = self._fused(t, inputs, total, weight_in_t, bias_x, started, last_step)
+            last = self._fused(t, inputs, total, weight_in_t, bias_x, last_step)
         else:
-            last = self._portable(t, inputs, total, weight_in_t, bias_x, started, last_step)
+            last = self._portable(t, inputs, total, weight_in_t, bias_x, last_step)
         readout = (t["readout_w"] * t["mask_readout"][:, None, :]).transpose(1, 2)
         return torch.baddbmm(t["readout_b"][:, None, :], last.transpose(1, 2), readout)
 
-    def _fused(self, t, inputs, total, weight_in_t, bias_x, started, last_step) -> torch.Tensor:
+    def _fused(self, t, inputs, total, weight_in_t, bias_x, last_step) -> torch.Tensor:
         """The compiled recurrence (models.fused): edges as lists, tokens read from a table."""
         x_edges, x_count, h_edges, h_count = self._edge_lists()
         ids = None
@@ -258,7 +256,8 @@ class StackedSparseRNN:
             x_count=x_count,
             h_edges=h_edges,
             h_count=h_count,
-            started=started.to(source.dtype).contiguous(),
+            layer=t["layer"].to(torch.int32).contiguous(),
+            length=inputs.shape[2],
             last_step=last_step.contiguous(),
             ids=ids,
             keep_for_backward=torch.is_grad_enabled(),
@@ -271,7 +270,7 @@ class StackedSparseRNN:
             plan,
         )
 
-    def _portable(self, t, inputs, total, weight_in_t, bias_x, started, last_step):
+    def _portable(self, t, inputs, total, weight_in_t, bias_x, last_step):
         """The PyTorch recurrence (models.recurrence): dense products over (source, lag)
         pairs, for devices and machines without the compiled kernel."""
         k = inputs.shape[0]
@@ -287,6 +286,8 @@ class StackedSparseRNN:
             drive = drive.transpose(2, 3).contiguous()
         else:
             drive = self._float_drive(inputs, total, weight_in_t, bias_x)
+        steps_started = torch.arange(self.layers - 1, device=inputs.device)[:, None, None]
+        started = (t["layer"][None, :, :] <= steps_started).float()  # (L - 1, K, N)
         wave = Wavefront(
             cell=self.cell,
             base=pair_offsets(t["pair_source"], t["pair_lag"], self.neurons, self.lags),
@@ -310,7 +311,12 @@ class StackedSparseRNN:
             t = self.buffers
             layer = t["layer"].repeat(1, self.gates)  # (K, G*N): layer of each gate row
             lag = layer[:, :, None] - t["layer"][:, None, :]
-            self._edges = (*edge_list(t["mask_x"], lag), *edge_list(t["mask_h"]))
+            k, rows, n = t["mask_x"].shape
+            target = (torch.arange(rows) % n)[None, :, None].expand(k, rows, n)
+            self._edges = (
+                *edge_list(t["mask_x"], lag, target),
+                *edge_list(t["mask_h"], target),
+            )
         return self._edges
 
     def _positions(self, inputs: torch.Tensor, total: int) -> tuple[torch.Tensor, torch.Tensor]:

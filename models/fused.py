@@ -80,11 +80,14 @@ def fused_kernel() -> ModuleType | None:
 class FusedPlan:
     """What the compiled recurrence needs besides its differentiable tensors.
 
-    x_edges (K, E, 3) int32 (gate row, source neuron, lag) and x_count (K,) int32: every
-    edge weight of each candidate; h_edges (K, F, 2) and h_count: every own-layer weight.
+    x_edges (K, E, 4) int32 (gate row, source neuron, lag, target neuron) and x_count (K,)
+    int32: every edge weight of each candidate; h_edges (K, F, 3) (gate row, neuron, target
+    neuron) and h_count: every own-layer weight.
     ids : (S, K, B) int32 columns of each candidate's transposed token table (token mode),
         else None.
-    started : (L - 1, K, N) 1 where a neuron's layer has started by that step.
+    layer : (K, N) int32 global step at which each neuron handles time 0 (its layer plus the
+        candidate's shift); with ``length`` (the batch's longest sequence) it tells which
+        neurons' work at a step can matter.
     last_step : (K, B) global step after which each row's output is read.
     """
 
@@ -94,15 +97,16 @@ class FusedPlan:
     x_count: torch.Tensor
     h_edges: torch.Tensor
     h_count: torch.Tensor
-    started: torch.Tensor
+    layer: torch.Tensor
+    length: int
     last_step: torch.Tensor
     ids: torch.Tensor | None = None
     keep_for_backward: bool = True
 
 
-def edge_list(mask: torch.Tensor, extra: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
-    """(K, R, C) 0/1 mask -> ((K, E, 2 or 3) int32 (row, col[, extra[k, row, col]]) of its
-    ones, padded per candidate to the largest count, (K,) int32 counts)."""
+def edge_list(mask: torch.Tensor, *extras: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(K, R, C) 0/1 mask -> ((K, E, 2 + len(extras)) int32 (row, col, extra[k, row, col]
+    ...) of its ones, padded per candidate to the largest count, (K,) int32 counts)."""
     k = mask.shape[0]
     where = torch.nonzero(mask, as_tuple=False)  # (nnz, 3) sorted by candidate
     counts = torch.bincount(where[:, 0], minlength=k)
@@ -110,8 +114,7 @@ def edge_list(mask: torch.Tensor, extra: torch.Tensor | None = None) -> tuple[to
     starts = torch.cumsum(counts, 0) - counts
     position = torch.arange(len(where)) - starts[where[:, 0]]
     columns = [where[:, 1], where[:, 2]]
-    if extra is not None:
-        columns.append(extra[where[:, 0], where[:, 1], where[:, 2]])
+    columns += [extra[where[:, 0], where[:, 1], where[:, 2]] for extra in extras]
     edges = torch.zeros(k, width, len(columns), dtype=torch.int32)
     edges[where[:, 0], position] = torch.stack(columns, 1).to(torch.int32)
     return edges, counts.to(torch.int32)
@@ -144,7 +147,8 @@ class FusedRecurrence(torch.autograd.Function):
             plan.h_edges,
             plan.h_count,
             bias_h,
-            plan.started,
+            plan.layer,
+            plan.length,
             save,
         )
         k, batch = plan.last_step.shape
@@ -179,6 +183,7 @@ class FusedRecurrence(torch.autograd.Function):
             plan.h_edges,
             plan.h_count,
             bias_h,
-            plan.started,
+            plan.layer,
+            plan.length,
         )
         return grad_source, grad_wx, grad_wh, grad_bh, None

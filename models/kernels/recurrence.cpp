@@ -17,8 +17,10 @@
 //   drive  (S, K, G*N, B)    input projection plus bias_x per global step (dense mode), or
 //   ids (S, K, B) int32 + table (K, G*N, R)   token mode: step s of row b adds column
 //                            ids[s, k, b] of candidate k's transposed token table
-//   x_edges (K, E, 3) int32  (gate row, source neuron, lag) of every edge weight; x_count (K,)
-//   h_edges (K, F, 2) int32  (gate row, neuron) of every own-layer weight; h_count (K,)
+//   x_edges (K, E, 4) int32  (gate row, source neuron, lag, target neuron) of every edge
+//                            weight; x_count (K,) how many rows of it are real
+//   h_edges (K, F, 3) int32  (gate row, neuron, target neuron) of every own-layer weight
+//   layer (K, N) int32       the global step at which each neuron handles time 0
 //
 // Transcendentals: single precision uses Cephes' expf and tanhf polynomials (about 1 ulp,
 // written so the compiler vectorises them), double precision the C library. NaN inputs give
@@ -87,7 +89,7 @@ INLINE T sigmoid_of(T x) {
 // What every (candidate, batch chunk) item needs; pointers are to whole tensors.
 template <typename T>
 struct Problem {
-  int64_t cell, steps, k, n, batch, lags, gates, table_rows, n_started;
+  int64_t cell, steps, k, n, batch, lags, gates, table_rows, length;
   const T* drive;       // dense mode, else nullptr
   const int32_t* ids;   // token mode, else nullptr
   const T* table;       // token mode: (K, G*N, R) transposed
@@ -100,7 +102,7 @@ struct Problem {
   const int32_t* h_count;
   int64_t h_width;
   const T* bias_h;      // (K, G*N)
-  const T* started;     // (n_started, K, N)
+  const int32_t* layer;  // (K, N) global step at which each neuron handles time 0
   T* states;
   T* acts;              // nullptr when nothing is saved (no backward follows)
   T* cells;             // LSTM only
@@ -114,6 +116,16 @@ struct Problem {
   }
   T* cell_state(int64_t slot, int64_t kk, int64_t neuron) const {
     return cells + ((slot * k + kk) * n + neuron) * batch;
+  }
+  // Whether a neuron's work at step s can matter: its time s - layer lies inside the
+  // batch's sequences. Before, its state must stay zero (it has not started); after, only
+  // other neurons past the end read it (an edge reads its source at the target's own time).
+  // Skipping both saves the (L - 1) / (T + L - 1) of the wavefront that is padding.
+  void fill_live(int64_t kk, int64_t s, std::vector<uint8_t>& live) const {
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t time = s - layer[kk * n + i];
+      live[i] = time >= 0 && time < length;
+    }
   }
 };
 
@@ -152,21 +164,25 @@ void gather(int64_t w, const T* __restrict__ row, const int32_t* __restrict__ id
 
 // Pre-activations of one step for one chunk: gx (inputs, edges), gh (own layer, bias_h).
 template <typename T>
-void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, T* gx, T* gh) {
+void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, const uint8_t* live,
+                         T* gx, T* gh) {
   const int64_t gn = p.gate_rows(), w = ch.width, kk = ch.kk, b0 = ch.b0;
   if (p.drive != nullptr) {
     for (int64_t r = 0; r < gn; ++r) {
+      if (!live[r % p.n]) continue;
       const T* src = p.drive + ((s * p.k + kk) * gn + r) * p.batch + b0;
       std::memcpy(gx + r * w, src, sizeof(T) * w);
     }
   } else {
     const int32_t* id = p.ids + (s * p.k + kk) * p.batch + b0;
     const T* table = p.table + kk * gn * p.table_rows;
-    for (int64_t r = 0; r < gn; ++r) gather(w, table + r * p.table_rows, id, gx + r * w);
+    for (int64_t r = 0; r < gn; ++r)
+      if (live[r % p.n]) gather(w, table + r * p.table_rows, id, gx + r * w);
   }
   const T* wx = p.w_x + kk * gn * p.n;
-  const int32_t* edge = p.x_edges + kk * p.x_width * 3;
-  for (int32_t e = 0; e < p.x_count[kk]; ++e, edge += 3) {
+  const int32_t* edge = p.x_edges + kk * p.x_width * 4;
+  for (int32_t e = 0; e < p.x_count[kk]; ++e, edge += 4) {
+    if (!live[edge[3]]) continue;
     const int64_t row = edge[0], source = edge[1], lag = edge[2];
     const T weight = wx[row * p.n + source];
     const T* __restrict__ read = p.state(p.lags + s - lag, kk, source) + b0;
@@ -179,8 +195,9 @@ void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, T* gx,
     for (int64_t b = 0; b < w; ++b) out[b] = bias[r];
   }
   const T* wh = p.w_h + kk * gn * p.n;
-  const int32_t* hedge = p.h_edges + kk * p.h_width * 2;
-  for (int32_t e = 0; e < p.h_count[kk]; ++e, hedge += 2) {
+  const int32_t* hedge = p.h_edges + kk * p.h_width * 3;
+  for (int32_t e = 0; e < p.h_count[kk]; ++e, hedge += 3) {
+    if (!live[hedge[2]]) continue;
     const int64_t row = hedge[0], col = hedge[1];
     const T weight = wh[row * p.n + col];
     const T* __restrict__ read = p.state(p.lags + s - 1, kk, col) + b0;
@@ -190,10 +207,9 @@ void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, T* gx,
 }
 
 // The cells' elementwise math over ``w`` batch rows of one neuron, as free functions with
-// unaliased pointers so the compiler vectorises them. ``keep`` is 0 for a neuron whose
-// layer has not started yet (its state stays zero).
+// unaliased pointers so the compiler vectorises them.
 template <typename T>
-void gru_forward(int64_t w, T keep, const T* __restrict__ xr, const T* __restrict__ xz,
+void gru_forward(int64_t w, const T* __restrict__ xr, const T* __restrict__ xz,
                  const T* __restrict__ xn, const T* __restrict__ hr, const T* __restrict__ hz,
                  const T* __restrict__ hn, const T* __restrict__ h_prev, T* __restrict__ r_out,
                  T* __restrict__ z_out, T* __restrict__ n_out, T* __restrict__ hn_out,
@@ -206,12 +222,12 @@ void gru_forward(int64_t w, T keep, const T* __restrict__ xr, const T* __restric
     z_out[b] = z;
     n_out[b] = cand;
     hn_out[b] = hn[b];
-    h[b] = (cand + z * (h_prev[b] - cand)) * keep;
+    h[b] = (cand + z * (h_prev[b] - cand));
   }
 }
 
 template <typename T>
-void lstm_forward(int64_t w, T keep, const T* __restrict__ xi, const T* __restrict__ xf,
+void lstm_forward(int64_t w, const T* __restrict__ xi, const T* __restrict__ xf,
                   const T* __restrict__ xg, const T* __restrict__ xo, const T* __restrict__ hi,
                   const T* __restrict__ hf, const T* __restrict__ hg, const T* __restrict__ ho,
                   const T* __restrict__ c_prev, T* __restrict__ i_out, T* __restrict__ f_out,
@@ -227,34 +243,41 @@ void lstm_forward(int64_t w, T keep, const T* __restrict__ xi, const T* __restri
     g_out[b] = vg;
     o_out[b] = vo;
     T c = vf * c_prev[b] + vi * vg;
-    c_new[b] = c * keep;
-    h[b] = vo * tanh_of(c) * keep;
+    c_new[b] = c;
+    h[b] = vo * tanh_of(c);
   }
 }
 
 template <typename T>
-void simple_forward(int64_t w, T keep, bool relu, const T* __restrict__ x,
+void simple_forward(int64_t w, bool relu, const T* __restrict__ x,
                     const T* __restrict__ hid, T* __restrict__ h) {
   if (relu) {
     for (int64_t b = 0; b < w; ++b) {
       T v = x[b] + hid[b];
-      h[b] = (v < T(0) ? T(0) : v) * keep;
+      h[b] = (v < T(0) ? T(0) : v);
     }
   } else {
-    for (int64_t b = 0; b < w; ++b) h[b] = tanh_of(x[b] + hid[b]) * keep;
+    for (int64_t b = 0; b < w; ++b) h[b] = tanh_of(x[b] + hid[b]);
   }
 }
 
 // One step of the cell for one chunk; writes the new state and, when saving, the
 // activations the backward needs (else into ``scratch``).
 template <typename T>
-void step_cell(const Problem<T>& p, int64_t s, const Chunk& ch, const T* gx, const T* gh,
-               T* scratch) {
+void step_cell(const Problem<T>& p, int64_t s, const Chunk& ch, const uint8_t* live,
+               const T* gx, const T* gh, T* scratch) {
   const int64_t n = p.n, w = ch.width, kk = ch.kk, b0 = ch.b0;
   const bool saving = p.acts != nullptr;
   for (int64_t i = 0; i < n; ++i) {
-    const T keep = s < p.n_started ? p.started[(s * p.k + kk) * n + i] : T(1);
     T* h = p.state(p.lags + s, kk, i) + b0;
+    if (!live[i]) {  // a zero state (see Problem::fill_live); no activations are read
+      std::fill(h, h + w, T(0));
+      if (p.cell == LSTM) {
+        T* c = p.cell_state(s + 1, kk, i) + b0;
+        std::fill(c, c + w, T(0));
+      }
+      continue;
+    }
     const T* h_prev = p.state(p.lags + s - 1, kk, i) + b0;
     auto act = [&](int64_t gate) {
       return saving ? p.act(s, kk, gate * n + i) + b0 : scratch + gate * w;
@@ -262,14 +285,14 @@ void step_cell(const Problem<T>& p, int64_t s, const Chunk& ch, const T* gx, con
     auto x = [&](int64_t gate) { return gx + (gate * n + i) * w; };
     auto hid = [&](int64_t gate) { return gh + (gate * n + i) * w; };
     if (p.cell == GRU) {
-      gru_forward(w, keep, x(0), x(1), x(2), hid(0), hid(1), hid(2), h_prev, act(0), act(1),
+      gru_forward(w, x(0), x(1), x(2), hid(0), hid(1), hid(2), h_prev, act(0), act(1),
                   act(2), act(3), h);
     } else if (p.cell == LSTM) {
-      lstm_forward(w, keep, x(0), x(1), x(2), x(3), hid(0), hid(1), hid(2), hid(3),
+      lstm_forward(w, x(0), x(1), x(2), x(3), hid(0), hid(1), hid(2), hid(3),
                    p.cell_state(s, kk, i) + b0, act(0), act(1), act(2), act(3),
                    p.cell_state(s + 1, kk, i) + b0, h);
     } else {
-      simple_forward(w, keep, p.cell == RNN_RELU, x(0), hid(0), h);
+      simple_forward(w, p.cell == RNN_RELU, x(0), hid(0), h);
     }
   }
 }
@@ -293,24 +316,26 @@ template <typename T>
 void forward_item(const Problem<T>& p, const Chunk& item) {
   const int64_t gn = p.gate_rows();
   std::vector<T> gx(gn * BLOCK), gh(gn * BLOCK), scratch(4 * BLOCK);
+  std::vector<uint8_t> live(p.n);
   for_blocks(item, [&](const Chunk& ch) {
     for (int64_t s = 0; s < p.steps; ++s) {
-      step_preactivations(p, s, ch, gx.data(), gh.data());
-      step_cell(p, s, ch, gx.data(), gh.data(), scratch.data());
+      p.fill_live(ch.kk, s, live);
+      step_preactivations(p, s, ch, live.data(), gx.data(), gh.data());
+      step_cell(p, s, ch, live.data(), gx.data(), gh.data(), scratch.data());
     }
   });
 }
 
 // The cells' derivatives over ``w`` batch rows of one neuron (see the forward functions);
-// ``g`` is the gradient reaching the new state, ``keep`` as in the forward.
+// ``g`` is the gradient reaching the new state.
 template <typename T>
-void gru_backward(int64_t w, T keep, const T* __restrict__ g, const T* __restrict__ r,
+void gru_backward(int64_t w, const T* __restrict__ g, const T* __restrict__ r,
                   const T* __restrict__ z, const T* __restrict__ cand, const T* __restrict__ hn,
                   const T* __restrict__ h_prev, T* __restrict__ direct, T* __restrict__ dxr,
                   T* __restrict__ dxz, T* __restrict__ dxn, T* __restrict__ dhr,
                   T* __restrict__ dhz, T* __restrict__ dhn) {
   for (int64_t b = 0; b < w; ++b) {
-    T gk = g[b] * keep;
+    T gk = g[b];
     T d_cand = gk * (T(1) - z[b]) * (T(1) - cand[b] * cand[b]);
     T d_r = d_cand * hn[b] * r[b] * (T(1) - r[b]);
     T d_z = gk * (h_prev[b] - cand[b]) * z[b] * (T(1) - z[b]);
@@ -325,15 +350,15 @@ void gru_backward(int64_t w, T keep, const T* __restrict__ g, const T* __restric
 }
 
 template <typename T>
-void lstm_backward(int64_t w, T keep, const T* __restrict__ g, const T* __restrict__ gi,
+void lstm_backward(int64_t w, const T* __restrict__ g, const T* __restrict__ gi,
                    const T* __restrict__ gf, const T* __restrict__ gg, const T* __restrict__ go,
                    const T* __restrict__ c_prev, const T* __restrict__ c_new,
                    T* __restrict__ grad_c, T* __restrict__ di, T* __restrict__ df,
                    T* __restrict__ dg, T* __restrict__ d_o) {
   for (int64_t b = 0; b < w; ++b) {
-    T gk = g[b] * keep;
+    T gk = g[b];
     T tc = tanh_of(c_new[b]);
-    T c_grad = grad_c[b] * keep + gk * go[b] * (T(1) - tc * tc);
+    T c_grad = grad_c[b] + gk * go[b] * (T(1) - tc * tc);
     di[b] = c_grad * gg[b] * gi[b] * (T(1) - gi[b]);
     df[b] = c_grad * c_prev[b] * gf[b] * (T(1) - gf[b]);
     dg[b] = c_grad * gi[b] * (T(1) - gg[b] * gg[b]);
@@ -343,12 +368,12 @@ void lstm_backward(int64_t w, T keep, const T* __restrict__ g, const T* __restri
 }
 
 template <typename T>
-void simple_backward(int64_t w, T keep, bool relu, const T* __restrict__ g,
+void simple_backward(int64_t w, bool relu, const T* __restrict__ g,
                      const T* __restrict__ h, T* __restrict__ d) {
   if (relu) {
-    for (int64_t b = 0; b < w; ++b) d[b] = h[b] > T(0) ? g[b] * keep : T(0);
+    for (int64_t b = 0; b < w; ++b) d[b] = h[b] > T(0) ? g[b] : T(0);
   } else {
-    for (int64_t b = 0; b < w; ++b) d[b] = g[b] * keep * (T(1) - h[b] * h[b]);
+    for (int64_t b = 0; b < w; ++b) d[b] = g[b] * (T(1) - h[b] * h[b]);
   }
 }
 
@@ -358,26 +383,33 @@ void simple_backward(int64_t w, T keep, bool relu, const T* __restrict__ g,
 // gradients, and carries the LSTM's cell gradient ``grad_c`` back one step.
 template <typename T>
 void step_cell_backward(const Problem<T>& p, T* grad_states, int64_t s, const Chunk& ch,
-                        T* dx, T* dh, T* grad_c) {
+                        const uint8_t* live, T* dx, T* dh, T* grad_c) {
   const int64_t n = p.n, w = ch.width, kk = ch.kk, b0 = ch.b0;
   auto grad_state = [&](int64_t slot, int64_t neuron) {
     return grad_states + ((slot * p.k + kk) * n + neuron) * p.batch + b0;
   };
   for (int64_t i = 0; i < n; ++i) {
-    const T keep = s < p.n_started ? p.started[(s * p.k + kk) * n + i] : T(1);
+    if (!live[i]) {  // no gradient reaches or leaves a neuron outside its sequence
+      for (int64_t gate = 0; gate < p.gates; ++gate) {
+        std::fill(dx + (gate * n + i) * w, dx + (gate * n + i + 1) * w, T(0));
+        std::fill(dh + (gate * n + i) * w, dh + (gate * n + i + 1) * w, T(0));
+      }
+      if (p.cell == LSTM) std::fill(grad_c + i * w, grad_c + (i + 1) * w, T(0));
+      continue;
+    }
     const T* g = grad_state(p.lags + s, i);
     auto act = [&](int64_t gate) { return p.act(s, kk, gate * n + i) + b0; };
     auto d_in = [&](int64_t gate) { return dx + (gate * n + i) * w; };
     if (p.cell == GRU) {
-      gru_backward(w, keep, g, act(0), act(1), act(2), act(3),
+      gru_backward(w, g, act(0), act(1), act(2), act(3),
                    p.state(p.lags + s - 1, kk, i) + b0, grad_state(p.lags + s - 1, i), d_in(0),
                    d_in(1), d_in(2), dh + i * w, dh + (n + i) * w, dh + (2 * n + i) * w);
     } else if (p.cell == LSTM) {
-      lstm_backward(w, keep, g, act(0), act(1), act(2), act(3), p.cell_state(s, kk, i) + b0,
+      lstm_backward(w, g, act(0), act(1), act(2), act(3), p.cell_state(s, kk, i) + b0,
                     p.cell_state(s + 1, kk, i) + b0, grad_c + i * w, d_in(0), d_in(1), d_in(2),
                     d_in(3));
     } else {
-      simple_backward(w, keep, p.cell == RNN_RELU, g, p.state(p.lags + s, kk, i) + b0, d_in(0));
+      simple_backward(w, p.cell == RNN_RELU, g, p.state(p.lags + s, kk, i) + b0, d_in(0));
     }
   }
 }
@@ -444,10 +476,12 @@ void backward_block(const Problem<T>& p, const Chunk& ch, T* grad_states, const 
   }
   const T* wx = p.w_x + kk * gn * n;
   const T* wh = p.w_h + kk * gn * n;
-  const int32_t* x_edges = p.x_edges + kk * p.x_width * 3;
-  const int32_t* h_edges = p.h_edges + kk * p.h_width * 2;
+  const int32_t* x_edges = p.x_edges + kk * p.x_width * 4;
+  const int32_t* h_edges = p.h_edges + kk * p.h_width * 3;
+  std::vector<uint8_t> live(n);
   for (int64_t s = p.steps - 1; s >= 0; --s) {
-    step_cell_backward(p, grad_states, s, ch, dx, dh, grad_c);
+    p.fill_live(kk, s, live);
+    step_cell_backward(p, grad_states, s, ch, live.data(), dx, dh, grad_c);
     if (out.drive != nullptr) {
       for (int64_t r = 0; r < gn; ++r)
         std::memcpy(out.drive + ((s * p.k + kk) * gn + r) * p.batch + b0, dx + r * w,
@@ -464,7 +498,8 @@ void backward_block(const Problem<T>& p, const Chunk& ch, T* grad_states, const 
     }
     for (int64_t r = 0; r < gn; ++r) out.bias_h[r] += row_sum(w, dh + r * w);
     const int32_t* hedge = h_edges;
-    for (int32_t e = 0; e < p.h_count[kk]; ++e, hedge += 2) {
+    for (int32_t e = 0; e < p.h_count[kk]; ++e, hedge += 3) {
+      if (!live[hedge[2]]) continue;
       const int64_t row = hedge[0], col = hedge[1];
       const T weight = wh[row * n + col];
       out.w_h[row * n + col] += axpy_dot(w, weight, dh + row * w,
@@ -472,7 +507,8 @@ void backward_block(const Problem<T>& p, const Chunk& ch, T* grad_states, const 
                                          grad_state(p.lags + s - 1, col));
     }
     const int32_t* edge = x_edges;
-    for (int32_t e = 0; e < p.x_count[kk]; ++e, edge += 3) {
+    for (int32_t e = 0; e < p.x_count[kk]; ++e, edge += 4) {
+      if (!live[edge[3]]) continue;
       const int64_t row = edge[0], source = edge[1], lag = edge[2];
       const T weight = wx[row * n + source];
       out.w_x[row * n + source] += axpy_dot(w, weight, dx + row * w,
@@ -507,7 +543,7 @@ Problem<T> make_problem(int64_t cell, int64_t lags, const at::Tensor& drive,
                         const at::Tensor& x_edges, const at::Tensor& x_count,
                         const at::Tensor& w_h, const at::Tensor& h_edges,
                         const at::Tensor& h_count, const at::Tensor& bias_h,
-                        const at::Tensor& started) {
+                        const at::Tensor& layer, int64_t length) {
   Problem<T> p{};
   p.cell = cell;
   p.k = w_x.size(0);
@@ -530,8 +566,8 @@ Problem<T> make_problem(int64_t cell, int64_t lags, const at::Tensor& drive,
   p.h_count = h_count.data_ptr<int32_t>();
   p.h_width = h_edges.size(1);
   p.bias_h = bias_h.data_ptr<T>();
-  p.n_started = started.size(0);
-  p.started = started.data_ptr<T>();
+  p.layer = layer.data_ptr<int32_t>();
+  p.length = length;
   return p;
 }
 
@@ -541,13 +577,14 @@ Problem<T> make_problem(int64_t cell, int64_t lags, const at::Tensor& drive,
 std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor drive, at::Tensor ids,
                                 at::Tensor table_t, at::Tensor w_x, at::Tensor x_edges,
                                 at::Tensor x_count, at::Tensor w_h, at::Tensor h_edges,
-                                at::Tensor h_count, at::Tensor bias_h, at::Tensor started,
+                                at::Tensor h_count, at::Tensor bias_h, at::Tensor layer,
+                                int64_t length,
                                 bool save) {
   check_inputs(w_x, x_edges, h_edges);
   at::Tensor states, acts, cells;
   AT_DISPATCH_FLOATING_TYPES(w_x.scalar_type(), "fused_recurrence_forward", [&] {
     auto p = make_problem<scalar_t>(cell, lags, drive, ids, table_t, w_x, x_edges, x_count, w_h,
-                                    h_edges, h_count, bias_h, started);
+                                    h_edges, h_count, bias_h, layer, length);
     auto options = w_x.options();
     states = at::empty({lags + p.steps, p.k, p.n, p.batch}, options);
     states.narrow(0, 0, lags).zero_();  // every later slot is written by its step
@@ -574,13 +611,14 @@ std::vector<at::Tensor> backward(int64_t cell, int64_t lags, at::Tensor grad_las
                                  at::Tensor cells, at::Tensor drive, at::Tensor ids,
                                  at::Tensor table_t, at::Tensor w_x, at::Tensor x_edges,
                                  at::Tensor x_count, at::Tensor w_h, at::Tensor h_edges,
-                                 at::Tensor h_count, at::Tensor bias_h, at::Tensor started) {
+                                 at::Tensor h_count, at::Tensor bias_h, at::Tensor layer,
+                                 int64_t length) {
   check_inputs(w_x, x_edges, h_edges);
   TORCH_CHECK(last_step.scalar_type() == at::kLong, "last_step must be int64");
   at::Tensor grad_input, grad_wx, grad_wh, grad_bh;
   AT_DISPATCH_FLOATING_TYPES(w_x.scalar_type(), "fused_recurrence_backward", [&] {
     auto p = make_problem<scalar_t>(cell, lags, drive, ids, table_t, w_x, x_edges, x_count, w_h,
-                                    h_edges, h_count, bias_h, started);
+                                    h_edges, h_count, bias_h, layer, length);
     p.states = states.data_ptr<scalar_t>();
     p.acts = acts.numel() > 0 ? acts.data_ptr<scalar_t>() : nullptr;
     p.cells = cells.numel() > 0 ? cells.data_ptr<scalar_t>() : nullptr;
