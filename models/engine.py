@@ -403,7 +403,7 @@ class StackedAdam:
         """One update of the slots where ``active`` (K,) is True; others are left untouched."""
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
         k = active.shape[0]
-        squares = sum(g.reshape(k, -1).double().square().sum(1) for g in grads)
+        squares = sum(g.reshape(k, -1).square().sum(1, dtype=torch.float64) for g in grads)
         norms = squares.sqrt()  # type: ignore[union-attr]
         clip = (self.clip_norm / (norms + 1e-6)).clamp(max=1.0).float()
         self.steps += active.cpu().double()
@@ -412,15 +412,21 @@ class StackedAdam:
         correction2 = (1 - beta2**self.steps).sqrt()
         step_size = torch.where(active.cpu(), step_size, torch.zeros_like(step_size))
         correction2 = torch.where(active.cpu(), correction2, torch.ones_like(correction2))
+        everyone = bool(active.all())  # the usual case: no masking, in-place updates
         for param, grad, m, v in zip(
             self.params, grads, self.exp_avg, self.exp_avg_sq, strict=True
         ):
             shape = (k,) + (1,) * (param.dim() - 1)
-            live = active.view(shape)
-            grad = torch.where(live, grad * clip.to(grad.device).view(shape), 0.0)
-            m.copy_(torch.where(live, m.lerp(grad, 1 - beta1), m))
-            v.copy_(torch.where(live, v * beta2 + (1 - beta2) * grad * grad, v))
-            denom = v.sqrt() / correction2.to(v).view(shape) + ADAM_EPS
+            grad = grad * clip.to(grad.device).view(shape)
+            if everyone:
+                m.lerp_(grad, 1 - beta1)
+                v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            else:
+                live = active.view(shape)
+                grad = torch.where(live, grad, 0.0)
+                m.copy_(torch.where(live, m.lerp(grad, 1 - beta1), m))
+                v.copy_(torch.where(live, v * beta2 + (1 - beta2) * grad * grad, v))
+            denom = (v.sqrt() / correction2.to(v).view(shape)).add_(ADAM_EPS)
             param.sub_(step_size.to(param).view(shape) * m / denom)
 
 
