@@ -1,12 +1,13 @@
 """Train many Sparse-RNNs at once, each exactly as if it were trained alone.
 
 K candidate networks share one program: their weights are stacked into (K, ...) tensors padded
-to a common neuron count, and every time step is one batched matrix product (torch.baddbmm)
-over all candidates, run on the wavefront schedule of :mod:`models.sparse_rnn` by
-:class:`models.recurrence.WavefrontRecurrence` (states in one buffer, hand-written
-backward). Tiny layers are all overhead on a CPU, so sharing each operation between K
-networks is where the speed comes from (up to about K = 8; beyond, every per-step tensor
-outgrows the cache and the cost per candidate hardly falls).
+to a common neuron count (the trainable ones in one flat leaf, so the optimizer's update is
+a handful of operations), and the recurrence runs on the wavefront schedule of
+:mod:`models.sparse_rnn`: by the compiled loop of :mod:`models.fused` (one multiply-add per
+edge, fused cell math, all K candidates in one call) wherever it builds, else by
+:class:`models.recurrence.WavefrontRecurrence` (batched dense products, hand-written
+backward). Tiny networks are all overhead on a CPU, so sharing each call between K networks
+is where the rest of the speed comes from.
 
 Independence is kept by construction: each candidate has its own weights, masks, mini-batch
 stream, loss, gradient-norm clip and Adam state (with its own step count), so the summed loss
@@ -93,10 +94,10 @@ class StackedSparseRNN:
     ``lags`` and ``pairs`` are the padded sizes (at least each candidate's own; see
     :func:`stack_sizes`).
 
-    Edges are read through (source, lag) pairs: each candidate lists the (neuron, lag) pairs
-    some edge of it reads, padded to the stack's largest count, so the per-step product costs
-    (pairs x gates*neurons) instead of (lags*neurons x gates*neurons). The recurrence itself
-    is :class:`models.recurrence.WavefrontRecurrence` (hand-written backward).
+    The compiled recurrence reads the masks as edge lists (:meth:`_edge_lists`). The PyTorch
+    one reads edges through (source, lag) pairs: each candidate lists the (neuron, lag) pairs
+    some edge of it reads, padded to the stack's largest count, so its per-step product costs
+    (pairs x gates*neurons) instead of (lags*neurons x gates*neurons).
     """
 
     PARAMS = ("embedding", "weight_in", "weight_x", "weight_h", "bias_x", "bias_h")
@@ -526,6 +527,8 @@ def train_many(
     spec.validate()
     keep_freed_memory()  # per-batch buffers would otherwise page-fault afresh every batch
     device = resolve_device(spec.device)
+    if device.type == "cpu":
+        fused_kernel()  # built (once per machine) before any training time is counted
     count = len(dags)
     if count == 0:
         return [], []

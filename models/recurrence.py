@@ -1,4 +1,7 @@
-"""The stacked wavefront recurrence with a hand-written backward pass (BPTT).
+"""The stacked wavefront recurrence in PyTorch, with a hand-written backward pass (BPTT).
+
+The engine's fallback where the compiled recurrence (:mod:`models.fused`) cannot be built;
+both compute the same function and the engine's tests run on each.
 
 Autograd records every per-step operation of a recurrence and replays each in reverse; for
 the engine's small per-step tensors that bookkeeping (one graph node, one allocation and one
