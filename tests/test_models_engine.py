@@ -309,3 +309,12 @@ def test_the_kernel_switch_and_a_failed_build_fall_back_to_pytorch(monkeypatch, 
     message = str(caught[0].message)
     assert "Error building extension 'x'" in message and "PyTorch path" in message
     assert "\n" not in message
+
+
+def test_a_token_outside_the_vocabulary_is_refused(recurrence):
+    dags = _dags()[:1]
+    models = [SparseRNNClassifier(dags[0], "gru", 2, vocab_size=6, seed=0)]
+    stack = StackedSparseRNN(models, **stack_sizes(dags))
+    inputs = torch.tensor([[[1, 2, 9]]])
+    with pytest.raises((RuntimeError, IndexError)):
+        stack.forward(inputs, torch.tensor([[3]]))

@@ -585,6 +585,12 @@ std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor drive, at
   AT_DISPATCH_FLOATING_TYPES(w_x.scalar_type(), "fused_recurrence_forward", [&] {
     auto p = make_problem<scalar_t>(cell, lags, drive, ids, table_t, w_x, x_edges, x_count, w_h,
                                     h_edges, h_count, bias_h, layer, length);
+    if (p.ids != nullptr) {  // a bad token would read outside its table: refuse it
+      const int64_t count = ids.numel();
+      bool valid = true;
+      for (int64_t i = 0; i < count; ++i) valid &= p.ids[i] >= 0 && p.ids[i] < p.table_rows;
+      TORCH_CHECK(valid, "token ids must lie in [0, ", p.table_rows, ")");
+    }
     auto options = w_x.options();
     states = at::empty({lags + p.steps, p.k, p.n, p.batch}, options);
     states.narrow(0, 0, lags).zero_();  // every later slot is written by its step
