@@ -129,28 +129,9 @@ class FusedRecurrence(torch.autograd.Function):
     def forward(ctx, source, weight_x, weight_h, bias_h, plan: FusedPlan):  # noqa: D102
         kernel = fused_kernel()
         assert kernel is not None, "FusedRecurrence needs the compiled kernel"
-        tokens = plan.ids is not None
         save = plan.keep_for_backward and any(ctx.needs_input_grad[:4])
-        empty = source.new_empty(0)
-        drive, table = (empty, source) if tokens else (source, empty)
-        ids = plan.ids if tokens else _EMPTY_IDS
-        states, acts, cells = kernel.forward(
-            CELL_IDS[plan.cell],
-            plan.lags,
-            drive,
-            ids,
-            table,
-            weight_x,
-            plan.x_edges,
-            plan.x_count,
-            weight_h,
-            plan.h_edges,
-            plan.h_count,
-            bias_h,
-            plan.layer,
-            plan.length,
-            save,
-        )
+        problem = _problem(plan, source, weight_x, weight_h, bias_h)
+        states, acts, cells = kernel.forward(CELL_IDS[plan.cell], plan.lags, *problem, save)
         k, batch = plan.last_step.shape
         index = (plan.lags + plan.last_step)[None, :, None, :].expand(1, k, states.shape[2], batch)
         if save:
@@ -162,9 +143,7 @@ class FusedRecurrence(torch.autograd.Function):
     def backward(ctx, grad_last):  # noqa: D102
         source, weight_x, weight_h, bias_h, states, acts, cells = ctx.saved_tensors
         plan: FusedPlan = ctx.plan
-        tokens = plan.ids is not None
-        empty = source.new_empty(0)
-        drive, table = (empty, source) if tokens else (source, empty)
+        problem = _problem(plan, source, weight_x, weight_h, bias_h)
         grad_source, grad_wx, grad_wh, grad_bh = fused_kernel().backward(  # type: ignore[union-attr]
             CELL_IDS[plan.cell],
             plan.lags,
@@ -173,17 +152,27 @@ class FusedRecurrence(torch.autograd.Function):
             states,
             acts,
             cells,
-            drive,
-            plan.ids if tokens else _EMPTY_IDS,
-            table,
-            weight_x,
-            plan.x_edges,
-            plan.x_count,
-            weight_h,
-            plan.h_edges,
-            plan.h_count,
-            bias_h,
-            plan.layer,
-            plan.length,
+            *problem,
         )
         return grad_source, grad_wx, grad_wh, grad_bh, None
+
+
+def _problem(plan: FusedPlan, source, weight_x, weight_h, bias_h) -> tuple:
+    """The arguments both kernel calls share, in their order: (drive, ids, table, edge
+    weights and lists, own-layer weights and lists, hidden bias, layer, length)."""
+    empty = source.new_empty(0)
+    tokens = plan.ids is not None
+    return (
+        empty if tokens else source,
+        plan.ids if tokens else _EMPTY_IDS,
+        source if tokens else empty,
+        weight_x,
+        plan.x_edges,
+        plan.x_count,
+        weight_h,
+        plan.h_edges,
+        plan.h_count,
+        bias_h,
+        plan.layer,
+        plan.length,
+    )
