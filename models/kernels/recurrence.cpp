@@ -162,6 +162,12 @@ void gather(int64_t w, const T* __restrict__ row, const int32_t* __restrict__ id
   for (int64_t b = 0; b < w; ++b) out[b] = row[id[b]];
 }
 
+// out += weight * read over ``w`` rows: one edge's share of a step's pre-activations.
+template <typename T>
+INLINE void axpy(int64_t w, T weight, const T* __restrict__ read, T* __restrict__ out) {
+  for (int64_t b = 0; b < w; ++b) out[b] += weight * read[b];
+}
+
 // Pre-activations of one step for one chunk: gx (inputs, edges), gh (own layer, bias_h).
 template <typename T>
 void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, const uint8_t* live,
@@ -185,9 +191,7 @@ void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, const 
     if (!live[edge[3]]) continue;
     const int64_t row = edge[0], source = edge[1], lag = edge[2];
     const T weight = wx[row * p.n + source];
-    const T* __restrict__ read = p.state(p.lags + s - lag, kk, source) + b0;
-    T* __restrict__ out = gx + row * w;
-    for (int64_t b = 0; b < w; ++b) out[b] += weight * read[b];
+    axpy(w, weight, p.state(p.lags + s - lag, kk, source) + b0, gx + row * w);
   }
   const T* bias = p.bias_h + kk * gn;
   for (int64_t r = 0; r < gn; ++r) {
@@ -200,9 +204,7 @@ void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, const 
     if (!live[hedge[2]]) continue;
     const int64_t row = hedge[0], col = hedge[1];
     const T weight = wh[row * p.n + col];
-    const T* __restrict__ read = p.state(p.lags + s - 1, kk, col) + b0;
-    T* __restrict__ out = gh + row * w;
-    for (int64_t b = 0; b < w; ++b) out[b] += weight * read[b];
+    axpy(w, weight, p.state(p.lags + s - 1, kk, col) + b0, gh + row * w);
   }
 }
 
