@@ -2,7 +2,7 @@
 
 ``--space thesis`` (default) samples ``--graphs`` topologies of the thesis preset (nodes
 uniform in [10, 50]; the families alternate); ``--space search`` draws them uniformly from the
-search's space (``nas.search_space``: family, nodes, the family's parameters and the graph
+search's space (``nas.search.space``: family, nodes, the family's parameters and the graph
 seed; ``benchmarks/replay.py`` replays searches against such a pool). Each is trained with
 training seed 0 on ``--task`` (default: Reber at its default size); the first
 ``--repeat-graphs`` are repeated with training seeds 1 .. ``--train-seeds`` - 1 (default 1 and
@@ -31,9 +31,9 @@ from graphs.dag import layered_dag
 from graphs.errors import SparseNASError
 from graphs.generators import sample_thesis
 from models.training import TrainSpec
-from nas.evaluation import child_seeds, evaluate_many
+from nas.experiments.evaluate import child_seeds, evaluate_many
 from nas.search import parse_nodes
-from nas.search_space import PARAM_NAMES, SearchSpace, build_graph
+from nas.search.space import PARAM_NAMES, SearchSpace, build_graph
 from nas.tasks import load_task
 
 

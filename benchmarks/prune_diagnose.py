@@ -1,8 +1,9 @@
 """Why does the dense GRU lose its accuracy at lower sparsity than the thesis reports?
 
-Measures, on the dense base model of ``nas prune`` (``nas.prune.PruneSpec`` defaults: GRU,
-3 x 50, Adam 1e-3, batch 32), the test accuracy right after one-shot global magnitude pruning
-of ``both`` (i2h and h2h) at 10..100 %, and checks one hypothesis per entry of the output:
+Measures, on the dense base model of ``nas prune`` (``nas.experiments.prune.PruneSpec``
+defaults: GRU, 3 x 50, Adam 1e-3, batch 32), the test accuracy right after one-shot global
+magnitude pruning of ``both`` (i2h and h2h) at 10..100 %, and checks one hypothesis per entry
+of the output:
 
 - ``evaluation``: the pruned model (torch.nn.utils.prune hooks on ``nn.GRU``, whose flat
   weights could go stale) computes exactly what a fresh unpruned model holding the zeroed
@@ -45,7 +46,7 @@ from models.pruning import (
     pruning_summary,
 )
 from models.training import evaluate, train_model
-from nas.prune import PruneSpec, _seeds, build_dense
+from nas.experiments.prune import PruneSpec, _seeds, build_dense
 from nas.tasks import load_task
 from nas.tasks import reber as R
 

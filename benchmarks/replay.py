@@ -8,7 +8,7 @@ replay is a real Optuna study (in memory) told exactly what ``nas search`` would
 - ``random``: the pool in a seeded random order (the pool is itself a uniform sample of the
   space, so this is random search).
 - ``predictor``: the same random warm-up (``SearchSpec.warmup`` of the budget), then rounds
-  of ``SearchSpec.round_size`` chosen by ``nas.strategies.PredictorStrategy`` among the pool
+  of ``SearchSpec.round_size`` chosen by ``nas.search.strategies.PredictorStrategy`` among the pool
   members not yet evaluated (a fixed candidate set: no local moves, their graphs are not in
   the pool).
 - ``tpe``: Optuna's TPE over the generator parameters, as in the search (per-round seeded
@@ -42,9 +42,9 @@ import pandas as pd
 
 from graphs.io import edges_from_string
 from nas.search import SearchSpec, predictor_strategy
-from nas.search_space import FAMILY_PARAMS, SearchSpace, er_p_range
-from nas.strategies import STRATEGIES, make_sampler
-from nas.study_io import hypervolume
+from nas.search.results import hypervolume
+from nas.search.space import FAMILY_PARAMS, SearchSpace, er_p_range
+from nas.search.strategies import STRATEGIES, make_sampler
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -12,13 +12,13 @@ the same Generator to several calls draws them from one stream.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Literal
 
 import networkx as nx
 import numpy as np
 
+from graphs.checks import check_choice, check_fraction, check_int
 from graphs.errors import SparseNASError
 
 Seed = int | np.random.Generator | None
@@ -36,56 +36,31 @@ _THESIS_ROUNDS = 100
 # -- argument checks ---------------------------------------------------------------------------
 
 
-def _check_integer(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise SparseNASError(f"{name} must be an integer (got {name}={value!r})")
-    return int(value)
-
-
-def _check_probability(name: str, value: object, *, allow_zero: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SparseNASError(f"{name} must be a number in [0, 1] (got {name}={value!r})")
-    low_ok = value >= 0 if allow_zero else value > 0
-    if not (low_ok and value <= 1):
-        allowed = "[0, 1]" if allow_zero else "(0, 1]"
-        raise SparseNASError(f"{name} must be in {allowed} (got {name}={value!r})")
-    return float(value)
-
-
 def _check_family(family: object) -> str:
-    if family not in FAMILIES:
-        raise SparseNASError(f"unknown graph family {family!r}; choose one of {FAMILIES}")
-    return str(family)
-
-
-def _check_tries(tries: object) -> int:
-    tries = _check_integer("tries", tries)
-    if tries < 1:
-        raise SparseNASError(f"tries must be at least 1 (got tries={tries})")
-    return tries
+    return check_choice(family, "graph family", FAMILIES)
 
 
 def _check_ws(n: object, k: object, p: object) -> tuple[int, int, float]:
-    n, k = _check_integer("n", n), _check_integer("k", k)
+    n, k = check_int(n, "n"), check_int(k, "k")
     if n < 3:
         raise SparseNASError(f"a Watts-Strogatz graph needs n >= 3 nodes (got n={n})")
     if not 2 <= k < n:
         raise SparseNASError(f"k must satisfy 2 <= k < n (got k={k}, n={n})")
-    return n, k, _check_probability("p", p)
+    return n, k, check_fraction(p, "p")
 
 
 def _check_ba(n: object, m: object) -> tuple[int, int]:
-    n, m = _check_integer("n", n), _check_integer("m", m)
+    n, m = check_int(n, "n"), check_int(m, "m")
     if not 1 <= m < n:
         raise SparseNASError(f"m must satisfy 1 <= m < n (got m={m}, n={n})")
     return n, m
 
 
 def _check_er(n: object, p: object) -> tuple[int, float]:
-    n = _check_integer("n", n)
+    n = check_int(n, "n")
     if n < 2:
         raise SparseNASError(f"an Erdos-Renyi graph needs n >= 2 nodes (got n={n})")
-    return n, _check_probability("p", p, allow_zero=False)
+    return n, check_fraction(p, "p", allow_zero=False)
 
 
 # -- generators ------------------------------------------------------------------------------
@@ -118,7 +93,7 @@ def watts_strogatz(n: int, k: int, p: float, *, seed: Seed = None, tries: int = 
        Nature 393, pp. 440-442, 1998.
     """
     n, k, p = _check_ws(n, k, p)
-    tries = _check_tries(tries)
+    tries = check_int(tries, "tries", low=1)
     try:
         return nx.connected_watts_strogatz_graph(n, k, p, tries=tries, seed=seed)
     except nx.NetworkXError:
@@ -178,7 +153,7 @@ def erdos_renyi(n: int, p: float, *, seed: Seed = None, tries: int = 100) -> nx.
     .. [2] E. N. Gilbert, Random graphs, Ann. Math. Statist. 30, pp. 1141-1144, 1959.
     """
     n, p = _check_er(n, p)
-    tries = _check_tries(tries)
+    tries = check_int(tries, "tries", low=1)
     rng = nx.utils.create_py_random_state(seed)
     for _ in range(tries):
         graph = nx.gnp_random_graph(n, p, seed=rng)
@@ -213,7 +188,7 @@ class GraphSpec:
 
     def __post_init__(self) -> None:
         family = _check_family(self.family)
-        nodes = _check_integer("nodes", self.nodes)
+        nodes = check_int(self.nodes, "nodes")
         given = {"k": self.k, "p": self.p, "m": self.m}
         extra = [n for n, v in given.items() if v is not None and n not in _PARAMETERS[family]]
         if extra:

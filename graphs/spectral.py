@@ -1,4 +1,5 @@
-"""Extended graph features: spectra, expansion, paths and the Sparse-RNN's size.
+"""Extended graph features: spectra, expansion and paths (graph-only; the cell-dependent
+feature row, with the Sparse-RNN's size, is ``predictors.features.feature_row``).
 
 The thesis' properties (``graphs.properties``) describe distances and centralities. The
 features here add what the literature on sparse layers points to: how well each pair of
@@ -8,15 +9,14 @@ whole graph is connected (Laplacian and adjacency spectra), local structure (clu
 assortativity), the shape of the layering and the number of input->output paths.
 
 Every feature is computed from the layered DAG (``graphs.dag.layered_dag``) with numpy on
-matrices of at most ``nodes x nodes``, so the whole set for a 50-node graph takes about a
-millisecond. Names never clash with the thesis' names; ``dead_end_nodes`` is shared with
-``graphs.properties.PROPERTY_NAMES`` and has the same value there.
+matrices of at most ``nodes x nodes``. Names never clash with the thesis' names;
+``dead_end_nodes`` is shared with ``graphs.properties.PROPERTY_NAMES`` and has the same value
+there.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from itertools import pairwise
 
 import networkx as nx
@@ -24,17 +24,6 @@ import numpy as np
 
 from graphs.dag import LayeredDAG, layered_dag
 from graphs.errors import SparseNASError
-from graphs.properties import graph_properties
-
-CELL_GATES: dict[str, int] = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
-"""Gate blocks per recurrent cell (the tests hold this equal to ``models.cells.GATES``)."""
-
-DEFAULT_INPUT_SIZE = 32
-"""Width of the per-step input of layer 0: the token embedding's width (the tests hold this
-equal to ``models.networks.DEFAULT_EMBEDDING_DIM``)."""
-
-DEFAULT_N_CLASSES = 2
-"""Classes of the readout: the Reber tasks are binary."""
 
 _BIPARTITE = ("bipartite_s1", "bipartite_s2", "bipartite_gap", "ramanujan_gap")
 
@@ -51,9 +40,6 @@ EXTENDED_FEATURES: tuple[str, ...] = (
     "log_io_paths",
 )
 """Every feature ``spectral_features`` returns, in a stable order."""
-
-PARAMS_FEATURE = "params_nonzero"
-"""The name ``feature_row`` gives ``sparse_rnn_nonzero_params``."""
 
 
 def spectral_features(graph: nx.Graph, dag: LayeredDAG | None = None) -> dict[str, float]:
@@ -148,67 +134,6 @@ def io_path_count(dag: LayeredDAG) -> int:
     return sum(paths[node] for node in dag.layers[-1])
 
 
-def sparse_rnn_nonzero_params(
-    dag: LayeredDAG,
-    gates: int,
-    input_size: int = DEFAULT_INPUT_SIZE,
-    n_classes: int = DEFAULT_N_CLASSES,
-) -> int:
-    """Nonzero parameters of the Sparse-RNN wired by ``dag``, without the embedding table.
-
-    ``G (n_0 E + edges + sum_l n_l^2 + 2 N) + n_last C + C``: per gate block the dense input
-    projection into layer 0 (``n_0 x E``), one weight per DAG edge (skip edges included), the
-    dense recurrence inside each layer (``n_l x n_l``) and two bias vectors; then the linear
-    readout of the last layer. This is ``models.networks.parameter_counts(model)
-    ["params_nonzero"]`` minus ``vocab_size x embedding_dim``.
-
-    Parameters
-    ----------
-    dag : the layered DAG.
-    gates : gate blocks of the cell (``CELL_GATES``: rnn_tanh / rnn_relu 1, gru 3, lstm 4).
-    input_size : width E of the input to layer 0 (the embedding width).
-    n_classes : number of classes C of the readout.
-    """
-    for name, value in (("gates", gates), ("input_size", input_size), ("n_classes", n_classes)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise SparseNASError(f"{name} must be a positive integer (got {name}={value!r})")
-    sizes = dag.layer_sizes
-    per_gate = sizes[0] * input_size + len(dag.edges) + sum(s * s for s in sizes) + 2 * dag.n_nodes
-    return int(gates * per_gate + sizes[-1] * n_classes + n_classes)
-
-
-def check_cell_name(cell: object) -> str:
-    """Return ``cell`` if it is a known cell name, else raise with the allowed names."""
-    if cell not in CELL_GATES:
-        raise SparseNASError(f"unknown cell {cell!r}; choose one of {', '.join(CELL_GATES)}")
-    return str(cell)
-
-
-def feature_row(
-    graph: nx.Graph,
-    cell: str,
-    *,
-    input_size: int = DEFAULT_INPUT_SIZE,
-    n_classes: int = DEFAULT_N_CLASSES,
-) -> dict[str, float]:
-    """Everything a predictor may use for ``graph`` wired into a ``cell`` Sparse-RNN.
-
-    ``graphs.properties.graph_properties``, then ``spectral_features`` (``dead_end_nodes``
-    appears once), then ``params_nonzero`` from ``sparse_rnn_nonzero_params``.
-
-    Raises
-    ------
-    SparseNASError
-        For an unknown cell, or a graph ``graph_properties`` rejects (no edge, disconnected,
-        self-loop, non-integer labels).
-    """
-    gates = CELL_GATES[check_cell_name(cell)]
-    dag = layered_dag(graph)
-    row = {**graph_properties(graph, dag), **spectral_features(graph, dag)}
-    row[PARAMS_FEATURE] = float(sparse_rnn_nonzero_params(dag, gates, input_size, n_classes))
-    return row
-
-
 # -- pieces ------------------------------------------------------------------------------------
 
 
@@ -228,18 +153,39 @@ def _checked_dag(graph: nx.Graph, dag: LayeredDAG | None) -> LayeredDAG:
     return dag
 
 
+def bipartite_spectrum(biadjacency: np.ndarray) -> dict[str, float]:
+    """Expansion of one bipartite graph, given its 0/1 biadjacency matrix (left x right).
+
+    ``s1 >= s2`` are the two largest singular values (``s2 = 0`` when a side has one node),
+    ``gap = s1 - s2``, ``ramanujan_bound = sqrt(max(d_left - 1, 0)) + sqrt(max(d_right - 1,
+    0))`` with the average degrees ``d_left = edges / left`` and ``d_right = edges / right``,
+    and ``ramanujan_gap = ramanujan_bound - s2`` (positive: at least as good an expander as
+    a Ramanujan graph of those degrees). Used for a Sparse-RNN's consecutive layers here and
+    for pruned weight matrices in ``models.expansion``.
+    """
+    mask = np.asarray(biadjacency, dtype=float)
+    singular = np.linalg.svd(mask, compute_uv=False)
+    s1 = float(singular[0])
+    s2 = float(singular[1]) if singular.size > 1 else 0.0
+    edges = float(mask.sum())
+    d_left, d_right = edges / mask.shape[0], edges / mask.shape[1]
+    bound = math.sqrt(max(d_left - 1.0, 0.0)) + math.sqrt(max(d_right - 1.0, 0.0))
+    return {
+        "s1": s1,
+        "s2": s2,
+        "gap": s1 - s2,
+        "ramanujan_bound": bound,
+        "ramanujan_gap": bound - s2,
+    }
+
+
 def _layer_expansion(dag: LayeredDAG, adjacency: np.ndarray) -> dict[str, float]:
     per_pair: dict[str, list[float]] = {name: [] for name in _BIPARTITE}
     layers = [np.asarray(layer) for layer in dag.layers]
     for left, right in pairwise(layers):
-        mask = adjacency[np.ix_(left, right)]
-        singular = np.linalg.svd(mask, compute_uv=False)
-        s1 = float(singular[0])
-        s2 = float(singular[1]) if singular.size > 1 else 0.0
-        edges = float(mask.sum())
-        d_left, d_right = edges / left.size, edges / right.size
-        bound = math.sqrt(max(d_left - 1.0, 0.0)) + math.sqrt(max(d_right - 1.0, 0.0))
-        for name, value in zip(_BIPARTITE, (s1, s2, s1 - s2, bound - s2), strict=True):
+        pair = bipartite_spectrum(adjacency[np.ix_(left, right)])
+        values = (pair["s1"], pair["s2"], pair["gap"], pair["ramanujan_gap"])
+        for name, value in zip(_BIPARTITE, values, strict=True):
             per_pair[name].append(value)
     out: dict[str, float] = {}
     for name, values in per_pair.items():

@@ -1,59 +1,59 @@
-"""The four recurrent cells as pure update functions (the reference and autograd paths).
+"""The four recurrent cells: their names, gate blocks and the Sparse-RNN's parameter counts.
 
-Both the reference and the fast Sparse-RNN call :func:`cell_update`; its math follows PyTorch's
-``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM`` exactly (same gate order, same bias placement), which the
-tests check against those modules. The batched engine's recurrence (models/recurrence.py)
-writes the same math into preallocated buffers with its own derivatives; the engine's tests
-hold it equal to the reference. Pre-activations come in two parts because the GRU applies
-its reset gate to the hidden part only.
+Torch-free, so that the predictors (which compute ``params_nonzero`` as a feature) and the
+command line can use it without loading PyTorch. The cells' math lives with the networks
+that run it: ``models.sparse_rnn.cell_update`` (the reference, equal to PyTorch's
+``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM``), and the engine's two recurrences, which the tests
+hold equal to it.
 """
 
 from __future__ import annotations
 
-import torch
-
-from graphs.errors import SparseNASError
+from graphs.checks import check_choice, check_int
+from graphs.dag import LayeredDAG
 
 #: Gate blocks per cell, in PyTorch's order: GRU (r, z, n), LSTM (i, f, g, o).
 GATES: dict[str, int] = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
 CELLS: tuple[str, ...] = tuple(GATES)
 
+DEFAULT_EMBEDDING_DIM = 32
+"""Width of the token embedding that feeds layer 0 (the input size ``E`` below)."""
 
-def check_cell(cell: str) -> str:
+
+def check_cell(cell: object) -> str:
     """Return ``cell`` if known, else raise with the allowed names."""
-    if cell not in GATES:
-        raise SparseNASError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
-    return cell
+    return check_choice(cell, "cell", CELLS)
 
 
-def cell_update(
-    cell: str,
-    gates_in: torch.Tensor,
-    gates_hidden: torch.Tensor,
-    h: torch.Tensor,
-    c: torch.Tensor | None,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """One step of ``cell``.
+def recurrent_weights(dag: LayeredDAG, cell: str, input_size: int) -> int:
+    """Nonzero recurrent weights of the Sparse-RNN wired by ``dag`` (no biases, embedding or
+    readout): ``G (n_0 E + edges + sum_l n_l^2)``, per gate block its input projection into
+    layer 0, one weight per DAG edge (skip edges included) and the dense recurrence inside
+    each layer."""
+    gates = GATES[check_cell(cell)]
+    check_int(input_size, "input_size", low=1)
+    sizes = dag.layer_sizes
+    return gates * (sizes[0] * input_size + len(dag.edges) + sum(s * s for s in sizes))
 
-    gates_in / gates_hidden : (..., G*n) pre-activations from the inputs and from the cell's
-        own previous state, biases included, gate-major (gate k occupies columns k*n:(k+1)*n).
-    h, c : (..., n) previous hidden state and, for the LSTM, cell state (else None).
-    Returns the new (h, c).
-    """
-    if cell == "rnn_tanh":
-        return torch.tanh(gates_in + gates_hidden), None
-    if cell == "rnn_relu":
-        return torch.relu(gates_in + gates_hidden), None
-    if cell == "gru":
-        in_r, in_z, in_n = gates_in.chunk(3, dim=-1)
-        hid_r, hid_z, hid_n = gates_hidden.chunk(3, dim=-1)
-        reset = torch.sigmoid(in_r + hid_r)
-        update = torch.sigmoid(in_z + hid_z)
-        candidate = torch.tanh(in_n + reset * hid_n)
-        return candidate + update * (h - candidate), None
-    if cell == "lstm":
-        assert c is not None
-        gate_i, gate_f, gate_g, gate_o = (gates_in + gates_hidden).chunk(4, dim=-1)
-        c_new = torch.sigmoid(gate_f) * c + torch.sigmoid(gate_i) * torch.tanh(gate_g)
-        return torch.sigmoid(gate_o) * torch.tanh(c_new), c_new
-    raise SparseNASError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
+
+def nonzero_params(dag: LayeredDAG, cell: str, input_size: int, n_classes: int) -> int:
+    """Nonzero parameters of the Sparse-RNN wired by ``dag``, without the embedding table:
+    ``recurrent_weights`` plus two bias vectors per gate block (``2 G N``) and the linear
+    readout of the last layer (``n_last C + C``). ``models.networks.parameter_counts(model)
+    ["params_nonzero"]`` counts the same on a built model (plus the embedding)."""
+    check_int(n_classes, "n_classes", low=1)
+    gates = GATES[check_cell(cell)]
+    biases = 2 * gates * dag.n_nodes
+    readout = dag.layer_sizes[-1] * n_classes + n_classes
+    return recurrent_weights(dag, cell, input_size) + biases + readout
+
+
+def stored_params(dag: LayeredDAG, cell: str, input_size: int, n_classes: int) -> int:
+    """Every stored weight of the Sparse-RNN wired by ``dag`` (masked ones included), without
+    the embedding table: the dense ``(G N, E)``, ``(G N, N)`` and ``(G N, N)`` matrices, two
+    bias vectors and the readout (``parameter_counts(model)["params_total"]``)."""
+    gates, n = GATES[check_cell(cell)], dag.n_nodes
+    check_int(input_size, "input_size", low=1)
+    check_int(n_classes, "n_classes", low=1)
+    readout = dag.layer_sizes[-1] * n_classes + n_classes
+    return gates * n * (input_size + 2 * n + 2) + readout

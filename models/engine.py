@@ -524,7 +524,6 @@ def train_many(
     its mini-batches from ``order_seeds[i]``, exactly like ``train_model`` would; candidates
     sharing an order seed and starting together see the same batches, which avoids padding.
     """
-    spec.validate()
     keep_freed_memory()  # per-batch buffers would otherwise page-fault afresh every batch
     device = resolve_device(spec.device)
     if device.type == "cpu":

@@ -2,7 +2,8 @@
 
 Each weight matrix ``W`` (outputs x inputs) is read as a bipartite graph: an edge joins input
 ``j`` and output ``i`` where ``W[i, j]`` survives pruning (its mask is 1). The spectral
-measures are those of ``graphs.spectral`` for a pair of consecutive Sparse-RNN layers (the
+measures are those of ``graphs.spectral.bipartite_spectrum``, as for a pair of consecutive
+Sparse-RNN layers (the
 same code computes them), so pruned dense layers and graph-wired layers are directly
 comparable:
 
@@ -23,16 +24,13 @@ References
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import torch
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from torch import nn
 
-# The per-layer-pair math of the graph features; private there, reused here unchanged.
-from graphs.spectral import _layer_expansion
+from graphs.spectral import bipartite_spectrum
 from models.pruning import prunable_weights, weight_mask
 
 EXPANSION_MEASURES: tuple[str, ...] = (
@@ -63,13 +61,10 @@ def bipartite_expansion(mask: torch.Tensor | np.ndarray) -> dict[str, float]:
     """The ``EXPANSION_MEASURES`` of a 2-d 0/1 mask (outputs x inputs; nonzero = edge)."""
     biadjacency = (np.asarray(mask.detach().cpu() if torch.is_tensor(mask) else mask) != 0).T
     n_in, n_out = biadjacency.shape
+    spectrum = bipartite_spectrum(biadjacency)
     adjacency = np.zeros((n_in + n_out, n_in + n_out))
     adjacency[:n_in, n_in:] = biadjacency
     adjacency[n_in:, :n_in] = biadjacency.T
-    pair = SimpleNamespace(layers=[list(range(n_in)), list(range(n_in, n_in + n_out))])
-    spectral = _layer_expansion(pair, adjacency)
-    s1, s2 = spectral["bipartite_s1_min"], spectral["bipartite_s2_min"]
-    ramanujan_gap = spectral["ramanujan_gap_min"]
     edges = int(biadjacency.sum())
     rows, cols = np.nonzero(adjacency)
     graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=adjacency.shape)
@@ -79,12 +74,12 @@ def bipartite_expansion(mask: torch.Tensor | np.ndarray) -> dict[str, float]:
         "outputs": float(n_out),
         "edges": float(edges),
         "density": edges / (n_in * n_out),
-        "s1": s1,
-        "s2": s2,
-        "spectral_gap": spectral["bipartite_gap_min"],
-        "ramanujan_bound": ramanujan_gap + s2,
-        "ramanujan_gap": ramanujan_gap,
-        "expander": float(edges > 0 and ramanujan_gap > 0),
+        "s1": spectrum["s1"],
+        "s2": spectrum["s2"],
+        "spectral_gap": spectrum["gap"],
+        "ramanujan_bound": spectrum["ramanujan_bound"],
+        "ramanujan_gap": spectrum["ramanujan_gap"],
+        "expander": float(edges > 0 and spectrum["ramanujan_gap"] > 0),
         "components": float(components),
         "isolated_inputs": float((biadjacency.sum(axis=1) == 0).sum()),
         "isolated_outputs": float((biadjacency.sum(axis=0) == 0).sum()),

@@ -12,12 +12,9 @@ from torch import nn
 
 from graphs.dag import LayeredDAG
 from graphs.errors import SparseNASError
-from models.cells import check_cell
+from models.cells import DEFAULT_EMBEDDING_DIM, check_cell, nonzero_params, stored_params
 from models.data import Task
-from models.reference import reference_forward
 from models.sparse_rnn import SparseRNN, gather_last, init_linear
-
-DEFAULT_EMBEDDING_DIM = 32
 
 
 def _input_encoder(
@@ -79,13 +76,10 @@ class SparseRNNClassifier(nn.Module):
     def encode(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.embedding(inputs) if self.embedding is not None else inputs
 
-    def forward(
-        self, inputs: torch.Tensor, lengths: torch.Tensor, *, reference: bool = False
-    ) -> torch.Tensor:
-        """Logits (B, n_classes); ``reference=True`` runs the slow oracle instead."""
-        encoded = self.encode(inputs)
-        core = reference_forward if reference else SparseRNN.forward
-        return self.readout(core(self.rnn, encoded, lengths))
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits (B, n_classes), by the reference recurrence (``SparseRNN.forward``); the
+        engine (``models.engine``) trains and tests many networks at once, faster."""
+        return self.readout(self.rnn(self.encode(inputs), lengths))
 
 
 class DenseRNNClassifier(nn.Module):
@@ -139,6 +133,21 @@ def parameter_counts(model: nn.Module) -> dict[str, int]:
         mask = _mask_for(model, name)
         nonzero += param.numel() if mask is None else int(mask.count_nonzero())
     return {"params_total": total, "params_nonzero": nonzero}
+
+
+def planned_parameter_counts(
+    dag: LayeredDAG, cell: str, task: Task, *, embedding_dim: int = DEFAULT_EMBEDDING_DIM
+) -> dict[str, int]:
+    """``parameter_counts`` of the ``SparseRNNClassifier.for_task`` network, from the cell's
+    formulas (``models.cells``) without building it."""
+    if task.vocab_size is not None:
+        width, embedding = embedding_dim, task.vocab_size * embedding_dim
+    else:
+        width, embedding = int(task.n_features), 0  # type: ignore[arg-type]
+    return {
+        "params_total": embedding + stored_params(dag, cell, width, task.n_classes),
+        "params_nonzero": embedding + nonzero_params(dag, cell, width, task.n_classes),
+    }
 
 
 def _mask_for(model: nn.Module, param_name: str) -> torch.Tensor | None:

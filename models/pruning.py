@@ -30,7 +30,6 @@ References
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from torch import nn
 from torch.nn.utils import prune
 from torch.utils.hooks import RemovableHandle
 
+from graphs.checks import check_choice, check_fraction, check_int
 from graphs.errors import SparseNASError
 from models.networks import parameter_counts
 
@@ -63,28 +63,12 @@ class PrunableWeight:
 
 def check_target(target: object) -> str:
     """Return ``target`` if it is one of ``TARGETS``, else raise naming the value."""
-    if target not in TARGETS:
-        raise SparseNASError(
-            f"unknown pruning target {target!r}; choose one of {', '.join(TARGETS)}"
-        )
-    return str(target)
-
-
-def is_real_between(value: object, low: float, high: float) -> bool:
-    """True for a finite real number (not a bool) in [low, high]."""
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, numbers.Real)
-        and math.isfinite(float(value))
-        and low <= float(value) <= high
-    )
+    return check_choice(target, "pruning target", TARGETS)
 
 
 def check_amount(amount: object) -> float:
     """Return ``amount`` as a float if it is a fraction in [0, 1], else raise naming it."""
-    if not is_real_between(amount, 0.0, 1.0):
-        raise SparseNASError(f"pruning amount must be a fraction in [0, 1] (got amount={amount!r})")
-    return float(amount)
+    return check_fraction(amount, "amount")
 
 
 def _recurrent_core(model: nn.Module) -> nn.RNNBase:
@@ -411,7 +395,7 @@ class CubicSchedule:
     begin: int = 0
     interval: int = 1
 
-    def validate(self) -> CubicSchedule:
+    def __post_init__(self) -> None:
         check_amount(self.final)
         check_amount(self.initial)
         if self.initial > self.final:
@@ -419,12 +403,9 @@ class CubicSchedule:
                 f"initial sparsity must not exceed the final one (got initial={self.initial}, "
                 f"final={self.final})"
             )
-        for name in ("steps", "interval", "begin"):
-            value = getattr(self, name)
-            low = 0 if name == "begin" else 1
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-                raise SparseNASError(f"{name} must be an integer >= {low} (got {name}={value!r})")
-        return self
+        check_int(self.steps, "steps", low=1)
+        check_int(self.interval, "interval", low=1)
+        check_int(self.begin, "begin", low=0)
 
     @property
     def end(self) -> int:
@@ -455,7 +436,7 @@ class GradualPruner:
     def __init__(self, model: nn.Module, target: str, schedule: CubicSchedule) -> None:
         self.model = model
         self.target = check_target(target)
-        self.schedule = schedule.validate()
+        self.schedule = schedule
         prunable_weights(model, self.target)  # fail early on a model we cannot prune
         self.t = 0
         self.history: list[tuple[int, float]] = []

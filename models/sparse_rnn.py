@@ -13,10 +13,11 @@ All neurons live in one index space, ordered by layer, so every weight is one ma
 
 The masks are parametrizations (torch.nn.utils.parametrize), so the effective weights are
 exactly zero where the graph has no edge, their gradients are zero there, and Adam never moves
-them. Two forward paths share these parameters: :func:`models.reference.reference_forward`, a
-plain loop over time and layers kept as the test oracle, and :meth:`SparseRNN.forward`, the
-wavefront schedule used for training (layer l handles time t at global step t + l, so a
-length-T sequence costs T + L - 1 whole-network steps instead of T * L per-layer steps).
+them. ``SparseRNN.forward`` is the definition run step by step (time, then layers): the
+oracle that ``models.engine``'s two recurrences (the compiled kernel and its PyTorch
+fallback, which train many networks at once) are tested against, outputs and gradients.
+The engine reads the wiring from here, including ``lag_masks`` (which edges bridge how many
+layers).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from graphs.dag import LayeredDAG
-from models.cells import GATES, cell_update, check_cell
+from models.cells import GATES, check_cell
 
 
 class GraphMask(nn.Module):
@@ -122,36 +123,40 @@ class SparseRNN(nn.Module):
         return end - start
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Wavefront schedule. inputs (B, T, E), lengths (B,) -> (B, output_size)."""
+        """The definition, step by step: (B, T, E), (B,) -> (B, output_size).
+
+        A loop over time steps and, inside, over layers; each layer slices the parameters to
+        see only what the definition says it sees: the input (layer 0) or the states of the
+        earlier layers at the same time step, plus its own previous state. Slow and obvious
+        on purpose: the engine's recurrences are tested against it.
+        """
         batch, steps, _ = inputs.shape
-        n, n_layers, cell = self.n_neurons, len(self.layer_bounds), self.cell
-        with parametrize.cached():
-            weight_lag = torch.cat(
-                [self.weight_x * mask for mask in self.lag_masks], dim=1
-            )  # (G*N, D*N): block d-1 reads the state saved d global steps ago
-            drive = inputs @ self.weight_in.T + self.bias_x  # (B, T, G*N)
-            weight_h, bias_h, bias_x = self.weight_h, self.bias_h, self.bias_x
-        h = inputs.new_zeros(batch, n)
-        c = inputs.new_zeros(batch, n) if cell == "lstm" else None
-        window = inputs.new_zeros(batch, self.max_lag * n)
-        last_start, last_end = self.layer_bounds[-1]
-        outputs = []
-        drive_steps = drive.unbind(1)  # one backward stack, not a zero-fill per step
-        for step in range(steps + n_layers - 1):
-            gates_in = drive_steps[step] if step < steps else bias_x
-            gates_in = gates_in + window @ weight_lag.T
-            gates_hidden = torch.addmm(bias_h, h, weight_h.T)
-            h_new, c_new = cell_update(cell, gates_in, gates_hidden, h, c)
-            if step < n_layers - 1:  # layers > step have not started: keep their zero state
-                started = self.layer_of_neuron <= step
-                h_new = torch.where(started, h_new, h)
-                if c_new is not None:
-                    c_new = torch.where(started, c_new, c)
-            h, c = h_new, c_new
-            window = torch.cat([h, window[:, : (self.max_lag - 1) * n]], dim=1)
-            if step >= n_layers - 1:
-                outputs.append(h[:, last_start:last_end])
-        return gather_last(torch.stack(outputs, dim=1), lengths)
+        weight_in, weight_x, weight_h = self.weight_in, self.weight_x, self.weight_h
+        hidden = [inputs.new_zeros(batch, end - start) for start, end in self.layer_bounds]
+        cells = [h.clone() if self.cell == "lstm" else None for h in hidden]
+        last_layer_states = []
+        for t in range(steps):
+            states_now: list[torch.Tensor] = []  # this step's states of the layers done so far
+            for layer, (start, end) in enumerate(self.layer_bounds):
+                rows = self._layer_rows(start, end)
+                if layer == 0:
+                    gates_in = inputs[:, t] @ weight_in[rows].T
+                else:
+                    earlier = torch.cat(states_now, dim=1)  # neurons 0..start-1
+                    gates_in = earlier @ weight_x[rows, :start].T
+                gates_in = gates_in + self.bias_x[rows]
+                gates_hidden = hidden[layer] @ weight_h[rows, start:end].T + self.bias_h[rows]
+                hidden[layer], cells[layer] = cell_update(
+                    self.cell, gates_in, gates_hidden, hidden[layer], cells[layer]
+                )
+                states_now.append(hidden[layer])
+            last_layer_states.append(hidden[-1])
+        return gather_last(torch.stack(last_layer_states, dim=1), lengths)
+
+    def _layer_rows(self, start: int, end: int) -> torch.Tensor:
+        """Row indices of neurons start..end-1 in every gate block (gate-major layout)."""
+        n = self.n_neurons
+        return torch.cat([torch.arange(start, end) + gate * n for gate in range(self.gates)])
 
 
 def gather_last(sequence: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -168,3 +173,37 @@ def init_linear(layer: nn.Linear, generator: torch.Generator | None) -> nn.Linea
         if layer.bias is not None:
             nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
     return layer
+
+
+def cell_update(
+    cell: str,
+    gates_in: torch.Tensor,
+    gates_hidden: torch.Tensor,
+    h: torch.Tensor,
+    c: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One step of ``cell``.
+
+    gates_in / gates_hidden : (..., G*n) pre-activations from the inputs and from the cell's
+        own previous state, biases included, gate-major (gate k occupies columns k*n:(k+1)*n).
+    h, c : (..., n) previous hidden state and, for the LSTM, cell state (else None).
+    Returns the new (h, c).
+    """
+    if cell == "rnn_tanh":
+        return torch.tanh(gates_in + gates_hidden), None
+    if cell == "rnn_relu":
+        return torch.relu(gates_in + gates_hidden), None
+    if cell == "gru":
+        in_r, in_z, in_n = gates_in.chunk(3, dim=-1)
+        hid_r, hid_z, hid_n = gates_hidden.chunk(3, dim=-1)
+        reset = torch.sigmoid(in_r + hid_r)
+        update = torch.sigmoid(in_z + hid_z)
+        candidate = torch.tanh(in_n + reset * hid_n)
+        return candidate + update * (h - candidate), None
+    if cell == "lstm":
+        assert c is not None
+        gate_i, gate_f, gate_g, gate_o = (gates_in + gates_hidden).chunk(4, dim=-1)
+        c_new = torch.sigmoid(gate_f) * c + torch.sigmoid(gate_i) * torch.tanh(gate_g)
+        return torch.sigmoid(gate_o) * torch.tanh(c_new), c_new
+    check_cell(cell)
+    raise AssertionError(cell)

@@ -8,6 +8,7 @@ a result, never an exception, so a search can record it and go on.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -15,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from graphs.checks import check_int, check_real
 from graphs.errors import SparseNASError
 from models.data import SequenceSet, Task
 
@@ -32,14 +34,12 @@ class TrainSpec:
     clip_norm: float = 5.0
     device: str = "auto"
 
-    def validate(self) -> TrainSpec:
-        if self.epochs < 1:
-            raise SparseNASError(f"epochs must be at least 1 (got {self.epochs})")
-        if self.batch_size < 1:
-            raise SparseNASError(f"batch size must be at least 1 (got {self.batch_size})")
-        if not self.lr > 0:
-            raise SparseNASError(f"learning rate must be positive (got {self.lr})")
-        return self
+    def __post_init__(self) -> None:
+        check_int(self.epochs, "epochs", low=1)
+        check_int(self.batch_size, "batch_size", low=1)
+        check_real(self.lr, "lr", low=0.0, low_open=True)
+        check_real(self.clip_norm, "clip_norm", low=0.0, low_open=True)
+        check_device(self.device)
 
 
 @dataclass(frozen=True)
@@ -82,10 +82,20 @@ class TrainResult:
         }
 
 
+def check_device(device: object) -> str:
+    """``device`` if it names one: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
+    if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
+        raise SparseNASError(f"unknown device {device!r}; choose auto, cpu, cuda or cuda:N")
+    return device
+
+
 def resolve_device(device: str) -> torch.device:
-    """``auto`` is CUDA when present, else the CPU."""
-    if device == "auto":
+    """``auto`` is CUDA when present, else the CPU; CUDA asked for where there is none is
+    bad input."""
+    if check_device(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SparseNASError(f"device {device!r} asked for, but this machine has no CUDA")
     return torch.device(device)
 
 
@@ -135,7 +145,6 @@ def train_model(
     ``on_epoch`` sees each epoch's metrics; returning True stops the run (status ``stopped``),
     which is how a search's pruner ends unpromising candidates early.
     """
-    spec.validate()
     device = resolve_device(spec.device)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)

@@ -1,14 +1,16 @@
 """Accuracy predictors: from a graph's features to its Sparse-RNN's test accuracy.
 
+- ``predictors.features``: the feature row of a graph and a cell, and the feature sets.
 - ``predictors.table``: load evaluations tables (ours and the thesis' published ones).
 - ``predictors.regressors``: ``GraphRegressor``, scikit-learn pipelines with an uncertainty.
 - ``predictors.validation``: repeated K-fold, size-only baseline, noise ceiling, importances.
 - ``predictors.persistence``: fit, save, load and predict with a ``Predictor``.
 
-Works on plain feature tables; imports graphs/ (to compute features from edge lists) and
-never models/.
+Works on plain feature tables; imports graphs/ (to compute features from edge lists) and,
+of models/, only the torch-free ``models.cells`` (the ``params_nonzero`` feature).
 """
 
+from predictors.features import ALL, FEATURE_SETS, SIZE_ONLY, THESIS, feature_row
 from predictors.persistence import (
     Predictor,
     data_hash,
@@ -19,15 +21,7 @@ from predictors.persistence import (
 )
 from predictors.plots import plot_predictions
 from predictors.regressors import CHOICES, KINDS, GraphRegressor, make_pipeline
-from predictors.table import (
-    ALL,
-    FEATURE_SETS,
-    SIZE_ONLY,
-    THESIS,
-    EvaluationTable,
-    load_table,
-    read_table,
-)
+from predictors.table import EvaluationTable, load_table, read_table
 from predictors.validation import (
     DEFAULT_MODELS,
     METRICS,
@@ -63,6 +57,7 @@ __all__ = [
     "data_hash",
     "evaluate_table",
     "feature_correlations",
+    "feature_row",
     "fit_predictor",
     "intraclass_correlation",
     "library_versions",

@@ -14,7 +14,7 @@ column when there is one (the graph properties, the extended features and, with 
 cell, ``params_nonzero``); the rest are skipped with a warning, and a table left without a
 usable feature is an error.
 
-``params_nonzero`` as a feature means ``graphs.spectral.sparse_rnn_nonzero_params``: the
+``params_nonzero`` as a feature means ``predictors.features.params_feature``: the
 Sparse-RNN's nonzero weights without the embedding table (whose size depends on the task's
 vocabulary, not on the graph). When a table has ``edge_list`` and a cell, the column is
 recomputed that way, so a predictor trained on ``nas evaluate`` records (whose
@@ -36,31 +36,15 @@ import pandas as pd
 from graphs.dag import layered_dag
 from graphs.errors import SparseNASError, existing_file
 from graphs.io import edges_from_string
-from graphs.properties import PROPERTY_NAMES, THESIS_PROPERTIES, graph_properties
-from graphs.spectral import (
-    CELL_GATES,
-    EXTENDED_FEATURES,
-    PARAMS_FEATURE,
-    sparse_rnn_nonzero_params,
-    spectral_features,
-)
-
-THESIS: tuple[str, ...] = THESIS_PROPERTIES
-"""The 23 properties of the thesis' tables."""
-
-ALL: tuple[str, ...] = (*THESIS, *EXTENDED_FEATURES, PARAMS_FEATURE)
-"""The thesis' properties, the extended features (``dead_end_nodes`` among them) and the
-Sparse-RNN's nonzero parameter count."""
-
-SIZE_ONLY: tuple[str, ...] = ("nodes", "edges")
-"""The size-only baseline's features."""
-
-FEATURE_SETS: dict[str, tuple[str, ...]] = {"all": ALL, "thesis": THESIS, "size": SIZE_ONLY}
+from graphs.properties import PROPERTY_NAMES, graph_properties
+from graphs.spectral import EXTENDED_FEATURES, spectral_features
+from models.cells import CELLS, check_cell
+from predictors.features import FEATURE_SETS, PARAMS_FEATURE, params_feature
 
 TARGET = "test_acc"
 PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
 
-_THESIS_MODES = {"rnn_tanh", "rnn_relu", "gru", "lstm"}
+_THESIS_MODES = set(CELLS)
 
 
 @dataclass(frozen=True)
@@ -264,8 +248,7 @@ def _select_cell(
 ) -> tuple[pd.DataFrame, str | None]:
     if cell is not None:
         cell = str(cell).strip().lower()
-        if cell not in CELL_GATES:
-            raise SparseNASError(f"unknown cell {cell!r}; choose one of {', '.join(CELL_GATES)}")
+        check_cell(cell)
     column = "cell" if "cell" in frame.columns else "mode" if "mode" in frame.columns else None
     if column is None:
         return frame, cell
@@ -277,7 +260,7 @@ def _select_cell(
                 f"table {name} holds several cells ({', '.join(present)}); choose one"
             )
         cell = present[0]
-        return frame, cell if cell in CELL_GATES else None
+        return frame, cell if cell in CELLS else None
     keep = (cells == cell).to_numpy()
     if not keep.any():
         raise SparseNASError(
@@ -318,7 +301,7 @@ def _complete_features(
         for f in requested
         if f in EXTENDED_FEATURES and f not in frame.columns and f not in wanted_props
     ]
-    wanted_params = PARAMS_FEATURE in requested and cell in CELL_GATES
+    wanted_params = PARAMS_FEATURE in requested and cell in CELLS
     if not (wanted_props or wanted_ext or wanted_params):
         return frame
     cache: dict[str, dict[str, float]] = {}
@@ -334,8 +317,7 @@ def _complete_features(
             if wanted_ext:
                 values |= spectral_features(graph, dag)
             if wanted_params:
-                gates = CELL_GATES[cell]  # type: ignore[index]
-                values[PARAMS_FEATURE] = float(sparse_rnn_nonzero_params(dag, gates))
+                values[PARAMS_FEATURE] = params_feature(dag, cell)  # type: ignore[arg-type]
             cache[key] = values
         rows.append(cache[key])
     computed = pd.DataFrame(rows, index=frame.index)

@@ -33,8 +33,10 @@ from sklearn.metrics import mean_absolute_error, r2_score
 from sklearn.model_selection import GroupKFold, KFold
 
 from graphs.errors import SparseNASError
+from graphs.seeds import child_seeds
+from predictors.features import SIZE_ONLY
 from predictors.regressors import GraphRegressor, check_kind, clone_without_bootstrap, kendall_tau
-from predictors.table import SIZE_ONLY, EvaluationTable, graph_groups
+from predictors.table import EvaluationTable, graph_groups
 
 METRICS: tuple[str, ...] = ("r2", "kendall_tau", "spearman", "mae", "top10_precision")
 """Scores of every fold, in report order (MAE: lower is better; the rest: higher)."""
@@ -135,7 +137,7 @@ def repeated_splits(
     if units < cv:
         what = "distinct graphs" if grouped else "rows"
         raise SparseNASError(f"{cv}-fold cross-validation needs at least {cv} {what} (got {units})")
-    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(repeats)]
+    seeds = child_seeds(seed, repeats)
     rows = np.arange(n_rows)
     splits: list[Split] = []
     for repeat_seed in seeds:

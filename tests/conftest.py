@@ -29,3 +29,23 @@ def tiny_task() -> Task:
         n_classes=2,
         vocab_size=6,
     )
+
+
+@pytest.fixture
+def small_reber(monkeypatch):
+    """``small_reber(n)``: every command and search builds its Reber task with ``n`` strings
+    (whatever size it asks for), so a run trains in a second or two."""
+    import importlib
+
+    import nas.tasks
+
+    real = nas.tasks.load_task
+
+    def shrink(n_strings: int) -> None:
+        def small(spec, seed=0, *_args, **_kwargs):
+            return real(spec, seed, n_strings)
+
+        for module in ("nas.cli.evaluate", "nas.cli.prune", "nas.search.loop"):
+            monkeypatch.setattr(importlib.import_module(module), "load_task", small)
+
+    return shrink

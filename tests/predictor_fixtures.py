@@ -20,7 +20,7 @@ import pandas as pd
 from graphs.generators import sample_thesis
 from graphs.io import edges_to_string
 from graphs.properties import THESIS_PROPERTIES, graph_properties
-from graphs.spectral import feature_row
+from predictors.features import feature_row
 
 THESIS_TABLE = Path(__file__).parent / "data" / "thesis_table.csv"
 THESIS_COLUMNS = (

@@ -13,8 +13,11 @@ from nas.tasks.embedded_reber import make_embedded_reber_task
 from nas.tasks.reber import make_reber_task
 
 TASK_NAMES = ("reber", "embedded-reber", "digits")
+TASK_HELP = f"Task: {', '.join(TASK_NAMES)} or csv:PATH (columns `sequence`, `label`)."
+"""The ``--task`` option's help, the same in every command."""
 
 __all__ = [
+    "TASK_HELP",
     "TASK_NAMES",
     "load_task",
     "make_csv_task",

@@ -11,7 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import torch
 
+from graphs.checks import check_int
 from graphs.errors import SparseNASError
+from graphs.seeds import child_rngs
 from models.data import SequenceSet, Task
 
 
@@ -124,9 +126,7 @@ def split_task(
 
 def task_rngs(seed: int, n: int) -> list[np.random.Generator]:
     """Independent generators for the parts of one task build (data, split), all from ``seed``."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise SparseNASError(f"seed must be a non-negative integer (got seed={seed!r})")
-    return [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(n)]
+    return child_rngs(check_int(seed, "seed", low=0), n)
 
 
 def check_count(n: int) -> None:

@@ -1,0 +1,5 @@
+"""``python -m nas.cli``: the ``nas`` command."""
+
+from nas.cli.app import app
+
+app()

@@ -1,0 +1,155 @@
+"""Shared command-line plumbing: consoles, the error boundary, warnings, progress bars, number
+formatting and tables. Every command renders through here, so a value looks the same in
+every table.
+
+Imports no command module, so each command module can use it.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from graphs.errors import SparseNASError
+
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def run_or_exit(action: Callable[[], T], *, writes: Path | None = None) -> T:
+    """Run ``action``; its UserWarnings become ``warning:`` lines on stderr, and bad input
+    (SparseNASError) one ``error:`` line and exit code 2. With ``writes``, an OSError is
+    taken as that path being unwritable (bad input too)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            if writes is not None:
+                with writable(writes):
+                    return action()
+            return action()
+        except SparseNASError as exc:
+            _show(caught)
+            caught.clear()
+            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+        finally:
+            _show(caught)
+
+
+def _show(caught: list[warnings.WarningMessage]) -> None:
+    seen = set()
+    for item in caught:
+        message = str(item.message)
+        if item.category is UserWarning and message not in seen:
+            seen.add(message)
+            err_console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Progress]:
+    """A rich progress bar on stderr (a no-op when not ``enabled``)."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+    )
+    with Progress(*columns, console=err_console, disable=not enabled, transient=False) as bar:
+        yield bar
+
+
+def save_csv(frame, out: Path) -> None:
+    """Write ``frame`` (a pandas DataFrame) as CSV, making folders, and say so on stderr; a
+    path that cannot be written is one ``error:`` line and exit code 2."""
+
+    def write() -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(out, index=False)
+
+    run_or_exit(write, writes=out)
+    err_console.print(f"wrote {len(frame)} rows to {out}")
+
+
+@contextmanager
+def writable(path: Path) -> Iterator[None]:
+    """Turn an OSError while writing ``path`` (read-only folder, a folder where a file
+    should be...) into one SparseNASError line."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SparseNASError(f"cannot write {path}: {reason}") from None
+
+
+def check_out_dir(folder: Path) -> Path:
+    """Make ``folder`` and check that files can be written into it, before any long work."""
+    with writable(folder):
+        if folder.exists() and not folder.is_dir():
+            raise SparseNASError(f"cannot write into {folder}: it is a file, not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".nas-write-check"
+        probe.write_text("")
+        probe.unlink()
+    return folder
+
+
+MISSING = "–"
+"""How a missing value (None, NaN) is shown."""
+
+
+def fmt(value: object, digits: int = 4, *, fixed: bool = False) -> str:
+    """One cell of a table: floats with ``digits`` significant digits (``fixed``: decimals),
+    None and NaN as ``MISSING``, anything else as ``str``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    if isinstance(value, float):
+        return f"{value:.{digits}{'f' if fixed else 'g'}}"
+    return str(value)
+
+
+def fmt_pm(mean: float | None, std: float | None, *, two_lines: bool = False) -> str:
+    """``mean ± std`` with three decimals (``n/a`` without a mean)."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "n/a"
+    if std is None or (isinstance(std, float) and math.isnan(std)):
+        return f"{mean:.3f}"
+    return f"{mean:.3f}\n[dim]±{std:.3f}[/]" if two_lines else f"{mean:.3f} ± {std:.3f}"
+
+
+def records_table(
+    rows: list[dict[str, object]],
+    columns: list[str] | dict[str, str],
+    title: str,
+    *,
+    left: tuple[str, ...] = ("graph", "family", "target", "feature"),
+    **table_options: object,
+) -> Table:
+    """A rich table of ``rows`` showing ``columns`` (a list, or a dict of key -> header)."""
+    headers = columns if isinstance(columns, dict) else {c: c for c in columns}
+    table = Table(title=title, **table_options)  # type: ignore[arg-type]
+    for key, header in headers.items():
+        table.add_column(header, justify="left" if key in left else "right", overflow="fold")
+    for row in rows:
+        table.add_row(*(fmt(row.get(key)) for key in headers))
+    return table
+
+
+def pairs_table(pairs: list[tuple[str, object]], title: str) -> Table:
+    """A two-column rich table: a bold name, then its value."""
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for name, value in pairs:
+        table.add_row(name, value if isinstance(value, str) else fmt(value))
+    return table

@@ -1,0 +1,69 @@
+"""``nas sample`` and ``nas properties``: tables of topologies and their graph properties."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from graphs.checks import check_choices, check_int
+from graphs.generators import FAMILIES
+from nas.cli.console import console, progress_bar, records_table, run_or_exit, save_csv
+from nas.experiments.topologies import describe_files, graph_files, sample_topologies
+
+MAIN_COLUMNS = (
+    "graph", "family", "nodes", "edges", "layers", "source_nodes", "sink_nodes", "diameter",
+    "density", "average_shortest_path_length", "dead_end_nodes",
+)  # fmt: skip
+SHOWN_ROWS = 50
+
+
+def sample_command(
+    family: Annotated[str, typer.Option(help="Families: ws, ba, er, a comma list, or all.")] = "ws",
+    count: Annotated[int, typer.Option(help="Graphs per family.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the draw.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Write the table here (CSV).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+) -> None:
+    """Draw topologies from the thesis preset (nodes uniform in [10, 50]) with their properties.
+
+    The `edge_list` column holds each graph as space-separated `u-v` pairs.
+    """
+    families = run_or_exit(
+        lambda: check_int(count, "count", low=1) and check_choices(family, "graph family", FAMILIES)
+    )
+    with progress_bar(not as_json) as bar:
+        job = bar.add_task("sampling", total=count * len(families), status="")
+        table = run_or_exit(
+            lambda: sample_topologies(families, count, seed, lambda: bar.advance(job))
+        )
+    _emit_table(table, out, as_json, title="sampled topologies")
+
+
+def properties_command(
+    files: Annotated[list[Path], typer.Argument(help="Graph files (edge list or GraphML).")],
+    out: Annotated[Path | None, typer.Option(help="Write the table here (CSV).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+) -> None:
+    """Graph properties of the given files, one row per file (first column `graph`)."""
+    with progress_bar(not as_json and len(files) > 20) as bar:
+        job = bar.add_task("reading", total=len(files), status="")
+        table = run_or_exit(lambda: describe_files(graph_files(files), lambda: bar.advance(job)))
+    _emit_table(table, out, as_json, title="graph properties")
+
+
+def _emit_table(table, out: Path | None, as_json: bool, title: str) -> None:
+    """CSV file, JSON records on stdout, or a rich table (of the most telling columns)."""
+    if out is not None:
+        save_csv(table, out)
+    if as_json:
+        print(table.to_json(orient="records"))
+    elif out is None:
+        columns = [c for c in table.columns if c != "edge_list"]
+        if len(columns) > 12:
+            columns = [c for c in MAIN_COLUMNS if c in table.columns]
+        rows = table.to_dict("records")[:SHOWN_ROWS]
+        console.print(records_table(rows, columns, title))
+        if len(table) > SHOWN_ROWS or len(columns) < len(table.columns):
+            console.print("(first 50 rows and main columns shown; use --out or --json for all)")

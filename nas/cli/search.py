@@ -1,0 +1,192 @@
+"""``nas search``: options -> ``SearchSpec`` -> ``run_search`` -> progress, a ranked table.
+
+Bad input exits with code 2 after one ``error:`` line (``nas.cli.console.run_or_exit``);
+Ctrl-C keeps every finished trial, says how to resume and exits with code 130.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import optuna
+import typer
+from rich import box
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from models.cells import CELLS
+from nas.cli.console import console, err_console, records_table, run_or_exit
+from nas.search.loop import SearchEvent, SearchInterrupted, run_search
+from nas.search.results import search_summary
+from nas.search.spec import OBJECTIVES, SearchSpec
+from nas.search.strategies import STRATEGIES
+from nas.tasks import TASK_NAMES
+
+D = SearchSpec  # option defaults are the spec's
+COLUMNS = {
+    "rank": "#", "trial": "trial", "family": "family", "nodes": "nodes", "edges": "edges",
+    "layers": "layers", "params_nonzero": "nonzero", "predicted_acc": "predicted",
+    "test_acc": "measured",
+}  # fmt: skip
+
+
+def search_command(
+    budget: Annotated[
+        int,
+        typer.Option(
+            help="Number of networks whose training starts (finished, stopped early, diverged "
+            "or crashed: all count).",
+            show_default=False,
+        ),
+    ],
+    cell: Annotated[str, typer.Option(help=f"Recurrent cell: {', '.join(CELLS)}.")] = D.cell,
+    task: Annotated[str, typer.Option(help=f"Task: {', '.join(TASK_NAMES)} or csv:PATH.")] = D.task,
+    epochs: Annotated[int, typer.Option(help="Training epochs of a network not stopped.")] = (
+        D.epochs
+    ),
+    strategy: Annotated[
+        str, typer.Option(help=f"Search strategy: {', '.join(STRATEGIES)}.")
+    ] = D.strategy,
+    objective: Annotated[
+        str,
+        typer.Option(
+            help=f"{' or '.join(OBJECTIVES)}: accuracy alone, or accuracy against nonzero "
+            "parameters (prints the Pareto front)."
+        ),
+    ] = D.objective,
+    nodes: Annotated[str, typer.Option(help="Node range LOW:HIGH (low >= 3).")] = ":".join(
+        map(str, D.nodes)
+    ),
+    families: Annotated[
+        str, typer.Option(help="Graph families: a comma list of ws, ba, er, or all.")
+    ] = ",".join(D.families),
+    storage: Annotated[
+        str | None,
+        typer.Option(help="Optuna storage URL (default: sqlite:///<out>/study.db)."),
+    ] = None,
+    study: Annotated[str | None, typer.Option(help="Study name (default: <cell>-<task>).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: runs/<study>).")] = None,
+    seed: Annotated[int, typer.Option(help="Seeds sampling, the predictor and training.")] = (
+        D.seed
+    ),
+    warm_start: Annotated[
+        Path | None,
+        typer.Option(help="Evaluations table (CSV/Parquet) whose rows also train the predictor."),
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Processes on this machine that share the study, one thread each (worker i "
+            "uses --seed S+i; logs in <out>/workers/). 2 on a 2-core machine is fastest."
+        ),
+    ] = 1,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of tables.")
+    ] = False,
+) -> None:
+    """Search for the best Sparse-RNN topologies; everything is kept in an Optuna study.
+
+    The budget is the number of networks whose training starts: those finished, stopped
+    early by the pruner, diverged or crashed all count. The predictor strategy draws random
+    topologies first, then trains, round by round, the candidates that a predictor retrained
+    on every result scores best (plus local moves around the best graphs); tpe and random are
+    Optuna's samplers. Running the same command again resumes the study (a larger --budget
+    adds networks); finished trials are never trained again. Writes evaluations.csv and
+    .parquet, the best topologies (GraphML and checkpoint) and config.json to the out dir.
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # tell() logs at INFO
+    spec = run_or_exit(
+        lambda: SearchSpec(
+            cell=cell, budget=budget, task=task, epochs=epochs, strategy=strategy,
+            objective=objective, nodes=nodes, families=families, storage=storage,  # type: ignore[arg-type]
+            study=study, out=None if out is None else str(out), seed=seed,
+            warm_start=None if warm_start is None else str(warm_start),
+        ).resolved()
+    )  # fmt: skip
+    try:
+        with _progress(spec, enabled=not as_json) as show:
+            result = run_or_exit(lambda: run_search(spec, progress=show, workers=workers))
+    except SearchInterrupted as stop:
+        err_console.print(
+            f"interrupted: {stop.done} of {spec.budget} networks are kept in study "
+            f"'{spec.study}' ({spec.storage}); run the same command again to resume.",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(code=130) from None
+    summary = search_summary(result, spec)
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        _print_summary(summary, spec)
+
+
+@contextmanager
+def _progress(spec: SearchSpec, enabled: bool) -> Iterator[Any]:
+    """A progress bar with ETA, shown from the search's ``start`` event (so a bad setting
+    prints its error alone); yields the callback that ``run_search`` reports to."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("best {task.fields[best]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+    )
+    bar = Progress(*columns, console=err_console, disable=not enabled, speed_estimate_period=3600)
+    job = bar.add_task(f"search {spec.study}", total=spec.budget, best="-", status="")
+
+    def show(event: SearchEvent) -> None:
+        best = "-" if event.best is None else f"{event.best:.4f}"
+        if event.kind == "start":
+            bar.reset(job, total=event.budget, completed=event.done)
+            bar.start()
+        if event.kind in ("round", "epoch", "wait"):
+            bar.update(job, best=best, status=event.message)
+        else:
+            bar.update(job, completed=event.done, best=best)
+
+    try:
+        yield show
+    finally:
+        bar.stop()
+
+
+def _print_summary(summary: dict[str, Any], spec: SearchSpec) -> None:
+    pareto = spec.objective == "pareto"
+    rows = summary["pareto_front" if pareto else "best"]
+    title = (
+        f"Pareto front: accuracy vs nonzero parameters ({spec.cell}, {spec.task})"
+        if pareto
+        else f"best {len(rows)} topologies ({spec.cell}, {spec.task})"
+    )
+    table = records_table(rows, COLUMNS, title, box=box.SIMPLE_HEAD, pad_edge=False)
+    console.print(table)
+    counts = ", ".join(f"{n} {status}" for status, n in summary["trials"].items())
+    console.print(f"study '{spec.study}' in {spec.storage}: {counts or 'no trials'}")
+    out = Path(spec.out)  # type: ignore[arg-type]
+    console.print(
+        f"wrote {out / 'evaluations.csv'} (and .parquet), {out / 'best'}/ and {out / 'config.json'}"
+    )
+    if not rows:
+        console.print("[yellow]no network completed training[/]")
+
+
+# Typer keeps the line breaks of every paragraph but the first: unwrap them for the help.
+search_command.__doc__ = "\n\n".join(
+    " ".join(paragraph.split())
+    for paragraph in inspect.cleandoc(search_command.__doc__ or "").split("\n\n")
+)

@@ -1,0 +1,6 @@
+"""Experiments on given networks: evaluate graphs, sample or describe topologies, prune dense
+models, match a pruned model to a Sparse-RNN's size.
+
+Imports graphs/, models/, predictors/, nas.tasks and, to read a finished search's results,
+nas.search.results; never nas.cli.
+"""

@@ -1,0 +1,472 @@
+"""``run_search``: a predictor-guided search for Sparse-RNN topologies, kept in an Optuna study.
+
+Ask/tell, round by round: a round asks up to ``round_size`` trials (the strategy enqueues its
+chosen candidates first, see ``nas.search.strategies``), builds each trial's graph from its
+parameters (``nas.search.space``), trains the round's networks together with
+``nas.experiments.evaluate.evaluate_many`` (one shared training seed, so they share
+mini-batches), and tells every trial:
+
+- COMPLETE with the final test accuracy (``objective="pareto"``: accuracy and the nonzero
+  parameter count);
+- PRUNED (our status ``stopped``) when Optuna's pruner stopped it early: each epoch is
+  ``trial.report``-ed and the pruner is consulted through the engine's per-epoch callback;
+  its last accuracy stays in ``test_acc``;
+- FAIL when the network diverged or training crashed (``status`` and ``reason`` say which),
+  when its parameters gave no connected graph (``invalid``, not trained), or when Ctrl-C
+  interrupted its training (``interrupted``; the same candidate is queued again).
+
+The budget counts networks whose training started (stopped, diverged and crashed ones
+included). The study is the record: everything a trial produced is in its user attributes,
+and the files in the out dir (``evaluations.csv``/``.parquet``, ``best/``, ``config.json``)
+are exported from it after every round. Running the same search again loads the study and
+goes on until the budget is spent; finished trials are never trained again. With
+``workers > 1`` the other workers are local processes (``nas.search.workers``) that join the
+same study once it exists.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, Trial, TrialState
+
+from graphs.errors import SparseNASError
+from graphs.io import edges_from_string, edges_to_string
+from models.data import Task
+from models.training import EpochMetrics
+from nas.experiments.evaluate import evaluate_many
+from nas.search.results import (
+    PLAN_KEYS,
+    best_trials,
+    counts_toward_budget,
+    export_evaluations,
+    json_value,
+    networks_done,
+    record_attrs,
+    save_best,
+    write_json,
+)
+from nas.search.space import SearchSpace, build_graph
+from nas.search.spec import SearchSpec
+from nas.search.storage import heartbeats, open_study
+from nas.search.strategies import PredictorStrategy, make_sampler
+from nas.search.workers import check_workers, local_workers
+from nas.tasks import load_task
+from predictors import ALL, load_table
+
+MAX_INVALID_PER_SLOT = 50
+MAX_CRASH_STREAK = 5
+"""Crashed trainings in a row after which the search stops with the error (a bug, not a
+bad candidate)."""
+
+
+@dataclass(frozen=True)
+class SearchEvent:
+    """What ``run_search`` reports to its ``progress`` callback.
+
+    kind : ``start``, ``round`` (a round begins), ``epoch`` (a network finished an epoch),
+        ``trial`` (a trial was told) or ``end``.
+    done : networks whose training finished or stopped (the budget's unit, once finished).
+    budget : the budget.
+    best : best measured accuracy of a completed trial so far (None before the first).
+    message : a short description, e.g. ``round 3: 8 networks (predictor)``.
+    """
+
+    kind: str
+    done: int
+    budget: int
+    best: float | None
+    message: str = ""
+
+
+Progress = Callable[[SearchEvent], None]
+
+
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``run_search``: finished trials are kept and the interrupted ones are
+    queued again. ``study`` holds them; running the same search again resumes it."""
+
+    def __init__(self, study: optuna.Study, spec: SearchSpec, done: int) -> None:
+        super().__init__(f"search interrupted after {done} of {spec.budget} networks")
+        self.study = study
+        self.spec = spec
+        self.done = done
+
+
+def make_pruner(spec: SearchSpec) -> optuna.pruners.BasePruner:
+    """The pruner consulted after every epoch but the last. Successive halving by default:
+    rungs at epochs r, 3r, 9r... (r = max(1, epochs // 5)); a network is stopped at a rung
+    unless its accuracy is in the top third of all networks that reached it."""
+    if spec.objective == "pareto" or spec.pruner == "none":
+        return optuna.pruners.NopPruner()
+    min_resource = max(1, spec.epochs // 5)
+    if spec.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(
+            min_resource=min_resource, max_resource=spec.epochs, reduction_factor=3
+        )
+    return optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=3)
+
+
+def predictor_strategy(
+    spec: SearchSpec,
+    space: SearchSpace,
+    features: tuple[str, ...] = ALL,
+    **extra: Any,
+) -> PredictorStrategy:
+    """The predictor strategy of ``spec``'s settings (``extra``: warm-start rows, or the
+    fixed candidate set of a tabular replay)."""
+    return PredictorStrategy(
+        space,
+        spec.cell,
+        spec.objective,
+        features,
+        spec.seed,
+        pool_size=spec.pool_size,
+        kappa=spec.kappa,
+        local_fraction=spec.local_fraction,
+        kind=spec.predictor,
+        **extra,
+    )
+
+
+def _load_warm_start(spec: SearchSpec) -> tuple[tuple[str, ...], np.ndarray, np.ndarray] | None:
+    if spec.warm_start is None:
+        return None
+    table = load_table(spec.warm_start, features=ALL, cell=spec.cell)
+    return table.features, table.X.to_numpy(dtype=float), table.y
+
+
+# -- the search ----------------------------------------------------------------------------------
+
+
+def run_search(
+    spec: SearchSpec,
+    progress: Progress | None = None,
+    *,
+    workers: int = 1,
+    write_config: bool = True,
+) -> optuna.Study:
+    """Run (or resume) the search described by ``spec``; returns its Optuna study.
+
+    With ``workers > 1``, workers 1..N-1 are started as local processes once the study
+    exists (``nas.search.workers``), every process with one thread; this call is worker 0
+    and returns after all have ended. ``write_config=False`` is for those workers: only
+    worker 0 writes ``config.json``.
+
+    Raises
+    ------
+    SparseNASError
+        For an unreadable task or warm-start table, a storage that cannot be opened, an
+        existing study created with other settings, or workers that cannot share the
+        storage; nothing is written to the study then.
+    SearchInterrupted
+        On Ctrl-C, after keeping every finished trial and exporting the tables.
+    """
+    spec = spec.resolved()
+    check_workers(workers, spec.storage)  # type: ignore[arg-type]
+    task = load_task(spec.task, seed=spec.task_seed, n_strings=spec.n_strings)
+    warm = _load_warm_start(spec)
+    study = open_study(spec)
+    search = _Search(spec, study, task, warm, progress or (lambda event: None))
+    if write_config:
+        search.write_config()
+    with local_workers(spec, workers - 1) as helpers:
+        search.run()
+        if helpers:
+            search.emit("wait", f"waiting for {len(helpers)} worker(s) to end their round")
+            try:
+                helpers.wait()
+            except KeyboardInterrupt:
+                done = networks_done(study.get_trials(deepcopy=False))
+                raise SearchInterrupted(study, spec, done) from None
+            search.export()
+    return study
+
+
+def export_results(study: optuna.Study, spec: SearchSpec, models: dict[int, Any]) -> None:
+    """Write the out dir's tables and best topologies from the study (checkpoints for the
+    networks in ``models``, trained in this process)."""
+    out = Path(spec.out)  # type: ignore[arg-type]
+    export_evaluations(study, out)
+    save_best(best_trials(study, spec.objective, spec.keep_best), out, models)
+
+
+@dataclass
+class _Open:
+    """A trial asked in this process and not yet told."""
+
+    trial: Trial
+    params: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)
+
+
+class _Search:
+    def __init__(self, spec, study, task: Task, warm, progress: Progress) -> None:
+        self.spec: SearchSpec = spec
+        self.study: optuna.Study = study
+        self.task = task
+        self.progress = progress
+        self.out = Path(spec.out)
+        self.space = SearchSpace(spec.families, spec.nodes)
+        self.train = spec.train_spec()
+        self.single = spec.objective == "accuracy"
+        features, warm_X, warm_y = warm if warm is not None else (ALL, None, None)
+        self.features = features
+        self.strategy = (
+            predictor_strategy(spec, self.space, features, warm_X=warm_X, warm_y=warm_y)
+            if spec.strategy == "predictor"
+            else None
+        )
+        self.study.pruner = make_pruner(spec)
+        self.open: dict[int, _Open] = {}
+        self.models: dict[int, Any] = {}
+        self.crash_streak = 0
+        self.done = 0
+        self.best: float | None = None
+
+    # -- bookkeeping -----------------------------------------------------------------------------
+
+    def write_config(self) -> None:
+        config = {
+            **asdict(self.spec),
+            "directions": self.spec.directions,
+            "train_seed": self.spec.train_seed,
+            "warmup_trials": self.spec.warmup_trials,
+            "features": list(self.features),
+            "budget_unit": "networks whose training started",
+            "optuna": optuna.__version__,
+        }
+        write_json(self.out / "config.json", config)
+
+    def emit(self, kind: str, message: str = "") -> None:
+        self.progress(SearchEvent(kind, self.done, self.spec.budget, self.best, message))
+
+    def refresh(self, trials: list[FrozenTrial]) -> None:
+        self.done = networks_done(trials)
+        accs = [t.values[0] for t in trials if t.state == TrialState.COMPLETE and t.values]
+        self.best = max(accs) if accs else None
+
+    def export(self) -> None:
+        export_results(self.study, self.spec, self.models)
+        self.models = {}
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.refresh(self.study.get_trials(deepcopy=False))
+        self.emit("start")
+        try:
+            while self.round():
+                pass
+        except KeyboardInterrupt:
+            self.abandon()
+            self.export()
+            raise SearchInterrupted(self.study, self.spec, self.done) from None
+        except BaseException:
+            self.abandon()
+            raise
+        self.export()
+        self.emit("end")
+
+    def round(self) -> bool:
+        """Ask, train and tell one round; False when the budget is spent."""
+        spec = self.spec
+        with warnings.catch_warnings():  # Optuna marks it experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(self.study)  # trials of dead workers: lost
+        trials = self.study.get_trials(deepcopy=False)
+        self.refresh(trials)
+        started = sum(counts_toward_budget(t) for t in trials)
+        remaining = spec.budget - started
+        if remaining <= 0:
+            return False
+        round_index = 1 + max((int(t.user_attrs.get("round", -1)) for t in trials), default=-1)
+        count = min(spec.round_size, remaining)
+        waiting = sum(t.state == TrialState.WAITING for t in trials)
+        origin = "tpe" if spec.strategy == "tpe" else "random"
+        if waiting == 0 and self.strategy is not None:
+            if started < spec.warmup_trials:
+                origin = "warm-up"
+                count = min(count, spec.warmup_trials - started)
+            else:
+                origin = "random"
+                for proposal in self.strategy.propose(trials, count, round_index):
+                    self.study.enqueue_trial(proposal.params, user_attrs=proposal.attrs)
+        self.study.sampler = make_sampler(spec.strategy, spec.seed, round_index, spec.warmup_trials)
+        batch = self.ask(count, round_index, origin)
+        if batch:
+            label = ", ".join(sorted({o.plan["origin"] for o, _ in batch}))
+            self.emit("round", f"round {round_index}: {len(batch)} networks ({label})")
+            self.train_round(batch)
+        self.export()
+        return True
+
+    def ask(self, count: int, round_index: int, origin: str) -> list[tuple[_Open, nx.Graph]]:
+        batch = []
+        invalid = 0
+        while len(batch) < count and not self.budget_claimed(len(batch)):
+            with warnings.catch_warnings():  # heartbeats are recorded by ``heartbeats``
+                warnings.filterwarnings("ignore", "Heartbeat of storage is supposed")
+                trial = self.study.ask()
+            entry = self.open.setdefault(trial.number, _Open(trial))
+            plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_KEYS}
+            plan.setdefault("origin", origin)
+            entry.params = self.space.suggest(trial)
+            try:
+                if plan.get("edge_list"):
+                    graph = edges_from_string(plan["edge_list"])
+                else:
+                    graph = build_graph(entry.params)
+            except SparseNASError as exc:
+                trial.set_user_attr("status", "invalid")
+                trial.set_user_attr("reason", str(exc))
+                self.tell(entry, TrialState.FAIL)
+                invalid += 1
+                if invalid > MAX_INVALID_PER_SLOT * count:
+                    raise SparseNASError(
+                        f"{invalid} parameter draws in a row gave no connected graph; "
+                        "widen the node range or add families"
+                    ) from None
+                continue
+            new = {"round": round_index, "edge_list": edges_to_string(graph)}
+            if "origin" not in trial.user_attrs:
+                new["origin"] = plan["origin"]
+            for key, value in new.items():
+                if trial.user_attrs.get(key) != value:
+                    trial.set_user_attr(key, value)
+            entry.plan = {**plan, **new}
+            batch.append((entry, graph))
+        return batch
+
+    def budget_claimed(self, asked: int) -> bool:
+        """Whether the networks started or claimed (here: ``asked`` so far this round; by any
+        worker: running trials) already fill the budget. Checked before every ask, so
+        workers sharing a study overshoot it by at most one network each."""
+        trials = self.study.get_trials(deepcopy=False)
+        started = sum(counts_toward_budget(t) for t in trials)
+        claimed = sum(
+            t.state == TrialState.RUNNING and not counts_toward_budget(t)
+            and "status" not in t.user_attrs and t.number not in self.open
+            for t in trials
+        )  # fmt: skip
+        return started + claimed + asked >= self.spec.budget
+
+    def train_round(self, batch: list[tuple[_Open, nx.Graph]]) -> None:
+        train_seed = self.spec.train_seed
+        for entry, _ in batch:
+            entry.trial.set_user_attr("train_seed", train_seed)
+        trials = [entry.trial for entry, _ in batch]
+        last_epoch = self.train.epochs
+
+        def on_epoch(index: int, metrics: EpochMetrics) -> bool:
+            trial = trials[index]
+            self.emit(
+                "epoch",
+                f"trial {trial.number} epoch {metrics.epoch}/{last_epoch}: "
+                f"test acc {metrics.test_acc:.4f}",
+            )
+            if not self.single:
+                return False
+            trial.report(metrics.test_acc, metrics.epoch)
+            return metrics.epoch < last_epoch and trial.should_prune()
+
+        graphs = [graph for _, graph in batch]
+        with heartbeats(self.study._storage, trials):  # the study's own storage object
+            records, models = self.evaluate(graphs, on_epoch)
+        for (entry, _), record, model in zip(batch, records, models, strict=True):
+            self.finish(entry, record, model)
+
+    def evaluate(self, graphs: list[nx.Graph], on_epoch) -> tuple[list[dict], list[Any]]:
+        """``evaluate_many``; if it raises, each network alone, a crash becoming a record."""
+        spec, seeds = self.spec, [self.spec.train_seed] * len(graphs)
+        kwargs = {"seeds": seeds, "on_epoch": on_epoch, "keep_models": True}
+        try:
+            return evaluate_many(graphs, spec.cell, self.task, self.train, **kwargs)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 (a crash becomes a FAIL trial)
+            if len(graphs) == 1:
+                return [_crash_record(exc)], [None]
+        records, models = [], []
+        for index, graph in enumerate(graphs):
+
+            def alone(_i: int, metrics: EpochMetrics, index: int = index) -> bool:
+                return on_epoch(index, metrics)
+
+            try:
+                (record,), (model,) = evaluate_many(
+                    [graph], spec.cell, self.task, self.train, seeds=[seeds[index]],
+                    on_epoch=alone, keep_models=True,
+                )  # fmt: skip
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as exc:  # noqa: BLE001
+                record, model = _crash_record(exc), None
+            records.append(record)
+            models.append(model)
+        return records, models
+
+    def finish(self, entry: _Open, record: dict[str, Any], model: Any) -> None:
+        trial = entry.trial
+        status = record["status"]
+        if status == "crashed":
+            self.crash_streak += 1
+        else:
+            self.crash_streak = 0
+        attrs = record_attrs(record) if status != "crashed" else {
+            "status": "crashed", "reason": record["reason"]
+        }  # fmt: skip
+        if attrs.get("edge_list") == entry.plan.get("edge_list"):
+            attrs.pop("edge_list", None)  # set when the trial was asked
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        if status == "ok":
+            values = [float(record["test_acc"])]
+            if not self.single:
+                values.append(float(record["params_nonzero"]))
+            self.tell(entry, TrialState.COMPLETE, values)
+            if model is not None:
+                self.models[trial.number] = model
+        elif status == "stopped":
+            self.tell(entry, TrialState.PRUNED)
+        else:
+            self.tell(entry, TrialState.FAIL)
+        if self.crash_streak >= MAX_CRASH_STREAK and "error" in record:
+            raise record["error"]
+
+    def tell(self, entry: _Open, state: TrialState, values: list[float] | None = None) -> None:
+        self.study.tell(entry.trial, values, state=state)
+        self.open.pop(entry.trial.number, None)
+        trials = self.study.get_trials(deepcopy=False)
+        self.refresh(trials)
+        if entry.trial.user_attrs.get("status") != "invalid":
+            status = entry.trial.user_attrs.get("status", state.name.lower())
+            self.emit("trial", f"trial {entry.trial.number}: {status}")
+
+    def abandon(self) -> None:
+        """Ctrl-C: every trial asked here and not yet told is told FAIL (``interrupted``) and
+        its candidate queued again, so a resumed search trains it first."""
+        states = {t.number: t.state for t in self.study.get_trials(deepcopy=False)}
+        for number, entry in list(self.open.items()):
+            if states.get(number) != TrialState.RUNNING:
+                continue
+            trial = entry.trial
+            trial.set_user_attr("status", "interrupted")
+            self.study.tell(trial, state=TrialState.FAIL)
+            if entry.params:
+                plan = {k: json_value(v) for k, v in entry.plan.items() if k != "round"}
+                self.study.enqueue_trial(entry.params, user_attrs=plan)
+        self.open.clear()
+        self.refresh(self.study.get_trials(deepcopy=False))
+
+
+def _crash_record(exc: BaseException) -> dict[str, Any]:
+    reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    return {"status": "crashed", "reason": reason, "error": exc}

@@ -1,0 +1,196 @@
+"""``SearchSpec``: every setting of a search, checked on construction, and what follows from it.
+
+The CLI builds one from its options (whose defaults are read from here), ``run_search`` runs
+it, its workers receive it resolved (``config.json``), and a study remembers the settings in
+``IDENTITY`` so that a resume with other ones is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from graphs.checks import check_choice, check_choices, check_fraction, check_int, check_real
+from graphs.errors import SparseNASError
+from graphs.generators import FAMILIES, THESIS_NODES
+from graphs.seeds import derive_seed
+from models.cells import check_cell
+from models.training import TrainSpec
+from nas.search.space import SearchSpace
+from nas.search.strategies import STRATEGIES
+from predictors.regressors import check_kind
+
+OBJECTIVES: tuple[str, ...] = ("accuracy", "pareto")
+PRUNERS: tuple[str, ...] = ("sha", "hyperband", "none")
+"""Optuna pruners that stop unpromising networks early (``none``: every network trains all
+its epochs)."""
+IDENTITY: tuple[str, ...] = (
+    "cell",
+    "task",
+    "task_seed",
+    "n_strings",
+    "epochs",
+    "objective",
+    "nodes",
+    "families",
+    "batch_size",
+    "lr",
+)
+"""Settings a study is bound to: resuming with another value of one of them is an error.
+(``seed`` is not among them: workers sharing a study give each its own seed.)"""
+_TRAIN = 5  # SeedSequence stream of the training seed
+
+
+def parse_nodes(text: str) -> tuple[int, int]:
+    """``"10:50"`` (or ``"20"``) -> the inclusive node range."""
+    parts = str(text).split(":")
+    try:
+        values = [int(part) for part in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2):
+        raise SparseNASError(f"the node range must look like LOW:HIGH, e.g. 10:50 (got {text!r})")
+    return (values[0], values[-1])
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "search"
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """Everything a search needs; checked on construction (``SparseNASError``).
+
+    Parameters
+    ----------
+    cell : rnn_tanh, rnn_relu, gru or lstm.
+    budget : networks whose training may start (finished, stopped early, diverged or crashed).
+    task : reber, embedded-reber, digits or csv:PATH (``nas.tasks.load_task``).
+    epochs : training epochs of a network that is not stopped early.
+    strategy : predictor, tpe or random (``nas.search.strategies``).
+    objective : accuracy, or pareto (maximise accuracy, minimise nonzero parameters).
+    nodes : inclusive node range, ``(low, high)`` or ``"low:high"``, low >= 3.
+    families : graph families searched (``"ws,ba,er"``, ``"all"`` or a sequence).
+    storage : Optuna storage URL; default ``sqlite:///<out>/study.db``.
+    study : study name; default ``<cell>-<task>`` (a CSV task by its file's stem).
+    out : output folder; default ``runs/<study>``.
+    seed : seeds the samplers, the pool, the predictor and the training seed.
+    warm_start : an evaluations table (CSV/Parquet, ours or the thesis') whose rows of this
+        cell also train the predictor.
+    round_size : candidates trained together per round.
+    pool_size : random candidates the predictor scores per round.
+    warmup : share of the budget drawn at random before the predictor guides (predictor
+        strategy; also TPE's random start-up trials).
+    kappa : exploration weight of the acquisition (``mean + kappa * std``).
+    local_fraction : share of a round's slots given to local moves around the best trials.
+    predictor : the ``GraphRegressor`` kind guiding the search.
+    pruner : sha (successive halving), hyperband or none: Optuna's pruner, which stops
+        unpromising networks early; unused for pareto (Optuna's pruners are single-objective).
+    keep_best : best trials written to ``best/`` as GraphML and checkpoint (accuracy
+        objective; pareto keeps the whole front).
+    task_seed, n_strings, batch_size, lr, device : the task's seed and size (Reber tasks) and
+        the training settings (``models.training.TrainSpec``).
+    """
+
+    cell: str = "gru"
+    budget: int = 200
+    task: str = "reber"
+    epochs: int = TrainSpec.epochs
+    strategy: str = "predictor"
+    objective: str = "accuracy"
+    nodes: tuple[int, int] = THESIS_NODES
+    families: tuple[str, ...] = FAMILIES
+    storage: str | None = None
+    study: str | None = None
+    out: str | None = None
+    seed: int = 0
+    warm_start: str | None = None
+    round_size: int = 8
+    pool_size: int = 2000
+    warmup: float = 0.15
+    kappa: float = 1.0
+    local_fraction: float = 0.25
+    predictor: str = "extratrees"
+    pruner: str = "sha"
+    keep_best: int = 5
+    task_seed: int = 0
+    n_strings: int | None = None
+    batch_size: int = TrainSpec.batch_size
+    lr: float = TrainSpec.lr
+    device: str = TrainSpec.device
+
+    def __post_init__(self) -> None:
+        nodes = parse_nodes(self.nodes) if isinstance(self.nodes, str) else self.nodes
+        object.__setattr__(self, "nodes", tuple(int(n) for n in nodes))
+        object.__setattr__(self, "families", check_choices(self.families, "graph family", FAMILIES))
+        for name in ("out", "warm_start"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, str(value))
+        check_cell(self.cell)
+        check_int(self.budget, "budget", low=1)
+        check_int(self.round_size, "round_size", low=1)
+        check_int(self.pool_size, "pool_size", low=1)
+        check_int(self.keep_best, "keep_best", low=1)
+        check_int(self.seed, "seed", low=0)
+        check_choice(self.strategy, "strategy", STRATEGIES)
+        check_choice(self.objective, "objective", OBJECTIVES)
+        check_choice(self.pruner, "pruner", PRUNERS)
+        check_kind(self.predictor)
+        SearchSpace(self.families, self.nodes)  # the node range
+        check_fraction(self.warmup, "warmup")
+        check_fraction(self.local_fraction, "local_fraction")
+        check_real(self.kappa, "kappa", low=0.0)
+        self.train_spec()  # epochs, batch_size, lr, device
+        for name in ("study", "storage"):
+            value = getattr(self, name)
+            if value is not None and not str(value).strip():
+                raise SparseNASError(f"{name} must not be empty")
+
+    def resolved(self) -> SearchSpec:
+        """The spec with the study name, out dir and storage URL filled in."""
+        task_label = Path(self.task[4:]).stem if self.task.startswith("csv:") else self.task
+        study = self.study or _slug(f"{self.cell}-{task_label}")
+        out = self.out or str(Path("runs") / _slug(study))
+        storage = self.storage or f"sqlite:///{Path(out) / 'study.db'}"
+        return replace(self, study=study, out=out, storage=storage)
+
+    def identity(self) -> dict[str, Any]:
+        """The settings in ``IDENTITY``, as JSON values."""
+        return json.loads(json.dumps({name: getattr(self, name) for name in IDENTITY}))
+
+    def to_json(self) -> dict[str, Any]:
+        """Every setting as a JSON value; ``SearchSpec.from_json`` reads it back."""
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SearchSpec:
+        """The spec saved by ``to_json`` (extra keys, such as those ``config.json`` adds, are
+        ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def train_spec(self) -> TrainSpec:
+        return TrainSpec(
+            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, device=self.device
+        )
+
+    @property
+    def directions(self) -> list[str]:
+        return ["maximize", "minimize"] if self.objective == "pareto" else ["maximize"]
+
+    @property
+    def train_seed(self) -> int:
+        """The training seed every network of the search shares (weights and batch order)."""
+        return derive_seed(self.seed, _TRAIN)
+
+    @property
+    def warmup_trials(self) -> int:
+        """Trials drawn at random before the predictor guides (at least 3 without a warm
+        start, so the first regressor has data)."""
+        count = math.ceil(self.warmup * self.budget)
+        return min(self.budget, max(count, 0 if self.warm_start else 3))

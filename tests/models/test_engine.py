@@ -1,0 +1,320 @@
+"""The batched engine: stacked candidates equal the reference and train as if alone.
+
+Every test runs on both recurrences: the compiled one (models/fused.py) and the PyTorch one
+(models/recurrence.py) that machines without a compiler fall back to.
+"""
+
+import warnings
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+import models.engine
+import models.fused
+from graphs.dag import layered_dag
+from graphs.generators import barabasi_albert, erdos_renyi, watts_strogatz
+from models.cells import CELLS
+from models.engine import (
+    MAX_AUTO_SLOTS,
+    StackedAdam,
+    StackedSparseRNN,
+    _Slot,
+    _train_epoch,
+    auto_slots,
+    depth_groups,
+    stack_sizes,
+    train_many,
+)
+from models.fused import edge_list, fused_kernel
+from models.networks import SparseRNNClassifier
+from models.training import TrainSpec, train_model
+
+
+@pytest.fixture(autouse=True, params=["fused", "torch"])
+def recurrence(request, monkeypatch):
+    """Run the test on the compiled recurrence, then on the PyTorch fallback."""
+    if request.param == "torch":
+        monkeypatch.setattr(models.engine, "fused_kernel", lambda: None)
+    return request.param
+
+
+# Different sizes, layer counts and skip spans, so padding and layer shifts are exercised.
+GRAPHS = [
+    watts_strogatz(12, 4, 1.0, seed=1),
+    barabasi_albert(9, 2, seed=1),
+    erdos_renyi(14, 0.3, seed=2),
+]
+
+
+def _dags():
+    dags = [layered_dag(g) for g in GRAPHS]
+    assert len({d.n_layers for d in dags}) > 1 and len({d.n_nodes for d in dags}) > 1
+    return dags
+
+
+def _unpad(weight, gates, n, width, cols=None):
+    blocks = weight.reshape(gates, width, *weight.shape[1:])[:, :n]
+    blocks = blocks.reshape(gates * n, *weight.shape[1:])
+    return blocks if cols is None else blocks[..., :cols]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_stacked_forward_and_gradients_match_the_reference(cell):
+    dags = _dags()
+    models = [
+        SparseRNNClassifier(d, cell, 3, vocab_size=12, embedding_dim=4, seed=i)
+        for i, d in enumerate(dags)
+    ]
+    stack = StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randint(1, 12, (5, 7), generator=generator)
+    lengths = torch.tensor([7, 1, 3, 6, 4])
+    k = len(models)
+    out = stack.forward(inputs.expand(k, -1, -1), lengths.expand(k, -1))
+    out.square().sum().backward()
+    width = stack.neurons
+    for row, model in enumerate(models):
+        expected = model(inputs, lengths)
+        torch.testing.assert_close(out[row], expected, atol=1e-5, rtol=1e-5)
+        expected.square().sum().backward()
+        rnn, n = model.rnn, model.rnn.n_neurons
+        originals = rnn.parametrizations
+        pairs = {
+            "weight_x": (originals.weight_x.original.grad, n),
+            "weight_h": (originals.weight_h.original.grad, n),
+            "weight_in": (originals.weight_in.original.grad, None),
+        }
+        for name, (grad, cols) in pairs.items():
+            got = _unpad(stack.gradients()[name][row], stack.gates, n, width, cols)
+            torch.testing.assert_close(got, grad, atol=1e-5, rtol=1e-5, msg=name)
+        got_bias = _unpad(stack.gradients()["bias_h"][row][:, None], stack.gates, n, width)
+        torch.testing.assert_close(got_bias[:, 0], rnn.bias_h.grad, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            stack.gradients()["embedding"][row], model.embedding.weight.grad, atol=1e-5, rtol=1e-5
+        )
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_stacked_float_inputs_match_the_reference(cell):
+    """Feature-vector tasks (digits, CSV of numbers) take the projected-input path."""
+    dags = _dags()
+    models = [SparseRNNClassifier(d, cell, 3, n_features=4, seed=i) for i, d in enumerate(dags)]
+    stack = StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
+    inputs = torch.randn(5, 6, 4, generator=torch.Generator().manual_seed(1))
+    lengths = torch.tensor([6, 2, 1, 5, 3])
+    k = len(models)
+    out = stack.forward(inputs.expand(k, -1, -1, -1), lengths.expand(k, -1))
+    out.sum().backward()
+    for row, model in enumerate(models):
+        expected = model(inputs, lengths)
+        torch.testing.assert_close(out[row], expected, atol=1e-5, rtol=1e-5)
+        expected.sum().backward()
+        grad = model.rnn.parametrizations.weight_in.original.grad
+        got = _unpad(
+            stack.gradients()["weight_in"][row], stack.gates, model.rnn.n_neurons, stack.neurons
+        )
+        torch.testing.assert_close(got, grad, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "rnn_tanh"])
+def test_training_together_equals_training_alone(tiny_task, cell):
+    dags = _dags()
+    spec = TrainSpec(epochs=2, batch_size=16)
+    init_seeds, order_seeds = [3, 4, 5], [7, 7, 8]
+    together, models = train_many(
+        dags,
+        cell,
+        tiny_task,
+        spec,
+        init_seeds=init_seeds,
+        order_seeds=order_seeds,
+        embedding_dim=8,
+        slots=2,
+        keep_models=True,
+    )
+    for i, dag in enumerate(dags):
+        model = SparseRNNClassifier(
+            dag, cell, 2, vocab_size=tiny_task.vocab_size, embedding_dim=8, seed=init_seeds[i]
+        )
+        alone = train_model(model, tiny_task, spec, seed=order_seeds[i])
+        assert together[i].status == alone.status == "ok"
+        for got, expected in zip(together[i].history, alone.history, strict=True):
+            assert got.test_acc == pytest.approx(expected.test_acc, abs=1e-9)
+            assert got.test_loss == pytest.approx(expected.test_loss, abs=1e-5)
+            assert got.train_loss == pytest.approx(expected.train_loss, abs=1e-5)
+        for got, expected in zip(models[i].parameters(), model.parameters(), strict=True):
+            torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
+
+
+def test_masked_weights_stay_zero_in_the_stack(tiny_task):
+    dags = _dags()
+    _, models = train_many(
+        dags,
+        "gru",
+        tiny_task,
+        TrainSpec(epochs=2, batch_size=16, lr=0.05),
+        init_seeds=[0, 1, 2],
+        order_seeds=[0, 0, 0],
+        keep_models=True,
+    )
+    for model in models:
+        for name in ("weight_in", "weight_x", "weight_h"):
+            parametrization = getattr(model.rnn.parametrizations, name)
+            mask = parametrization[0].mask
+            assert torch.all(parametrization.original[mask == 0] == 0)
+            assert torch.any(parametrization.original[mask == 1] != 0)
+
+
+def test_a_diverging_candidate_never_touches_the_others(tiny_task):
+    dags = _dags()[:2]
+
+    def stack_of(rows):
+        models = [
+            SparseRNNClassifier(dags[i], "rnn_relu", 2, vocab_size=tiny_task.vocab_size, seed=i)
+            for i in rows
+        ]
+        return StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
+
+    def one_epoch(stack, rows):
+        optimizer = StackedAdam(stack.parameters(), 1e-2, 5.0)
+        slots = [_Slot(index=i, order=torch.Generator().manual_seed(0)) for i in rows]
+        spec = TrainSpec(epochs=1, batch_size=16)
+        _train_epoch(stack, optimizer, slots, tiny_task.train, spec, torch.device("cpu"))
+        return slots
+
+    both = stack_of([0, 1])
+    with torch.no_grad():
+        both.tensors["readout_b"][1] = float("nan")
+    slots = one_epoch(both, [0, 1])
+    assert slots[1].result.status == "diverged"
+    assert "non-finite loss in epoch 1" in slots[1].result.reason
+    alone = stack_of([0])
+    one_epoch(alone, [0])
+    assert slots[0].result.status == "ok"
+    for name in StackedSparseRNN.PARAMS:
+        torch.testing.assert_close(both.tensors[name][0], alone.tensors[name][0])
+        assert torch.isfinite(both.tensors[name][0]).all()
+
+
+def test_callback_sees_every_epoch_and_can_drop_a_candidate(tiny_task):
+    seen = []
+
+    def drop_second_after_one_epoch(index, metrics):
+        seen.append((index, metrics.epoch))
+        return index == 1
+
+    results, _ = train_many(
+        _dags(),
+        "gru",
+        tiny_task,
+        TrainSpec(epochs=3, batch_size=32),
+        init_seeds=[0, 1, 2],
+        order_seeds=[0, 0, 0],
+        on_epoch=drop_second_after_one_epoch,
+    )
+    assert [r.status for r in results] == ["ok", "stopped", "ok"]
+    assert [len(r.history) for r in results] == [3, 1, 3]
+    assert sorted(seen) == [(0, 1), (0, 2), (0, 3), (1, 1), (2, 1), (2, 2), (2, 3)]
+
+
+def test_automatic_slot_count_is_bounded(tiny_task):
+    slots = auto_slots(_dags(), "lstm", tiny_task, batch_size=128)
+    assert 1 <= slots <= MAX_AUTO_SLOTS
+
+
+def test_depth_groups_keep_deep_graphs_apart_and_respect_capacity():
+    shape = [(10, 9), (4, 2), (15, 14), (11, 10), (22, 20), (6, 3), (10, 9), (4, 1)]
+    dags = [SimpleNamespace(n_layers=L, max_span=s, n_nodes=20) for L, s in shape]
+    # sorted: 7 (4, 1), 1 (4, 2), 5 (6, 3) | 0 (10, 9), 6 (10, 9), 3 (11, 10) | 2 | 4
+    # (6 <= 1.25 * 4 + 2 and span 3 <= 1 + 2; 10 > 7 starts a stack; 15 > 14.5; 22 > 20.75)
+    assert depth_groups(dags, capacity=64) == [[7, 1, 5], [0, 6, 3], [2], [4]]
+    assert depth_groups(dags, capacity=2) == [[7, 1], [5], [0, 6], [3], [2], [4]]
+    uniform = [SimpleNamespace(n_layers=7, max_span=4, n_nodes=n) for n in (30, 10, 20)]
+    assert depth_groups(uniform, capacity=64) == [[1, 2, 0]]  # then by size
+
+
+def test_the_compiled_recurrence_builds_here(recurrence):
+    """CI must exercise the compiled path, not only the fallback (g++ and ninja are project
+    requirements on the target machines)."""
+    assert fused_kernel() is not None
+
+
+def test_edge_list_packs_each_candidates_ones_with_their_extra_value(recurrence):
+    mask = torch.tensor([[[0, 1], [1, 1]], [[0, 0], [1, 0]]], dtype=torch.float32)
+    lag = torch.tensor([[[9, 2], [3, 4]], [[9, 9], [5, 9]]])
+    edges, counts = edge_list(mask, lag)
+    assert counts.tolist() == [3, 1]
+    assert edges.dtype == torch.int32 and edges.shape == (2, 3, 3)
+    assert edges[0].tolist() == [[0, 1, 2], [1, 0, 3], [1, 1, 4]]
+    assert edges[1, 0].tolist() == [1, 0, 5]  # rows past a candidate's count are padding
+    plain, plain_counts = edge_list(torch.zeros(2, 3, 3))
+    assert plain.shape == (2, 1, 2) and plain_counts.tolist() == [0, 0]
+
+
+def test_a_non_finite_recurrent_weight_stays_in_its_own_candidate(recurrence):
+    """A NaN inside the recurrence (not only in the read-out) reaches that candidate's
+    output and gradients only: the compiled transcendentals propagate NaN."""
+    dags = _dags()[:2]
+    models = [SparseRNNClassifier(d, "gru", 2, vocab_size=6, seed=i) for i, d in enumerate(dags)]
+    stack = StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
+    with torch.no_grad():
+        rows, cols = torch.nonzero(stack.tensors["mask_x"][1], as_tuple=True)
+        stack.tensors["weight_x"][1, rows[0], cols[0]] = float("nan")
+    inputs = torch.randint(1, 6, (4, 5), generator=torch.Generator().manual_seed(0))
+    lengths = torch.tensor([5, 3, 2, 4])
+    out = stack.forward(inputs.expand(2, -1, -1), lengths.expand(2, -1))
+    out.sum().backward()
+    assert torch.isnan(out[1]).any() and torch.isfinite(out[0]).all()
+    torch.testing.assert_close(out[0], models[0](inputs, lengths))
+    assert torch.isfinite(stack.flat.grad[0]).all()
+
+
+def test_batch_chunks_on_two_threads_equal_one_thread(recurrence):
+    """With K not a multiple of the thread count, the compiled loop splits each candidate's
+    batch rows between threads and sums their weight gradients."""
+    dags = _dags()
+    models = [SparseRNNClassifier(d, "lstm", 2, vocab_size=6, seed=i) for i, d in enumerate(dags)]
+    inputs = torch.randint(1, 6, (24, 5), generator=torch.Generator().manual_seed(0))
+    lengths = torch.randint(1, 6, (24,), generator=torch.Generator().manual_seed(1))
+    results = []
+    threads = torch.get_num_threads()
+    for count in (1, 2):
+        torch.set_num_threads(count)
+        try:
+            stack = StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
+            out = stack.forward(inputs.expand(3, -1, -1), lengths.expand(3, -1))
+            out.square().sum().backward()
+            results.append((out.detach(), stack.flat.grad))
+        finally:
+            torch.set_num_threads(threads)
+    torch.testing.assert_close(results[0][0], results[1][0], atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(results[0][1], results[1][1], atol=1e-5, rtol=1e-5)
+
+
+def test_the_kernel_switch_and_a_failed_build_fall_back_to_pytorch(monkeypatch, recurrence):
+    build = models.fused.fused_kernel.__wrapped__
+    monkeypatch.setenv(models.fused.KERNEL_ENV, "torch")
+    assert build() is None
+    monkeypatch.delenv(models.fused.KERNEL_ENV)
+
+    def broken(**_):
+        raise RuntimeError("Error building extension 'x'\nlong compiler output")
+
+    monkeypatch.setattr(torch.utils.cpp_extension, "load", broken)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert build() is None
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "Error building extension 'x'" in message and "PyTorch path" in message
+    assert "\n" not in message
+
+
+def test_a_token_outside_the_vocabulary_is_refused(recurrence):
+    dags = _dags()[:1]
+    models = [SparseRNNClassifier(dags[0], "gru", 2, vocab_size=6, seed=0)]
+    stack = StackedSparseRNN(models, **stack_sizes(dags))
+    inputs = torch.tensor([[[1, 2, 9]]])
+    with pytest.raises((RuntimeError, IndexError)):
+        stack.forward(inputs, torch.tensor([[3]]))

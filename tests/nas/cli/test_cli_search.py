@@ -1,0 +1,135 @@
+"""`nas search` in-process (registered on a test app as nas.cli will): output, files, exit codes."""
+
+import json
+
+import optuna
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import nas.search.loop
+from nas.cli.search import search_command
+from nas.experiments.evaluate import evaluate_many as real_evaluate_many
+
+runner = CliRunner()
+app = typer.Typer(pretty_exceptions_enable=False)
+app.command("search")(search_command)
+
+
+@app.callback()
+def main() -> None:
+    """Test app: `search` as a subcommand, as in `nas`."""
+
+
+@pytest.fixture(autouse=True)
+def small(small_reber):
+    """A 200-string Reber task (the command also quietens Optuna's logger: restore it)."""
+    small_reber(200)
+    yield
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+
+
+def search(tmp_path, *options: str):
+    base = ["search", "--budget", "4", "--epochs", "1", "--nodes", "10:12"]
+    base += ["--strategy", "random", "--out", str(tmp_path / "run")]
+    return runner.invoke(app, [*base, *options])
+
+
+def test_help_says_what_the_budget_counts():
+    result = runner.invoke(app, ["search", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "networks whose training starts" in text
+    for option in ("--cell", "--budget", "--task", "--epochs", "--strategy", "--objective"):
+        assert option in text
+    for option in ("--nodes", "--families", "--storage", "--study", "--out", "--seed"):
+        assert option in text
+    assert "--warm-start" in text and "--json" in text
+
+
+def test_search_prints_the_ranked_table_and_writes_its_files(tmp_path):
+    result = search(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "best 4 topologies (gru, reber)" in result.stdout
+    for header in ("family", "nodes", "edges", "layers", "nonzero", "predicted", "measured"):
+        assert header in result.stdout
+    assert "4 ok" in result.stdout
+    out = tmp_path / "run"
+    for name in ("evaluations.csv", "evaluations.parquet", "config.json", "study.db"):
+        assert (out / name).is_file()
+    assert len(list((out / "best").glob("*.graphml"))) == 4
+
+
+def test_json_output_and_resume(tmp_path):
+    first = search(tmp_path, "--json")
+    assert first.exit_code == 0, first.output
+    payload = json.loads(first.stdout)
+    assert payload["study"] == "gru-reber" and payload["trials"] == {"ok": 4}
+    assert len(payload["best"]) == 4 and payload["best"][0]["rank"] == 1
+    assert payload["best"][0]["test_acc"] >= payload["best"][-1]["test_acc"]
+    again = json.loads(search(tmp_path, "--json").stdout)
+    assert again["best"] == payload["best"] and again["trials"] == {"ok": 4}
+
+
+def test_pareto_prints_the_front(tmp_path):
+    result = search(tmp_path, "--objective", "pareto", "--study", "front")
+    assert result.exit_code == 0, result.output
+    assert "Pareto front: accuracy vs nonzero parameters" in result.stdout
+    payload = json.loads(
+        search(tmp_path, "--objective", "pareto", "--study", "front", "--json").stdout
+    )
+    sizes = [row["params_nonzero"] for row in payload["pareto_front"]]
+    assert sizes == sorted(sizes) and sizes
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--cell", "transformer"],
+        ["--budget", "0"],
+        ["--nodes", "2:10"],
+        ["--nodes", "30:10"],
+        ["--families", "ws,hypercube"],
+        ["--strategy", "grid"],
+        ["--objective", "speed"],
+        ["--task", "csv:no/such/file.csv"],
+        ["--storage", "nosuchdb://x"],
+        ["--warm-start", "no/such/table.csv"],
+    ],
+    ids=lambda options: "=".join(options),
+)
+def test_bad_input_exits_2_with_an_error_line_and_writes_nothing(tmp_path, options):
+    result = search(tmp_path, *options)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_other_settings_on_an_existing_study_exit_2_and_change_nothing(tmp_path):
+    assert search(tmp_path).exit_code == 0
+    url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+
+    def content():
+        study = optuna.load_study(study_name="gru-reber", storage=url)
+        trials = [(t.number, t.state, t.params, t.user_attrs) for t in study.trials]
+        return study.user_attrs, trials
+
+    before = content()
+    result = search(tmp_path, "--epochs", "3")
+    assert result.exit_code == 2 and "epochs=1 (now 3)" in result.stderr
+    assert content() == before
+
+
+def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, monkeypatch):
+    calls = []
+
+    def interrupt_second_round(graphs, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_evaluate_many(graphs, *args, **kwargs)
+
+    monkeypatch.setattr(nas.search.loop, "evaluate_many", interrupt_second_round)
+    result = search(tmp_path, "--budget", "10")
+    assert result.exit_code == 130
+    assert "run the same command again to resume" in " ".join(result.stderr.split())

@@ -1,0 +1,447 @@
+"""The Optuna-backed search (nas.search.loop): strategies, budget, resume, seeds, failures, files.
+
+Tiny settings throughout: a 200-string Reber task, nodes 10..12, 1-2 epochs, budgets of 4-6
+(torch runs on one thread: tests/conftest.py).
+"""
+
+import json
+import math
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+import torch
+from optuna.trial import TrialState, create_trial
+
+import nas.search.loop
+import nas.search.storage
+from graphs.errors import SparseNASError
+from graphs.generators import GraphSpec
+from graphs.io import edges_from_string, edges_to_string, read_graph
+from nas.experiments.evaluate import evaluate_many as real_evaluate_many
+from nas.search import SearchInterrupted, SearchSpec, run_search
+from nas.search.moves import mutate
+from nas.search.results import counts_toward_budget, hypervolume, pareto_front
+from nas.search.space import SearchSpace, build_graph
+from nas.search.storage import open_study
+from nas.search.strategies import PredictorStrategy, training_targets
+from predictors import THESIS
+
+THESIS_TABLE = str(Path(__file__).parents[2] / "data" / "thesis_table.csv")
+
+
+def tiny(tmp_path, name="run", **changes) -> SearchSpec:
+    settings = dict(
+        cell="gru",
+        budget=6,
+        epochs=2,
+        nodes=(10, 12),
+        n_strings=200,
+        round_size=3,
+        pool_size=60,
+        out=str(tmp_path / name),
+        pruner="none",
+    )
+    return SearchSpec(**(settings | changes))
+
+
+def started(study) -> list:
+    return [t for t in study.get_trials() if counts_toward_budget(t)]
+
+
+def outcome(study) -> list:
+    return [
+        (t.number, t.state.name, t.params, t.user_attrs.get("test_acc"), t.user_attrs["edge_list"])
+        for t in study.get_trials()
+    ]
+
+
+# -- strategies -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", ["random", "tpe", "predictor"])
+def test_each_strategy_spends_the_budget_and_writes_its_files(tmp_path, strategy):
+    spec = tiny(tmp_path, strategy=strategy)
+    events = []
+    study = run_search(spec, progress=events.append)
+    trials = started(study)
+    assert len(trials) == 6 and all(t.state == TrialState.COMPLETE for t in trials)
+    for trial in trials:
+        assert {"family", "nodes", "graph_seed"} <= set(trial.params)
+        graph = edges_from_string(trial.user_attrs["edge_list"])
+        assert 10 <= graph.number_of_nodes() <= 12
+        assert trial.user_attrs["status"] == "ok"
+        assert trial.user_attrs["properties"]["nodes"] == graph.number_of_nodes()
+        assert trial.user_attrs["params_nonzero"] > 0 and trial.user_attrs["train_seconds"] > 0
+        assert len(trial.user_attrs["metrics"]["acc_by_epoch"]) == 2
+    origins = {t.user_attrs["origin"] for t in trials}
+    if strategy == "predictor":
+        assert "warm-up" in origins and origins & {"pool", "local"}
+        guided = [t for t in trials if t.user_attrs["origin"] in ("pool", "local")]
+        assert all(0 <= t.user_attrs["predicted_acc"] <= 1 for t in guided)
+        for trial in (t for t in guided if t.user_attrs["origin"] == "local"):
+            parent = study.trials[trial.user_attrs["parent"]]
+            assert trial.params == parent.params and trial.user_attrs["move"]
+            assert trial.user_attrs["edge_list"] != parent.user_attrs["edge_list"]
+    else:
+        assert origins == {strategy}
+    assert events[0].kind == "start" and events[-1].kind == "end" and events[-1].done == 6
+
+    out = tmp_path / "run"
+    table = pd.read_csv(out / "evaluations.csv")
+    assert len(table) == 6 and set(table["status"]) == {"ok"}
+    assert {"cell", "family", "test_acc", "edge_list", "density", "params_nonzero"} <= set(table)
+    assert pd.read_parquet(out / "evaluations.parquet").shape == table.shape
+    config = json.loads((out / "config.json").read_text())
+    assert config["strategy"] == strategy and config["study"] == "gru-reber"
+    assert config["storage"].startswith("sqlite:///") and config["budget"] == 6
+    best = sorted(p.name for p in (out / "best").iterdir())
+    assert len(best) == 2 * spec.keep_best
+    top = max(trials, key=lambda t: (t.values[0], -t.user_attrs["params_nonzero"], -t.number))
+    graph = read_graph(out / "best" / f"trial-{top.number:05d}.graphml")
+    assert nx.utils.edges_equal(graph.edges, edges_from_string(top.user_attrs["edge_list"]).edges)
+    state = torch.load(out / "best" / f"trial-{top.number:05d}.pt")
+    assert state and all(isinstance(value, torch.Tensor) for value in state.values())
+
+
+def test_pareto_objective_keeps_a_front(tmp_path):
+    spec = tiny(tmp_path, objective="pareto", budget=5)
+    study = run_search(spec)
+    assert len(study.directions) == 2
+    front = pareto_front(study.get_trials())
+    assert front and all(len(t.values) == 2 for t in front)
+    sizes = [t.values[1] for t in front]
+    accs = [t.values[0] for t in front]
+    assert sizes == sorted(sizes) and accs == sorted(accs)  # bigger only if better
+    saved = {p.stem for p in (tmp_path / "run" / "best").glob("*.graphml")}
+    assert saved == {f"trial-{t.number:05d}" for t in front}
+
+
+# -- resume and seeds ------------------------------------------------------------------------------
+
+
+def test_resume_never_repeats_and_a_larger_budget_runs_only_the_difference(tmp_path):
+    first = run_search(tiny(tmp_path, budget=4, strategy="random"))
+    before = outcome(first)
+    again = run_search(tiny(tmp_path, budget=4, strategy="random"))
+    assert outcome(again) == before
+    more = run_search(tiny(tmp_path, budget=6, strategy="random"))
+    after = outcome(more)
+    assert after[: len(before)] == before and len(started(more)) == 6
+    edges = [row[-1] for row in after]
+    assert len(set(edges)) == len(edges)
+
+
+def test_same_seed_repeats_and_another_seed_differs(tmp_path):
+    one = outcome(run_search(tiny(tmp_path, "a", budget=5, seed=3)))
+    two = outcome(run_search(tiny(tmp_path, "b", budget=5, seed=3)))
+    other = outcome(run_search(tiny(tmp_path, "c", budget=5, seed=4)))
+    assert one == two
+    assert [row[2] for row in one] != [row[2] for row in other]
+
+
+# -- failures -----------------------------------------------------------------------------------
+
+
+def test_a_diverged_network_is_a_failed_trial_and_the_search_goes_on(tmp_path, monkeypatch):
+    def diverge_first(graphs, *args, **kwargs):
+        records, models = real_evaluate_many(graphs, *args, **kwargs)
+        if not diverge_first.done:
+            records[0] = {**records[0], "status": "diverged", "reason": "non-finite loss"}
+            models[0] = None
+            diverge_first.done = True
+        return records, models
+
+    diverge_first.done = False
+    monkeypatch.setattr(nas.search.loop, "evaluate_many", diverge_first)
+    study = run_search(tiny(tmp_path, budget=4, strategy="predictor"))
+    failed = [t for t in study.get_trials() if t.state == TrialState.FAIL]
+    assert len(failed) == 1 and failed[0].user_attrs["status"] == "diverged"
+    assert failed[0].user_attrs["reason"] == "non-finite loss"
+    assert len(started(study)) == 4 and len(study.get_trials()) == 4
+    table = pd.read_csv(tmp_path / "run" / "evaluations.csv")
+    assert sorted(table["status"]) == ["diverged", "ok", "ok", "ok"]
+
+
+def test_a_crash_fails_only_that_network(tmp_path, monkeypatch):
+    calls = []
+
+    def crash_on_first_graph(graphs, *args, **kwargs):
+        calls.append(len(graphs))
+        if len(calls) == 1 or len(calls) == 2:  # the round, then its first graph alone
+            raise RuntimeError("out of memory")
+        return real_evaluate_many(graphs, *args, **kwargs)
+
+    monkeypatch.setattr(nas.search.loop, "evaluate_many", crash_on_first_graph)
+    study = run_search(tiny(tmp_path, budget=3, strategy="random"))
+    states = [t.state for t in study.get_trials()]
+    assert calls == [3, 1, 1, 1] and states.count(TrialState.FAIL) == 1
+    crashed = next(t for t in study.get_trials() if t.state == TrialState.FAIL)
+    assert crashed.user_attrs["status"] == "crashed"
+    assert "RuntimeError: out of memory" in crashed.user_attrs["reason"]
+
+
+class _PruneOdd(optuna.pruners.BasePruner):
+    def prune(self, study, trial):
+        return trial.number % 2 == 1
+
+
+def test_stopped_trials_are_pruned_in_optuna_and_keep_their_last_accuracy(tmp_path, monkeypatch):
+    monkeypatch.setattr(nas.search.loop, "make_pruner", lambda spec: _PruneOdd())
+    study = run_search(tiny(tmp_path, budget=4, epochs=2, strategy="random"))
+    stopped = [t for t in study.get_trials() if t.state == TrialState.PRUNED]
+    assert [t.number for t in stopped] == [1, 3]
+    for trial in stopped:
+        assert trial.user_attrs["status"] == "stopped"
+        assert trial.user_attrs["metrics"]["epochs"] == 1
+        assert trial.user_attrs["test_acc"] == trial.intermediate_values[1] == trial.value
+    table = pd.read_csv(tmp_path / "run" / "evaluations.csv")
+    assert list(table["status"]) == ["ok", "stopped", "ok", "stopped"]
+    assert len(started(study)) == 4
+
+
+@pytest.mark.parametrize("pruner", ["sha", "hyperband"])
+def test_the_pruners_see_every_epoch(tmp_path, pruner):
+    study = run_search(tiny(tmp_path, budget=3, epochs=2, pruner=pruner, strategy="random"))
+    for trial in study.get_trials():
+        assert set(trial.intermediate_values) <= {1, 2} and 1 in trial.intermediate_values
+
+
+def test_ctrl_c_keeps_finished_trials_and_the_same_search_resumes(tmp_path, monkeypatch):
+    calls = []
+
+    def interrupt_second_round(graphs, *args, **kwargs):
+        calls.append(len(graphs))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_evaluate_many(graphs, *args, **kwargs)
+
+    monkeypatch.setattr(nas.search.loop, "evaluate_many", interrupt_second_round)
+    with pytest.raises(SearchInterrupted) as stop:
+        run_search(tiny(tmp_path, budget=6, strategy="random"))
+    assert stop.value.done == 3
+    study = stop.value.study
+    states = [t.state for t in study.get_trials()]
+    assert states == [TrialState.COMPLETE] * 3 + [TrialState.FAIL] * 3 + [TrialState.WAITING] * 3
+    interrupted = [t.user_attrs["edge_list"] for t in study.get_trials()[3:6]]
+    assert len(pd.read_csv(tmp_path / "run" / "evaluations.csv")) == 6
+
+    resumed = run_search(tiny(tmp_path, budget=6, strategy="random"))
+    trials = resumed.get_trials()
+    assert [t.state for t in trials[6:]] == [TrialState.COMPLETE] * 3
+    assert [t.user_attrs["edge_list"] for t in trials[6:]] == interrupted
+    assert len(started(resumed)) == 6
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+def test_a_worker_killed_hard_loses_its_trials_and_the_next_run_trains_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(nas.search.storage, "HEARTBEAT_GRACE", 1)
+    spec = tiny(tmp_path, budget=3, strategy="random")
+    run_search(spec)
+    study = open_study(spec.resolved())  # a second worker starts a trial, then dies
+    trial = study.ask()
+    params = SearchSpace(spec.families, spec.nodes).suggest(trial)
+    dead_edges = edges_to_string(build_graph(params))
+    for key, value in {"origin": "random", "edge_list": dead_edges, "train_seed": 7}.items():
+        trial.set_user_attr(key, value)
+    study._storage.record_heartbeat(trial._trial_id)
+    time.sleep(2.5)  # SQLite's clock has whole seconds
+    resumed = run_search(tiny(tmp_path, budget=4, strategy="random"))
+    trials = resumed.get_trials()
+    assert trials[3].state == TrialState.FAIL and not counts_toward_budget(trials[3])
+    assert trials[4].user_attrs["edge_list"] == dead_edges  # queued again, trained now
+    assert trials[4].state == TrialState.COMPLETE and len(started(resumed)) == 4
+    table = pd.read_csv(tmp_path / "run" / "evaluations.csv")
+    assert table["status"].tolist() == ["ok", "ok", "ok", "lost", "ok"]
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_a_live_worker_keeps_its_trials_through_a_long_epoch(tmp_path, monkeypatch):
+    monkeypatch.setattr(nas.search.storage, "HEARTBEAT_GRACE", 1)
+    monkeypatch.setattr(nas.search.storage, "HEARTBEAT_INTERVAL", 0.1)
+    spec = tiny(tmp_path, budget=2, round_size=2, strategy="random")
+
+    def slow(graphs, *args, **kwargs):
+        other_worker = open_study(spec.resolved())
+        for trial in other_worker.get_trials(states=[TrialState.RUNNING]):
+            other_worker._storage.record_heartbeat(trial._trial_id)  # as the dead worker's
+        time.sleep(2.5)  # an epoch longer than the grace period: only new beats save them
+        optuna.storages.fail_stale_trials(other_worker)
+        return real_evaluate_many(graphs, *args, **kwargs)
+
+    monkeypatch.setattr(nas.search.loop, "evaluate_many", slow)
+    study = run_search(spec)
+    assert [t.state for t in study.get_trials()] == [TrialState.COMPLETE] * 2
+
+
+# -- bad input ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"cell": "transformer"},
+        {"budget": 0},
+        {"budget": -3},
+        {"nodes": "20:10"},
+        {"nodes": "2:10"},
+        {"nodes": "ten"},
+        {"families": "ws,xx"},
+        {"families": ""},
+        {"strategy": "grid"},
+        {"objective": "speed"},
+        {"epochs": 0},
+    ],
+    ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()),
+)
+def test_bad_settings_raise_before_anything_is_written(tmp_path, changes):
+    with pytest.raises(SparseNASError):
+        tiny(tmp_path, **changes)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"task": "csv:missing.csv"},
+        {"task": "sudoku"},
+        {"storage": "nosuchdb://x/y"},
+        {"warm_start": "missing.csv"},
+    ],
+    ids=["missing-csv", "unknown-task", "bad-storage", "missing-warm-start"],
+)
+def test_unreadable_task_table_or_storage_raise_and_write_nothing(tmp_path, changes):
+    with pytest.raises(SparseNASError):
+        run_search(tiny(tmp_path, **changes))
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_existing_study_is_untouched_by_other_settings(tmp_path):
+    run_search(tiny(tmp_path, budget=3, strategy="random"))
+    spec = tiny(tmp_path, budget=3, strategy="random").resolved()
+    before = outcome(open_study(spec))
+    for changes in ({"epochs": 1}, {"cell": "lstm", "study": "gru-reber"}, {"task": "sudoku"}):
+        with pytest.raises(SparseNASError):
+            run_search(tiny(tmp_path, budget=5, strategy="random", **changes))
+    assert outcome(open_study(spec)) == before
+
+
+def test_an_unconnectable_space_is_an_error(tmp_path, monkeypatch):
+    def no_graph(params):
+        raise SparseNASError("no connected graph")
+
+    monkeypatch.setattr(nas.search.loop, "build_graph", no_graph)
+    with pytest.raises(SparseNASError, match="no connected graph"):
+        run_search(tiny(tmp_path, budget=1, strategy="random"))
+
+
+# -- pieces ---------------------------------------------------------------------------------------
+
+
+def test_warm_start_table_guides_the_predictor_from_the_start(tmp_path):
+    with pytest.warns(UserWarning, match="missing from table"):  # no edge list: thesis only
+        study = run_search(tiny(tmp_path, budget=4, warm_start=THESIS_TABLE, round_size=2))
+    origins = [t.user_attrs["origin"] for t in study.get_trials()]
+    assert origins[0] == "warm-up" and set(origins[1:]) <= {"pool", "local"}
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["features"] == list(THESIS) and config["warmup_trials"] == 1
+
+
+@pytest.mark.parametrize("family", ["ws", "ba", "er"])
+def test_search_space_draws_rebuild_the_same_graph(family):
+    space = SearchSpace((family,), (10, 30))
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        params = space.sample(rng)
+        try:
+            graph = build_graph(params)
+        except SparseNASError:
+            continue
+        assert graph.number_of_nodes() == params["nodes"] and nx.is_connected(graph)
+        assert sorted(build_graph(params).edges) == sorted(graph.edges)
+
+
+def test_local_moves_stay_connected_labelled_and_in_range():
+    graph = GraphSpec("ws", 12, k=4, p=0.3).build(0)
+    rng = np.random.default_rng(1)
+    kinds = set()
+    for _ in range(60):
+        moved = mutate(graph, rng, min_nodes=11, max_nodes=13)
+        assert moved is not None
+        child, move = moved
+        kinds.add(move.split()[0] + " " + move.split()[1])
+        assert nx.is_connected(child) and 11 <= child.number_of_nodes() <= 13
+        assert sorted(child.nodes) == list(range(child.number_of_nodes()))
+        assert not (
+            child.number_of_nodes() == 12 and nx.utils.edges_equal(child.edges, graph.edges)
+        )
+    assert {"add node", "remove node", "add edge", "remove edge"} <= kinds
+
+
+def _trial(number, state, acc, accs, status, value=None):
+    attrs = {"edge_list": f"0-1 1-{number + 2}", "status": status, "test_acc": acc}
+    attrs["metrics"] = {"acc_by_epoch": accs}
+    values = None if value is None else [value]
+    trial = create_trial(state=state, values=values, user_attrs=attrs)
+    trial.number = number
+    return trial
+
+
+def test_stopped_targets_add_the_median_gain_and_diverged_take_the_floor():
+    trials = [
+        _trial(0, TrialState.COMPLETE, 0.9, [0.6, 0.7, 0.9], "ok", 0.9),
+        _trial(1, TrialState.COMPLETE, 0.8, [0.5, 0.7, 0.8], "ok", 0.8),
+        _trial(2, TrialState.COMPLETE, 0.7, [0.5, 0.6, 0.7], "ok", 0.7),
+        _trial(3, TrialState.PRUNED, 0.4, [0.4], "stopped", 0.4),
+        _trial(4, TrialState.FAIL, None, [], "diverged"),
+    ]
+    edges, y = training_targets(trials)
+    assert len(edges) == 5
+    assert y[:3].tolist() == [0.9, 0.8, 0.7]
+    assert math.isclose(y[3], 0.4 + 0.3)  # median of the gains 0.3, 0.3, 0.2
+    assert y[4] == min(y[:4])
+
+
+def test_a_fixed_candidate_set_is_chosen_from_and_never_repeated():
+    space = SearchSpace(("ws", "ba"), (10, 16))
+    rng = np.random.default_rng(3)
+    members = []
+    while len(members) < 12:
+        params = space.sample(rng)
+        try:
+            members.append((params, build_graph(params)))
+        except SparseNASError:
+            continue
+    trained = members[:4]
+    trials = []
+    for number, (_params, graph) in enumerate(trained):
+        edges = edges_to_string(graph)
+        attrs = {"edge_list": edges, "test_acc": 0.5 + 0.1 * number, "status": "ok"}
+        trial = create_trial(state=TrialState.COMPLETE, value=0.5 + 0.1 * number, user_attrs=attrs)
+        trial.number = number
+        trials.append(trial)
+    strategy = PredictorStrategy(space, "gru", "accuracy", THESIS, 0, candidates=members)
+    proposals = strategy.propose(trials, 5, round_index=0)
+    chosen = [p.attrs["edge_list"] for p in proposals]
+    free = {edges_to_string(g) for _, g in members[4:]}
+    assert len(chosen) == 5 and len(set(chosen)) == 5
+    assert set(chosen) <= free  # only members, never one already evaluated, no local moves
+    assert {p.attrs["origin"] for p in proposals} == {"pool"}
+    everything = strategy.propose(trials, 20, round_index=1)
+    assert {p.attrs["edge_list"] for p in everything} == free  # a round cannot exceed the set
+
+
+def test_hypervolume_of_a_worked_staircase():
+    reference = (0.5, 20.0)
+    # strips: sizes [5, 10) at accuracy 0.8, [10, 20) at 0.9 -> 5 * 0.3 + 10 * 0.4
+    assert math.isclose(hypervolume([(0.9, 10.0), (0.8, 5.0)], reference), 5.5)
+    dominated = [(0.9, 10.0), (0.8, 5.0), (0.7, 7.0), (0.85, 12.0)]
+    assert math.isclose(hypervolume(dominated, reference), 5.5)
+    beyond = [(0.4, 1.0), (0.95, 25.0), (float("nan"), 3.0)]
+    assert hypervolume(beyond, reference) == 0.0
+    assert hypervolume([], reference) == 0.0
+    assert math.isclose(hypervolume([(1.0, 0.0)], reference), 10.0)  # the whole box
