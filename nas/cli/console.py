@@ -104,6 +104,16 @@ def check_out_dir(folder: Path) -> Path:
     return folder
 
 
+def check_out_file(path: Path | None) -> Path | None:
+    """Check, before any long work, that a file can be written at ``path`` (if given): not a
+    folder, and its folder can be made and written into."""
+    if path is not None:
+        if path.is_dir():
+            raise SparseNASError(f"cannot write {path}: it is a folder, not a file")
+        check_out_dir(path.parent)
+    return path
+
+
 MISSING = "–"
 """How a missing value (None, NaN) is shown."""
 

@@ -9,7 +9,14 @@ import typer
 
 from graphs.checks import check_choices, check_int
 from graphs.generators import FAMILIES
-from nas.cli.console import console, progress_bar, records_table, run_or_exit, save_csv
+from nas.cli.console import (
+    check_out_file,
+    console,
+    progress_bar,
+    records_table,
+    run_or_exit,
+    save_csv,
+)
 from nas.experiments.topologies import describe_files, graph_files, sample_topologies
 
 MAIN_COLUMNS = (
@@ -31,7 +38,11 @@ def sample_command(
     The `edge_list` column holds each graph as space-separated `u-v` pairs.
     """
     families = run_or_exit(
-        lambda: check_int(count, "count", low=1) and check_choices(family, "graph family", FAMILIES)
+        lambda: (
+            check_int(count, "count", low=1)
+            and check_out_file(out) is out
+            and check_choices(family, "graph family", FAMILIES)
+        )
     )
     with progress_bar(not as_json) as bar:
         job = bar.add_task("sampling", total=count * len(families), status="")
@@ -47,6 +58,7 @@ def properties_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
 ) -> None:
     """Graph properties of the given files, one row per file (first column `graph`)."""
+    run_or_exit(lambda: check_out_file(out))
     with progress_bar(not as_json and len(files) > 20) as bar:
         job = bar.add_task("reading", total=len(files), status="")
         table = run_or_exit(lambda: describe_files(graph_files(files), lambda: bar.advance(job)))

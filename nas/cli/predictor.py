@@ -17,6 +17,7 @@ from rich.table import Table
 
 from models.cells import CELLS
 from nas.cli.console import (
+    check_out_file,
     console,
     err_console,
     fmt,
@@ -79,6 +80,7 @@ def train(
 
     def fit():
         check_kind(model)
+        check_out_file(out)
         table = load_table(data, features=features, cell=cell)
         predictor = fit_predictor(table, model, seed=seed, n_estimators=n_estimators)
         save_predictor(predictor, out)
@@ -149,6 +151,7 @@ def evaluate(
     def prepare():
         for kind in kinds:
             check_kind(kind)
+        check_out_file(plot)
         table = load_table(data, features=features, cell=cell)
         return average_over_seeds(table) if mean_over_seeds else table
 
@@ -195,6 +198,7 @@ def predict(
     """Predict the accuracy (and its uncertainty) of every graph in a table."""
 
     def run():
+        check_out_file(out)
         predictor = load_predictor(model)
         return predictor, predictor.predict_table(data)
 

@@ -1,6 +1,7 @@
 """The `nas` command line, run in-process: outputs, JSON shape and exit codes."""
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -10,6 +11,7 @@ from graphs.properties import PROPERTY_NAMES
 from nas.cli import app
 
 runner = CliRunner()
+THESIS_TABLE = str(Path(__file__).parents[2] / "data" / "thesis_table.csv")
 WORKED = [(0, 2), (1, 2), (1, 3), (2, 3), (2, 4), (3, 4)]
 
 
@@ -142,3 +144,28 @@ def test_evaluate_rejects_an_empty_folder_and_a_bad_batch_count(tmp_path):
     assert result.exit_code == 2 and "holds no graph files" in result.stderr
     result = runner.invoke(app, ["evaluate", "--batch-candidates", "0"])
     assert result.exit_code == 2 and "batch_candidates must be an integer >= 1" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["sample", "properties", "predictor-train", "prune"])
+@pytest.mark.parametrize("where", ["a folder", "inside a file"])
+def test_a_bad_out_is_one_error_line_and_exit_2(command, where, tmp_path, small_task):
+    blocker = tmp_path / "blocker.txt"
+    blocker.write_text("not a folder")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    if command == "prune":  # --out is a folder: an existing file is bad, and so is a path in it
+        out = blocker if where == "a folder" else blocker / "sub"
+    else:  # --out is a file: an existing folder is bad, and so is a path inside a file
+        out = folder if where == "a folder" else blocker / "table.csv"
+    graph = tmp_path / "g.txt"
+    graph.write_text("0 1\n1 2\n")
+    args = {
+        "sample": ["sample", "--count", "2"],
+        "properties": ["properties", str(graph)],
+        "predictor-train": ["predictor", "train", "--data", THESIS_TABLE],
+        "prune": ["prune", "--hidden-size", "4", "--layers", "2", "--epochs", "1"],
+    }[command]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot write")
