@@ -46,7 +46,7 @@ from models.pruning import (
     pruning_summary,
 )
 from models.training import evaluate, train_model
-from nas.experiments.prune import PruneSpec, _seeds, build_dense
+from nas.experiments.prune import PruneSpec, build_dense
 from nas.tasks import load_task
 from nas.tasks import reber as R
 
@@ -191,7 +191,7 @@ def main() -> None:
             report["by_part"] = by_part(model, task)
             print(report["evaluation"], report["per_matrix"], report["by_part"], flush=True)
 
-    train_model(model, task, spec.base_train(), seed=_seeds(spec)[1], on_epoch=on_epoch)
+    train_model(model, task, spec.base_train(), seed=spec.seeds[1], on_epoch=on_epoch)
 
     report["by_task"] = {}
     for kind in ("foreign letters only", "single edits only", "other grammars"):
@@ -201,7 +201,7 @@ def main() -> None:
         for width in (32, 50):
             spec = PruneSpec(cell="gru", epochs=5, embedding_dim=width)
             net = build_dense(spec, variant)
-            result = train_model(net, variant, spec.base_train(), seed=_seeds(spec)[1])
+            result = train_model(net, variant, spec.base_train(), seed=spec.seeds[1])
             entry = {"base_acc": result.test_acc, "both_before_retraining": sweep(net, variant)}
             report["by_task"][f"{kind}, embedding {width}"] = entry
             print(kind, width, entry, flush=True)
@@ -215,7 +215,7 @@ def main() -> None:
                 )
             spec = PruneSpec(cell="gru", epochs=5, embedding_dim=width, seed=seed)
             net = build_dense(spec, variant)
-            result = train_model(net, variant, spec.base_train(), seed=_seeds(spec)[1])
+            result = train_model(net, variant, spec.base_train(), seed=spec.seeds[1])
             entry = {"base_acc": result.test_acc, "both_before_retraining": sweep(net, variant)}
             report["by_seed"][f"{kind}, embedding {width}, seed {seed}"] = entry
             print(kind, width, seed, entry, flush=True)

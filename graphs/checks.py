@@ -64,13 +64,14 @@ def check_choices(
 ) -> tuple[str, ...]:
     """A comma list (``"ws,ba"``), ``everything`` (all ``choices``) or a sequence -> the
     names, each one of ``choices``, none twice, at least one."""
+    given = values
     if isinstance(values, str):
         text = values.strip()
         values = tuple(choices) if text == everything else text.split(",")
     names = tuple(str(v).strip() for v in values if str(v).strip())
     unknown = [n for n in names if n not in choices]
     if unknown or not names:
-        shown = ", ".join(unknown) if unknown else repr(values)
+        shown = ", ".join(unknown) if unknown else repr(given)
         raise SparseNASError(
             f"unknown {name} {shown}; choose from {', '.join(choices)} (a comma list) "
             f"or {everything}"

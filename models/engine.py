@@ -471,18 +471,26 @@ def depth_groups(dags: Sequence[LayeredDAG], capacity: int) -> list[list[int]]:
     return groups
 
 
-def auto_slots(dags: Sequence[LayeredDAG], cell: str, task: Task, batch_size: int) -> int:
+def auto_slots(
+    dags: Sequence[LayeredDAG],
+    cell: str,
+    task: Task,
+    batch_size: int,
+    available: int | None = None,
+) -> int:
     """How many candidates to stack: what the activation memory of the largest allows within
-    MEMORY_SHARE of the available memory, capped at MAX_AUTO_SLOTS."""
+    MEMORY_SHARE of the ``available`` memory (bytes; default: what the machine has free),
+    capped at MAX_AUTO_SLOTS."""
     neurons = max(d.n_nodes for d in dags)
     lags = max(max(d.max_span, 1) for d in dags)
     steps = int(task.train.lengths.max()) + max(d.n_layers for d in dags)
     per_step = batch_size * neurons * (4 * GATES[cell] + lags + 8)  # floats kept for backward
     per_candidate = 4 * steps * per_step * 2
-    try:
-        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        available = 4 * 2**30
+    if available is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            available = 4 * 2**30
     return int(max(1, min(MAX_AUTO_SLOTS, MEMORY_SHARE * available // per_candidate)))
 
 

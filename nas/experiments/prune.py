@@ -121,6 +121,13 @@ class PruneSpec:
         check_fraction(self.tolerance, "tolerance")
         self.base_train()  # batch_size, lr, device
 
+    @property
+    def seeds(self) -> tuple[int, int, int]:
+        """Child seeds of ``seed``: the initial weights, the base training's batch order and
+        the retraining's batch order."""
+        init, order, retrain = child_seeds(self.seed, 3)
+        return init, order, retrain
+
     def base_train(self) -> TrainSpec:
         return TrainSpec(self.epochs, self.batch_size, self.lr, device=self.device)
 
@@ -182,11 +189,6 @@ class BaseModel:
         }
 
 
-def _seeds(spec: PruneSpec) -> tuple[int, int, int]:
-    init, order, retrain = child_seeds(spec.seed, 3)
-    return init, order, retrain
-
-
 def build_dense(spec: PruneSpec, task: Task) -> DenseRNNClassifier:
     """The untrained dense base model of ``spec`` for ``task``."""
     return DenseRNNClassifier(
@@ -197,7 +199,7 @@ def build_dense(spec: PruneSpec, task: Task) -> DenseRNNClassifier:
         embedding_dim=spec.embedding_dim,
         hidden_size=spec.hidden_size,
         num_layers=spec.num_layers,
-        seed=_seeds(spec)[0],
+        seed=spec.seeds[0],
     )
 
 
@@ -206,7 +208,7 @@ def train_base(spec: PruneSpec, task: Task, *, on_epoch: EpochHook | None = None
     meaningful can be pruned from it)."""
     model = build_dense(spec, task)
     hook = None if on_epoch is None else (lambda metrics: bool(on_epoch("dense base", metrics)))
-    result = train_model(model, task, spec.base_train(), seed=_seeds(spec)[1], on_epoch=hook)
+    result = train_model(model, task, spec.base_train(), seed=spec.seeds[1], on_epoch=hook)
     if result.status == "diverged":
         raise SparseNASError(
             f"the dense {spec.cell} base model diverged ({result.reason}); try a smaller --lr"
@@ -282,7 +284,7 @@ def prune_once(
     expansion = layer_expansion(model, target) if spec.method == "oneshot" else []
     hook = None if on_epoch is None else (lambda metrics: bool(on_epoch(label, metrics)))
     try:
-        result = train_model(model, task, retrain, seed=_seeds(spec)[2], on_epoch=hook)
+        result = train_model(model, task, retrain, seed=spec.seeds[2], on_epoch=hook)
     finally:
         if handle is not None:
             handle.remove()

@@ -218,9 +218,17 @@ def test_callback_sees_every_epoch_and_can_drop_a_candidate(tiny_task):
     assert sorted(seen) == [(0, 1), (0, 2), (0, 3), (1, 1), (2, 1), (2, 2), (2, 3)]
 
 
-def test_automatic_slot_count_is_bounded(tiny_task):
-    slots = auto_slots(_dags(), "lstm", tiny_task, batch_size=128)
-    assert 1 <= slots <= MAX_AUTO_SLOTS
+def test_automatic_slot_count_follows_the_memory_estimate(tiny_task):
+    dags = _dags()
+    # The largest graph's activations for one candidate, as auto_slots estimates them.
+    neurons = max(d.n_nodes for d in dags)
+    lags = max(max(d.max_span, 1) for d in dags)
+    steps = int(tiny_task.train.lengths.max()) + max(d.n_layers for d in dags)
+    per_candidate = 4 * steps * 128 * neurons * (4 * 4 + lags + 8) * 2
+    exactly = auto_slots(dags, "lstm", tiny_task, 128, available=4 * 3 * per_candidate)
+    assert exactly == 3  # a quarter of the memory holds three candidates
+    assert auto_slots(dags, "lstm", tiny_task, 128, available=per_candidate) == 1
+    assert auto_slots(dags, "lstm", tiny_task, 128, available=2**50) == MAX_AUTO_SLOTS
 
 
 def test_depth_groups_keep_deep_graphs_apart_and_respect_capacity():

@@ -445,3 +445,12 @@ def test_hypervolume_of_a_worked_staircase():
     assert hypervolume(beyond, reference) == 0.0
     assert hypervolume([], reference) == 0.0
     assert math.isclose(hypervolume([(1.0, 0.0)], reference), 10.0)  # the whole box
+
+
+def test_a_stored_pruned_status_reads_as_stopped():
+    """Studies written before the rename said ``pruned`` for a network stopped early."""
+    from nas.search.results import trial_status
+
+    old = create_trial(state=TrialState.PRUNED, user_attrs={"status": "pruned"})
+    new = create_trial(state=TrialState.PRUNED, user_attrs={"status": "stopped"})
+    assert trial_status(old) == trial_status(new) == "stopped"
