@@ -4,8 +4,7 @@ Setting (the engine issue): 30-node Watts-Strogatz graphs of the thesis preset (
 p = 1, one graph seed per candidate), the default Reber task (18,750 training strings),
 batch 128, one training epoch per variant:
 
-* reference  - the plain time x layer loop (models/reference.py), one network;
-* fast       - the single-network wavefront path (SparseRNN.forward via train_model);
+* reference  - the plain time x layer loop (SparseRNN.forward via train_model), one network;
 * batched K  - the batched engine (models/engine.py) training K networks together.
 
 Each variant runs in its own process, so the peak resident memory it reports is its own.
@@ -34,15 +33,6 @@ from models.training import TrainSpec, train_model
 from nas.tasks import load_task
 
 
-class _Reference(torch.nn.Module):
-    def __init__(self, model: SparseRNNClassifier) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, inputs, lengths):
-        return self.model(inputs, lengths, reference=True)
-
-
 def run_variant(variant: str, cell: str, nodes: int) -> dict[str, float]:
     """Train one epoch of ``variant``; seconds per candidate-epoch and peak memory (MiB)."""
     task = load_task("reber")
@@ -64,8 +54,7 @@ def run_variant(variant: str, cell: str, nodes: int) -> dict[str, float]:
         accuracy = sum(r.test_acc for r in results) / len(results)
     else:
         model = SparseRNNClassifier(dags[0], cell, 2, vocab_size=task.vocab_size, seed=0)
-        trained = _Reference(model) if variant == "reference" else model
-        accuracy = train_model(trained, task, spec, seed=0).test_acc
+        accuracy = train_model(model, task, spec, seed=0).test_acc  # the reference loop
     seconds = (time.perf_counter() - started) / slots
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"seconds": seconds, "peak_mib": peak, "test_acc": accuracy}
@@ -81,7 +70,7 @@ def main() -> None:
     if args.one:
         print(json.dumps(run_variant(args.one[0], args.one[1], args.nodes)))
         return
-    variants = ["reference", "fast"] + [f"K={k}" for k in args.slots.split(",")]
+    variants = ["reference"] + [f"K={k}" for k in args.slots.split(",")]
     print(
         f"thesis-preset WS graphs, n={args.nodes}; default Reber task; 1 epoch per variant; "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads"

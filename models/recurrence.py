@@ -21,7 +21,7 @@ contiguous row of B floats and every gate block is contiguous:
 * a pair column j of candidate k reads neuron ``source[k, j]`` from ``lag[k, j]`` steps ago:
   row ``base[k, j] + s * K * N`` of ``states`` seen as rows of B (see :func:`pair_offsets`).
 
-The cells' math is :func:`models.cells.cell_update`'s (PyTorch's gate order); the engine's
+The cells' math is :func:`models.sparse_rnn.cell_update`'s (PyTorch's gate order); the engine's
 tests hold this path equal to the reference loop in outputs and gradients.
 """
 
@@ -174,7 +174,7 @@ def _activation_buffers(cell: str, drive: torch.Tensor, neurons: int) -> list[to
 
 
 def _cell_forward(cell, gates_in, gates_hidden, h_prev, c_prev, act):
-    """One step of ``cell`` (models.cells.cell_update's math), activations written to ``act``."""
+    """One step of ``cell`` (models.sparse_rnn.cell_update's math); activations go to ``act``."""
     if cell == "rnn_tanh":
         return torch.tanh(gates_in + gates_hidden), None
     if cell == "rnn_relu":

@@ -1,6 +1,6 @@
 """Evaluate one topology: graph -> layered DAG -> Sparse-RNN -> trained accuracy + properties.
 
-The record it returns is one row of the evaluations table (see the README's data formats):
+The record it returns is one row of the evaluations table (docs/data-formats.md):
 graph properties, parameter counts, training outcome and the edge list, all plain JSON values.
 """
 
