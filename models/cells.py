@@ -41,11 +41,8 @@ def nonzero_params(dag: LayeredDAG, cell: str, input_size: int, n_classes: int) 
     ``recurrent_weights`` plus two bias vectors per gate block (``2 G N``) and the linear
     readout of the last layer (``n_last C + C``). ``models.networks.parameter_counts(model)
     ["params_nonzero"]`` counts the same on a built model (plus the embedding)."""
-    check_int(n_classes, "n_classes", low=1)
-    gates = GATES[check_cell(cell)]
-    biases = 2 * gates * dag.n_nodes
-    readout = dag.layer_sizes[-1] * n_classes + n_classes
-    return recurrent_weights(dag, cell, input_size) + biases + readout
+    biases = 2 * GATES[check_cell(cell)] * dag.n_nodes
+    return recurrent_weights(dag, cell, input_size) + biases + _readout(dag, n_classes)
 
 
 def stored_params(dag: LayeredDAG, cell: str, input_size: int, n_classes: int) -> int:
@@ -54,6 +51,10 @@ def stored_params(dag: LayeredDAG, cell: str, input_size: int, n_classes: int) -
     bias vectors and the readout (``parameter_counts(model)["params_total"]``)."""
     gates, n = GATES[check_cell(cell)], dag.n_nodes
     check_int(input_size, "input_size", low=1)
+    return gates * n * (input_size + 2 * n + 2) + _readout(dag, n_classes)
+
+
+def _readout(dag: LayeredDAG, n_classes: int) -> int:
+    """Weights and biases of the linear readout of the last layer: ``n_last C + C``."""
     check_int(n_classes, "n_classes", low=1)
-    readout = dag.layer_sizes[-1] * n_classes + n_classes
-    return gates * n * (input_size + 2 * n + 2) + readout
+    return dag.layer_sizes[-1] * n_classes + n_classes

@@ -3,9 +3,8 @@
 Each weight matrix ``W`` (outputs x inputs) is read as a bipartite graph: an edge joins input
 ``j`` and output ``i`` where ``W[i, j]`` survives pruning (its mask is 1). The spectral
 measures are those of ``graphs.spectral.bipartite_spectrum``, as for a pair of consecutive
-Sparse-RNN layers (the
-same code computes them), so pruned dense layers and graph-wired layers are directly
-comparable:
+Sparse-RNN layers (the same code computes them), so pruned dense layers and graph-wired
+layers are directly comparable:
 
 * ``s1 >= s2``: the two largest singular values of the 0/1 biadjacency matrix;
 * ``spectral_gap = s1 - s2``;

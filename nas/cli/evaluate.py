@@ -65,10 +65,10 @@ def evaluate_command(
     Several graphs (repeated --graph, or a folder) train together in one batched program,
     each exactly as it would alone with the same --seed.
     """
-    train, topologies, data = run_or_exit(
+    _, train, topologies, data = run_or_exit(
         lambda: (
-            check_cell(cell)
-            and TrainSpec(epochs=epochs, batch_size=batch_size, lr=lr, device=device),
+            check_cell(cell),
+            TrainSpec(epochs=epochs, batch_size=batch_size, lr=lr, device=device),
             topologies_to_evaluate(graph, family, nodes, k, p, m, seed),
             load_task(task, seed=task_seed),
         )

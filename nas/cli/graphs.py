@@ -37,11 +37,11 @@ def sample_command(
 
     The `edge_list` column holds each graph as space-separated `u-v` pairs.
     """
-    families = run_or_exit(
+    _, _, families = run_or_exit(
         lambda: (
-            check_int(count, "count", low=1)
-            and check_out_file(out) is out
-            and check_choices(family, "graph family", FAMILIES)
+            check_int(count, "count", low=1),
+            check_out_file(out),
+            check_choices(family, "graph family", FAMILIES),
         )
     )
     with progress_bar(not as_json) as bar:

@@ -29,6 +29,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from graphs.checks import check_choices
 from graphs.errors import SparseNASError
 from graphs.generators import FAMILIES, GraphSpec
 
@@ -72,12 +73,7 @@ class SearchSpace:
     nodes: tuple[int, int]
 
     def __post_init__(self) -> None:
-        unknown = [f for f in self.families if f not in FAMILIES]
-        if unknown or not self.families:
-            raise SparseNASError(
-                f"unknown graph family {', '.join(map(str, unknown)) or '(none)'}; "
-                f"choose from {', '.join(FAMILIES)}"
-            )
+        check_choices(self.families, "graph family", FAMILIES)
         low, high = self.nodes
         if low < 3 or low > high:
             raise SparseNASError(f"the node range must satisfy 3 <= low <= high (got {low}:{high})")

@@ -100,6 +100,7 @@ def main(argv: list[str]) -> int:
     JSON line (study, seed, networks done) when it ends."""
     import optuna
 
+    # Imported here: nas.search.loop imports this module to start the workers.
     from nas.search.loop import SearchInterrupted, run_search
     from nas.search.results import networks_done
     from nas.search.spec import SearchSpec
