@@ -3,20 +3,25 @@
 The stacked engine spends its time in the per-step recurrence. The PyTorch path
 (:mod:`models.recurrence`) multiplies dense padded blocks and pays one framework call per
 operation; the compiled loop works on the true sparsity (one axpy per edge over the batch
-rows) and fuses each cell's elementwise math, forward and backward. It is built once per
-machine with the compiler PyTorch's JIT extension loader uses (g++ and ninja), cached in
-PyTorch's extension directory, and used whenever it loads; otherwise the engine falls back
-to the PyTorch path with a one-line warning. ``SPARSE_NAS_KERNEL=torch`` forces that path.
+rows) and fuses each cell's elementwise math, forward and backward. It is built with the
+compiler PyTorch's JIT extension loader uses (g++ and ninja) into PyTorch's extension
+directory, under a name keyed by everything the binary depends on (source, flags, torch and
+Python versions), so two environments on one machine never rebuild each other's copy; it is
+used whenever it loads, otherwise the engine falls back to the PyTorch path with a one-line
+warning. ``SPARSE_NAS_KERNEL=torch`` forces that path.
 
 Both paths are held equal to the reference loop by the engine's tests.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import hashlib
 import os
 import shutil
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +34,49 @@ SOURCE = Path(__file__).parent / "kernels" / "recurrence.cpp"
 KERNEL_ENV = "SPARSE_NAS_KERNEL"
 CELL_IDS = {"rnn_tanh": 0, "rnn_relu": 1, "gru": 2, "lstm": 3}
 _EMPTY_IDS = torch.empty(0, dtype=torch.int32)
+CFLAGS = ("-O3", "-march=native", "-fopenmp")
+LDFLAGS = ("-fopenmp",)
+#: Longest wait for another process's build before falling back to the PyTorch path.
+BUILD_WAIT_SECONDS = 600.0
+
+
+def build_key(source: bytes, torch_version: str, python: str, flags: tuple[str, ...]) -> str:
+    """A short hash of everything the compiled binary depends on: one cache entry per build."""
+    digest = hashlib.sha256(source)
+    for part in (torch_version, python, *flags):
+        digest.update(b"\0" + part.encode())
+    return digest.hexdigest()[:16]
+
+
+def build_name() -> str:
+    """The extension's module and folder name for this source, torch, Python and flags."""
+    python = f"{sys.implementation.name}-{sys.version_info.major}.{sys.version_info.minor}"
+    key = build_key(SOURCE.read_bytes(), torch.__version__, python, CFLAGS + LDFLAGS)
+    return f"sparse_nas_recurrence_{key}"
+
+
+def _hold_build_lock(folder: Path, timeout: float) -> int | None:
+    """Take an exclusive ``flock`` on the build folder (the kernel frees it when its holder
+    dies, so a killed build can never leave it behind); None after ``timeout`` seconds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = os.open(folder / "build.flock", os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(handle)
+                return None
+            time.sleep(0.2)
+
+
+def _clear_stale_baton(folder: Path) -> None:
+    """PyTorch's loader marks a build with a ``lock`` file and waits forever while one
+    exists; a build killed midway leaves it behind. Every build of ours runs under the
+    flock, so a ``lock`` file seen while holding it is such a leftover."""
+    (folder / "lock").unlink(missing_ok=True)
 
 
 def _ninja_on_path() -> None:
@@ -55,15 +103,26 @@ def fused_kernel() -> ModuleType | None:
     built here or ``SPARSE_NAS_KERNEL=torch`` asks for the PyTorch path."""
     if os.environ.get(KERNEL_ENV, "").lower() == "torch":
         return None
+    handle = None
     try:
-        from torch.utils.cpp_extension import load
+        from torch.utils.cpp_extension import get_default_build_root, load
 
         _ninja_on_path()
+        name = build_name()
+        root = os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root()
+        folder = Path(root) / name
+        handle = _hold_build_lock(folder, BUILD_WAIT_SECONDS)
+        if handle is None:
+            raise TimeoutError(
+                f"another process held the kernel build lock for {BUILD_WAIT_SECONDS:.0f} s"
+            )
+        _clear_stale_baton(folder)
         return load(
-            name="sparse_nas_recurrence",
+            name=name,
             sources=[str(SOURCE)],
-            extra_cflags=["-O3", "-march=native", "-fopenmp"],
-            extra_ldflags=["-fopenmp"],
+            extra_cflags=list(CFLAGS),
+            extra_ldflags=list(LDFLAGS),
+            build_directory=str(folder),
             verbose=False,
         )
     except Exception as error:  # any build failure: fall back, never stop the work
@@ -74,6 +133,9 @@ def fused_kernel() -> ModuleType | None:
             stacklevel=2,
         )
         return None
+    finally:
+        if handle is not None:
+            os.close(handle)
 
 
 @dataclass(frozen=True)

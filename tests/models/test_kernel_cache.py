@@ -1,0 +1,76 @@
+"""The compiled kernel's cache entry: one per distinct build, and no hang on a stale lock."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import models.fused
+from models.fused import build_key, build_name, fused_kernel
+
+ROOT = Path(__file__).resolve().parents[2]
+FLAGS = ("-O3", "-fopenmp")
+
+
+def test_each_input_of_a_build_changes_its_key():
+    base = build_key(b"int f();", "2.13.0+cpu", "cpython-3.11", FLAGS)
+    assert base == build_key(b"int f();", "2.13.0+cpu", "cpython-3.11", FLAGS)
+    others = {
+        build_key(b"int g();", "2.13.0+cpu", "cpython-3.11", FLAGS),
+        build_key(b"int f();", "2.14.1", "cpython-3.11", FLAGS),
+        build_key(b"int f();", "2.13.0+cpu", "cpython-3.12", FLAGS),
+        build_key(b"int f();", "2.13.0+cpu", "cpython-3.11", ("-O2", "-fopenmp")),
+    }
+    assert base not in others and len(others) == 4
+
+
+def test_the_build_name_follows_this_source_and_torch():
+    name = build_name()
+    assert (
+        name.startswith("sparse_nas_recurrence_")
+        and len(name) == len("sparse_nas_recurrence_") + 16
+    )
+    assert name == build_name()
+
+
+def _build_folder() -> Path:
+    from torch.utils.cpp_extension import get_default_build_root
+
+    root = os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root()
+    return Path(root) / build_name()
+
+
+@pytest.mark.slow
+def test_a_stale_lock_left_by_a_killed_build_is_cleared():
+    """PyTorch waits forever on a leftover ``lock`` file; a fresh process must clear it and
+    load the kernel (already built by this test run) within seconds."""
+    assert fused_kernel() is not None
+    folder = _build_folder()
+    (folder / "lock").write_text("")
+    code = "import models.fused as f; assert f.fused_kernel() is not None; print('loaded')"
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "loaded" in result.stdout and time.monotonic() - started < 60
+    assert not (folder / "lock").exists()
+
+
+def test_a_build_lock_held_too_long_falls_back_with_one_warning(monkeypatch):
+    assert fused_kernel() is not None
+    folder = _build_folder()
+    holder = os.open(folder / "build.flock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another open file description: a different holder
+    try:
+        monkeypatch.setattr(models.fused, "BUILD_WAIT_SECONDS", 0.3)
+        with pytest.warns(RuntimeWarning, match="build lock"):
+            assert models.fused.fused_kernel.__wrapped__() is None
+    finally:
+        os.close(holder)
