@@ -41,7 +41,8 @@ import optuna
 import pandas as pd
 
 from graphs.io import edges_from_string
-from nas.search import SearchSpec, predictor_strategy
+from nas.search import SearchSpec
+from nas.search.loop import predictor_strategy
 from nas.search.results import hypervolume
 from nas.search.space import FAMILY_PARAMS, SearchSpace, er_p_range
 from nas.search.strategies import STRATEGIES, make_sampler

@@ -10,9 +10,13 @@ parameters (``nas.search.space``). ``predictor`` starts like ``random`` (the war
    accuracy seen. Rows of a ``--warm-start`` table are added.
 2. **Regressor.** A ``predictors.GraphRegressor`` (extra trees by default: a mean and the
    spread over its trees) is fitted on the features of ``predictors.features.feature_row``.
-3. **Candidates.** A fresh pool of ``pool_size`` graphs drawn uniformly from the search space,
+3. **Candidates.** A pool of ``pool_size`` graphs drawn uniformly from the search space,
    plus ``LOCAL_PER_INCUMBENT`` local moves (``nas.search.moves``) around each of the
-   ``INCUMBENTS`` best trials; graphs already evaluated are left out. Given a fixed
+   ``INCUMBENTS`` best trials; graphs already evaluated are left out. Building and describing
+   a graph is what a round pays for, so the pool **rolls**: each round draws
+   ``pool_size / POOL_ROUNDS`` fresh graphs, and the pool is the draws of the last
+   ``POOL_ROUNDS`` rounds, each built and described once per process (draw j is seeded by
+   ``(seed, j)``, so the pool of round r does not depend on when the process started). Given a fixed
    ``candidates`` set instead (a tabular benchmark's pool, ``benchmarks/replay.py``), the
    round chooses among its members not yet evaluated, and makes no local moves (their graphs
    would lie outside the set).
@@ -53,6 +57,8 @@ STRATEGIES: tuple[str, ...] = ("predictor", "tpe", "random")
 INCUMBENTS = 3
 """Best trials whose neighbourhoods are searched by local moves each round."""
 LOCAL_PER_INCUMBENT = 64
+POOL_ROUNDS = 8
+"""Rounds a pool draw stays in the pool: each round draws ``pool_size / POOL_ROUNDS`` graphs."""
 MIN_TRAINING_ROWS = 3
 """Rows the regressor needs before it guides a round (before that: random candidates)."""
 BANDWIDTH_SHARE = 0.02
@@ -145,10 +151,10 @@ class _Candidates:
     parent: list[int | None] = field(default_factory=list)
     move: list[str | None] = field(default_factory=list)
 
-    def add(self, params, graph, described, origin, parent=None, move=None) -> None:
+    def add(self, params, edges, described, origin, parent=None, move=None) -> None:
         row, size = described
         self.params.append(params)
-        self.edges.append(edges_to_string(graph))
+        self.edges.append(edges)
         self.rows.append(row)
         self.sizes.append(size)
         self.origin.append(origin)
@@ -171,6 +177,7 @@ class PredictorStrategy:
         warm-start table has).
     seed : the search's seed; every round derives its own streams from it.
     pool_size, kappa, local_fraction, kind : see ``nas.search.SearchSpec``.
+    pool_rounds : rounds a pool draw stays in the pool (1: a fresh pool every round).
     warm_X, warm_y : extra training rows (a warm-start table), or None.
     candidates : a fixed set of ``(parameters, graph)`` to choose from instead of fresh
         draws (see the module docstring), or None.
@@ -188,6 +195,7 @@ class PredictorStrategy:
         kappa: float = 1.0,
         local_fraction: float = 0.25,
         kind: str = "extratrees",
+        pool_rounds: int = POOL_ROUNDS,
         warm_X: np.ndarray | None = None,
         warm_y: np.ndarray | None = None,
         candidates: Sequence[tuple[dict[str, Any], nx.Graph]] | None = None,
@@ -201,11 +209,13 @@ class PredictorStrategy:
         self.kappa = kappa
         self.local_fraction = local_fraction
         self.kind = kind
+        self.pool_rounds = pool_rounds
         self.warm_X = warm_X
         self.warm_y = warm_y
         self.candidates = candidates
         self._rows: dict[str, tuple[np.ndarray, float]] = {}
         self._fixed: list[tuple[dict[str, Any], nx.Graph, str]] | None = None
+        self._draws: dict[int, list[tuple[dict[str, Any], str, tuple[np.ndarray, float]]]] = {}
 
     def describe(
         self, graph: nx.Graph, edges: str | None = None, *, cache: bool = False
@@ -276,20 +286,33 @@ class PredictorStrategy:
     def _pool(self, seen: set[str], round_index: int) -> _Candidates:
         if self.candidates is not None:
             return self._fixed_pool(seen)
-        rng = np.random.default_rng([self.seed, _POOL, round_index])
+        window = range(round_index - self.pool_rounds + 1, round_index + 1)
+        self._draws = {j: d for j, d in self._draws.items() if j in window}
         pool = _Candidates()
-        for _ in range(self.pool_size):
-            params = self.space.sample(rng)
-            try:
-                graph = build_graph(params)
-            except SparseNASError:
-                continue
-            edges = edges_to_string(graph)
-            if edges in seen:
-                continue
-            seen.add(edges)
-            pool.add(params, graph, self.describe(graph, edges), "pool")
+        for j in window:
+            for params, edges, described in self.draw(j):
+                if edges not in seen:
+                    seen.add(edges)
+                    pool.add(params, edges, described, "pool")
         return pool
+
+    def draw(self, index: int) -> list[tuple[dict[str, Any], str, tuple[np.ndarray, float]]]:
+        """Pool draw ``index`` (the pool of round r holds draws r - pool_rounds + 1 .. r,
+        negative ones included): parameters, edge list and description of each connected
+        graph drawn, built once per process and kept while in the window."""
+        if index not in self._draws:
+            rng = np.random.default_rng([self.seed, _POOL, index + self.pool_rounds])
+            draw = []
+            for _ in range(math.ceil(self.pool_size / self.pool_rounds)):
+                params = self.space.sample(rng)
+                try:
+                    graph = build_graph(params)
+                except SparseNASError:
+                    continue
+                edges = edges_to_string(graph)
+                draw.append((params, edges, self.describe(graph, edges)))
+            self._draws[index] = draw
+        return self._draws[index]
 
     def _fixed_pool(self, seen: set[str]) -> _Candidates:
         if self._fixed is None:  # edge lists and features once: every round scores the set
@@ -298,7 +321,7 @@ class PredictorStrategy:
         for params, graph, edges in self._fixed:
             if edges not in seen:
                 seen.add(edges)
-                pool.add(params, graph, self.describe(graph, edges, cache=True), "pool")
+                pool.add(params, edges, self.describe(graph, edges, cache=True), "pool")
         return pool
 
     def _incumbents(self, trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
@@ -331,7 +354,7 @@ class PredictorStrategy:
                     continue
                 seen.add(edges)
                 described = self.describe(child, edges)
-                local.add(dict(parent.params), child, described, "local", parent.number, move)
+                local.add(dict(parent.params), edges, described, "local", parent.number, move)
         return local
 
     # -- acquisition -----------------------------------------------------------------------------

@@ -454,3 +454,52 @@ def test_a_stored_pruned_status_reads_as_stopped():
     old = create_trial(state=TrialState.PRUNED, user_attrs={"status": "pruned"})
     new = create_trial(state=TrialState.PRUNED, user_attrs={"status": "stopped"})
     assert trial_status(old) == trial_status(new) == "stopped"
+
+
+def _trained_trials(space: SearchSpace, count: int) -> list:
+    rng = np.random.default_rng(11)
+    trials = []
+    while len(trials) < count:
+        params = space.sample(rng)
+        try:
+            graph = build_graph(params)
+        except SparseNASError:
+            continue
+        accuracy = 0.5 + 0.01 * params["nodes"]
+        attrs = {"edge_list": edges_to_string(graph), "test_acc": accuracy, "status": "ok"}
+        trial = create_trial(state=TrialState.COMPLETE, value=accuracy, user_attrs=attrs)
+        trial.number = len(trials)
+        trials.append(trial)
+    return trials
+
+
+def test_the_rolling_pool_holds_the_last_draws_and_a_fresh_process_chooses_alike():
+    """Round r's pool is draws r-1 and r (pool_rounds=2): a process that ran rounds 0-2
+    describes one new draw in round 3; a fresh process describes both, and both choose the
+    same networks (a resumed search picks up where it stopped)."""
+    space = SearchSpace(("ws", "ba", "er"), (10, 20))
+    trials = _trained_trials(space, 6)
+    calls: list[str] = []
+
+    class Counting(PredictorStrategy):
+        def describe(self, graph, edges=None, *, cache=False):
+            calls.append(edges)
+            return super().describe(graph, edges, cache=cache)
+
+    def make() -> Counting:
+        return Counting(space, "gru", "accuracy", THESIS, 0, pool_size=24, pool_rounds=2)
+
+    running = make()
+    for round_index in range(3):
+        running.propose(trials, 4, round_index)
+    calls.clear()
+    chosen = running.propose(trials, 4, 3)
+    continued = len(calls)
+    calls.clear()
+    fresh = make()
+    assert [p.attrs for p in fresh.propose(trials, 4, 3)] == [p.attrs for p in chosen]
+    assert len(calls) - continued == len(fresh.draw(2))  # the one draw the runner already had
+    window = {edges for j in (2, 3) for _, edges, _ in fresh.draw(j)}
+    pooled = [p.attrs["edge_list"] for p in chosen if p.attrs["origin"] == "pool"]
+    assert pooled and set(pooled) <= window
+    assert len(fresh.draw(3)) <= 24 // 2  # pool_size / pool_rounds graphs a draw
