@@ -13,6 +13,7 @@ from nas.cli.evaluate import evaluate_command
 from nas.cli.graphs import properties_command, sample_command
 from nas.cli.predictor import predictor_app
 from nas.cli.prune import prune_command
+from nas.cli.rank import rank_command
 from nas.cli.search import search_command
 
 app = typer.Typer(
@@ -26,4 +27,5 @@ app.command("sample")(sample_command)
 app.command("properties")(properties_command)
 app.command("search")(search_command)
 app.command("prune")(prune_command)
+app.command("rank")(rank_command)
 app.add_typer(predictor_app, name="predictor", help="Learn accuracy from graph properties.")
