@@ -42,3 +42,44 @@ def test_rank_bad_input_is_one_error_line(tiny_run, tmp_path):
     assert "top must be" in error_line(runner.invoke(app, ["rank", str(out), "--top", "0"]))
     both = runner.invoke(app, ["rank", str(out), "--json", "--csv"])
     assert "one of --json and --csv" in error_line(both)
+
+
+def test_export_then_infer(tiny_run, tmp_path):
+    out, study = tiny_run
+    folder = tmp_path / "net"
+    result = runner.invoke(app, ["export", str(out), "--rank", "2", "--out", str(folder)])
+    assert result.exit_code == 0, result.output
+    second = [t.number for t in ranked_trials(study.get_trials())][1]
+    assert f"exported rank 2 (trial {second}," in " ".join(result.stderr.split())
+    card = json.loads((folder / "card.json").read_text())
+    assert card["rank"] == 2 and card["trial"] == second
+    inputs = tmp_path / "inputs.txt"
+    inputs.write_text("BPTVVE\n\nBTXXE\n")
+    result = runner.invoke(
+        app, ["infer", str(folder), "BTSSXXTVVE", "--input", str(inputs), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["input"] for r in rows] == ["BTSSXXTVVE", "BPTVVE", "BTXXE"]
+    assert all(r["class"] in ("valid", "invalid") and r["probability"] >= 0.5 for r in rows)
+    table = runner.invoke(app, ["infer", str(folder), "BPTVVE"])
+    assert table.exit_code == 0 and "BPTVVE" in table.stdout and rows[1]["class"] in table.stdout
+
+
+def test_export_and_infer_bad_input_is_one_error_line(tiny_run, tmp_path):
+    out, _ = tiny_run
+    folder = tmp_path / "net"
+    assert runner.invoke(app, ["export", str(out), "--out", str(folder)]).exit_code == 0
+    unknown = runner.invoke(app, ["infer", str(folder), "BTSSXXTVVE", "BT#E"])
+    assert "has symbol(s) '#' outside the network's vocabulary" in error_line(unknown)
+    (folder / "weights.pt").write_bytes(b"not a checkpoint")
+    corrupt = runner.invoke(app, ["infer", str(folder), "BTSSXXTVVE"])
+    assert "does not match its checksum" in error_line(corrupt)
+    (folder / "graph.graphml").unlink()
+    assert "graph.graphml is missing" in error_line(runner.invoke(app, ["infer", str(folder), "B"]))
+    missing = runner.invoke(app, ["infer", str(tmp_path / "none"), "B"])
+    assert "does not exist" in error_line(missing)
+    no_file = runner.invoke(app, ["infer", str(folder), "--input", str(tmp_path / "no.txt")])
+    assert "cannot read input file" in error_line(no_file)
+    far = runner.invoke(app, ["export", str(out), "--rank", "7", "--out", str(tmp_path / "y")])
+    assert "no saved weights" in error_line(far)
