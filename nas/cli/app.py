@@ -15,6 +15,7 @@ from nas.cli.graphs import properties_command, sample_command
 from nas.cli.predictor import predictor_app
 from nas.cli.prune import prune_command
 from nas.cli.rank import rank_command
+from nas.cli.report import report_command
 from nas.cli.search import search_command
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.command("sample")(sample_command)
 app.command("properties")(properties_command)
 app.command("search")(search_command)
 app.command("prune")(prune_command)
+app.command("report")(report_command)
 app.command("rank")(rank_command)
 app.command("export")(export_command)
 app.command("infer")(infer_command)

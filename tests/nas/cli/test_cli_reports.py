@@ -83,3 +83,30 @@ def test_export_and_infer_bad_input_is_one_error_line(tiny_run, tmp_path):
     assert "cannot read input file" in error_line(no_file)
     far = runner.invoke(app, ["export", str(out), "--rank", "7", "--out", str(tmp_path / "y")])
     assert "no saved weights" in error_line(far)
+
+
+def test_report_writes_html_markdown_and_figures(tiny_run, tmp_path):
+    out, _ = tiny_run
+    folder = tmp_path / "report"
+    result = runner.invoke(app, ["report", str(out), "--out", str(folder), "--top", "3"])
+    assert result.exit_code == 0, result.output
+    assert "report.html" in result.stderr and "PNG figures in" in " ".join(result.stderr.split())
+    assert (folder / "report.html").stat().st_size > 1_000_000  # plotly.js inlined
+    assert (folder / "report.md").is_file() and list((folder / "figures").glob("*.png"))
+
+
+def test_report_bad_input_is_one_error_line(tiny_run, tmp_path):
+    out, _ = tiny_run
+    table = str(out / "evaluations.csv")
+    assert "give --out" in error_line(runner.invoke(app, ["report", "--data", table]))
+    nothing = runner.invoke(app, ["report", "--out", str(tmp_path / "r")])
+    assert "name a run dir" in error_line(nothing)
+    missing = runner.invoke(
+        app, ["report", str(out), "--out", str(tmp_path / "r"), "--prune-match", "no.csv"]
+    )
+    assert "prune match file 'no.csv' does not exist" in error_line(missing)
+    (tmp_path / "file").write_text("")
+    into_file = runner.invoke(app, ["report", str(out), "--out", str(tmp_path / "file")])
+    assert "it is a file" in error_line(into_file)
+    alone = runner.invoke(app, ["report", "--study", "x", "--out", str(tmp_path / "r")])
+    assert "--storage and --study go together" in error_line(alone)
