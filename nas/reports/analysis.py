@@ -204,18 +204,23 @@ def predictor_check(run: RunData, seed: int = 0) -> PredictorCheck:
         f"{CV_FOLDS}-fold cross-validation, one repeat, {CV_TREES} trees (kept small so the "
         "report builds in seconds; `nas predictor eval` runs the full protocol)"
     )
-    columns = [c for c in (*PROPERTY_NAMES, "params_nonzero", "edge_list") if c in done]
-    if len(done) < MIN_CV_ROWS or "edge_list" not in done and len(columns) < 2:
-        note = f"too few finished networks to cross-validate ({len(done)} < {MIN_CV_ROWS})"
+    edges = "edge_list" in done and len(done) > 0 and bool(done["edge_list"].notna().all())
+    names = (*PROPERTY_NAMES, "params_nonzero")
+    known = [c for c in names if c in done and done[c].notna().any()]
+    features = [c for c in names if edges or c in known]  # load_table computes the rest
+    if len(done) < MIN_CV_ROWS or not features:
+        note = (
+            f"too few finished networks to cross-validate ({len(done)} < {MIN_CV_ROWS})"
+            if features
+            else "no graph properties or edge lists to predict from"
+        )
         return PredictorCheck(None, empty, empty, empty, candidates, rows, note)
+    columns = [*known, *(["edge_list"] if edges else [])]
     source = done[[*columns, "test_acc", "trial"]].assign(
         cell=run.config.get("cell", "gru"), status="ok"
     )
     if "train_seed" in done:
         source["train_seed"] = done["train_seed"].to_numpy()
-    features = [
-        c for c in (*PROPERTY_NAMES, "params_nonzero") if c in columns or "edge_list" in columns
-    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         table = load_table(source.reset_index(drop=True), features=features)

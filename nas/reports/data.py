@@ -198,8 +198,12 @@ def _read_config(folder: Path) -> dict[str, Any]:
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numeric columns as floats; columns a report reads and a table lacks, as missing."""
     for column in NUMERIC:
-        if column in frame:
-            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        values = frame[column] if column in frame else np.nan
+        frame[column] = pd.to_numeric(pd.Series(values, index=frame.index), errors="coerce")
+    for column in ("family", "edge_list", "layer_sizes"):
+        if column not in frame:
+            frame[column] = None
     frame["status"] = frame["status"].fillna("unknown").astype(str)
     return frame.sort_values("trial", kind="stable").reset_index(drop=True)

@@ -6,6 +6,7 @@ import base64
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
+from pathlib import Path
 
 import matplotlib.image
 import pytest
@@ -166,3 +167,56 @@ def test_a_table_report_and_a_comparison(tiny_run, tmp_path):
         assert (built.markdown.parent / link).is_file()
     html = built.html.read_text()
     assert "as a table: best so far" in html and "gru-reber: best so far" in html
+
+
+THESIS_TABLE = Path(__file__).parents[2] / "data" / "thesis_table.csv"
+
+
+def test_the_predictor_section_is_the_predictors_cross_validation():
+    from predictors import GraphRegressor, cross_validate_predictor, load_table, repeated_splits
+
+    run = load_table_run(THESIS_TABLE)  # 30 GRU graphs of the thesis, no edge lists
+    check = predictor_check(run, seed=4)
+    assert check.cv["rows"] == 30 and len(check.measured) == len(check.predicted) == 30
+    table = load_table(THESIS_TABLE, features="thesis")
+    splits = repeated_splits(30, 3, 1, 4, table.groups)
+    model = GraphRegressor(kind="extratrees", n_estimators=100, random_state=4)
+    direct = cross_validate_predictor(model, table.X, table.y, splits=splits, repeats=1)
+    assert check.cv["r2"] == pytest.approx(direct.summary()["r2_mean"])
+    assert check.cv["kendall_tau"] == pytest.approx(direct.summary()["kendall_tau_mean"])
+    assert check.cv["noise_ceiling"] is None  # every graph trained once
+    assert check.candidates is None  # a table has no search predictions
+
+
+def test_a_table_without_sizes_or_edge_lists_still_reports(tmp_path):
+    built = build_report([load_table_run(THESIS_TABLE)], tmp_path / "thesis")
+    markdown = built.markdown.read_text()
+    assert "| finished / stopped early / failed | 30 / 0 / 0 |" in markdown
+    assert "Reproduce:" not in markdown  # a table has no search command
+    assert "No edge lists stored" in built.html.read_text()
+    for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown):
+        assert (built.markdown.parent / link).read_bytes().startswith(PNG_SIGNATURE)
+
+
+@pytest.mark.slow
+def test_a_prune_match_of_the_run_is_drawn_on_the_pareto_plot(tiny_run, small_reber, tmp_path):
+    from typer.testing import CliRunner
+
+    from nas.cli import app
+    from nas.reports.analysis import prune_match
+
+    out, study = tiny_run
+    small_reber(200)
+    prune = tmp_path / "prune"
+    options = ["--epochs", "1", "--retrain-epochs", "1", "--hidden-size", "8", "--layers", "1"]
+    result = CliRunner().invoke(
+        app, ["prune", "--match", str(out), "--rank", "1", "--out", str(prune), *options]
+    )
+    assert result.exit_code == 0, result.output
+    match = prune_match(load_run(out), prune / "prune_match.csv")
+    best = ranked_trials(study.get_trials())[0]
+    assert match["trial"].tolist() == [best.number]
+    assert match["params_nonzero"].tolist() == [best.user_attrs["params_nonzero"]]
+    csv = prune / "prune_match.csv"
+    built = build_report([load_run(out)], tmp_path / "report", prune_match=csv)
+    assert "dense model pruned to equal sparsity" in built.html.read_text()
