@@ -32,18 +32,18 @@ from predictors import (
 from predictors.validation import size_features
 
 STOPPED = ("stopped",)
-FAILED = ("diverged", "crashed", "lost", "fail", "failed")
-"""Statuses counted as failed in the summary (``invalid`` draws never trained; interrupted
-networks are queued again): see ``nas.search.results.trial_status``."""
+FAILED = ("diverged", "crashed", "fail", "failed")
+"""Statuses counted as failed in the summary: see ``nas.search.results.trial_status``."""
+NOT_TRAINED = ("invalid", "interrupted", "lost", "waiting", "running")
+"""Trials that are not a trained network of the budget: ``invalid`` draws never trained;
+interrupted and lost ones were queued again and trained as another trial."""
 CV_FOLDS = 3
 CV_TREES = 100
 MIN_CV_ROWS = 8
 """The predictor section's cross-validation: 3 folds, once, 100 trees (kept small so a
 report builds in seconds; ``nas predictor eval`` runs the full protocol)."""
-CORRELATED = tuple(name for name in PROPERTY_NAMES if name not in ("nodes",)) + (
-    "nodes",
-    "params_nonzero",
-)
+CORRELATED = (*PROPERTY_NAMES, "params_nonzero")
+"""The columns correlated with accuracy: every graph property and the nonzero parameters."""
 
 
 def status_counts(run: RunData) -> dict[str, int]:
@@ -104,7 +104,7 @@ def progress(run: RunData) -> pd.DataFrame:
     """Section 3: best accuracy so far after each network trained, in the order they
     finished (file order for a table). Columns ``trained``, ``trial``, ``test_acc``,
     ``best``, ``status``."""
-    frame = run.frame[~run.frame["status"].isin(("invalid", "interrupted", "waiting"))]
+    frame = run.frame[~run.frame["status"].isin(NOT_TRAINED)]
     if "datetime_complete" in frame and frame["datetime_complete"].notna().any():
         frame = frame.sort_values(["datetime_complete", "trial"], kind="stable")
     accuracy = frame["test_acc"].where(frame["status"].eq("ok"))
@@ -126,7 +126,7 @@ def timeline(run: RunData) -> pd.DataFrame | None:
     if "datetime_start" not in frame or frame["datetime_start"].isna().all():
         return None
     frame = frame[frame["datetime_start"].notna() & frame["datetime_complete"].notna()]
-    frame = frame[~frame["status"].isin(("invalid", "interrupted"))]
+    frame = frame[~frame["status"].isin(NOT_TRAINED)]
     origin = frame["datetime_start"].min()
     return pd.DataFrame(
         {

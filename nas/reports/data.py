@@ -200,7 +200,7 @@ def _read_config(folder: Path) -> dict[str, Any]:
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Numeric columns as floats; columns a report reads and a table lacks, as missing."""
     for column in NUMERIC:
-        values = frame[column] if column in frame else np.nan
+        values = frame.get(column, np.nan)
         frame[column] = pd.to_numeric(pd.Series(values, index=frame.index), errors="coerce")
     for column in ("family", "edge_list", "layer_sizes"):
         if column not in frame:

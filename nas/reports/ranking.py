@@ -14,6 +14,7 @@ import pandas as pd
 
 from graphs.checks import check_int
 from graphs.errors import SparseNASError
+from nas.reports.data import RunData, load_sources
 
 RANK_COLUMNS: tuple[str, ...] = (
     "rank", "trial", "family", "nodes", "edges", "layers", "params_nonzero", "predicted_acc",
@@ -77,7 +78,7 @@ def rank_source(
     study: str | None = None,
     data: str | None = None,
     top: int | None = 20,
-) -> tuple[Any, pd.DataFrame]:
+) -> tuple[RunData, pd.DataFrame]:
     """The ``RunData`` of exactly one source (a run dir, a storage and study, or a table)
     and its ranking (``nas rank``).
 
@@ -86,8 +87,6 @@ def rank_source(
     SparseNASError
         If no source or more than one is named, or it cannot be read.
     """
-    from nas.reports.data import load_sources
-
     named = sum(x is not None for x in (run_dir, study or storage, data))
     if named != 1:
         raise SparseNASError("name one source: a run dir, --storage with --study, or --data")
