@@ -21,10 +21,11 @@ from graphs.checks import check_int
 from graphs.errors import SparseNASError
 from graphs.io import edges_from_string, read_graph
 from graphs.properties import PROPERTY_NAMES
+from models.cells import DEFAULT_EMBEDDING_DIM
 from models.export import ExportedNetwork, build_network, load_exported, save_exported
 from nas.reports.data import load_run
 from nas.reports.ranking import ranking
-from nas.search.results import BEST_DIR
+from nas.search.results import BEST_DIR, best_file
 from nas.tasks import load_task
 from nas.tasks.encoding import split_tokens
 from predictors import library_versions
@@ -33,11 +34,6 @@ TOKENISATION = (
     "characters; whitespace-separated tokens when the text has inner whitespace "
     "(nas.tasks.encoding.split_tokens)"
 )
-
-
-def weights_file(run_dir: Path, trial: int) -> Path:
-    """Where a search keeps the trained weights of ``trial`` (if among its best)."""
-    return run_dir / BEST_DIR / f"trial-{trial:05d}.pt"
 
 
 def export_network(run_dir: str | Path, rank: int, out: str | Path) -> dict[str, Any]:
@@ -60,10 +56,12 @@ def export_network(run_dir: str | Path, rank: int, out: str | Path) -> dict[str,
         )
     row = table.iloc[rank - 1]
     trial = int(row["trial"])
-    weights = weights_file(folder, trial)
+    weights = best_file(folder, trial, ".pt")
     if not weights.is_file():
         kept = [
-            r for r in range(1, len(table) + 1) if weights_file(folder, _trial(table, r)).is_file()
+            r
+            for r in range(1, len(table) + 1)
+            if best_file(folder, _trial(table, r), ".pt").is_file()
         ]
         shown = ", ".join(map(str, kept)) or "none"
         raise SparseNASError(
@@ -94,7 +92,7 @@ def _trial(table, rank: int) -> int:
 
 
 def _graph(folder: Path, trial: int, row) -> Any:
-    saved = folder / BEST_DIR / f"trial-{trial:05d}.graphml"
+    saved = best_file(folder, trial, ".graphml")
     if saved.is_file():
         return read_graph(saved)
     return edges_from_string(str(row["edge_list"]))
@@ -124,7 +122,7 @@ def _card(run, row, task, config: dict[str, Any]) -> dict[str, Any]:
         "n_classes": task.n_classes,
         "class_names": list(task.class_names or [str(c) for c in range(task.n_classes)]),
         "input": source,
-        "embedding_dim": int(config.get("embedding_dim", 32)),
+        "embedding_dim": DEFAULT_EMBEDDING_DIM,  # what every search trains with
         "rank": int(row["rank"]),
         "trial": int(row["trial"]),
         "study": config.get("study"),

@@ -22,13 +22,16 @@ def browser():
     missing = [
         name for name, path in (("chromium", CHROMIUM), ("chromedriver", DRIVER)) if not path
     ]
+    reason = f"{' and '.join(missing)} not installed (apt-get install chromium chromium-driver)"
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        missing, reason = ["selenium"], "selenium not installed (pip install -e '.[dev]')"
     if missing:
-        reason = f"{' and '.join(missing)} not installed (apt-get install chromium chromium-driver)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI must run the browser test: {reason}")
         pytest.skip(reason)
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
