@@ -12,9 +12,17 @@ from typing import Annotated
 
 import typer
 
-from nas.cli.console import check_out_dir, console, err_console, records_table, run_or_exit
+from nas.cli.console import (
+    check_out_dir,
+    console,
+    err_console,
+    records_table,
+    run_or_exit,
+    unwrapped_help,
+)
 
 
+@unwrapped_help
 def export_command(
     run_dir: Annotated[Path, typer.Argument(help="A search's out dir.")],
     out: Annotated[Path, typer.Option(help="Folder to write the network into.")],
@@ -22,10 +30,12 @@ def export_command(
         int, typer.Option(help="Position in the ranking (1 = best; see nas rank).")
     ] = 1,
 ) -> None:
-    """Export a found network: its topology (GraphML and edge list), its trained weights
-    and card.json (cell, task, vocabulary and tokenisation, accuracy, graph properties,
-    nonzero parameters, seeds, versions). Only networks whose weights the search kept (its
-    best, in best/) can be exported."""
+    """Export a found network: topology, trained weights and card.json, into one folder.
+
+    The card holds the cell, the task with its vocabulary and tokenisation, the accuracy,
+    graph properties, nonzero parameters, seeds and versions. Only networks whose weights the
+    search kept (its best, in best/) can be exported.
+    """
 
     def export():
         from nas.experiments.export import export_network
@@ -43,6 +53,7 @@ def export_command(
     )
 
 
+@unwrapped_help
 def infer_command(
     folder: Annotated[Path, typer.Argument(help="An export folder (nas export).")],
     texts: Annotated[list[str] | None, typer.Argument(help="Input texts, e.g. BTSSXXTVVE.")] = None,

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from nas.cli.console import console, fmt_pm, records_table, run_or_exit
+from nas.cli.console import console, fmt_pm, records_table, run_or_exit, unwrapped_help
 
 COLUMNS = {
     "rank": "#", "trial": "trial", "family": "family", "nodes": "nodes", "edges": "edges",
@@ -21,6 +21,7 @@ COLUMNS = {
 }  # fmt: skip
 
 
+@unwrapped_help
 def rank_command(
     run_dir: Annotated[
         Path | None, typer.Argument(help="A search's out dir (its study.db or evaluations.csv).")
@@ -34,8 +35,11 @@ def rank_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
 ) -> None:
-    """Rank a search's finished networks by measured accuracy (ties: fewer nonzero
-    parameters, then the earlier trial); networks stopped early or failed are not ranked."""
+    """Rank a search's finished networks by measured accuracy (ties: fewer parameters).
+
+    Ties in accuracy go to fewer nonzero parameters, then to the earlier trial; networks
+    stopped early or failed are not ranked.
+    """
 
     def rank():
         from graphs.errors import SparseNASError

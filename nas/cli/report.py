@@ -12,9 +12,10 @@ from typing import Annotated
 
 import typer
 
-from nas.cli.console import check_out_dir, err_console, run_or_exit
+from nas.cli.console import check_out_dir, err_console, run_or_exit, unwrapped_help
 
 
+@unwrapped_help
 def report_command(
     run_dirs: Annotated[
         list[Path] | None,
@@ -40,8 +41,11 @@ def report_command(
         ),
     ] = None,
 ) -> None:
-    """Write a topology report: summary, ranking, search progress, the analysis of the
-    trials, the predictor, the Pareto front and drawings of the top networks."""
+    """Write a topology report: report.html (self-contained) and report.md with PNG figures.
+
+    Sections: summary, ranking, search progress, analysis of the trials, the predictor, the
+    Pareto front and drawings of the top networks (docs/reports.md).
+    """
 
     def build():
         from graphs.errors import SparseNASError

@@ -110,3 +110,17 @@ def test_report_bad_input_is_one_error_line(tiny_run, tmp_path):
     assert "it is a file" in error_line(into_file)
     alone = runner.invoke(app, ["report", "--study", "x", "--out", str(tmp_path / "r")])
     assert "--storage and --study go together" in error_line(alone)
+
+
+def test_help_of_each_command_names_its_options():
+    expected = {
+        "report": ("--storage", "--study", "--data", "--out", "--top", "--prune-match"),
+        "rank": ("--top", "--json", "--csv", "--data"),
+        "export": ("--rank", "--out", "card.json"),
+        "infer": ("--input", "--json", "probability"),
+    }
+    for command, words in expected.items():
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0
+        text = " ".join(result.output.split())
+        assert all(word in text for word in words), (command, text)
