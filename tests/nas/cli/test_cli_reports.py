@@ -124,3 +124,13 @@ def test_help_of_each_command_names_its_options():
         assert result.exit_code == 0
         text = " ".join(result.output.split())
         assert all(word in text for word in words), (command, text)
+
+
+def test_rank_reads_a_study_by_storage_and_name(tiny_run):
+    out, study = tiny_run
+    by_dir = runner.invoke(app, ["rank", str(out), "--json"])
+    storage = f"sqlite:///{out / 'study.db'}"
+    by_study = runner.invoke(app, ["rank", "--storage", storage, "--study", "gru-reber", "--json"])
+    assert by_study.exit_code == 0, by_study.output
+    assert json.loads(by_study.stdout) == json.loads(by_dir.stdout)
+    assert len(json.loads(by_dir.stdout)) == len(ranked_trials(study.get_trials()))
