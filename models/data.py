@@ -40,6 +40,9 @@ class Task:
     """A train/test split of one sequence classification problem.
 
     Exactly one of ``vocab_size`` (token inputs) and ``n_features`` (float inputs) is set.
+    ``vocabulary`` names the tokens of a token task (token id ``i + 1`` is ``vocabulary[i]``;
+    0 is padding) and ``class_names`` the classes, so that a trained network can be taken
+    away and run on new text (``nas export`` / ``nas infer``).
     """
 
     name: str
@@ -48,6 +51,8 @@ class Task:
     n_classes: int
     vocab_size: int | None = None
     n_features: int | None = None
+    vocabulary: tuple[str, ...] | None = None
+    class_names: tuple[str, ...] | None = None
 
     @property
     def uses_tokens(self) -> bool:

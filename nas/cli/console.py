@@ -7,6 +7,7 @@ Imports no command module, so each command module can use it.
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Callable, Iterator
@@ -163,3 +164,11 @@ def pairs_table(pairs: list[tuple[str, object]], title: str) -> Table:
     for name, value in pairs:
         table.add_row(name, value if isinstance(value, str) else fmt(value))
     return table
+
+
+def unwrapped_help(command: Callable[..., object]) -> Callable[..., object]:
+    """``command`` with each docstring paragraph on one line: Typer keeps the line breaks of
+    every paragraph but the first, which breaks ``--help`` mid-sentence."""
+    paragraphs = inspect.cleandoc(command.__doc__ or "").split("\n\n")
+    command.__doc__ = "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+    return command

@@ -1,5 +1,22 @@
-"""Reports of searches (room for the ranking reports): read a study or an evaluations table,
-return figures and tables, write report.html / report.md.
+"""Reports of searches: read a study, a run dir or an evaluations table (``data``), rank the
+networks (``ranking``), compute each section's numbers (``analysis``), draw them (``figures``:
+plotly for report.html; ``pngs``: matplotlib for report.md; ``drawing``: layered networks)
+and write report.html / report.md (``nas.reports.build.build_report``, templates in
+``templates/``; not re-exported here, so reading and ranking do not load plotly).
 
 Imports graphs/, predictors/ and nas.search.results; never nas.cli.
 """
+
+from nas.reports.data import RunData, load_run, load_sources, load_study, load_table_run
+from nas.reports.ranking import rank_source, ranking, smallest_within
+
+__all__ = [
+    "RunData",
+    "load_run",
+    "load_sources",
+    "load_study",
+    "load_table_run",
+    "rank_source",
+    "ranking",
+    "smallest_within",
+]

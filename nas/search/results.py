@@ -284,6 +284,11 @@ def ranked_run_graph(run_dir: Path, rank: int) -> tuple[Any, dict[str, Any]]:
     return edges_from_string(str(row["edge_list"])), row
 
 
+def best_file(out: Path, trial: int, suffix: str) -> Path:
+    """Where a search keeps a best trial's graph (``.graphml``) or weights (``.pt``)."""
+    return Path(out) / BEST_DIR / f"trial-{trial:05d}{suffix}"
+
+
 def best_trials(study: optuna.Study, objective: str, count: int) -> list[FrozenTrial]:
     """The top ``count`` trials (accuracy), or the whole Pareto front (pareto)."""
     trials = study.get_trials(deepcopy=False)
@@ -303,7 +308,7 @@ def save_best(
     keep = {t.number for t in best}
     written = []
     for trial in best:
-        stem = folder / f"trial-{trial.number:05d}"
+        stem = best_file(out, trial.number, "")
         graph_path = stem.with_suffix(".graphml")
         edges = trial_graph_edges(trial)
         if edges and not graph_path.exists():

@@ -15,7 +15,13 @@ import pandas as pd
 
 from graphs.errors import SparseNASError, existing_file
 from models.data import Task
-from nas.tasks.encoding import build_vocab, encode_sequences, split_task, task_rngs
+from nas.tasks.encoding import (
+    build_vocab,
+    encode_sequences,
+    split_task,
+    split_tokens,
+    task_rngs,
+)
 
 
 def make_csv_task(
@@ -36,7 +42,7 @@ def make_csv_task(
             )
     if len(table) == 0:
         raise SparseNASError(f"{path} has a header but no data rows; add at least two rows")
-    sequences = [_tokens(cell) for cell in table[sequence_column]]
+    sequences = [split_tokens(cell) for cell in table[sequence_column]]
     for row, tokens in enumerate(sequences, start=1):
         if not tokens:
             raise SparseNASError(
@@ -57,7 +63,14 @@ def make_csv_task(
     data = encode_sequences(sequences, [class_index[label] for label in raw_labels], vocab)
     (split_rng,) = task_rngs(seed, 1)
     return split_task(
-        f"csv:{path.name}", data, len(classes), split_rng, test_fraction, vocab_size=len(vocab) + 1
+        f"csv:{path.name}",
+        data,
+        len(classes),
+        split_rng,
+        test_fraction,
+        vocab_size=len(vocab) + 1,
+        vocab=vocab,
+        class_names=[str(label) for label in classes],
     )
 
 
@@ -76,12 +89,6 @@ def _read_table(path: Path) -> pd.DataFrame:
     except (ValueError, OSError, pd.errors.ParserWarning) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SparseNASError(f"could not read {path} as a CSV file ({reason})") from None
-
-
-def _tokens(cell: str) -> list[str]:
-    """Whitespace-separated tokens if the cell has inner whitespace, else its characters."""
-    cell = cell.strip()
-    return cell.split() if any(char.isspace() for char in cell) else list(cell)
 
 
 def _integer(cell: str, column: str, row: int) -> int:

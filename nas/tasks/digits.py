@@ -28,4 +28,7 @@ def make_digits_task(seed: int = 0, test_fraction: float = 0.25) -> Task:
         torch.full((len(images),), N_STEPS, dtype=torch.int64),
         torch.from_numpy(digits.target.astype(np.int64)),
     )
-    return split_task("digits", data, N_CLASSES, split_rng, test_fraction, n_features=N_FEATURES)
+    return split_task(
+        "digits", data, N_CLASSES, split_rng, test_fraction, n_features=N_FEATURES,
+        class_names=[str(digit) for digit in range(N_CLASSES)],
+    )  # fmt: skip

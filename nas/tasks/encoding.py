@@ -17,6 +17,13 @@ from graphs.seeds import child_rngs
 from models.data import SequenceSet, Task
 
 
+def split_tokens(text: str) -> list[str]:
+    """The tokens of one text: whitespace-separated tokens if it has inner whitespace
+    ("12 7 7 3"), else its characters ("BTSSXXTVVE"). Every token task reads text this way."""
+    text = text.strip()
+    return text.split() if any(char.isspace() for char in text) else list(text)
+
+
 def build_vocab(sequences: Iterable[Sequence[str]]) -> dict[str, int]:
     """Map every distinct token to 1..V in sorted order, so the ids never depend on row order."""
     tokens = sorted({token for sequence in sequences for token in sequence})
@@ -76,11 +83,14 @@ def split_task(
     stratify: bool = True,
     vocab_size: int | None = None,
     n_features: int | None = None,
+    vocab: Mapping[str, int] | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> Task:
     """Split ``data`` into a shuffled train and test set and wrap them in a Task.
 
     With ``stratify`` each class keeps its share in both parts (largest-remainder rounding),
     so a balanced task stays balanced. The test set has round(n * test_fraction) rows.
+    ``vocab`` (token -> id 1..V) and ``class_names`` are kept on the task.
     """
     n = len(data)
     if not 0.0 < test_fraction < 1.0:
@@ -121,7 +131,17 @@ def split_task(
         n_classes=n_classes,
         vocab_size=vocab_size,
         n_features=n_features,
+        vocabulary=None if vocab is None else vocabulary(vocab),
+        class_names=None if class_names is None else tuple(str(c) for c in class_names),
     )
+
+
+def vocabulary(vocab: Mapping[str, int]) -> tuple[str, ...]:
+    """The tokens of ``vocab`` in id order (ids must be 1..V, 0 being padding)."""
+    tokens = sorted(vocab, key=vocab.__getitem__)
+    if [vocab[token] for token in tokens] != list(range(1, len(tokens) + 1)):
+        raise SparseNASError("a vocabulary's ids must be 1..V (0 is padding)")
+    return tuple(tokens)
 
 
 def task_rngs(seed: int, n: int) -> list[np.random.Generator]:

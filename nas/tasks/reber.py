@@ -25,6 +25,8 @@ FOREIGN = "".join(letter for letter in _string.ascii_uppercase if letter not in 
 # All 26 letters get an id so any letter string encodes; 0 stays padding.
 VOCAB = {letter: index + 1 for index, letter in enumerate(_string.ascii_uppercase)}
 VOCAB_SIZE = len(VOCAB) + 1
+CLASS_NAMES = ("invalid", "valid")
+"""Label 0 and label 1 of the grammar tasks."""
 
 _END = 0
 _TRANSITIONS: dict[int, tuple[tuple[str, int], tuple[str, int]]] = {
@@ -125,7 +127,10 @@ def make_grammar_task(
     strings = generate_valid(n_valid, data_rng) + generate_invalid(n_strings - n_valid, data_rng)
     labels = [1] * n_valid + [0] * (n_strings - n_valid)
     data = encode_sequences(strings, labels, VOCAB)
-    return split_task(name, data, 2, split_rng, test_fraction, vocab_size=VOCAB_SIZE)
+    return split_task(
+        name, data, 2, split_rng, test_fraction, vocab_size=VOCAB_SIZE, vocab=VOCAB,
+        class_names=CLASS_NAMES,
+    )  # fmt: skip
 
 
 def make_reber_task(n_strings: int = 25000, seed: int = 0, test_fraction: float = 0.25) -> Task:

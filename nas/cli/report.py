@@ -1,0 +1,71 @@
+"""``nas report``: the topology report of one or more searches (or evaluations tables) as
+report.html (self-contained) and report.md with PNG figures.
+
+Heavy modules (plotly, matplotlib, pandas, nas.reports) are imported inside the command, so
+``nas --help`` and bad options answer at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nas.cli.console import check_out_dir, err_console, run_or_exit, unwrapped_help
+
+
+@unwrapped_help
+def report_command(
+    run_dirs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Search out dirs (several are compared side by side)."),
+    ] = None,
+    storage: Annotated[str | None, typer.Option(help="Optuna storage URL (with --study).")] = None,
+    study: Annotated[
+        list[str] | None, typer.Option(help="Study name in --storage (repeat to compare).")
+    ] = None,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(help="Any evaluations table (CSV/Parquet), e.g. benchmarks/data/*.csv."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: RUN_DIR/report).")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Networks in the ranking table.")] = 20,
+    prune_match: Annotated[
+        Path | None,
+        typer.Option(
+            help="A `nas prune --match` prune_match.csv to draw on the Pareto plot (default: "
+            "RUN_DIR/prune_match.csv or RUN_DIR/prune/prune_match.csv when present)."
+        ),
+    ] = None,
+) -> None:
+    """Write a topology report: report.html (self-contained) and report.md with PNG figures.
+
+    Sections: summary, ranking, search progress, analysis of the trials, the predictor, the
+    Pareto front and drawings of the top networks (docs/reports.md).
+    """
+
+    def build():
+        from graphs.errors import SparseNASError
+        from nas.reports.build import build_report
+        from nas.reports.data import load_sources
+
+        folder = out
+        if folder is None:
+            if not run_dirs:
+                raise SparseNASError("give --out (the default, RUN_DIR/report, needs a run dir)")
+            folder = run_dirs[0] / "report"
+        check_out_dir(folder)
+        runs = load_sources(run_dirs, storage, study, data)
+        return build_report(runs, folder, top=top, prune_match=prune_match)
+
+    report = run_or_exit(build, writes=out)
+    size = report.html.stat().st_size / 1e6
+    err_console.print(
+        f"wrote {report.html} ({size:.1f} MB), {report.markdown} and "
+        f"{len(report.images)} PNG figures in {report.seconds:.1f} s",
+        markup=False,
+        highlight=False,
+    )

@@ -1,0 +1,99 @@
+"""The topology ranking: finished networks by measured accuracy (ties: fewer nonzero
+parameters, then the earlier trial), the order of ``nas.search.results.ranked_trials``.
+
+Only networks that trained to the end are ranked: a network stopped early by the pruner
+has the accuracy of fewer epochs, which is not comparable.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from graphs.checks import check_int
+from graphs.errors import SparseNASError
+from nas.reports.data import RunData, load_sources
+
+RANK_COLUMNS: tuple[str, ...] = (
+    "rank", "trial", "family", "nodes", "edges", "layers", "params_nonzero", "predicted_acc",
+    "predicted_std", "test_acc", "epochs", "status",
+)  # fmt: skip
+"""Columns of the ranking, in order (``nas rank``, the reports)."""
+
+WITHIN_POINTS = 0.5
+"""The summary's "smallest network within 0.5 points of the best" (accuracy points, %)."""
+
+
+def ranking(frame: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
+    """The ``top`` best finished networks of an evaluations frame (all with None), with
+    ``RANK_COLUMNS`` (missing ones as NaN) plus ``edge_list`` when known."""
+    if top is not None:
+        check_int(top, "top", low=1)
+    done = frame[frame["status"].eq("ok") & frame["test_acc"].notna()].copy()
+    size = done.get("params_nonzero", math.inf)
+    done = done.assign(_size=pd.Series(size, index=done.index).fillna(math.inf))
+    done = done.sort_values(["test_acc", "_size", "trial"], ascending=[False, True, True])
+    done = done.head(top) if top is not None else done
+    done.insert(0, "rank", range(1, len(done) + 1))
+    columns = [*RANK_COLUMNS, *(["edge_list"] if "edge_list" in done else [])]
+    return done.reindex(columns=columns).reset_index(drop=True)
+
+
+def smallest_within(frame: pd.DataFrame, points: float = WITHIN_POINTS) -> dict[str, Any] | None:
+    """The finished network with the fewest nonzero parameters whose accuracy is within
+    ``points`` accuracy points (percent) of the best one; None without a finished network
+    or parameter counts."""
+    ranked = ranking(frame)
+    if ranked.empty or ranked["params_nonzero"].isna().all():
+        return None
+    best = float(ranked["test_acc"].iloc[0])
+    close = ranked[ranked["test_acc"] >= best - points / 100.0 - 1e-12]
+    close = close[close["params_nonzero"].notna()]
+    row = close.sort_values(["params_nonzero", "rank"]).iloc[0]
+    return row.to_dict()
+
+
+def records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain JSON values (NaN becomes None; counts as integers)."""
+    out = []
+    for row in table.to_dict("records"):
+        clean: dict[str, Any] = {}
+        for key, value in row.items():
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+            elif key in ("rank", "trial", "nodes", "edges", "layers", "params_nonzero", "epochs"):
+                value = None if value is None else int(value)
+            elif hasattr(value, "item"):
+                value = value.item()
+            clean[key] = value
+        out.append(clean)
+    return out
+
+
+def rank_source(
+    run_dir: str | None = None,
+    storage: str | None = None,
+    study: str | None = None,
+    data: str | None = None,
+    top: int | None = 20,
+) -> tuple[RunData, pd.DataFrame]:
+    """The ``RunData`` of exactly one source (a run dir, a storage and study, or a table)
+    and its ranking (``nas rank``).
+
+    Raises
+    ------
+    SparseNASError
+        If no source or more than one is named, or it cannot be read.
+    """
+    named = sum(x is not None for x in (run_dir, study or storage, data))
+    if named != 1:
+        raise SparseNASError("name one source: a run dir, --storage with --study, or --data")
+    (run,) = load_sources(
+        [run_dir] if run_dir else None,
+        storage,
+        [study] if study else None,
+        [data] if data else None,
+    )
+    return run, ranking(run.frame, top)
