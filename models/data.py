@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
+from graphs.errors import SparseNASError
+
 
 @dataclass(frozen=True)
 class SequenceSet:
@@ -37,22 +39,33 @@ class SequenceSet:
 
 @dataclass(frozen=True)
 class Task:
-    """A train/test split of one sequence classification problem.
+    """A train/validation/test split of one sequence classification problem.
 
-    Exactly one of ``vocab_size`` (token inputs) and ``n_features`` (float inputs) is set.
-    ``vocabulary`` names the tokens of a token task (token id ``i + 1`` is ``vocabulary[i]``;
-    0 is padding) and ``class_names`` the classes, so that a trained network can be taken
-    away and run on new text (``nas export`` / ``nas infer``).
+    Training reads ``train``; everything that chooses (the pruner, early stopping, the
+    search's ranking and predictor) reads ``valid``; ``test`` is measured once per network,
+    at the end, and only reported. Exactly one of ``vocab_size`` (token inputs) and
+    ``n_features`` (float inputs) is set. ``vocabulary`` names the tokens of a token task
+    (token id ``i + 1`` is ``vocabulary[i]``; 0 is padding) and ``class_names`` the classes,
+    so that a trained network can be taken away and run on new text (``nas export`` /
+    ``nas infer``).
     """
 
     name: str
     train: SequenceSet
     test: SequenceSet
     n_classes: int
+    valid: SequenceSet | None = None
     vocab_size: int | None = None
     n_features: int | None = None
     vocabulary: tuple[str, ...] | None = None
     class_names: tuple[str, ...] | None = None
+
+    @property
+    def validation(self) -> SequenceSet:
+        """The validation split; a task built without one cannot be trained."""
+        if self.valid is None:
+            raise SparseNASError(f"task {self.name!r} has no validation split")
+        return self.valid
 
     @property
     def uses_tokens(self) -> bool:

@@ -12,8 +12,9 @@ is where the rest of the speed comes from.
 Independence is kept by construction: each candidate has its own weights, masks, mini-batch
 stream, loss, gradient-norm clip and Adam state (with its own step count), so the summed loss
 gives every candidate exactly the gradient it would get alone. Candidates are aligned on
-epochs: after every epoch each one is tested and reported through a callback (which may drop
-it); finished, dropped and diverged candidates leave the stack, which shrinks accordingly.
+epochs: after every epoch each one is validated and reported through a callback (which may
+drop it); finished and dropped candidates are tested once, then leave the stack with the
+diverged ones, and the stack shrinks accordingly.
 Candidates are stacked in groups of similar depth (:func:`depth_groups`), so padding stays
 small.
 A candidate whose loss turns NaN/inf is marked ``diverged``; its numbers never reach another
@@ -532,6 +533,7 @@ def train_many(
     its mini-batches from ``order_seeds[i]``, exactly like ``train_model`` would; candidates
     sharing an order seed and starting together see the same batches, which avoids padding.
     """
+    valid = task.validation  # before any work: a task without one cannot be trained
     keep_freed_memory()  # per-batch buffers would otherwise page-fault afresh every batch
     device = resolve_device(spec.device)
     if device.type == "cpu":
@@ -559,26 +561,43 @@ def train_many(
         while active:
             epoch_start = time.perf_counter()
             _train_epoch(stack, optimizer, active, task.train, spec, device)
-            metrics = _test_epoch(stack, active, task.test, device, epoch_start)
-            kept = []
+            scores = _evaluate(stack, valid, device)
+            kept, ending = [], []
             for row, slot in enumerate(active):
                 result = slot.result
-                if result.status == "ok" and metrics[row] is None:
+                loss, acc = scores[row]
+                if result.status == "ok" and not math.isfinite(loss):
                     result.status = "diverged"
-                    result.reason = f"non-finite test loss in epoch {slot.epoch}"
+                    result.reason = f"non-finite validation loss in epoch {slot.epoch}"
                 if result.status == "ok":
-                    result.history.append(metrics[row])
-                    if on_epoch is not None and on_epoch(slot.index, metrics[row]):
+                    metrics = EpochMetrics(
+                        epoch=slot.epoch,
+                        train_loss=slot.train_loss,
+                        train_acc=slot.train_acc,
+                        valid_loss=loss,
+                        valid_acc=acc,
+                        seconds=time.perf_counter() - epoch_start,
+                    )
+                    result.history.append(metrics)
+                    if on_epoch is not None and on_epoch(slot.index, metrics):
                         result.status = "stopped"
                         result.reason = f"stopped after epoch {slot.epoch}"
                 if result.status == "ok" and slot.epoch < spec.epochs:
                     kept.append(row)
-                    continue
+                else:
+                    ending.append(row)
+            if ending:  # the test split, once per network, before its slot is freed
+                tests = _evaluate(stack, task.test, device)
+            for row in ending:
+                slot = active[row]
+                result = slot.result
                 result.train_seconds = time.perf_counter() - started
+                if result.status != "diverged":
+                    result.test_loss, result.test_acc = tests[row]
                 results[slot.index] = result
                 if keep_models and result.status != "diverged":
                     models[slot.index] = stack.export(row, build(slot.index))
-            if len(kept) < len(active):  # finished, dropped or diverged: free the slot
+            if ending:  # finished, dropped or diverged: free the slots
                 keep = torch.tensor(kept, dtype=torch.long, device=device)
                 stack.keep(keep)
                 stack.requires_grad_()
@@ -631,15 +650,11 @@ def _train_epoch(
 
 
 @torch.no_grad()
-def _test_epoch(
-    stack: StackedSparseRNN,
-    slots: list[_Slot],
-    data: SequenceSet,
-    device: torch.device,
-    epoch_start: float,
-) -> list[EpochMetrics | None]:
-    """Test every slot on the shared test set; None where the loss is not finite."""
-    k = len(slots)
+def _evaluate(
+    stack: StackedSparseRNN, data: SequenceSet, device: torch.device
+) -> list[tuple[float, float]]:
+    """Mean loss and accuracy of every stacked network on the shared ``data``."""
+    k = stack.tensors["weight_x"].shape[0]
     order = torch.argsort(data.lengths, stable=True)
     loss_sum = torch.zeros(k, dtype=torch.float64)
     correct = torch.zeros(k, dtype=torch.long)
@@ -654,21 +669,4 @@ def _test_epoch(
         ).view(k, -1)
         loss_sum += losses.double().sum(1).cpu()
         correct += (logits.argmax(-1) == labels).sum(1).cpu()
-    now = time.perf_counter()
-    metrics: list[EpochMetrics | None] = []
-    for row, slot in enumerate(slots):
-        test_loss = float(loss_sum[row]) / len(data)
-        if not math.isfinite(test_loss) or slot.result.status != "ok":
-            metrics.append(None)
-            continue
-        metrics.append(
-            EpochMetrics(
-                epoch=slot.epoch,
-                train_loss=slot.train_loss,
-                train_acc=slot.train_acc,
-                test_loss=test_loss,
-                test_acc=int(correct[row]) / len(data),
-                seconds=now - epoch_start,
-            )
-        )
-    return metrics
+    return [(float(loss_sum[row]) / len(data), int(correct[row]) / len(data)) for row in range(k)]

@@ -44,36 +44,43 @@ class TrainSpec:
 
 @dataclass(frozen=True)
 class EpochMetrics:
+    """One epoch: training loss and accuracy, and the validation split's (what chooses)."""
+
     epoch: int
     train_loss: float
     train_acc: float
-    test_loss: float
-    test_acc: float
+    valid_loss: float
+    valid_acc: float
     seconds: float
 
 
 @dataclass
 class TrainResult:
     """Outcome of one training run. ``status`` is ``ok``, ``diverged`` or ``stopped`` (by the
-    per-epoch callback); the final metrics are those of the last completed epoch."""
+    per-epoch callback). ``valid_*`` are the last completed epoch's; ``test_*`` are measured
+    once, after the last epoch (NaN for a diverged run)."""
 
     status: str
     history: list[EpochMetrics] = field(default_factory=list)
     train_seconds: float = 0.0
     reason: str = ""
+    test_acc: float = float("nan")
+    test_loss: float = float("nan")
 
     @property
-    def test_acc(self) -> float:
-        return self.history[-1].test_acc if self.history else float("nan")
+    def valid_acc(self) -> float:
+        return self.history[-1].valid_acc if self.history else float("nan")
 
     @property
-    def test_loss(self) -> float:
-        return self.history[-1].test_loss if self.history else float("nan")
+    def valid_loss(self) -> float:
+        return self.history[-1].valid_loss if self.history else float("nan")
 
     def summary(self) -> dict[str, object]:
         return {
             "status": self.status,
             "reason": self.reason,
+            "valid_acc": self.valid_acc,
+            "valid_loss": self.valid_loss,
             "test_acc": self.test_acc,
             "test_loss": self.test_loss,
             "epochs": len(self.history),
@@ -140,11 +147,13 @@ def train_model(
     seed: int = 0,
     on_epoch: Callable[[EpochMetrics], bool | None] | None = None,
 ) -> TrainResult:
-    """Train ``model`` on ``task.train``; test on ``task.test`` after every epoch.
+    """Train ``model`` on ``task.train``, validate on ``task.valid`` after every epoch and
+    test on ``task.test`` once at the end.
 
     ``on_epoch`` sees each epoch's metrics; returning True stops the run (status ``stopped``),
     which is how a search's pruner ends unpromising candidates early.
     """
+    valid = task.validation
     device = resolve_device(spec.device)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
@@ -171,17 +180,18 @@ def train_model(
             loss_sum += float(loss.detach()) * len(index)
             correct += int((logits.argmax(dim=1) == labels).sum())
             seen += len(index)
-        test_loss, test_acc = evaluate(model, task.test, device)
-        if not math.isfinite(test_loss):
-            result.status, result.reason = "diverged", f"non-finite test loss in epoch {epoch}"
+        valid_loss, valid_acc = evaluate(model, valid, device)
+        if not math.isfinite(valid_loss):
+            result.status = "diverged"
+            result.reason = f"non-finite validation loss in epoch {epoch}"
             result.train_seconds = time.perf_counter() - started
             return result
         metrics = EpochMetrics(
             epoch=epoch,
             train_loss=loss_sum / seen,
             train_acc=correct / seen,
-            test_loss=test_loss,
-            test_acc=test_acc,
+            valid_loss=valid_loss,
+            valid_acc=valid_acc,
             seconds=time.perf_counter() - epoch_start,
         )
         result.history.append(metrics)
@@ -189,4 +199,5 @@ def train_model(
             result.status, result.reason = "stopped", f"stopped after epoch {epoch}"
             break
     result.train_seconds = time.perf_counter() - started
+    result.test_loss, result.test_acc = evaluate(model, task.test, device)
     return result

@@ -25,6 +25,7 @@ def tiny_task() -> Task:
     return Task(
         name="tiny",
         train=_contains_token_one(96, seed=0),
+        valid=_contains_token_one(32, seed=2),
         test=_contains_token_one(48, seed=1),
         n_classes=2,
         vocab_size=6,

@@ -19,9 +19,9 @@ from nas.tasks import TASK_HELP, load_task
 
 SINGLE = [
     "graph", "nodes", "edges", "layers", "layer_sizes", "dead_end_nodes", "params_total",
-    "params_nonzero", "status", "test_acc", "test_loss", "epochs", "train_seconds",
+    "params_nonzero", "status", "valid_acc", "test_acc", "test_loss", "epochs", "train_seconds",
 ]  # fmt: skip
-SEVERAL = ["graph", "nodes", "edges", "layers", "params_nonzero", "status", "test_acc"]
+SEVERAL = ["graph", "nodes", "edges", "layers", "params_nonzero", "status", "valid_acc", "test_acc"]
 
 
 def evaluate_command(
@@ -78,7 +78,7 @@ def evaluate_command(
         job = bar.add_task(f"training {cell}", total=train.epochs * count, status="")
 
         def show(index: int, metrics: EpochMetrics) -> None:
-            status = f"test acc {metrics.test_acc:.4f}  loss {metrics.test_loss:.4f}"
+            status = f"valid acc {metrics.valid_acc:.4f}  loss {metrics.valid_loss:.4f}"
             bar.update(job, advance=1, status=status if count == 1 else "")
 
         started = time.perf_counter()

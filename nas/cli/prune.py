@@ -144,7 +144,7 @@ def prune_command(
         job = bar.add_task("dense base", total=planned_epochs(spec, graph is not None), status="")
 
         def show(stage: str, metrics: EpochMetrics) -> None:
-            status = f"epoch {metrics.epoch}  test acc {metrics.test_acc:.4f}"
+            status = f"epoch {metrics.epoch}  valid acc {metrics.valid_acc:.4f}"
             bar.update(job, advance=1, description=stage, status=status)
 
         outcome = run_or_exit(lambda: run_prune(spec, data, graph=graph, on_epoch=show))

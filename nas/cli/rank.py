@@ -17,7 +17,7 @@ from nas.cli.console import console, fmt_pm, records_table, run_or_exit, unwrapp
 COLUMNS = {
     "rank": "#", "trial": "trial", "family": "family", "nodes": "nodes", "edges": "edges",
     "layers": "layers", "params_nonzero": "nonzero", "predicted": "predicted ± spread",
-    "test_acc": "measured", "epochs": "epochs", "status": "status",
+    "valid_acc": "valid", "test_acc": "test", "epochs": "epochs", "status": "status",
 }  # fmt: skip
 
 
@@ -35,7 +35,7 @@ def rank_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
 ) -> None:
-    """Rank a search's finished networks by measured accuracy (ties: fewer parameters).
+    """Rank a search's finished networks by validation accuracy (ties: fewer parameters).
 
     Ties in accuracy go to fewer nonzero parameters, then to the earlier trial; networks
     stopped early or failed are not ranked.

@@ -37,7 +37,7 @@ D = SearchSpec  # option defaults are the spec's
 COLUMNS = {
     "rank": "#", "trial": "trial", "family": "family", "nodes": "nodes", "edges": "edges",
     "layers": "layers", "params_nonzero": "nonzero", "predicted_acc": "predicted",
-    "test_acc": "measured",
+    "valid_acc": "valid", "test_acc": "test",
 }  # fmt: skip
 
 

@@ -126,6 +126,7 @@ def _card(run, row, task, config: dict[str, Any]) -> dict[str, Any]:
         "rank": int(row["rank"]),
         "trial": int(row["trial"]),
         "study": config.get("study"),
+        "valid_acc": _plain(row.get("valid_acc")),
         "test_acc": float(row["test_acc"]),
         "epochs": _plain(row.get("epochs")),
         "family": _plain(full.get("family")),

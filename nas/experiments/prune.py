@@ -170,17 +170,23 @@ def parse_targets(text: str) -> tuple[str, ...]:
 
 @dataclass
 class BaseModel:
-    """The trained dense base model and its test accuracy."""
+    """The trained dense base model, its test accuracy (reported) and its validation
+    accuracy (what retraining must regain)."""
 
     model: DenseRNNClassifier
     result: TrainResult
     test_acc: float
     test_loss: float
 
+    @property
+    def valid_acc(self) -> float:
+        return self.result.valid_acc
+
     def summary(self) -> dict[str, object]:
         total = count_pruned(self.model, "both")[1]
         return {
             "status": self.result.status,
+            "valid_acc": self.valid_acc,
             "test_acc": self.test_acc,
             "test_loss": self.test_loss,
             "epochs": len(self.result.history),
@@ -274,12 +280,13 @@ def prune_once(
         else:
             prune_to_nonzero(model, target, nonzero)
         acc_pruned = evaluate(model, task.test, device)[1]
+        valid_pruned = evaluate(model, task.validation, device)[1]
         pruning_epochs = 0
     else:
         steps_per_epoch = math.ceil(len(task.train) / spec.batch_size)
         schedule = gradual_schedule(fraction, spec.retrain_epochs, steps_per_epoch)
         handle = GradualPruner(model, target, schedule).attach()
-        acc_pruned = float("nan")
+        acc_pruned = valid_pruned = float("nan")
         pruning_epochs = schedule.end // steps_per_epoch + 1
     expansion = layer_expansion(model, target) if spec.method == "oneshot" else []
     hook = None if on_epoch is None else (lambda metrics: bool(on_epoch(label, metrics)))
@@ -290,12 +297,12 @@ def prune_once(
             handle.remove()
     if spec.method == "gradual":
         expansion = layer_expansion(model, target)
-    accuracies = [m.test_acc for m in result.history]
-    if spec.method == "oneshot" and acc_pruned >= base.test_acc - spec.tolerance - 1e-12:
+    accuracies = [m.valid_acc for m in result.history]  # regaining is judged on validation
+    if spec.method == "oneshot" and valid_pruned >= base.valid_acc - spec.tolerance - 1e-12:
         regain: int | str = 0
     else:
         regain = epochs_to_regain(
-            accuracies, base.test_acc, spec.tolerance, start=max(pruning_epochs - 1, 0)
+            accuracies, base.valid_acc, spec.tolerance, start=max(pruning_epochs - 1, 0)
         )
     pruned, targeted = count_pruned(model, target)
     recurrent_total = count_pruned(model, "both")[1]

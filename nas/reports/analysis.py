@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from graphs.properties import PROPERTY_NAMES
-from nas.reports.data import RunData
+from nas.reports.data import RunData, selection_accuracy
 from nas.reports.ranking import WITHIN_POINTS, ranking, smallest_within
 from predictors import (
     GraphRegressor,
@@ -102,17 +102,18 @@ def reproduce_command(config: dict[str, Any]) -> str | None:
 
 def progress(run: RunData) -> pd.DataFrame:
     """Section 3: best accuracy so far after each network trained, in the order they
-    finished (file order for a table). Columns ``trained``, ``trial``, ``test_acc``,
+    finished (file order for a table), by the accuracy the search chose on (validation;
+    test for older runs and tables). Columns ``trained``, ``trial``, ``selection_acc``,
     ``best``, ``status``."""
     frame = run.frame[~run.frame["status"].isin(NOT_TRAINED)]
     if "datetime_complete" in frame and frame["datetime_complete"].notna().any():
         frame = frame.sort_values(["datetime_complete", "trial"], kind="stable")
-    accuracy = frame["test_acc"].where(frame["status"].eq("ok"))
+    accuracy = frame["selection_acc"].where(frame["status"].eq("ok"))
     return pd.DataFrame(
         {
             "trained": np.arange(1, len(frame) + 1),
             "trial": frame["trial"].to_numpy(),
-            "test_acc": accuracy.to_numpy(),
+            "selection_acc": accuracy.to_numpy(),
             "best": accuracy.cummax().ffill().to_numpy(),
             "status": frame["status"].to_numpy(),
         }
@@ -255,12 +256,15 @@ def predictor_check(run: RunData, seed: int = 0) -> PredictorCheck:
 
 def pareto_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Section 6: the finished networks no other beats in both accuracy and nonzero
-    parameters, by size (the front of ``nas.search.results.pareto_front``)."""
-    done = frame[frame["status"].eq("ok") & frame["test_acc"].notna()]
+    parameters, by size (the front of ``nas.search.results.pareto_front``: on validation
+    accuracy, test for older runs and tables)."""
+    frame = frame.assign(selection_acc=selection_accuracy(frame))
+    done = frame[frame["status"].eq("ok") & frame["selection_acc"].notna()]
     done = done[done["params_nonzero"].notna()]
-    done = done.assign(_neg=-done["test_acc"]).sort_values(["params_nonzero", "_neg", "trial"])
+    done = done.assign(_neg=-done["selection_acc"])
+    done = done.sort_values(["params_nonzero", "_neg", "trial"])
     keep, best = [], -math.inf
-    for index, acc in zip(done.index, done["test_acc"], strict=True):
+    for index, acc in zip(done.index, done["selection_acc"], strict=True):
         if acc > best:
             keep.append(index)
             best = acc

@@ -26,8 +26,8 @@ from predictors import read_table
 CONFIG = "config.json"
 STUDY_DB = "study.db"
 NUMERIC = (
-    "test_acc", "params_nonzero", "nodes", "edges", "layers", "epochs", "predicted_acc",
-    "predicted_std", "train_seconds",
+    "valid_acc", "test_acc", "params_nonzero", "nodes", "edges", "layers", "epochs",
+    "predicted_acc", "predicted_std", "train_seconds",
 )  # fmt: skip
 
 
@@ -206,4 +206,15 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         if column not in frame:
             frame[column] = None
     frame["status"] = frame["status"].fillna("unknown").astype(str)
+    frame["selection_acc"] = selection_accuracy(frame)
     return frame.sort_values("trial", kind="stable").reset_index(drop=True)
+
+
+def selection_accuracy(frame: pd.DataFrame) -> pd.Series:
+    """What ranks a row: its validation accuracy; tables and studies made before the
+    validation split have only the test accuracy, which chose by then (as
+    ``nas.search.results.selection_acc``)."""
+    test = pd.to_numeric(frame["test_acc"], errors="coerce")
+    if "valid_acc" not in frame:
+        return test
+    return pd.to_numeric(frame["valid_acc"], errors="coerce").fillna(test)

@@ -64,13 +64,14 @@ def progress_figure(runs: Sequence[RunData], series: Sequence[pd.DataFrame]) -> 
         frame = run.frame.set_index("trial").loc[done["trial"]].reset_index()
         figure.add_trace(
             go.Scatter(
-                x=done["trained"], y=done["test_acc"], mode="markers", name=f"{run.label}: network",
+                x=done["trained"], y=done["selection_acc"], mode="markers",
+                name=f"{run.label}: network",
                 marker={"color": colour, "size": 5, "opacity": 0.45},
                 customdata=_hover_data(frame),
                 hovertemplate=HOVER + "accuracy %{y:.4f}<extra></extra>",
             )
         )  # fmt: skip
-    return _layout(figure, "Search progress", "networks trained", "test accuracy")
+    return _layout(figure, "Search progress", "networks trained", "validation accuracy")
 
 
 def timeline_figure(run: RunData, timeline: pd.DataFrame) -> go.Figure:
@@ -183,7 +184,7 @@ def pareto_figure(
         done = run.finished
         figure.add_trace(
             go.Scatter(
-                x=done["params_nonzero"], y=done["test_acc"], mode="markers",
+                x=done["params_nonzero"], y=done["selection_acc"], mode="markers",
                 name=f"{run.label}: networks", marker={"color": colour, "size": 5, "opacity": 0.35},
                 customdata=_hover_data(done),
                 hovertemplate=HOVER + "nonzero %{x}<br>accuracy %{y:.4f}<extra></extra>",
@@ -191,7 +192,7 @@ def pareto_figure(
         )  # fmt: skip
         figure.add_trace(
             go.Scatter(
-                x=front["params_nonzero"], y=front["test_acc"], mode="lines+markers",
+                x=front["params_nonzero"], y=front["selection_acc"], mode="lines+markers",
                 name=f"{run.label}: Pareto front", line={"color": colour, "shape": "hv"},
                 marker={"size": 8}, customdata=_hover_data(front),
                 hovertemplate=HOVER + "nonzero %{x}<br>accuracy %{y:.4f}<extra></extra>",
@@ -201,7 +202,7 @@ def pareto_figure(
             figure.add_trace(
                 go.Scatter(
                     x=match["params_nonzero"], y=match["dense_retrained_acc"], mode="markers",
-                    name=f"{run.label}: dense model pruned to equal sparsity",
+                    name=f"{run.label}: dense model pruned to equal sparsity (test)",
                     marker={"color": "#c92a2a", "size": 11, "symbol": "x"},
                     customdata=match[["trial", "sparsity"]].to_numpy(),
                     hovertemplate="dense pruned to trial %{customdata[0]}'s recurrent weights"

@@ -43,9 +43,9 @@ def progress_png(runs: Sequence[RunData], series: Sequence[pd.DataFrame]) -> Fig
     for index, (run, data) in enumerate(zip(runs, series, strict=True)):
         colour = PALETTE[index % len(PALETTE)]
         done = data[data["status"].eq("ok")]
-        ax.scatter(done["trained"], done["test_acc"], s=8, alpha=0.4, color=colour)
+        ax.scatter(done["trained"], done["selection_acc"], s=8, alpha=0.4, color=colour)
         ax.step(data["trained"], data["best"], where="post", color=colour, label=run.label)
-    ax.set(xlabel="networks trained", ylabel="test accuracy", title="Best accuracy so far")
+    ax.set(xlabel="networks trained", ylabel="validation accuracy", title="Best accuracy so far")
     ax.legend(loc="lower right")
     return figure
 
@@ -117,16 +117,16 @@ def pareto_png(
     for index, (run, front, match) in enumerate(zip(runs, fronts, matches, strict=True)):
         colour = PALETTE[index % len(PALETTE)]
         done = run.finished
-        ax.scatter(done["params_nonzero"], done["test_acc"], s=8, alpha=0.3, color=colour)
+        ax.scatter(done["params_nonzero"], done["selection_acc"], s=8, alpha=0.3, color=colour)
         ax.step(
-            front["params_nonzero"], front["test_acc"], where="post", marker="o", color=colour,
+            front["params_nonzero"], front["selection_acc"], where="post", marker="o", color=colour,
             label=f"{run.label}: Pareto front",
         )  # fmt: skip
         if match is not None:
             ax.scatter(
                 match["params_nonzero"], match["dense_retrained_acc"], marker="x", s=60,
-                color="#c92a2a", label="dense pruned to equal sparsity",
+                color="#c92a2a", label="dense pruned to equal sparsity (test)",
             )  # fmt: skip
-    ax.set(xlabel="nonzero parameters", ylabel="test accuracy", title="Pareto front")
+    ax.set(xlabel="nonzero parameters", ylabel="validation accuracy", title="Pareto front")
     ax.legend(loc="lower right")
     return figure

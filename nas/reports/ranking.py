@@ -1,5 +1,7 @@
-"""The topology ranking: finished networks by measured accuracy (ties: fewer nonzero
-parameters, then the earlier trial), the order of ``nas.search.results.ranked_trials``.
+"""The topology ranking: finished networks by validation accuracy (ties: fewer nonzero
+parameters, then the earlier trial), the order of ``nas.search.results.ranked_trials``; the
+test accuracy beside it is reported, never used to rank (older runs and tables without a
+validation accuracy rank on their test accuracy).
 
 Only networks that trained to the end are ranked: a network stopped early by the pruner
 has the accuracy of fewer epochs, which is not comparable.
@@ -14,11 +16,11 @@ import pandas as pd
 
 from graphs.checks import check_int
 from graphs.errors import SparseNASError
-from nas.reports.data import RunData, load_sources
+from nas.reports.data import RunData, load_sources, selection_accuracy
 
 RANK_COLUMNS: tuple[str, ...] = (
     "rank", "trial", "family", "nodes", "edges", "layers", "params_nonzero", "predicted_acc",
-    "predicted_std", "test_acc", "epochs", "status",
+    "predicted_std", "valid_acc", "test_acc", "epochs", "status",
 )  # fmt: skip
 """Columns of the ranking, in order (``nas rank``, the reports)."""
 
@@ -31,25 +33,26 @@ def ranking(frame: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     ``RANK_COLUMNS`` (missing ones as NaN) plus ``edge_list`` when known."""
     if top is not None:
         check_int(top, "top", low=1)
-    done = frame[frame["status"].eq("ok") & frame["test_acc"].notna()].copy()
+    frame = frame.assign(selection_acc=selection_accuracy(frame))
+    done = frame[frame["status"].eq("ok") & frame["selection_acc"].notna()].copy()
     size = done.get("params_nonzero", math.inf)
     done = done.assign(_size=pd.Series(size, index=done.index).fillna(math.inf))
-    done = done.sort_values(["test_acc", "_size", "trial"], ascending=[False, True, True])
+    done = done.sort_values(["selection_acc", "_size", "trial"], ascending=[False, True, True])
     done = done.head(top) if top is not None else done
     done.insert(0, "rank", range(1, len(done) + 1))
-    columns = [*RANK_COLUMNS, *(["edge_list"] if "edge_list" in done else [])]
+    columns = [*RANK_COLUMNS, "selection_acc", *(["edge_list"] if "edge_list" in done else [])]
     return done.reindex(columns=columns).reset_index(drop=True)
 
 
 def smallest_within(frame: pd.DataFrame, points: float = WITHIN_POINTS) -> dict[str, Any] | None:
-    """The finished network with the fewest nonzero parameters whose accuracy is within
-    ``points`` accuracy points (percent) of the best one; None without a finished network
+    """The finished network with the fewest nonzero parameters whose (validation) accuracy is
+    within ``points`` accuracy points (percent) of the best one; None without a finished network
     or parameter counts."""
     ranked = ranking(frame)
     if ranked.empty or ranked["params_nonzero"].isna().all():
         return None
-    best = float(ranked["test_acc"].iloc[0])
-    close = ranked[ranked["test_acc"] >= best - points / 100.0 - 1e-12]
+    best = float(ranked["selection_acc"].iloc[0])
+    close = ranked[ranked["selection_acc"] >= best - points / 100.0 - 1e-12]
     close = close[close["params_nonzero"].notna()]
     row = close.sort_values(["params_nonzero", "rank"]).iloc[0]
     return row.to_dict()

@@ -6,11 +6,12 @@ parameters (``nas.search.space``), trains the round's networks together with
 ``nas.experiments.evaluate.evaluate_many`` (one shared training seed, so they share
 mini-batches), and tells every trial:
 
-- COMPLETE with the final test accuracy (``objective="pareto"``: accuracy and the nonzero
-  parameter count);
-- PRUNED (our status ``stopped``) when Optuna's pruner stopped it early: each epoch is
-  ``trial.report``-ed and the pruner is consulted through the engine's per-epoch callback;
-  its last accuracy stays in ``test_acc``;
+- COMPLETE with the last epoch's validation accuracy (``objective="pareto"``: that and the
+  nonzero parameter count); the test accuracy, measured once after the last epoch, is
+  stored beside it (``test_acc``) and only reported;
+- PRUNED (our status ``stopped``) when Optuna's pruner stopped it early: each epoch's
+  validation accuracy is ``trial.report``-ed and the pruner is consulted through the
+  engine's per-epoch callback; its last validation accuracy stays in ``valid_acc``;
 - FAIL when the network diverged or training crashed (``status`` and ``reason`` say which),
   when its parameters gave no connected graph (``invalid``, not trained), or when Ctrl-C
   interrupted its training (``interrupted``; the same candidate is queued again).
@@ -370,11 +371,11 @@ class _Search:
             self.emit(
                 "epoch",
                 f"trial {trial.number} epoch {metrics.epoch}/{last_epoch}: "
-                f"test acc {metrics.test_acc:.4f}",
+                f"valid acc {metrics.valid_acc:.4f}",
             )
             if not self.single:
                 return False
-            trial.report(metrics.test_acc, metrics.epoch)
+            trial.report(metrics.valid_acc, metrics.epoch)
             return metrics.epoch < last_epoch and trial.should_prune()
 
         graphs = [graph for _, graph in batch]
@@ -428,7 +429,7 @@ class _Search:
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
         if status == "ok":
-            values = [float(record["test_acc"])]
+            values = [float(record["valid_acc"])]
             if not self.single:
                 values.append(float(record["params_nonzero"]))
             self.tell(entry, TrialState.COMPLETE, values)

@@ -31,6 +31,7 @@ from nas.search.space import family_columns
 FLAT_KEYS: tuple[str, ...] = (
     "status",
     "reason",
+    "valid_acc",
     "test_acc",
     "params_nonzero",
     "train_seconds",
@@ -39,6 +40,7 @@ FLAT_KEYS: tuple[str, ...] = (
 """Result keys stored as user attributes of their own (shown by optuna-dashboard)."""
 
 METRIC_KEYS: tuple[str, ...] = (
+    "valid_loss",
     "test_loss",
     "epochs",
     "params_total",
@@ -76,12 +78,12 @@ def json_value(value: Any) -> Any:
 
 def record_attrs(record: dict[str, Any]) -> dict[str, Any]:
     """The user attributes of an ``evaluate_many`` record: ``FLAT_KEYS``, then ``metrics``
-    (``METRIC_KEYS``, with the per-epoch test accuracy and loss) and ``properties``."""
+    (``METRIC_KEYS``, with the per-epoch validation accuracy and loss) and ``properties``."""
     attrs = {key: json_value(record.get(key)) for key in FLAT_KEYS}
     history = record.get("history") or []
-    metrics = {key: json_value(record.get(key)) for key in METRIC_KEYS[:4]}
-    metrics["acc_by_epoch"] = [json_value(h["test_acc"]) for h in history]
-    metrics["loss_by_epoch"] = [json_value(h["test_loss"]) for h in history]
+    metrics = {key: json_value(record.get(key)) for key in METRIC_KEYS[:5]}
+    metrics["acc_by_epoch"] = [json_value(h["valid_acc"]) for h in history]
+    metrics["loss_by_epoch"] = [json_value(h["valid_loss"]) for h in history]
     attrs["metrics"] = metrics
     attrs["properties"] = {name: json_value(record.get(name)) for name in PROPERTY_NAMES}
     return attrs
@@ -97,6 +99,14 @@ def attr(trial: FrozenTrial, key: str, default: Any = None) -> Any:
         if isinstance(values, dict) and key in values:
             return values[key]
     return default
+
+
+def selection_acc(trial: FrozenTrial) -> float | None:
+    """The accuracy that chooses between trials: the validation accuracy (of the last epoch
+    trained), or for a study made before the validation split, the test accuracy it chose
+    by then."""
+    value = trial.user_attrs.get("valid_acc", trial.user_attrs.get("test_acc"))
+    return None if value is None else float(value)
 
 
 def trial_graph_edges(trial: FrozenTrial) -> str | None:
@@ -144,7 +154,8 @@ def trial_row(trial: FrozenTrial, config: dict[str, Any]) -> dict[str, Any]:
         **family_columns(trial.params),
         "train_seed": attrs.get("train_seed"),
     }
-    for key in ("test_acc", "test_loss", "epochs", "train_seconds", "params_total"):
+    keys = ("valid_acc", "valid_loss", "test_acc", "test_loss", "epochs", "train_seconds")
+    for key in (*keys, "params_total"):
         row[key] = attr(trial, key)
     row["params_nonzero"] = attr(trial, "params_nonzero")
     row["predicted_acc"] = attrs.get("predicted_acc")
@@ -166,7 +177,8 @@ def evaluations_frame(study: optuna.Study) -> pd.DataFrame:
     trials = [t for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING]
     rows = [trial_row(t, config) for t in sorted(trials, key=lambda t: t.number)]
     frame = pd.DataFrame(rows)
-    for column in ("test_acc", "test_loss", "predicted_acc", "predicted_std", "p"):
+    numeric = ("valid_acc", "valid_loss", "test_acc", "test_loss")
+    for column in (*numeric, "predicted_acc", "predicted_std", "p"):
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     return frame
@@ -214,7 +226,8 @@ def _params(trial: FrozenTrial) -> float:
 
 
 def ranked_trials(trials: Iterable[FrozenTrial], count: int | None = None) -> list[FrozenTrial]:
-    """Completed trials by measured accuracy (ties: fewer nonzero parameters, then earlier)."""
+    """Completed trials by their value, the validation accuracy (ties: fewer nonzero
+    parameters, then earlier)."""
     complete = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
     complete.sort(key=lambda t: (-t.values[0], _params(t), t.number))
     return complete if count is None else complete[:count]
@@ -252,7 +265,7 @@ def hypervolume(points: Iterable[tuple[float, float]], reference: tuple[float, f
 
 def ranked_run_graph(run_dir: Path, rank: int) -> tuple[Any, dict[str, Any]]:
     """The graph of the ``rank``-th best network of a search's out dir (1 = best; by
-    measured accuracy, ties: fewer nonzero parameters, then the earlier trial) and its row of
+    validation accuracy, ties: fewer nonzero parameters, then the earlier trial) and its row of
     ``evaluations.csv``.
 
     Raises
@@ -269,17 +282,18 @@ def ranked_run_graph(run_dir: Path, rank: int) -> tuple[Any, dict[str, Any]]:
         table = pd.read_csv(table_path)
     except (OSError, ValueError) as exc:
         raise SparseNASError(f"cannot read '{table_path}': {exc}") from None
-    needed = {"status", "test_acc", "params_nonzero", "trial", "edge_list"}
+    chooser = "valid_acc" if "valid_acc" in table.columns else "test_acc"  # older runs: test
+    needed = {"status", chooser, "params_nonzero", "trial", "edge_list"}
     if not needed <= set(table.columns):
         raise SparseNASError(
             f"'{table_path}' lacks columns {', '.join(sorted(needed - set(table.columns)))}"
         )
-    done = table[table["status"].eq("ok") & table["test_acc"].notna()]
+    done = table[table["status"].eq("ok") & table[chooser].notna()]
     if len(done) < rank:
         raise SparseNASError(
             f"'{run_dir}' has {len(done)} finished networks; rank {rank} is beyond"
         )
-    done = done.sort_values(["test_acc", "params_nonzero", "trial"], ascending=[False, True, True])
+    done = done.sort_values([chooser, "params_nonzero", "trial"], ascending=[False, True, True])
     row = done.iloc[rank - 1].to_dict()
     return edges_from_string(str(row["edge_list"])), row
 
@@ -327,7 +341,7 @@ def save_best(
 
 def summary_rows(trials: Sequence[FrozenTrial]) -> list[dict[str, Any]]:
     """Rows of the final table: rank, trial, origin, family, nodes, edges, layers, nonzero
-    parameters, predicted and measured accuracy."""
+    parameters, predicted, validation (which ranked them) and test accuracy."""
     rows = []
     for rank, trial in enumerate(trials, start=1):
         attrs = trial.user_attrs
@@ -342,6 +356,7 @@ def summary_rows(trials: Sequence[FrozenTrial]) -> list[dict[str, Any]]:
                 "layers": _int(attr(trial, "layers")),
                 "params_nonzero": _int(attr(trial, "params_nonzero")),
                 "predicted_acc": attrs.get("predicted_acc"),
+                "valid_acc": selection_acc(trial),
                 "test_acc": attrs.get("test_acc"),
                 "epochs": attr(trial, "epochs"),
                 "edge_list": attrs.get("edge_list"),

@@ -48,7 +48,7 @@ from graphs.errors import SparseNASError
 from graphs.io import edges_from_string, edges_to_string
 from graphs.seeds import derive_seed
 from nas.search.moves import mutate
-from nas.search.results import attr, pareto_front, ranked_trials, trial_status
+from nas.search.results import attr, pareto_front, ranked_trials, selection_acc, trial_status
 from nas.search.space import SearchSpace, build_graph
 from predictors import GraphRegressor
 from predictors.features import PARAMS_FEATURE, feature_row
@@ -100,21 +100,21 @@ def training_targets(trials: Sequence[FrozenTrial]) -> tuple[list[str], np.ndarr
         status = trial_status(trial)
         if not edges or not trial.state.is_finished():
             continue
-        if trial.state == TrialState.COMPLETE and trial.user_attrs.get("test_acc") is not None:
+        if trial.state == TrialState.COMPLETE and selection_acc(trial) is not None:
             complete.append(trial)
-        elif status == "stopped" and trial.user_attrs.get("test_acc") is not None:
+        elif status == "stopped" and selection_acc(trial) is not None:
             stopped.append(trial)
         elif status == "diverged":
             diverged.append(trial)
     edges, targets = [], []
     for trial in complete:
         edges.append(trial.user_attrs["edge_list"])
-        targets.append(float(trial.user_attrs["test_acc"]))
+        targets.append(selection_acc(trial))
     histories = [_accs(t) for t in complete]
     for trial in stopped:
         accs = _accs(trial)
         epoch = len(accs)
-        last = float(trial.user_attrs["test_acc"])
+        last = selection_acc(trial)
         gains = [h[-1] - h[epoch - 1] for h in histories if len(h) > epoch]
         gain = float(np.median(gains)) if len(gains) >= 3 else 0.0
         edges.append(trial.user_attrs["edge_list"])

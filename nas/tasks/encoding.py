@@ -1,4 +1,4 @@
-"""Shared helpers for tasks: token sequences -> padded tensors, and a seeded train/test split.
+"""Task helpers: token sequences -> padded tensors, and a seeded train/validation/test split.
 
 Every task goes through the same two steps, so padding, label checks and the split behave the
 same whether the strings come from a grammar or from a user's CSV.
@@ -73,6 +73,10 @@ def decode_sequences(data: SequenceSet, vocab: Mapping[str, int]) -> list[list[s
     ]
 
 
+VALID_FRACTION = 0.1
+"""Share of a task's sequences held out of training for validation (the choosing split)."""
+
+
 def split_task(
     name: str,
     data: SequenceSet,
@@ -80,54 +84,45 @@ def split_task(
     rng: np.random.Generator,
     test_fraction: float = 0.25,
     *,
+    valid_fraction: float = VALID_FRACTION,
     stratify: bool = True,
     vocab_size: int | None = None,
     n_features: int | None = None,
     vocab: Mapping[str, int] | None = None,
     class_names: Sequence[str] | None = None,
 ) -> Task:
-    """Split ``data`` into a shuffled train and test set and wrap them in a Task.
+    """Split ``data`` into shuffled train, validation and test sets and wrap them in a Task.
 
-    With ``stratify`` each class keeps its share in both parts (largest-remainder rounding),
-    so a balanced task stays balanced. The test set has round(n * test_fraction) rows.
+    The test set has round(n * test_fraction) rows, the validation set round(n *
+    valid_fraction) (at least one) of the rest; with ``stratify`` each class keeps its share
+    in every part (largest-remainder rounding), so a balanced task stays balanced.
     ``vocab`` (token -> id 1..V) and ``class_names`` are kept on the task.
     """
     n = len(data)
-    if not 0.0 < test_fraction < 1.0:
-        raise SparseNASError(
-            f"test_fraction must lie strictly between 0 and 1 (got test_fraction={test_fraction})"
-        )
+    for value, label in ((test_fraction, "test_fraction"), (valid_fraction, "valid_fraction")):
+        if not 0.0 < value < 1.0:
+            raise SparseNASError(f"{label} must lie strictly between 0 and 1 (got {label}={value})")
     n_test = round(n * test_fraction)
-    if not 0 < n_test < n:
+    n_valid = max(1, round(n * valid_fraction))  # a tiny table still validates on one row
+    if not 0 < n_test < n - n_valid:
         raise SparseNASError(
-            f"test_fraction={test_fraction} leaves an empty train or test set for {n} sequences; "
-            "use more sequences or another fraction"
+            f"test_fraction={test_fraction} leaves an empty train, validation or test set for "
+            f"{n} sequences; use more sequences or another fraction"
         )
     labels = data.labels.numpy()
-    if stratify:
-        classes, counts = np.unique(labels, return_counts=True)
-        ideal = n_test * counts / n
-        per_class = np.floor(ideal).astype(np.int64)
-        # Hand the leftover test rows to the classes with the largest remainders;
-        # a random permutation first breaks ties without favouring low class ids.
-        order = rng.permutation(len(classes))
-        by_remainder = order[np.argsort(-(ideal - per_class)[order], kind="stable")]
-        per_class[by_remainder[: n_test - int(per_class.sum())]] += 1
-        test_parts = [
-            rng.permutation(np.flatnonzero(labels == c))[:k]
-            for c, k in zip(classes, per_class, strict=True)
-        ]
-        test_index = np.concatenate(test_parts)
-    else:
-        test_index = rng.permutation(n)[:n_test]
-    is_test = np.zeros(n, dtype=bool)
-    is_test[test_index] = True
-    train_index = rng.permutation(np.flatnonzero(~is_test))
-    test_index = rng.permutation(np.flatnonzero(is_test))
+    test_index = _pick(labels, np.arange(n), n_test, rng, stratify)
+    rest = np.setdiff1d(np.arange(n), test_index)
+    valid_index = _pick(labels, rest, n_valid, rng, stratify)
+    train_index = np.setdiff1d(rest, valid_index)
+
+    def part(index: np.ndarray) -> SequenceSet:
+        return data.subset(torch.from_numpy(rng.permutation(index)))
+
     return Task(
         name=name,
-        train=data.subset(torch.from_numpy(train_index)),
-        test=data.subset(torch.from_numpy(test_index)),
+        train=part(train_index),
+        valid=part(valid_index),
+        test=part(test_index),
         n_classes=n_classes,
         vocab_size=vocab_size,
         n_features=n_features,
@@ -142,6 +137,26 @@ def vocabulary(vocab: Mapping[str, int]) -> tuple[str, ...]:
     if [vocab[token] for token in tokens] != list(range(1, len(tokens) + 1)):
         raise SparseNASError("a vocabulary's ids must be 1..V (0 is padding)")
     return tuple(tokens)
+
+
+def _pick(
+    labels: np.ndarray, among: np.ndarray, count: int, rng: np.random.Generator, stratify: bool
+) -> np.ndarray:
+    """``count`` random rows of ``among``; with ``stratify`` each class gets its share of
+    them (largest-remainder rounding; a random permutation breaks ties between classes)."""
+    if not stratify:
+        return rng.permutation(among)[:count]
+    classes, counts = np.unique(labels[among], return_counts=True)
+    ideal = count * counts / len(among)
+    per_class = np.floor(ideal).astype(np.int64)
+    order = rng.permutation(len(classes))
+    by_remainder = order[np.argsort(-(ideal - per_class)[order], kind="stable")]
+    per_class[by_remainder[: count - int(per_class.sum())]] += 1
+    parts = [
+        rng.permutation(among[labels[among] == c])[:k]
+        for c, k in zip(classes, per_class, strict=True)
+    ]
+    return np.concatenate(parts)
 
 
 def task_rngs(seed: int, n: int) -> list[np.random.Generator]:

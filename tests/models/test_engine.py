@@ -140,9 +140,11 @@ def test_training_together_equals_training_alone(tiny_task, cell):
         alone = train_model(model, tiny_task, spec, seed=order_seeds[i])
         assert together[i].status == alone.status == "ok"
         for got, expected in zip(together[i].history, alone.history, strict=True):
-            assert got.test_acc == pytest.approx(expected.test_acc, abs=1e-9)
-            assert got.test_loss == pytest.approx(expected.test_loss, abs=1e-5)
+            assert got.valid_acc == pytest.approx(expected.valid_acc, abs=1e-9)
+            assert got.valid_loss == pytest.approx(expected.valid_loss, abs=1e-5)
             assert got.train_loss == pytest.approx(expected.train_loss, abs=1e-5)
+        assert together[i].test_acc == pytest.approx(alone.test_acc, abs=1e-9)  # once, at the end
+        assert together[i].test_loss == pytest.approx(alone.test_loss, abs=1e-5)
         for got, expected in zip(models[i].parameters(), model.parameters(), strict=True):
             torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
 

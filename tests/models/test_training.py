@@ -7,7 +7,7 @@ import torch
 from graphs.dag import layered_dag
 from graphs.errors import SparseNASError
 from models.networks import DenseRNNClassifier, SparseRNNClassifier
-from models.training import TrainSpec, length_buckets, train_model
+from models.training import TrainSpec, evaluate, length_buckets, train_model
 
 GRAPH = nx.Graph([(0, 2), (1, 2), (1, 3), (2, 3), (2, 4), (3, 4), (0, 5), (4, 5)])
 
@@ -22,9 +22,9 @@ def test_same_seed_gives_identical_history(tiny_task):
     first = train_model(_model(tiny_task), tiny_task, spec, seed=3)
     again = train_model(_model(tiny_task), tiny_task, spec, seed=3)
     other = train_model(_model(tiny_task), tiny_task, spec, seed=4)
-    drop_time = [(m.train_loss, m.test_loss, m.test_acc) for m in first.history]
-    assert drop_time == [(m.train_loss, m.test_loss, m.test_acc) for m in again.history]
-    assert drop_time != [(m.train_loss, m.test_loss, m.test_acc) for m in other.history]
+    drop_time = [(m.train_loss, m.valid_loss, m.valid_acc) for m in first.history]
+    assert drop_time == [(m.train_loss, m.valid_loss, m.valid_acc) for m in again.history]
+    assert drop_time != [(m.train_loss, m.valid_loss, m.valid_acc) for m in other.history]
 
 
 def test_non_finite_loss_is_recorded_as_diverged_not_raised(tiny_task):
@@ -78,3 +78,15 @@ def test_length_buckets_cover_every_index_once_with_similar_lengths():
     assert sorted(torch.cat(batches).tolist()) == list(range(1000))
     spread = [int(lengths[b].max() - lengths[b].min()) for b in batches]
     assert sum(spread) / len(spread) < 3
+
+
+def test_validation_each_epoch_and_the_test_once_at_the_end(tiny_task):
+    """Per-epoch metrics are the validation split's; the test accuracy is the final model's
+    on the test split, measured after the last epoch."""
+    model = _model(tiny_task)
+    result = train_model(model, tiny_task, TrainSpec(epochs=2))
+    device = torch.device("cpu")
+    last = result.history[-1]
+    assert (last.valid_loss, last.valid_acc) == evaluate(model, tiny_task.valid, device)
+    assert (result.test_loss, result.test_acc) == evaluate(model, tiny_task.test, device)
+    assert result.valid_acc == result.history[-1].valid_acc

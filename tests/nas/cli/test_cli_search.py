@@ -32,7 +32,7 @@ def small(small_reber):
 def search(tmp_path, *options: str):
     base = ["search", "--budget", "4", "--epochs", "1", "--nodes", "10:12"]
     base += ["--strategy", "random", "--out", str(tmp_path / "run")]
-    return runner.invoke(app, [*base, *options])
+    return runner.invoke(app, [*base, *options], env={"COLUMNS": "120"})  # one line a header
 
 
 def test_help_says_what_the_budget_counts():
@@ -51,7 +51,7 @@ def test_search_prints_the_ranked_table_and_writes_its_files(tmp_path):
     result = search(tmp_path)
     assert result.exit_code == 0, result.output
     assert "best 4 topologies (gru, reber)" in result.stdout
-    for header in ("family", "nodes", "edges", "layers", "nonzero", "predicted", "measured"):
+    for header in ("family", "nodes", "edges", "layers", "nonzero", "predicted", "valid", "test"):
         assert header in result.stdout
     assert "4 ok" in result.stdout
     out = tmp_path / "run"
@@ -66,7 +66,8 @@ def test_json_output_and_resume(tmp_path):
     payload = json.loads(first.stdout)
     assert payload["study"] == "gru-reber" and payload["trials"] == {"ok": 4}
     assert len(payload["best"]) == 4 and payload["best"][0]["rank"] == 1
-    assert payload["best"][0]["test_acc"] >= payload["best"][-1]["test_acc"]
+    assert payload["best"][0]["valid_acc"] >= payload["best"][-1]["valid_acc"]  # ranked by it
+    assert all(0.0 <= row["test_acc"] <= 1.0 for row in payload["best"])
     again = json.loads(search(tmp_path, "--json").stdout)
     assert again["best"] == payload["best"] and again["trials"] == {"ok": 4}
 

@@ -65,7 +65,8 @@ def test_ranking_of_a_run_equals_the_studys_trials(tiny_run):
     top = ranking(load_run(out).frame, 3)
     for row in records(top):
         trial = study.trials[row["trial"]]
-        assert row["test_acc"] == trial.values[0]
+        assert row["valid_acc"] == trial.values[0]  # what the search ranked on
+        assert row["test_acc"] == trial.user_attrs["test_acc"]
         assert row["params_nonzero"] == trial.user_attrs["params_nonzero"]
         assert row["family"] == trial.params["family"]
         assert row["epochs"] == 2 and row["status"] == "ok"

@@ -148,7 +148,7 @@ def test_the_numbers_behind_the_sections(tiny_run):
     assert pareto_rows(run.frame)["trial"].tolist() == front
     series = progress(run)
     assert series["trained"].tolist() == list(range(1, 9))
-    finished = series.dropna(subset=["test_acc"])
+    finished = series.dropna(subset=["selection_acc"])
     assert series["best"].iloc[-1] == max(t.values[0] for t in ranked_trials(study.trials))
     assert (series["best"].dropna().diff().dropna() >= 0).all() and len(finished)
     check = predictor_check(run)

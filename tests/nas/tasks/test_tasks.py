@@ -34,7 +34,7 @@ from nas.tasks.reber import (
 def _strings(task: Task) -> list[tuple[str, int]]:
     """Every (string, label) pair of a letter task, decoded back from its tensors."""
     pairs = []
-    for part in (task.train, task.test):
+    for part in (task.train, task.valid, task.test):
         for tokens, label in zip(decode_sequences(part, VOCAB), part.labels.tolist(), strict=True):
             pairs.append(("".join(tokens), label))
     return pairs
@@ -43,7 +43,7 @@ def _strings(task: Task) -> list[tuple[str, int]]:
 def _same_task(a: Task, b: Task) -> bool:
     return all(
         torch.equal(getattr(pa, field), getattr(pb, field))
-        for pa, pb in ((a.train, b.train), (a.test, b.test))
+        for pa, pb in ((a.train, b.train), (a.valid, b.valid), (a.test, b.test))
         for field in ("inputs", "lengths", "labels")
     )
 
@@ -112,7 +112,7 @@ def test_reber_task_shapes_and_padding() -> None:
     assert task.name == "reber"
     assert (task.n_classes, task.vocab_size, task.n_features) == (2, 27, None)
     assert VOCAB_SIZE == 27 and VOCAB["A"] == 1 and VOCAB["Z"] == 26
-    for part in (task.train, task.test):
+    for part in (task.train, task.valid, task.test):
         assert part.inputs.dtype == torch.int64 and part.lengths.dtype == torch.int64
         assert int(part.lengths.max()) == part.inputs.shape[1]
         positions = torch.arange(part.inputs.shape[1])
@@ -130,15 +130,16 @@ def test_reber_task_is_deterministic_per_seed() -> None:
 
 def test_reber_task_is_balanced_and_stratified() -> None:
     task = make_reber_task(n_strings=200, seed=0)
-    assert (len(task.train), len(task.test)) == (150, 50)
-    assert int(task.train.labels.sum()) == 75
+    assert (len(task.train), len(task.valid), len(task.test)) == (130, 20, 50)
+    assert int(task.train.labels.sum()) == 65
+    assert int(task.valid.labels.sum()) == 10
     assert int(task.test.labels.sum()) == 25
 
 
 def test_default_reber_task_has_the_documented_size() -> None:
     task = make_reber_task()
-    assert (len(task.train), len(task.test)) == (18_750, 6_250)
-    assert int(task.train.labels.sum()) + int(task.test.labels.sum()) == 12_500
+    assert (len(task.train), len(task.valid), len(task.test)) == (16_250, 2_500, 6_250)
+    assert sum(int(part.labels.sum()) for part in (task.train, task.valid, task.test)) == 12_500
 
 
 @pytest.mark.parametrize("n_strings", [0, 3, -10, 2.5, True])
@@ -210,9 +211,9 @@ def test_digits_task_is_8_steps_of_8_features() -> None:
     task = make_digits_task(seed=0)
     assert (task.name, task.n_classes, task.n_features, task.vocab_size) == ("digits", 10, 8, None)
     assert not task.uses_tokens
-    assert len(task.train) + len(task.test) == 1797
-    assert len(task.test) == round(1797 * 0.25)
-    for part in (task.train, task.test):
+    assert len(task.train) + len(task.valid) + len(task.test) == 1797
+    assert (len(task.valid), len(task.test)) == (round(1797 * 0.1), round(1797 * 0.25))
+    for part in (task.train, task.valid, task.test):
         assert part.inputs.shape[1:] == (8, 8) and part.inputs.dtype == torch.float32
         assert float(part.inputs.min()) >= 0.0 and float(part.inputs.max()) <= 1.0
         assert torch.all(part.lengths == 8)
@@ -256,8 +257,8 @@ def test_encode_sequences_rejects_bad_input(
 def test_split_task_without_stratification_keeps_every_row_once() -> None:
     data = encode_sequences(["a"] * 10, list(range(10)), {"a": 1})
     task = split_task("t", data, 10, np.random.default_rng(0), 0.3, stratify=False)
-    assert (len(task.train), len(task.test)) == (7, 3)
-    labels = task.train.labels.tolist() + task.test.labels.tolist()
+    assert (len(task.train), len(task.valid), len(task.test)) == (6, 1, 3)
+    labels = task.train.labels.tolist() + task.valid.labels.tolist() + task.test.labels.tolist()
     assert sorted(labels) == list(range(10))
 
 
@@ -280,7 +281,7 @@ def test_csv_task_happy_path(tmp_path) -> None:
     vocab = {"12": 1, "7": 2, "A": 3, "C": 4, "G": 5, "T": 6}
     assert task.vocab_size == len(vocab) + 1
     decoded = {}
-    for part in (task.train, task.test):
+    for part in (task.train, task.valid, task.test):
         for tokens, label in zip(decode_sequences(part, vocab), part.labels.tolist(), strict=True):
             decoded[" ".join(tokens)] = label
     # Labels 3 and 7 become 0 and 1 in sorted order.
@@ -294,7 +295,7 @@ def test_csv_task_happy_path(tmp_path) -> None:
         "A C": 1,
         "T T": 0,
     }
-    assert (len(task.train), len(task.test)) == (6, 2)
+    assert (len(task.train), len(task.valid), len(task.test)) == (5, 1, 2)
     assert _same_task(task, make_csv_task(path, seed=0))
 
 
@@ -350,7 +351,7 @@ def test_load_task_builds_each_named_task(name: str) -> None:
     assert task.name == name
     assert len(task.train) > len(task.test) > 0
     if name != "digits":
-        assert len(task.train) + len(task.test) == 40
+        assert len(task.train) + len(task.valid) + len(task.test) == 40
 
 
 def test_load_task_reads_csv(tmp_path) -> None:
@@ -363,3 +364,27 @@ def test_load_task_reads_csv(tmp_path) -> None:
 def test_load_task_rejects_unknown_names(spec: str) -> None:
     with pytest.raises(SparseNASError, match="reber, embedded-reber, digits or csv:PATH"):
         load_task(spec)
+
+
+def test_the_validation_split_is_disjoint_from_train_and_test() -> None:
+    """Every row lands in exactly one part (rows told apart by a token of their own), and
+    each part keeps the classes' shares."""
+    tokens = [f"t{i}" for i in range(400)]
+    vocab = build_vocab([[t] for t in tokens])
+    data = encode_sequences([[t] for t in tokens], [i % 2 for i in range(400)], vocab)
+    task = split_task("t", data, 2, np.random.default_rng(7), 0.25, valid_fraction=0.1)
+    train, valid, test = (
+        {tokens[0] for tokens in decode_sequences(part, vocab)}
+        for part in (task.train, task.valid, task.test)
+    )
+    assert (len(train), len(valid), len(test)) == (260, 40, 100)
+    assert not (valid & train) and not (valid & test) and not (train & test)
+    assert train | valid | test == set(tokens)
+    assert int(task.valid.labels.sum()) == 20
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1])
+def test_a_validation_fraction_outside_zero_one_is_refused(fraction: float) -> None:
+    data = encode_sequences(["a"] * 10, [0, 1] * 5, {"a": 1})
+    with pytest.raises(SparseNASError, match="valid_fraction"):
+        split_task("t", data, 2, np.random.default_rng(0), 0.3, valid_fraction=fraction)
