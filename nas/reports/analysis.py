@@ -192,15 +192,17 @@ def predictor_check(run: RunData, seed: int = 0) -> PredictorCheck:
     """Cross-validate an extra-trees predictor (``CV_FOLDS`` folds, ``CV_TREES`` trees,
     graphs kept in one fold) and a size-only baseline on the finished networks; compare
     the search's predictions (``predicted_acc``) of the trained candidates with what they
-    measured."""
+    measured on the split the search learnt from (validation; test for older runs)."""
     done = run.finished
     empty = np.array([])
     chosen = done[done["predicted_acc"].notna()] if "predicted_acc" in done else done.iloc[:0]
     candidates = None
     if len(chosen) >= 3:
-        y, p = chosen["test_acc"].to_numpy(float), chosen["predicted_acc"].to_numpy(float)
+        y = chosen["selection_acc"].to_numpy(float)
+        p = chosen["predicted_acc"].to_numpy(float)
         candidates = {**regression_metrics(y, p), "n": len(chosen)}
-    rows = chosen.reindex(columns=["trial", "predicted_acc", "predicted_std", "test_acc"])
+    columns = ["trial", "predicted_acc", "predicted_std", "selection_acc"]
+    rows = chosen.reindex(columns=columns)
     note = (
         f"{CV_FOLDS}-fold cross-validation, one repeat, {CV_TREES} trees (kept small so the "
         "report builds in seconds; `nas predictor eval` runs the full protocol)"

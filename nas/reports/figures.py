@@ -151,7 +151,7 @@ def predictor_figure(run: RunData, check: PredictorCheck) -> go.Figure:
         frame = done.loc[rows["trial"]].reset_index()
         figure.add_trace(
             go.Scatter(
-                x=rows["predicted_acc"], y=rows["test_acc"], mode="markers",
+                x=rows["predicted_acc"], y=rows["selection_acc"], mode="markers",
                 name="the search's prediction when it chose the candidate",
                 marker={"color": PALETTE[1], "size": 7, "symbol": "diamond"},
                 error_x={"type": "data", "array": rows["predicted_std"].fillna(0), "width": 0,

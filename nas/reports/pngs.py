@@ -94,7 +94,7 @@ def predictor_png(run: RunData, check: PredictorCheck) -> Figure:
     rows = check.candidate_rows
     if len(rows):
         ax.scatter(
-            rows["predicted_acc"], rows["test_acc"], s=16, marker="D", color=PALETTE[1],
+            rows["predicted_acc"], rows["selection_acc"], s=16, marker="D", color=PALETTE[1],
             label="search's prediction",
         )  # fmt: skip
         values.append(rows["predicted_acc"])
