@@ -26,8 +26,9 @@ grows.
 Besides magnitude, three one-shot mask methods (``MASK_METHODS``) control the *structure* of
 each pruned matrix's bipartite graph (inputs = columns, outputs = rows), to test whether
 expansion is what keeps a pruned network accurate (``models.expansion``, docs/expansion.md).
-They ignore the weights' values, and give every matrix of the target the same share of kept
-weights (:func:`split_budget`), so they differ only in where the kept weights sit:
+Each keeps in every matrix as many weights as the global magnitude threshold would (so all
+four methods prune each matrix equally), but places them ignoring the weights' values; they
+differ only in where inside a matrix the kept weights sit:
 
 * ``random``: uniformly random entries of each matrix (the control);
 * ``expander``: a random near-biregular graph (:func:`expander_mask`): every output keeps
@@ -187,22 +188,6 @@ def global_magnitude_masks(tensors: Sequence[torch.Tensor], n_prune: int) -> lis
     return masks
 
 
-def split_budget(sizes: Sequence[int], n_keep: int) -> list[int]:
-    """Keep counts per matrix proportional to ``sizes`` that sum to exactly ``n_keep``
-    (largest remainders round up; ties go to the earlier matrix)."""
-    total = sum(sizes)
-    if not 0 <= n_keep <= total:
-        raise SparseNASError(f"cannot keep {n_keep} of {total} weights")
-    if total == 0:
-        return [0 for _ in sizes]
-    exact = [n_keep * size / total for size in sizes]
-    counts = [int(x) for x in exact]
-    order = sorted(range(len(sizes)), key=lambda i: (-(exact[i] - counts[i]), i))
-    for i in order[: n_keep - sum(counts)]:
-        counts[i] += 1
-    return counts
-
-
 def near_regular_degrees(nodes: int, edges: int, rng: np.random.Generator) -> np.ndarray:
     """Degrees ``floor(edges / nodes)`` for all ``nodes`` and one more for ``edges % nodes``
     of them, picked at random: the most even degree sequence with that sum."""
@@ -303,18 +288,19 @@ def method_masks(
 ) -> list[torch.Tensor]:
     """Masks that prune exactly ``n_prune`` entries over ``tensors`` (2-d) by ``method``.
 
-    ``magnitude`` is :func:`global_magnitude_masks` (``seed`` unused); ``random``,
-    ``expander`` and ``anti-expander`` keep :func:`split_budget` of the kept count in each
-    tensor (the same share of each) and place it uniformly at random, by
+    ``magnitude`` is :func:`global_magnitude_masks` (``seed`` unused). ``random``,
+    ``expander`` and ``anti-expander`` keep as many entries in each tensor as it does (the
+    global threshold sets each tensor's sparsity) and place them uniformly at random, by
     :func:`expander_mask` or by :func:`anti_expander_mask`, drawing from ``seed``.
     """
     method = check_mask_method(method)
     total = sum(t.numel() for t in tensors)
     _check_count(n_prune, total)
+    magnitude = global_magnitude_masks(tensors, n_prune)
     if method == "magnitude":
-        return global_magnitude_masks(tensors, n_prune)
+        return magnitude
     rng = np.random.default_rng(seed)
-    keeps = split_budget([t.numel() for t in tensors], total - int(n_prune))
+    keeps = [int(m.sum()) for m in magnitude]
     masks = []
     for tensor, keep in zip(tensors, keeps, strict=True):
         if tensor.dim() != 2:
