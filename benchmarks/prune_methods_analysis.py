@@ -46,6 +46,7 @@ SUBSETS: dict[str, tuple[str, ...]] = {
 (its masks follow them), anti-expander alone isolates many neurons; random vs expander is the
 contrast of expansion alone."""
 GAP = "ramanujan_gap_mean"
+CELL_ORDER = ("rnn_tanh", "lstm", "gru")
 BOOTSTRAP = 1000
 MEASURES = (
     "acc_pruned",
@@ -74,8 +75,8 @@ def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def rho(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman's rho; NaN when either side is constant."""
-    if np.ptp(x) == 0 or np.ptp(y) == 0:
+    """Spearman's rho; NaN when either side is constant or has fewer than 3 values."""
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return float("nan")
     return float(spearmanr(x, y).statistic)
 
@@ -213,6 +214,8 @@ BEYOND: dict[str, tuple[str, tuple[str, ...], bool]] = {
 def _beyond_statistic(kind: str, methods: tuple[str, ...], isolated: bool, by: list[str]):
     def statistic(frame: pd.DataFrame) -> float:
         frame = frame[frame["method"].isin(methods)]
+        if len(frame) < 3:
+            return float("nan")
         if kind == "plain":
             return rho(frame["acc_retrained"].to_numpy(), frame[GAP].to_numpy())
         if isolated:
@@ -258,7 +261,8 @@ def paired_differences(frame: pd.DataFrame) -> pd.DataFrame:
 def _grid(frame: pd.DataFrame):
     from matplotlib.figure import Figure
 
-    tasks, cells = sorted(frame["task"].unique()), list(dict.fromkeys(frame["cell"]))
+    tasks = sorted(frame["task"].unique())
+    cells = sorted(frame["cell"].unique(), key=lambda c: (CELL_ORDER + (c,)).index(c))
     figure = Figure(figsize=(4.2 * len(cells), 3.6 * len(tasks)))
     axes = figure.subplots(len(tasks), len(cells), squeeze=False)
     return figure, axes, tasks, cells
@@ -354,11 +358,12 @@ def summary_markdown(
     paired: pd.DataFrame,
 ) -> str:
     first = frame.iloc[0]
+    seeds = sorted(frame["seed"].unique())
     lines = [
         "# Pruning methods grid: summary",
         "",
-        f"{len(frame)} pruned networks; seeds {sorted(frame['seed'].unique())}; "
-        f"percents {sorted(frame['percent'].unique())}.",
+        f"{len(frame)} pruned networks; seeds {', '.join(str(int(s)) for s in seeds)}; "
+        f"percents {', '.join(f'{p:g}' for p in sorted(frame['percent'].unique()))}.",
         f"Retraining epochs per task: {_per_task(frame, 'retrain_epochs')}; base epochs: "
         f"{_per_task(frame, 'base_epochs')}; target {first['target']}.",
         "",
@@ -437,8 +442,11 @@ def summary_markdown(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
+    parser.add_argument("--seeds", help="only these seeds (a comma list); default: all")
     args = parser.parse_args(argv)
     frame = load(args.folder)
+    if args.seeds:
+        frame = frame[frame["seed"].isin([int(s) for s in args.seeds.split(",")])]
     table = summary_table(frame)
     corr = correlation_table(frame)
     beyond = beyond_sparsity_table(frame)
