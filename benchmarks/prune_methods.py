@@ -68,15 +68,26 @@ def done_keys(path: Path) -> set[tuple[str, ...]]:
 
 
 def append(path: Path, rows: list[dict[str, object]]) -> None:
-    """Append ``rows`` to the CSV ``path`` (header from the first row if the file is new)."""
+    """Append ``rows`` to the CSV ``path`` under its header (the first row's keys if the file
+    is new); a row with keys the header lacks is an error, missing ones are left empty."""
     if not rows:
         return
-    new = not path.exists()
+    fields = list(rows[0])
+    if path.exists():
+        with path.open() as handle:
+            fields = next(csv.reader(handle))
     with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        if new:
+        writer = csv.DictWriter(handle, fieldnames=fields, restval="", extrasaction="raise")
+        if handle.tell() == 0:
             writer.writeheader()
         writer.writerows(rows)
+
+
+def epoch_columns(row: dict[str, object], most: int) -> dict[str, object]:
+    """``row`` with ``acc_epoch_1 .. acc_epoch_<most>`` (empty past its own epochs) moved to
+    its end, so tasks with different retraining budgets share one header."""
+    rest = {k: v for k, v in row.items() if not k.startswith("acc_epoch_")}
+    return {**rest, **{f"acc_epoch_{e}": row.get(f"acc_epoch_{e}", "") for e in range(1, most + 1)}}
 
 
 def key_of(task: str, cell: str, seed: int, method: str, percent: float) -> tuple[str, ...]:
@@ -139,7 +150,8 @@ def main(argv: list[str] | None = None) -> None:
                         "base_epochs": spec.epochs,
                         "retrain_epochs": spec.retrain_epochs,
                     }
-                    append(results, [{**extra, **row, "seconds": round(seconds, 2)}])
+                    row = {**extra, **row, "seconds": round(seconds, 2)}
+                    append(results, [epoch_columns(row, max(retrain_epochs.values()))])
                     append(
                         expansion,
                         [{"task": task.name, "cell": cell, **extra, **r} for r in matrices],
