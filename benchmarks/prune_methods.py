@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--methods", default=",".join(MASK_METHODS))
     parser.add_argument("--percents", default="50,80,90,95,98")
     parser.add_argument("--cells", default="rnn_tanh,lstm,gru")
-    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--seeds", default="0,1,2,3")
     parser.add_argument("--tasks", default="digits,reber")
     parser.add_argument("--reber-strings", type=int, default=3000)
     parser.add_argument(

@@ -369,6 +369,11 @@ def summary_markdown(
     lines = [
         "# Pruning methods grid: summary",
         "",
+        "Made by `OMP_NUM_THREADS=1 nice -n 15 python benchmarks/prune_methods.py --out "
+        "benchmarks/data/prune_methods` (resumable; run in two parts, seeds 0-2 then 3) and "
+        "`python benchmarks/prune_methods_analysis.py benchmarks/data/prune_methods`; "
+        "see docs/expansion.md.",
+        "",
         f"{len(frame)} pruned networks; seeds {', '.join(str(int(s)) for s in seeds)}; "
         f"percents {', '.join(f'{p:g}' for p in sorted(frame['percent'].unique()))}.",
         f"Retraining epochs per task: {_per_task(frame, 'retrain_epochs')}; base epochs: "
