@@ -13,7 +13,15 @@ layers are directly comparable:
 * ``ramanujan_gap = ramanujan_bound - s2``: positive when the layer expands at least as well
   as a Ramanujan graph of those degrees; ``expander`` is ``ramanujan_gap > 0``;
 * connectivity: ``components`` of the bipartite graph (isolated nodes included), and the
-  ``isolated_inputs`` (read by no output) and ``isolated_outputs`` (reading no input).
+  ``isolated_inputs`` (read by no output) and ``isolated_outputs`` (reading no input);
+* degrees: ``min_input_degree`` (outputs the least-read input feeds), ``min_output_degree``
+  (inputs the poorest output reads), and the means ``mean_input_degree = edges / inputs``
+  and ``mean_output_degree = edges / outputs``.
+
+The unnormalised ``spectral_gap`` rewards uneven degrees (``s1`` grows with them), and when
+every output reads at most one input the graph is a forest of stars whose ``s1`` and ``s2``
+are the square roots of the two largest stars (0 gap for equal stars, whatever the layout);
+at a fixed sparsity the ``ramanujan_gap`` is the fairer expansion measure.
 
 References
 ----------
@@ -46,6 +54,10 @@ EXPANSION_MEASURES: tuple[str, ...] = (
     "components",
     "isolated_inputs",
     "isolated_outputs",
+    "min_input_degree",
+    "min_output_degree",
+    "mean_input_degree",
+    "mean_output_degree",
 )
 
 #: Gate blocks of the stacked torch weights, in PyTorch's order.
@@ -68,6 +80,7 @@ def bipartite_expansion(mask: torch.Tensor | np.ndarray) -> dict[str, float]:
     rows, cols = np.nonzero(adjacency)
     graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=adjacency.shape)
     components = int(connected_components(graph, directed=False)[0])
+    input_degrees, output_degrees = biadjacency.sum(axis=1), biadjacency.sum(axis=0)
     return {
         "inputs": float(n_in),
         "outputs": float(n_out),
@@ -80,8 +93,12 @@ def bipartite_expansion(mask: torch.Tensor | np.ndarray) -> dict[str, float]:
         "ramanujan_gap": spectrum["ramanujan_gap"],
         "expander": float(edges > 0 and spectrum["ramanujan_gap"] > 0),
         "components": float(components),
-        "isolated_inputs": float((biadjacency.sum(axis=1) == 0).sum()),
-        "isolated_outputs": float((biadjacency.sum(axis=0) == 0).sum()),
+        "isolated_inputs": float((input_degrees == 0).sum()),
+        "isolated_outputs": float((output_degrees == 0).sum()),
+        "min_input_degree": float(input_degrees.min()),
+        "min_output_degree": float(output_degrees.min()),
+        "mean_input_degree": edges / n_in,
+        "mean_output_degree": edges / n_out,
     }
 
 
@@ -115,8 +132,8 @@ def layer_expansion(
 
 def expansion_summary(rows: list[dict[str, object]]) -> dict[str, float]:
     """Aggregate :func:`layer_expansion` rows: min and mean of ``spectral_gap`` and
-    ``ramanujan_gap``, the fraction of matrices that are ``expander``s, and the totals of
-    isolated inputs and outputs."""
+    ``ramanujan_gap``, the fraction of matrices that are ``expander``s, the totals of
+    isolated inputs and outputs, and the smallest input and output degree."""
     if not rows:
         return {}
     spectral = np.asarray([r["spectral_gap"] for r in rows], dtype=float)
@@ -129,4 +146,6 @@ def expansion_summary(rows: list[dict[str, object]]) -> dict[str, float]:
         "expander_fraction": float(np.mean([r["expander"] for r in rows])),
         "isolated_inputs": float(sum(r["isolated_inputs"] for r in rows)),
         "isolated_outputs": float(sum(r["isolated_outputs"] for r in rows)),
+        "min_input_degree": float(min(r["min_input_degree"] for r in rows)),
+        "min_output_degree": float(min(r["min_output_degree"] for r in rows)),
     }

@@ -1,4 +1,5 @@
-"""Magnitude pruning of the dense base model: one-shot, gradual, and the bookkeeping around it.
+"""Pruning of the dense base model: magnitude (one-shot, gradual), structure-controlled masks,
+and the bookkeeping around it.
 
 The pruning baseline of the thesis: zero the recurrent weights of smallest magnitude, with one
 threshold taken over all recurrent layers together (a *global* threshold), keep the zeros fixed
@@ -22,10 +23,28 @@ One mask function (:func:`global_magnitude_masks`) serves both methods: one-shot
 weight updates its mask buffer in place and never revives a pruned entry, so sparsity only
 grows.
 
+Besides magnitude, three one-shot mask methods (``MASK_METHODS``) control the *structure* of
+each pruned matrix's bipartite graph (inputs = columns, outputs = rows), to test whether
+expansion is what keeps a pruned network accurate (``models.expansion``, docs/expansion.md).
+Each keeps in every matrix as many weights as the global magnitude threshold would (so all
+four methods prune each matrix equally), but places them ignoring the weights' values; they
+differ only in where inside a matrix the kept weights sit:
+
+* ``random``: uniformly random entries of each matrix (the control);
+* ``expander``: a random near-biregular graph (:func:`expander_mask`): every output keeps
+  ``floor(k / rows)`` or ``ceil(k / rows)`` inputs and every input feeds ``floor(k / cols)``
+  or ``ceil(k / cols)`` outputs; random biregular graphs are near-Ramanujan expanders [2]_;
+* ``anti-expander``: the same count concentrated on few neurons in two disconnected dense
+  blocks (:func:`anti_expander_mask`), so ``s2 = s1`` (no spectral gap) and the other
+  neurons are isolated.
+
 References
 ----------
 .. [1] M. Zhu, S. Gupta, To prune, or not to prune: exploring the efficacy of pruning for
    model compression, ICLR workshop 2018 (arXiv 1710.01878).
+.. [2] C. Marcus, D. Spielman, N. Srivastava, Interlacing families I: bipartite Ramanujan graphs
+   of all degrees, Annals of Mathematics 182 (2015); J. Friedman, A proof of Alon's second
+   eigenvalue conjecture, Memoirs of the AMS 195 (2008).
 """
 
 from __future__ import annotations
@@ -34,6 +53,7 @@ import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils import prune
@@ -45,6 +65,8 @@ from models.networks import parameter_counts
 
 TARGETS: tuple[str, ...] = ("i2h", "h2h", "both", "all")
 RECURRENT_KINDS: tuple[str, ...] = ("i2h", "h2h")
+MASK_METHODS: tuple[str, ...] = ("magnitude", "random", "expander", "anti-expander")
+"""One-shot mask methods; ``magnitude`` is the global threshold, the others set structure."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +86,11 @@ class PrunableWeight:
 def check_target(target: object) -> str:
     """Return ``target`` if it is one of ``TARGETS``, else raise naming the value."""
     return check_choice(target, "pruning target", TARGETS)
+
+
+def check_mask_method(method: object) -> str:
+    """Return ``method`` if it is one of ``MASK_METHODS``, else raise naming the value."""
+    return check_choice(method, "mask method", MASK_METHODS)
 
 
 def check_amount(amount: object) -> float:
@@ -132,6 +159,15 @@ def weight_mask(weight: PrunableWeight) -> torch.Tensor:
 # -- the mask function -------------------------------------------------------------------------
 
 
+def _check_count(n_prune: object, total: int) -> None:
+    if isinstance(n_prune, bool) or not isinstance(n_prune, numbers.Integral):
+        raise SparseNASError(f"number of weights to prune must be an integer (got {n_prune!r})")
+    if not 0 <= n_prune <= total:
+        raise SparseNASError(
+            f"cannot prune {n_prune} of {total} weights; choose a count in [0, {total}]"
+        )
+
+
 def global_magnitude_masks(tensors: Sequence[torch.Tensor], n_prune: int) -> list[torch.Tensor]:
     """Masks that zero the ``n_prune`` entries of smallest magnitude over all ``tensors``.
 
@@ -142,18 +178,143 @@ def global_magnitude_masks(tensors: Sequence[torch.Tensor], n_prune: int) -> lis
     Returns one float mask per tensor, of its shape, dtype and device (1 keep, 0 pruned).
     """
     total = sum(t.numel() for t in tensors)
-    if isinstance(n_prune, bool) or not isinstance(n_prune, numbers.Integral):
-        raise SparseNASError(f"number of weights to prune must be an integer (got {n_prune!r})")
-    if not 0 <= n_prune <= total:
-        raise SparseNASError(
-            f"cannot prune {n_prune} of {total} weights; choose a count in [0, {total}]"
-        )
+    _check_count(n_prune, total)
     magnitudes = torch.cat([t.detach().abs().flatten().cpu() for t in tensors])
     keep = torch.ones(total, dtype=torch.bool)
     keep[torch.argsort(magnitudes, stable=True)[: int(n_prune)]] = False
     masks = []
     for t, part in zip(tensors, keep.split([t.numel() for t in tensors]), strict=True):
         masks.append(part.reshape(t.shape).to(device=t.device, dtype=t.dtype))
+    return masks
+
+
+def near_regular_degrees(nodes: int, edges: int, rng: np.random.Generator) -> np.ndarray:
+    """Degrees ``floor(edges / nodes)`` for all ``nodes`` and one more for ``edges % nodes``
+    of them, picked at random: the most even degree sequence with that sum."""
+    base, extra = divmod(edges, nodes)
+    degrees = np.full(nodes, base, dtype=np.int64)
+    degrees[rng.choice(nodes, size=extra, replace=False)] += 1
+    return degrees
+
+
+def expander_mask(rows: int, cols: int, keep: int, rng: np.random.Generator) -> np.ndarray:
+    """A random near-biregular 0/1 mask (``rows`` outputs x ``cols`` inputs, ``keep`` ones).
+
+    Row sums are ``floor(keep / rows)`` or one more, column sums ``floor(keep / cols)`` or one
+    more (:func:`near_regular_degrees`). Built by Ryser's greedy construction (each row, in
+    random order, takes the columns with the most remaining demand, ties at random; it always
+    succeeds for such degree sequences by the Gale-Ryser theorem), then randomised by
+    ``2 keep`` attempted degree-preserving double-edge swaps.
+    """
+    mask = np.zeros((rows, cols), dtype=bool)
+    if keep == 0:
+        return mask
+    if keep > rows * cols:
+        raise SparseNASError(f"cannot keep {keep} entries of a {rows} x {cols} matrix")
+    row_degrees = near_regular_degrees(rows, keep, rng)
+    demand = near_regular_degrees(cols, keep, rng)
+    for row in rng.permutation(rows):
+        degree = int(row_degrees[row])
+        if degree == 0:
+            continue
+        chosen = np.lexsort((rng.random(cols), -demand))[:degree]
+        mask[row, chosen] = True
+        demand[chosen] -= 1
+    assert not demand.any(), "Ryser's construction left demand: not a Gale-Ryser sequence"
+    _shuffle_edges(mask, 2 * keep, rng)
+    return mask
+
+
+def _shuffle_edges(mask: np.ndarray, attempts: int, rng: np.random.Generator) -> None:
+    """Degree-preserving double-edge swaps in place: edges (a, b), (c, d) become (a, d),
+    (c, b) when neither exists yet."""
+    edges = np.argwhere(mask)
+    if len(edges) < 2:
+        return
+    picks = rng.integers(0, len(edges), size=(attempts, 2))
+    for first, second in picks:
+        (a, b), (c, d) = edges[first], edges[second]
+        if a == c or b == d or mask[a, d] or mask[c, b]:
+            continue
+        mask[a, b] = mask[c, d] = False
+        mask[a, d] = mask[c, b] = True
+        edges[first] = (a, d)
+        edges[second] = (c, b)
+
+
+def anti_expander_mask(rows: int, cols: int, keep: int, rng: np.random.Generator) -> np.ndarray:
+    """A 0/1 mask with ``keep`` ones that is a poor expander: two disconnected blocks on as few
+    random neurons as can hold them, every other neuron isolated.
+
+    The same fraction of rows and of columns is used, the smallest whose two blocks (halves
+    of those rows x halves of those columns) hold ``keep`` entries; each block is itself
+    filled by :func:`expander_mask`, half the count each. Two equal disjoint blocks have
+    ``s2 = s1``, no spectral gap. Below about 50 % sparsity two blocks cannot hold the
+    weights; the rest are then random entries outside the blocks (joining them).
+    """
+    mask = np.zeros((rows, cols), dtype=bool)
+    if keep == 0:
+        return mask
+    if keep > rows * cols:
+        raise SparseNASError(f"cannot keep {keep} entries of a {rows} x {cols} matrix")
+    for used_rows in range(1, rows + 1):
+        used_cols = min(cols, max(1, round(used_rows * cols / rows)))
+        if used_rows == rows:
+            used_cols = cols
+        halves = [(-(-used_rows // 2), -(-used_cols // 2)), (used_rows // 2, used_cols // 2)]
+        if halves[1][0] * halves[1][1] == 0:  # one row or column: one block only
+            halves = [(used_rows, used_cols), (0, 0)]
+        capacity = sum(r * c for r, c in halves)
+        if capacity >= keep or used_rows == rows:
+            break
+    row_order, col_order = rng.permutation(rows), rng.permutation(cols)
+    first = min(-(-keep // 2), halves[0][0] * halves[0][1])
+    counts = [first, min(keep - first, halves[1][0] * halves[1][1])]
+    row_start = col_start = 0
+    for (r, c), count in zip(halves, counts, strict=True):
+        block_rows = row_order[row_start : row_start + r]
+        block_cols = col_order[col_start : col_start + c]
+        mask[np.ix_(block_rows, block_cols)] = expander_mask(r, c, count, rng) if count else 0
+        row_start, col_start = row_start + r, col_start + c
+    rest = keep - int(mask.sum())
+    if rest:
+        free = np.flatnonzero(~mask.ravel())
+        mask.ravel()[rng.choice(free, size=rest, replace=False)] = True
+    return mask
+
+
+def method_masks(
+    tensors: Sequence[torch.Tensor], n_prune: int, method: str, *, seed: int = 0
+) -> list[torch.Tensor]:
+    """Masks that prune exactly ``n_prune`` entries over ``tensors`` (2-d) by ``method``.
+
+    ``magnitude`` is :func:`global_magnitude_masks` (``seed`` unused). ``random``,
+    ``expander`` and ``anti-expander`` keep as many entries in each tensor as it does (the
+    global threshold sets each tensor's sparsity) and place them uniformly at random, by
+    :func:`expander_mask` or by :func:`anti_expander_mask`, drawing from ``seed``.
+    """
+    method = check_mask_method(method)
+    total = sum(t.numel() for t in tensors)
+    _check_count(n_prune, total)
+    magnitude = global_magnitude_masks(tensors, n_prune)
+    if method == "magnitude":
+        return magnitude
+    rng = np.random.default_rng(seed)
+    keeps = [int(m.sum()) for m in magnitude]
+    masks = []
+    for tensor, keep in zip(tensors, keeps, strict=True):
+        if tensor.dim() != 2:
+            raise SparseNASError(f"{method} masks need 2-d weights (got {tuple(tensor.shape)})")
+        rows, cols = tensor.shape
+        if method == "random":
+            mask = np.zeros(rows * cols, dtype=bool)
+            mask[rng.choice(rows * cols, size=keep, replace=False)] = True
+            mask = mask.reshape(rows, cols)
+        elif method == "expander":
+            mask = expander_mask(rows, cols, keep, rng)
+        else:
+            mask = anti_expander_mask(rows, cols, keep, rng)
+        masks.append(torch.from_numpy(mask).to(device=tensor.device, dtype=tensor.dtype))
     return masks
 
 
@@ -176,17 +337,32 @@ def prune_magnitude(model: nn.Module, target: str, amount: float) -> int:
     SparseNASError
         For an unknown target, an amount outside [0, 1] or a model without a torch RNN core.
     """
+    return prune_method(model, target, amount, "magnitude")
+
+
+def prune_method(
+    model: nn.Module, target: str, amount: float, method: str = "magnitude", *, seed: int = 0
+) -> int:
+    """One-shot pruning of the fraction ``amount`` of the ``target`` weights
+    (``round(amount * n)`` of the ``n``) by ``method`` (``MASK_METHODS``; see
+    :func:`method_masks`), seeded by ``seed``. Returns the number pruned.
+
+    Methods other than ``magnitude`` place their masks from scratch, so they need ``target``
+    unpruned. Same rules as :func:`prune_magnitude` otherwise.
+    """
     target, amount = check_target(target), check_amount(amount)
     weights = prunable_weights(model, target)
     n = sum(effective_weight(w).numel() for w in weights)
-    return _prune_count(weights, int(round(amount * n)))
+    return _prune_count(weights, int(round(amount * n)), check_mask_method(method), seed)
 
 
-def prune_to_nonzero(model: nn.Module, target: str, nonzero: int) -> int:
-    """Global magnitude pruning that leaves exactly ``nonzero`` of the ``target`` weights
-    (used to match a Sparse-RNN's count of nonzero recurrent weights). Returns the number
-    pruned. Same rules as :func:`prune_magnitude`."""
-    target = check_target(target)
+def prune_to_nonzero(
+    model: nn.Module, target: str, nonzero: int, method: str = "magnitude", *, seed: int = 0
+) -> int:
+    """Pruning that leaves exactly ``nonzero`` of the ``target`` weights (used to match a
+    Sparse-RNN's count of nonzero recurrent weights). Returns the number pruned. Same rules
+    as :func:`prune_method`."""
+    target, method = check_target(target), check_mask_method(method)
     weights = prunable_weights(model, target)
     n = sum(effective_weight(w).numel() for w in weights)
     if (
@@ -198,11 +374,18 @@ def prune_to_nonzero(model: nn.Module, target: str, nonzero: int) -> int:
             f"nonzero weights must be an integer in [0, {n}] for target {target!r} "
             f"(got nonzero={nonzero!r})"
         )
-    return _prune_count(weights, n - int(nonzero))
+    return _prune_count(weights, n - int(nonzero), method, seed)
 
 
-def _prune_count(weights: list[PrunableWeight], n_prune: int) -> int:
-    masks = global_magnitude_masks([effective_weight(w) for w in weights], n_prune)
+def _prune_count(
+    weights: list[PrunableWeight], n_prune: int, method: str = "magnitude", seed: int = 0
+) -> int:
+    if method != "magnitude" and any(is_pruned(w) for w in weights):
+        raise SparseNASError(
+            f"{method} masks are placed from scratch: prune an unpruned model "
+            "(only magnitude pruning can prune further)"
+        )
+    masks = method_masks([effective_weight(w) for w in weights], n_prune, method, seed=seed)
     undo: list[tuple[PrunableWeight, bool, torch.Tensor]] = []
     try:
         for weight, mask in zip(weights, masks, strict=True):

@@ -62,10 +62,12 @@ def prune_command(
     method: Annotated[
         str,
         typer.Option(
-            help=f"{' or '.join(METHODS)}: prune at once, or along Zhu & Gupta's cubic "
-            "schedule during the first half of retraining."
+            help=f"{', '.join(METHODS)}: global magnitude threshold at once; the same along "
+            "Zhu & Gupta's cubic schedule in the first half of retraining; or masks of a set "
+            "structure at once (uniformly random; near-biregular expanders; two dense blocks on "
+            "few neurons), the same share of every matrix (docs/expansion.md)."
         ),
-    ] = "oneshot",
+    ] = "magnitude",
     match: Annotated[
         Path | None,
         typer.Option(
@@ -166,9 +168,7 @@ def _print_outcome(outcome: PruneOutcome, match: str) -> None:
         f"{base['recurrent_weights']} recurrent weights"
     )
     if len(outcome.table):
-        table = Table(
-            title=f"{spec.method} magnitude pruning, {spec.retrain_epochs} retraining epochs"
-        )
+        table = Table(title=f"{spec.method} pruning, {spec.retrain_epochs} retraining epochs")
         columns = {
             "target": "target",
             "percent": "%",

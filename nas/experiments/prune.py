@@ -2,23 +2,26 @@
 
 1. Train the thesis' dense base model (embedding -> ``num_layers`` x ``hidden_size`` -> linear;
    Adam, batch 32) for ``epochs`` epochs.
-2. For every target and percent: prune a copy (``models.pruning``, global magnitude
-   threshold over all recurrent layers together), measure the test accuracy right after
-   pruning, retrain ``retrain_epochs`` epochs with the masks fixed recording the accuracy
-   after each, and count the epochs needed to regain the base accuracy (within
-   ``tolerance``; ``"never"`` if not). The expansion of every pruned matrix
+2. For every target and percent: prune a copy (``models.pruning``: by default one global
+   magnitude threshold over all recurrent layers together; ``method`` may instead set the
+   masks' structure, ``random``, ``expander`` or ``anti-expander``), measure the test
+   accuracy right after pruning, retrain ``retrain_epochs`` epochs with the masks fixed
+   recording the accuracy after each, and count the epochs needed to regain the base
+   accuracy (within ``tolerance``; ``"never"`` if not). The expansion of every pruned matrix
    (``models.expansion``) is recorded beside it.
 3. Equal-sparsity comparison: given a Sparse-RNN graph, prune the base model to exactly the
    Sparse-RNN's number of nonzero recurrent weights, retrain it, and train the Sparse-RNN
    from scratch with the same total budget (``epochs + retrain_epochs`` epochs, same batch
    size and learning rate); report both accuracies.
 
-With ``method="gradual"`` step 2 prunes while retraining instead, along Zhu & Gupta's cubic
-schedule (``models.pruning.CubicSchedule``) over the first half of the retraining epochs (10
-pruning steps per epoch); there is no accuracy "right after pruning" (NaN).
+With ``method="gradual"`` step 2 prunes by magnitude while retraining instead, along Zhu &
+Gupta's cubic schedule (``models.pruning.CubicSchedule``) over the first half of the retraining
+epochs (10 pruning steps per epoch); there is no accuracy "right after pruning" (NaN).
 
 Everything is seeded by ``PruneSpec.seed``; every pruned copy is retrained with the same
-mini-batch order, so rows differ only by what was pruned.
+mini-batch order, so rows differ only by what was pruned. :func:`prune_once` takes the base
+model as an argument, so one base serves every method and percent
+(``benchmarks/prune_methods.py`` does so).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from graphs.checks import check_choice, check_fraction, check_int, check_real
 from graphs.dag import layered_dag
 from graphs.errors import SparseNASError
 from graphs.io import read_graph
-from graphs.seeds import child_seeds
+from graphs.seeds import child_seeds, derive_seed
 from graphs.spectral import spectral_features
 from models.cells import DEFAULT_EMBEDDING_DIM, GATES, check_cell, recurrent_weights
 from models.data import Task
@@ -51,9 +54,11 @@ from models.pruning import (
     GradualPruner,
     check_target,
     count_pruned,
-    prune_magnitude,
+    prunable_weights,
+    prune_method,
     prune_to_nonzero,
     recurrent_nonzero,
+    weight_mask,
 )
 from models.training import (
     EpochMetrics,
@@ -66,7 +71,9 @@ from models.training import (
 from nas.experiments.evaluate import evaluate_graph
 from nas.search.results import ranked_run_graph
 
-METHODS: tuple[str, ...] = ("oneshot", "gradual")
+METHODS: tuple[str, ...] = ("magnitude", "gradual", "random", "expander", "anti-expander")
+"""``gradual`` is magnitude pruning along a schedule; the others prune at once
+(``models.pruning.MASK_METHODS``)."""
 DEFAULT_PERCENTS: tuple[float, ...] = tuple(float(p) for p in range(10, 101, 10))
 DEFAULT_BASE_EPOCHS = 5
 """Base training epochs: the thesis trained 50. On the default Reber task the dense GRU reaches
@@ -95,7 +102,7 @@ class PruneSpec:
     cell: str = "gru"
     targets: tuple[str, ...] = ("both",)
     percents: tuple[float, ...] = DEFAULT_PERCENTS
-    method: str = "oneshot"
+    method: str = "magnitude"
     epochs: int = DEFAULT_BASE_EPOCHS
     retrain_epochs: int = DEFAULT_RETRAIN_EPOCHS
     batch_size: int = 32
@@ -122,11 +129,17 @@ class PruneSpec:
         self.base_train()  # batch_size, lr, device
 
     @property
-    def seeds(self) -> tuple[int, int, int]:
-        """Child seeds of ``seed``: the initial weights, the base training's batch order and
-        the retraining's batch order."""
-        init, order, retrain = child_seeds(self.seed, 3)
-        return init, order, retrain
+    def seeds(self) -> tuple[int, int, int, int]:
+        """Child seeds of ``seed``: the initial weights, the base training's batch order,
+        the retraining's batch order and the structured masks (``mask_seed``)."""
+        init, order, retrain, masks = child_seeds(self.seed, 4)
+        return init, order, retrain, masks
+
+    def mask_seed(self, target: str, percent: float) -> int:
+        """The seed of the structured masks of one ``target`` and ``percent``: a method's
+        masks do not depend on which other methods or percents run."""
+        method = METHODS.index(self.method)
+        return derive_seed(self.seeds[3], method, TARGETS.index(target), round(percent * 1000))
 
     def base_train(self) -> TrainSpec:
         return TrainSpec(self.epochs, self.batch_size, self.lr, device=self.device)
@@ -274,31 +287,36 @@ def prune_once(
     fraction = check_percent(percent) / 100.0
     label = f"{target} {percent:.3g}%"
     handle = None
-    if spec.method == "oneshot":
+    oneshot = spec.method != "gradual"
+    if oneshot:
+        seed = spec.mask_seed(target, percent)
         if nonzero is None:
-            prune_magnitude(model, target, fraction)
+            prune_method(model, target, fraction, spec.method, seed=seed)
         else:
-            prune_to_nonzero(model, target, nonzero)
+            prune_to_nonzero(model, target, nonzero, spec.method, seed=seed)
         acc_pruned = evaluate(model, task.test, device)[1]
         valid_pruned = evaluate(model, task.validation, device)[1]
         pruning_epochs = 0
+        masks = _masks(model, target)
     else:
         steps_per_epoch = math.ceil(len(task.train) / spec.batch_size)
         schedule = gradual_schedule(fraction, spec.retrain_epochs, steps_per_epoch)
         handle = GradualPruner(model, target, schedule).attach()
         acc_pruned = valid_pruned = float("nan")
         pruning_epochs = schedule.end // steps_per_epoch + 1
-    expansion = layer_expansion(model, target) if spec.method == "oneshot" else []
     hook = None if on_epoch is None else (lambda metrics: bool(on_epoch(label, metrics)))
     try:
         result = train_model(model, task, retrain, seed=spec.seeds[2], on_epoch=hook)
     finally:
         if handle is not None:
             handle.remove()
-    if spec.method == "gradual":
-        expansion = layer_expansion(model, target)
+    if oneshot and not all(
+        torch.equal(a, b) for a, b in zip(masks, _masks(model, target), strict=True)
+    ):
+        raise RuntimeError("a pruning mask changed during retraining")  # a bug, never input
+    expansion = layer_expansion(model, target)
     accuracies = [m.valid_acc for m in result.history]  # regaining is judged on validation
-    if spec.method == "oneshot" and valid_pruned >= base.valid_acc - spec.tolerance - 1e-12:
+    if oneshot and valid_pruned >= base.valid_acc - spec.tolerance - 1e-12:
         regain: int | str = 0
     else:
         regain = epochs_to_regain(
@@ -331,6 +349,10 @@ def prune_once(
     history = [{**keys, **asdict(m)} for m in result.history]
     expansion = [{**keys, **r} for r in expansion]
     return row, history, expansion
+
+
+def _masks(model: DenseRNNClassifier, target: str) -> list[torch.Tensor]:
+    return [weight_mask(w).detach().clone() for w in prunable_weights(model, target)]
 
 
 def dense_recurrent_weights(spec: PruneSpec, task: Task) -> int:

@@ -162,3 +162,20 @@ def test_rank_needs_a_run_dir_and_a_run_dir_needs_its_table(small_task, tmp_path
         result = runner.invoke(app, ["prune", *TINY, *args])
         assert result.exit_code == 2, result.output
         assert fragment in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize("method", ["random", "expander", "anti-expander"])
+def test_each_mask_method_prunes_to_the_asked_sparsity(small_task, method):
+    args = ["prune", *TINY, "--percent", "80", "--target", "h2h", "--method", method, "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)["results"]
+    assert row["method"] == method and row["target"] == "h2h"
+    assert row["pruned"] == round(0.8 * row["targeted"])
+
+
+def test_an_unknown_method_is_one_error_line(small_task):
+    result = runner.invoke(app, ["prune", *TINY, "--method", "bogus"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "bogus" in lines[0]

@@ -2,6 +2,7 @@
 retrained run."""
 
 import math
+from dataclasses import replace
 
 import networkx as nx
 import pytest
@@ -95,7 +96,7 @@ def test_prune_once_records_accuracy_regain_and_expansion(tiny_task):
     base = train_base(spec, tiny_task)
     row, history, expansion = prune_once(base, spec, tiny_task, "both", 100.0)
     assert row["sparsity"] == 1.0 and row["recurrent_nonzero"] == 0
-    assert row["target"] == "both" and row["method"] == "oneshot"
+    assert row["target"] == "both" and row["method"] == "magnitude"
     assert 0.0 <= row["acc_pruned"] <= 1.0
     assert [h["epoch"] for h in history] == [1, 2]
     assert row["acc_epoch_2"] == history[-1]["valid_acc"]  # per epoch: validation
@@ -124,3 +125,35 @@ def test_a_graph_larger_than_the_dense_model_is_rejected_before_training(tiny_ta
     spec = tiny_spec(hidden_size=1, num_layers=1, percents=())
     with pytest.raises(SparseNASError, match="more than the dense model"):
         run_prune(spec, tiny_task, graph=nx.complete_graph(12))
+
+
+@pytest.mark.parametrize("method", ["random", "expander", "anti-expander"])
+def test_prune_once_by_a_structured_method_on_a_shared_base(method, tiny_task):
+    spec = tiny_spec(retrain_epochs=1, hidden_size=6)
+    base = train_base(spec, tiny_task)
+    row, history, expansion = prune_once(base, replace(spec, method=method), tiny_task, "both", 90)
+    total = count_pruned(base.model, "both")[1]
+    assert row["method"] == method and row["pruned"] == round(0.9 * total)
+    assert row["recurrent_nonzero"] == total - round(0.9 * total)
+    assert len(history) == 1 and len(expansion) == 2 * 2
+    assert sum(r["edges"] for r in expansion) == row["recurrent_nonzero"]
+    if method == "expander":  # the degree bound holds on every matrix
+        for matrix in expansion:
+            assert matrix["min_output_degree"] == matrix["edges"] // matrix["outputs"]
+            assert matrix["min_input_degree"] == matrix["edges"] // matrix["inputs"]
+    again, _, _ = prune_once(base, replace(spec, method=method), tiny_task, "both", 90)
+    assert again["acc_retrained"] == row["acc_retrained"]  # seeded masks and batch order
+    assert count_pruned(base.model, "both")[0] == 0
+
+
+def test_mask_seeds_differ_by_method_target_and_percent_but_not_by_the_rest():
+    spec = tiny_spec(method="random")
+    seeds = {
+        spec.mask_seed("both", 90.0),
+        spec.mask_seed("both", 95.0),
+        spec.mask_seed("h2h", 90.0),
+        replace(spec, method="expander").mask_seed("both", 90.0),
+    }
+    assert len(seeds) == 4
+    assert replace(spec, percents=(1.0,)).mask_seed("both", 90.0) == spec.mask_seed("both", 90.0)
+    assert spec.seeds[:3] == tiny_spec(method="magnitude").seeds[:3]

@@ -1,0 +1,177 @@
+"""Structure-controlled mask methods (random, expander, anti-expander): exact counts, degree
+bounds, expansion contrast, fixed masks through retraining."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from graphs.errors import SparseNASError
+from models.expansion import bipartite_expansion, layer_expansion
+from models.networks import DenseRNNClassifier
+from models.pruning import (
+    MASK_METHODS,
+    anti_expander_mask,
+    count_pruned,
+    expander_mask,
+    method_masks,
+    prunable_weights,
+    prune_magnitude,
+    prune_method,
+    prune_to_nonzero,
+    weight_mask,
+)
+from models.training import TrainSpec, train_model
+
+
+def dense(cell="gru", hidden=8, layers=2, seed=0):
+    return DenseRNNClassifier(
+        cell, 2, vocab_size=6, embedding_dim=5, hidden_size=hidden, num_layers=layers, seed=seed
+    )
+
+
+def masks(model):
+    return [weight_mask(w).clone() for w in prunable_weights(model, "both")]
+
+
+@pytest.mark.parametrize("method", MASK_METHODS)
+@pytest.mark.parametrize("cell", ["rnn_tanh", "gru", "lstm"])
+@pytest.mark.parametrize("amount", [0.0, 0.3, 0.5, 0.8, 0.9, 0.95, 0.98, 0.999, 1.0])
+def test_every_method_prunes_exactly_the_requested_count(method, cell, amount):
+    model = dense(cell)
+    total = count_pruned(model, "both")[1]
+    assert prune_method(model, "both", amount, method, seed=3) == round(amount * total)
+    assert count_pruned(model, "both") == (round(amount * total), total)
+
+
+@pytest.mark.parametrize("method", MASK_METHODS)
+def test_prune_to_nonzero_by_every_method(method):
+    model = dense("lstm")
+    prune_to_nonzero(model, "both", 101, method, seed=1)
+    total = count_pruned(model, "both")[1]
+    assert count_pruned(model, "both") == (total - 101, total)
+
+
+@pytest.mark.parametrize("method", ["random", "expander", "anti-expander"])
+def test_structured_methods_keep_in_every_matrix_what_magnitude_keeps(method):
+    model, reference = dense("lstm", hidden=8), dense("lstm", hidden=8)
+    prune_method(model, "both", 0.85, method, seed=0)
+    prune_magnitude(reference, "both", 0.85)
+    kept = [int(m.sum()) for m in masks(model)]
+    assert kept == [int(m.sum()) for m in masks(reference)]
+    sizes = [m.numel() for m in masks(model)]
+    shares = {round(k / n, 3) for k, n in zip(kept, sizes, strict=True)}
+    assert len(shares) > 1  # the global threshold prunes the matrices unequally
+    assert not all(torch.equal(a, b) for a, b in zip(masks(model), masks(reference), strict=True))
+
+
+@pytest.mark.parametrize("method", ["random", "expander", "anti-expander"])
+def test_structured_masks_are_seeded(method):
+    first, again, other = dense(), dense(), dense()
+    for model, seed in ((first, 5), (again, 5), (other, 6)):
+        prune_method(model, "both", 0.8, method, seed=seed)
+    assert all(torch.equal(a, b) for a, b in zip(masks(first), masks(again), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(masks(first), masks(other), strict=True))
+
+
+@pytest.mark.parametrize(
+    "rows, cols, keep",
+    [
+        (150, 50, 750),
+        (150, 50, 150),
+        (200, 32, 640),
+        (50, 8, 40),
+        (7, 5, 17),
+        (4, 4, 16),
+        (9, 3, 1),
+    ],
+)
+def test_expander_masks_meet_their_degree_bound_on_every_neuron(rows, cols, keep):
+    mask = expander_mask(rows, cols, keep, np.random.default_rng(0))
+    assert mask.sum() == keep
+    row_degrees, col_degrees = mask.sum(axis=1), mask.sum(axis=0)
+    assert row_degrees.min() >= keep // rows and row_degrees.max() <= -(-keep // rows)
+    assert col_degrees.min() >= keep // cols and col_degrees.max() <= -(-keep // cols)
+
+
+def test_expander_masks_of_a_model_meet_the_bound_on_every_matrix():
+    model = dense("lstm", hidden=12, layers=3)
+    prune_method(model, "both", 0.9, "expander", seed=2)
+    for row in layer_expansion(model, "both"):
+        edges, inputs, outputs = int(row["edges"]), int(row["inputs"]), int(row["outputs"])
+        assert row["min_output_degree"] == edges // outputs
+        assert row["min_input_degree"] == edges // inputs
+
+
+def test_a_regular_expander_is_near_ramanujan():
+    """A random 10-regular bipartite graph on 100 + 100 nodes: s1 = 10 and, by Friedman's and
+    Marcus-Spielman-Srivastava's theorems, s2 close to the bound 2 sqrt(9) = 6."""
+    values = bipartite_expansion(expander_mask(100, 100, 1000, np.random.default_rng(1)))
+    assert values["s1"] == pytest.approx(10.0)
+    assert values["ramanujan_bound"] == pytest.approx(6.0)
+    assert values["ramanujan_gap"] > -0.6 and values["expander"] in (0.0, 1.0)
+    assert values["components"] == 1.0
+
+
+@pytest.mark.parametrize("rows, cols", [(150, 50), (200, 32), (60, 60)])
+@pytest.mark.parametrize("sparsity", [0.5, 0.8, 0.9])
+def test_anti_expanders_have_a_much_smaller_spectral_gap_than_expanders(rows, cols, sparsity):
+    keep = round((1 - sparsity) * rows * cols)
+    gaps = {"expander": [], "anti-expander": []}
+    ramanujan = {"expander": [], "anti-expander": []}
+    for seed in range(3):
+        for name, make in (("expander", expander_mask), ("anti-expander", anti_expander_mask)):
+            values = bipartite_expansion(make(rows, cols, keep, np.random.default_rng(seed)))
+            gaps[name].append(values["spectral_gap"])
+            ramanujan[name].append(values["ramanujan_gap"])
+    assert max(gaps["anti-expander"]) < 0.5 * min(gaps["expander"])
+    assert max(ramanujan["anti-expander"]) < min(ramanujan["expander"]) - 3.0
+
+
+def test_anti_expander_concentrates_the_weights_in_two_blocks_on_few_neurons():
+    mask = anti_expander_mask(100, 40, 400, np.random.default_rng(0))  # 90 % sparse
+    values = bipartite_expansion(mask)
+    assert mask.sum() == 400
+    # two blocks hold 400 entries on about sqrt(2 * 0.1) = 45 % of the neurons of each side
+    assert values["isolated_outputs"] >= 50 and values["isolated_inputs"] >= 20
+    assert values["components"] == 2 + values["isolated_inputs"] + values["isolated_outputs"]
+
+
+def test_anti_expander_below_half_sparsity_fills_outside_the_blocks():
+    mask = anti_expander_mask(6, 4, 20, np.random.default_rng(0))  # 2 blocks hold 12
+    assert mask.sum() == 20
+
+
+@pytest.mark.parametrize("method", MASK_METHODS)
+@pytest.mark.parametrize("cell", ["rnn_tanh", "lstm"])
+def test_masks_stay_fixed_through_retraining(method, cell, tiny_task):
+    model = dense(cell, hidden=6)
+    prune_method(model, "both", 0.9, method, seed=4)
+    before = masks(model)
+    result = train_model(model, tiny_task, TrainSpec(epochs=2, batch_size=16), seed=1)
+    assert result.status == "ok"
+    for weight, mask in zip(prunable_weights(model, "both"), before, strict=True):
+        assert torch.equal(weight_mask(weight), mask)
+        assert (getattr(weight.module, weight.attr)[mask == 0] == 0).all()
+        assert (getattr(weight.module, weight.attr)[mask == 1] != 0).any()
+
+
+def test_structured_methods_refuse_an_already_pruned_model():
+    model = dense()
+    prune_magnitude(model, "both", 0.5)
+    before = masks(model)
+    with pytest.raises(SparseNASError, match="unpruned model"):
+        prune_method(model, "both", 0.8, "expander")
+    assert all(torch.equal(a, b) for a, b in zip(before, masks(model), strict=True))
+
+
+def test_bad_method_and_counts_are_rejected():
+    with pytest.raises(SparseNASError, match="unknown mask method 'lottery'"):
+        prune_method(dense(), "both", 0.5, "lottery")
+    with pytest.raises(SparseNASError, match="cannot prune 7 of 6"):
+        method_masks([torch.ones(2, 3)], 7, "random")
+    with pytest.raises(SparseNASError, match="2-d"):
+        method_masks([torch.ones(2, 3, 1)], 1, "expander")
+    with pytest.raises(SparseNASError, match="amount="):
+        prune_method(dense(), "both", math.nan, "random")
