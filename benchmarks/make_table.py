@@ -42,8 +42,8 @@ from graphs.errors import SparseNASError
 from graphs.generators import sample_thesis
 from models.training import TrainSpec
 from nas.experiments.evaluate import child_seeds, evaluate_many
-from nas.search import parse_nodes
 from nas.search.space import PARAM_NAMES, SearchSpace, build_graph
+from nas.search.spec import parse_nodes
 from nas.tasks import load_task
 
 

@@ -7,7 +7,8 @@ have passed: the rest of the row (``acc_epoch_k`` past the regain) stays empty a
 status is ``stopped``. Each unit writes ``nas prune --out``'s files into
 ``OUT/<cell>_seed<seed>/``; a unit whose ``prune_results.csv`` exists is skipped, so an
 interrupted sweep resumes at the unit it was in. At the end (and with ``--summary-only``) the
-per-cell tables of the docs are written to ``OUT/summary.csv``.
+finished units' figures are written to ``OUT/summary.csv`` and, as the docs' per-cell tables
+(pruned / after one retraining epoch / epochs to regain), to ``OUT/summary.md``.
 
     OMP_NUM_THREADS=1 python benchmarks/prune_sweep.py --out benchmarks/data/pruning_thesis
 
@@ -70,6 +71,31 @@ def summary(out: Path) -> pd.DataFrame:
     return table[columns].sort_values(["cell", "target", "seed", "percent"])
 
 
+def markdown(table: pd.DataFrame) -> str:
+    """The docs' tables: per cell, one row per percent, for each target and seed the accuracy
+    right after pruning / after one retraining epoch / the epochs to regain the base."""
+    parts = []
+    for cell, rows in table.groupby("cell", sort=False):
+        runs = rows[["target", "seed"]].drop_duplicates().values.tolist()
+        by_seed = rows.groupby("seed").base_acc.first()
+        bases = ", ".join(f"seed {seed} {acc:.4f}" for seed, acc in by_seed.items())
+        header = " | ".join(f"{t} s{s}" for t, s in runs)
+        lines = [f"**{cell}** (base accuracy: {bases})", "", f"| % | {header} |"]
+        lines.append("|---" * (len(runs) + 1) + "|")
+        for percent, at in rows.groupby("percent"):
+            cells = []
+            for target, seed in runs:
+                row = at[(at.target == target) & (at.seed == seed)]
+                if row.empty:
+                    cells.append("")
+                    continue
+                r = row.iloc[0]
+                cells.append(f"{r.acc_pruned:.3f} / {r.acc_epoch_1:.3f} / {r.epochs_to_regain}")
+            lines.append(f"| {percent:g} | " + " | ".join(cells) + " |")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -123,7 +149,8 @@ def main() -> None:
     table = summary(args.out)
     if len(table):
         table.to_csv(args.out / "summary.csv", index=False)
-        print(f"{len(table)} rows in {args.out / 'summary.csv'}")
+        (args.out / "summary.md").write_text(markdown(table))
+        print(f"{len(table)} rows in {args.out / 'summary.csv'} and summary.md")
 
 
 if __name__ == "__main__":
