@@ -68,7 +68,9 @@ def summary(out: Path) -> pd.DataFrame:
     table = pd.concat(frames, ignore_index=True)
     columns = ["cell", "seed", "target", "percent", "base_acc", "acc_pruned", "acc_epoch_1"]
     columns += ["epochs_to_regain", "best_retrained"]
-    return table[columns].sort_values(["cell", "target", "seed", "percent"])
+    order = {target: rank for rank, target in enumerate(("i2h", "h2h", "both", "all"))}
+    table = table.assign(rank=table["target"].map(order))
+    return table.sort_values(["cell", "rank", "seed", "percent"])[columns]
 
 
 def markdown(table: pd.DataFrame) -> str:
