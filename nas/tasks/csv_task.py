@@ -40,8 +40,9 @@ def make_csv_task(
     """A token task from ``path`` (and a fixed test set from ``test_path``, if given).
 
     Column names left as None are the defaults ``sequence``/``label``, or ``string``/``valid``
-    when the file has those instead. Every problem with a file raises a one-line
-    SparseNASError.
+    when the file has those instead. With ``test_path`` all of ``path`` trains (in an order
+    shuffled by ``seed``) and ``test_fraction`` is unused; both files share one vocabulary
+    and one label set. Every problem with a file raises a one-line SparseNASError.
     """
     path = Path(path)
     sequences, raw_labels = _read_rows(path, sequence_column, label_column)
