@@ -13,6 +13,16 @@ where it stopped. The CSV is in the evaluations-table format (no per-epoch histo
 `acc_by_epoch` holds the test accuracies as a space-separated list).
 
     python benchmarks/make_table.py --cell gru --graphs 200 --out benchmarks/data/gru.csv
+
+The thesis' study, every cell (rnn_tanh, rnn_relu, gru, lstm) with 4 training seeds per graph
+(resumes a table made with fewer seeds, adding only the missing rows):
+
+    OMP_NUM_THREADS=1 python benchmarks/make_table.py --cell rnn_tanh --graphs 200 \
+        --repeat-graphs 200 --train-seeds 4 --block 40 \
+        --out benchmarks/data/evaluations_rnn_tanh.csv
+
+Progress: one line per finished chunk, with the networks done of the total, the seconds so
+far and the estimated seconds left (at this run's pace).
     python benchmarks/make_table.py --space search --cell rnn_tanh --graphs 1000 \
         --repeat-graphs 0 --families ws,ba,er --out benchmarks/data/pool_rnn_tanh.csv
 """
@@ -32,8 +42,8 @@ from graphs.errors import SparseNASError
 from graphs.generators import sample_thesis
 from models.training import TrainSpec
 from nas.experiments.evaluate import child_seeds, evaluate_many
-from nas.search import parse_nodes
 from nas.search.space import PARAM_NAMES, SearchSpace, build_graph
+from nas.search.spec import parse_nodes
 from nas.tasks import load_task
 
 
@@ -72,6 +82,15 @@ def finished(*tables: Path | None) -> set[tuple[int, int]]:
             previous = pd.read_csv(path, usecols=["graph_id", "train_seed"])
             done |= set(zip(previous["graph_id"], previous["train_seed"], strict=True))
     return done
+
+
+def progress(train_seed: int, added: int, trained: int, total: int, seconds: float) -> str:
+    """One progress line: this chunk, the run's share done and, at its pace, the time left."""
+    left = seconds / trained * (total - trained) if trained else float("nan")
+    return (
+        f"seed {train_seed}: +{added} networks, {trained}/{total} of this run "
+        f"({100 * trained / max(total, 1):.0f} %), {seconds:.0f} s so far, ~{left:.0f} s left"
+    )
 
 
 def main() -> None:
@@ -125,7 +144,7 @@ def main() -> None:
     jobs += [(i, s) for s in range(1, args.train_seeds) for i in repeated]
     done = finished(args.out, args.peer)  # resume: a killed run keeps every finished chunk
     todo = [job for job in jobs if job not in done]
-    print(f"{len(jobs)} evaluations, {len(done)} already done", flush=True)
+    print(f"{len(jobs)} evaluations, {len(jobs) - len(todo)} already done", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     block = args.block or len(graphs)
@@ -138,6 +157,7 @@ def main() -> None:
                 (train_seed, chosen[at : at + args.chunk])
                 for at in range(0, len(chosen), args.chunk)
             ]
+    trained = 0
     for train_seed, part in reversed(parts) if args.reverse else parts:
         if args.peer is not None:
             done = finished(args.out, args.peer)
@@ -161,11 +181,9 @@ def main() -> None:
             header = pd.read_csv(args.out, nrows=0).columns
             frame = frame.reindex(columns=header)
         frame.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
-        print(
-            f"seed {train_seed}: +{len(part)} networks, "
-            f"{time.perf_counter() - started:.0f} s so far",
-            flush=True,
-        )
+        trained += len(part)
+        line = progress(train_seed, len(part), trained, len(todo), time.perf_counter() - started)
+        print(line, flush=True)
     table = pd.read_csv(args.out)
     statuses = table["status"].value_counts().to_dict()
     print(

@@ -15,7 +15,7 @@ from models.training import EpochMetrics, TrainSpec
 from nas.cli.console import console, pairs_table, progress_bar, records_table, run_or_exit
 from nas.experiments.evaluate import evaluate_many
 from nas.experiments.topologies import topologies_to_evaluate
-from nas.tasks import TASK_HELP, load_task
+from nas.tasks import TASK_HELP, TEST_DATA_HELP, load_task
 
 SINGLE = [
     "graph", "nodes", "edges", "layers", "layer_sizes", "dead_end_nodes", "params_total",
@@ -47,6 +47,7 @@ def evaluate_command(
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = TrainSpec.epochs,
     task: Annotated[str, typer.Option(help=TASK_HELP)] = "reber",
     task_seed: Annotated[int, typer.Option(help="Seed of the generated task data.")] = 0,
+    test_data: Annotated[Path | None, typer.Option(help=TEST_DATA_HELP)] = None,
     batch_size: Annotated[int, typer.Option(help="Mini-batch size.")] = TrainSpec.batch_size,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = TrainSpec.lr,
     batch_candidates: Annotated[
@@ -70,7 +71,7 @@ def evaluate_command(
             check_cell(cell),
             TrainSpec(epochs=epochs, batch_size=batch_size, lr=lr, device=device),
             topologies_to_evaluate(graph, family, nodes, k, p, m, seed),
-            load_task(task, seed=task_seed),
+            load_task(task, seed=task_seed, test_data=test_data),
         )
     )
     count = len(topologies)

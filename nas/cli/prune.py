@@ -40,7 +40,7 @@ from nas.experiments.prune import (
     resolve_match,
     run_prune,
 )
-from nas.tasks import TASK_HELP, load_task
+from nas.tasks import TASK_HELP, TEST_DATA_HELP, load_task
 
 TARGET_HELP = (
     f"What to prune ({', '.join(TARGETS)}, or a comma list): i2h / h2h are the input- / "
@@ -84,6 +84,7 @@ def prune_command(
     ] = 1,
     task: Annotated[str, typer.Option(help=TASK_HELP)] = "reber",
     task_seed: Annotated[int, typer.Option(help="Seed of the generated task data.")] = 0,
+    test_data: Annotated[Path | None, typer.Option(help=TEST_DATA_HELP)] = None,
     epochs: Annotated[
         int, typer.Option(help="Training epochs of the dense base model (the thesis: 50).")
     ] = DEFAULT_BASE_EPOCHS,
@@ -136,7 +137,7 @@ def prune_command(
         if out is not None:
             check_out_dir(out)
         graph, label = resolve_match(match, rank, cell)
-        data = load_task(task, seed=task_seed)
+        data = load_task(task, seed=task_seed, test_data=test_data)
         if graph is not None:
             check_match(graph, spec, data)
         return spec, graph, label, data

@@ -31,7 +31,7 @@ from nas.search.loop import SearchEvent, SearchInterrupted, run_search
 from nas.search.results import search_summary
 from nas.search.spec import OBJECTIVES, SearchSpec
 from nas.search.strategies import STRATEGIES
-from nas.tasks import TASK_NAMES
+from nas.tasks import TASK_NAMES, TEST_DATA_HELP
 
 D = SearchSpec  # option defaults are the spec's
 COLUMNS = {
@@ -52,6 +52,7 @@ def search_command(
     ],
     cell: Annotated[str, typer.Option(help=f"Recurrent cell: {', '.join(CELLS)}.")] = D.cell,
     task: Annotated[str, typer.Option(help=f"Task: {', '.join(TASK_NAMES)} or csv:PATH.")] = D.task,
+    test_data: Annotated[Path | None, typer.Option(help=TEST_DATA_HELP)] = None,
     epochs: Annotated[int, typer.Option(help="Training epochs of a network not stopped.")] = (
         D.epochs
     ),
@@ -112,6 +113,7 @@ def search_command(
             objective=objective, nodes=nodes, families=families, storage=storage,  # type: ignore[arg-type]
             study=study, out=None if out is None else str(out), seed=seed,
             warm_start=None if warm_start is None else str(warm_start),
+            test_data=None if test_data is None else str(test_data),
         ).resolved()
     )  # fmt: skip
     try:

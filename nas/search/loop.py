@@ -172,7 +172,9 @@ def run_search(
     """
     spec = spec.resolved()
     check_workers(workers, spec.storage)  # type: ignore[arg-type]
-    task = load_task(spec.task, seed=spec.task_seed, n_strings=spec.n_strings)
+    task = load_task(
+        spec.task, seed=spec.task_seed, n_strings=spec.n_strings, test_data=spec.test_data
+    )
     warm = _load_warm_start(spec)
     study = open_study(spec)
     search = _Search(spec, study, task, warm, progress or (lambda event: None))

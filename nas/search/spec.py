@@ -32,6 +32,7 @@ IDENTITY: tuple[str, ...] = (
     "cell",
     "task",
     "task_seed",
+    "test_data",
     "n_strings",
     "epochs",
     "objective",
@@ -94,6 +95,7 @@ class SearchSpec:
         objective; pareto keeps the whole front).
     task_seed, n_strings, batch_size, lr, device : the task's seed and size (Reber tasks) and
         the training settings (``models.training.TrainSpec``).
+    test_data : with a CSV task, a fixed test file (``nas.tasks.load_task``).
     """
 
     cell: str = "gru"
@@ -122,12 +124,13 @@ class SearchSpec:
     batch_size: int = TrainSpec.batch_size
     lr: float = TrainSpec.lr
     device: str = TrainSpec.device
+    test_data: str | None = None
 
     def __post_init__(self) -> None:
         nodes = parse_nodes(self.nodes) if isinstance(self.nodes, str) else self.nodes
         object.__setattr__(self, "nodes", tuple(int(n) for n in nodes))
         object.__setattr__(self, "families", check_choices(self.families, "graph family", FAMILIES))
-        for name in ("out", "warm_start"):
+        for name in ("out", "warm_start", "test_data"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, str(value))

@@ -5,25 +5,38 @@ Each task is built in-process from a seed and returned as a ``models.data.Task``
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from graphs.errors import SparseNASError
 from models.data import Task
 from nas.tasks.csv_task import make_csv_task
 from nas.tasks.digits import make_digits_task
 from nas.tasks.embedded_reber import make_embedded_reber_task
 from nas.tasks.reber import make_reber_task
+from nas.tasks.reber_thesis import make_reber_thesis_task
 
-TASK_NAMES = ("reber", "embedded-reber", "digits")
-TASK_HELP = f"Task: {', '.join(TASK_NAMES)} or csv:PATH (columns `sequence`, `label`)."
+TASK_NAMES = ("reber", "reber-thesis", "embedded-reber", "digits")
+TASK_HELP = (
+    f"Task: {', '.join(TASK_NAMES)} or csv:PATH (columns `sequence`, `label` or the thesis' "
+    "`string`, `valid`)."
+)
 """The ``--task`` option's help, the same in every command."""
+TEST_DATA_HELP = (
+    "With --task csv:PATH: a CSV file (same columns) to test on; PATH then trains whole "
+    "(e.g. the thesis' train_data.csv and test_data.csv)."
+)
+"""The ``--test-data`` option's help, the same in every command."""
 
 __all__ = [
     "TASK_HELP",
+    "TEST_DATA_HELP",
     "TASK_NAMES",
     "load_task",
     "make_csv_task",
     "make_digits_task",
     "make_embedded_reber_task",
     "make_reber_task",
+    "make_reber_thesis_task",
 ]
 
 
@@ -31,20 +44,35 @@ def load_task(
     spec: str,
     seed: int = 0,
     n_strings: int | None = None,
-    sequence_column: str = "sequence",
-    label_column: str = "label",
+    sequence_column: str | None = None,
+    label_column: str | None = None,
+    test_data: str | Path | None = None,
 ) -> Task:
     """Build the task named by ``spec``: one of TASK_NAMES or ``csv:PATH``.
 
-    ``n_strings`` sizes the Reber tasks (None keeps their default); the column names only
-    apply to CSV files.
+    ``n_strings`` sizes the Reber tasks (None keeps their default); the column names (None:
+    ``sequence``/``label`` or ``string``/``valid``) and a fixed ``test_data`` file only apply
+    to CSV files.
     """
-    if spec in ("reber", "embedded-reber"):
-        make = make_reber_task if spec == "reber" else make_embedded_reber_task
+    is_csv = spec.startswith("csv:") and spec[len("csv:") :]
+    if test_data is not None and not is_csv:
+        raise SparseNASError(
+            f"a test file ({test_data}) needs a CSV task (csv:PATH), not {spec!r}; "
+            "the generated tasks make their own split"
+        )
+    grammars = {
+        "reber": make_reber_task,
+        "reber-thesis": make_reber_thesis_task,
+        "embedded-reber": make_embedded_reber_task,
+    }
+    if spec in grammars:
+        make = grammars[spec]
         return make(seed=seed) if n_strings is None else make(n_strings=n_strings, seed=seed)
     if spec == "digits":
         return make_digits_task(seed=seed)
-    if spec.startswith("csv:") and spec[len("csv:") :]:
-        return make_csv_task(spec[len("csv:") :], sequence_column, label_column, seed=seed)
+    if is_csv:
+        return make_csv_task(
+            spec[len("csv:") :], sequence_column, label_column, seed=seed, test_path=test_data
+        )
     choices = ", ".join(TASK_NAMES)
     raise SparseNASError(f"unknown task {spec!r}; choose one of {choices} or csv:PATH")

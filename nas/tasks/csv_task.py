@@ -1,9 +1,13 @@
 """The user's own sequence classification data, read from a CSV file.
 
-One column holds the sequences, one the integer labels. A cell with whitespace is split into
-tokens on it ("12 7 7 3"), any other cell into characters ("ACGT"), so both word-like and
-letter-like data work without options. Ids follow the sorted token set, labels are remapped to
-0..C-1 in sorted order: the same file always encodes the same way.
+One column holds the sequences, one the labels: ``sequence`` and ``label`` by default, or the
+thesis' published files' ``string`` and ``valid``, recognised when the default names are absent.
+A cell with whitespace is split into tokens on it ("12 7 7 3"), any other cell into characters
+("ACGT"), so both word-like and letter-like data work without options. Labels are integers or
+true/false (1/0). Ids follow the sorted token set, labels are remapped to 0..C-1 in sorted
+order: the same files always encode the same way. Given a fixed test file, the first file gives
+the training and validation splits and the test file tests (the thesis' ``train_data.csv`` /
+``test_data.csv`` split); without one, the file is split like the generated tasks.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from graphs.errors import SparseNASError, existing_file
-from models.data import Task
+from models.data import SequenceSet, Task
 from nas.tasks.encoding import (
     build_vocab,
     encode_sequences,
@@ -23,23 +27,67 @@ from nas.tasks.encoding import (
     task_rngs,
 )
 
+DEFAULT_COLUMNS = ("sequence", "label")
+THESIS_COLUMNS = ("string", "valid")
+"""The column names of the thesis' published ``train_data.csv`` and ``test_data.csv``."""
+
+_BOOLEAN_LABELS = {"true": 1, "false": 0}
+
 
 def make_csv_task(
     path: str | Path,
-    sequence_column: str = "sequence",
-    label_column: str = "label",
+    sequence_column: str | None = None,
+    label_column: str | None = None,
     seed: int = 0,
     test_fraction: float = 0.25,
+    test_path: str | Path | None = None,
 ) -> Task:
-    """A token task from ``path``; every problem with the file raises a one-line SparseNASError."""
+    """A token task from ``path`` (and a fixed test set from ``test_path``, if given).
+
+    Column names left as None are the defaults ``sequence``/``label``, or ``string``/``valid``
+    when the file has those instead. With ``test_path``, ``path`` gives the training and
+    validation splits (shuffled by ``seed``), the test file the test split, and
+    ``test_fraction`` is unused; both files share one vocabulary and one label set. Every
+    problem with a file raises a one-line SparseNASError.
+    """
     path = Path(path)
+    sequences, raw_labels = _read_rows(path, sequence_column, label_column)
+    test_rows = None
+    if test_path is not None:
+        test_rows = _read_rows(Path(test_path), sequence_column, label_column)
+    all_labels = raw_labels + ([] if test_rows is None else test_rows[1])
+    classes = sorted(set(all_labels))
+    if len(classes) < 2:
+        raise SparseNASError(
+            f"the labels of {path} hold a single class ({classes[0]}); "
+            "classification needs at least 2"
+        )
+    class_index = {label: index for index, label in enumerate(classes)}
+    vocab = build_vocab(sequences + ([] if test_rows is None else test_rows[0]))
+
+    def encode(rows: list[list[str]], labels: list[int]) -> SequenceSet:
+        return encode_sequences(rows, [class_index[label] for label in labels], vocab)
+
+    (split_rng,) = task_rngs(seed, 1)
+    return split_task(
+        f"csv:{path.name}",
+        encode(sequences, raw_labels),
+        len(classes),
+        split_rng,
+        test_fraction,
+        test=None if test_rows is None else encode(*test_rows),
+        vocab_size=len(vocab) + 1,
+        vocab=vocab,
+        class_names=[str(label) for label in classes],
+    )
+
+
+def _read_rows(
+    path: Path, sequence_column: str | None, label_column: str | None
+) -> tuple[list[list[str]], list[int]]:
+    """The token lists and integer labels of one file, checked row by row."""
     table = _read_table(path)
-    for column in (sequence_column, label_column):
-        if column not in table.columns:
-            available = ", ".join(repr(str(name)) for name in table.columns)
-            raise SparseNASError(
-                f"column {column!r} not found in {path}; available columns: {available}"
-            )
+    sequence_column, label_column = _columns(table, path, sequence_column, label_column)
     if len(table) == 0:
         raise SparseNASError(f"{path} has a header but no data rows; add at least two rows")
     sequences = [split_tokens(cell) for cell in table[sequence_column]]
@@ -49,29 +97,29 @@ def make_csv_task(
                 f"column {sequence_column!r} of {path} has an empty sequence in data row {row}; "
                 "every sequence needs at least one token"
             )
-    raw_labels = [
-        _integer(cell, label_column, row) for row, cell in enumerate(table[label_column], 1)
-    ]
-    classes = sorted(set(raw_labels))
-    if len(classes) < 2:
-        raise SparseNASError(
-            f"column {label_column!r} of {path} holds a single class ({classes[0]}); "
-            "classification needs at least 2"
-        )
-    class_index = {label: index for index, label in enumerate(classes)}
-    vocab = build_vocab(sequences)
-    data = encode_sequences(sequences, [class_index[label] for label in raw_labels], vocab)
-    (split_rng,) = task_rngs(seed, 1)
-    return split_task(
-        f"csv:{path.name}",
-        data,
-        len(classes),
-        split_rng,
-        test_fraction,
-        vocab_size=len(vocab) + 1,
-        vocab=vocab,
-        class_names=[str(label) for label in classes],
-    )
+    labels = [_integer(cell, label_column, row) for row, cell in enumerate(table[label_column], 1)]
+    return sequences, labels
+
+
+def _columns(
+    table: pd.DataFrame, path: Path, sequence_column: str | None, label_column: str | None
+) -> tuple[str, str]:
+    """The sequence and label columns to read: the ones asked for, else the default names,
+    else the thesis' names; a missing one is an error that lists what the file has."""
+    present = set(table.columns)
+    wanted = (sequence_column, label_column)
+    if None in wanted:
+        conventions = [DEFAULT_COLUMNS, THESIS_COLUMNS]
+        found = next((c for c in conventions if {c[0], c[1]} <= present), DEFAULT_COLUMNS)
+        wanted = tuple(w if w is not None else d for w, d in zip(wanted, found, strict=True))
+    for column in wanted:
+        if column not in present:
+            available = ", ".join(repr(str(name)) for name in table.columns)
+            raise SparseNASError(
+                f"column {column!r} not found in {path} (expected `sequence`, `label` or "
+                f"`string`, `valid`); available columns: {available}"
+            )
+    return wanted[0], wanted[1]
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -92,9 +140,14 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 
 def _integer(cell: str, column: str, row: int) -> int:
+    """An integer label; true/false (any case) read as 1/0, as the thesis' ``valid`` column."""
+    text = cell.strip()
+    if text.lower() in _BOOLEAN_LABELS:
+        return _BOOLEAN_LABELS[text.lower()]
     try:
-        return int(cell.strip())
+        return int(text)
     except ValueError:
         raise SparseNASError(
-            f"column {column!r} must hold integer labels (got {cell!r} in data row {row})"
+            f"column {column!r} must hold integer labels or true/false "
+            f"(got {cell!r} in data row {row})"
         ) from None

@@ -85,6 +85,7 @@ def split_task(
     test_fraction: float = 0.25,
     *,
     valid_fraction: float = VALID_FRACTION,
+    test: SequenceSet | None = None,
     stratify: bool = True,
     vocab_size: int | None = None,
     n_features: int | None = None,
@@ -95,16 +96,18 @@ def split_task(
 
     The test set has round(n * test_fraction) rows, the validation set round(n *
     valid_fraction) (at least one) of the rest; with ``stratify`` each class keeps its share
-    in every part (largest-remainder rounding), so a balanced task stays balanced.
-    ``vocab`` (token -> id 1..V) and ``class_names`` are kept on the task.
+    in every part (largest-remainder rounding), so a balanced task stays balanced. Given a
+    fixed ``test`` set (a published split), ``data`` gives only train and validation and
+    ``test_fraction`` is unused. ``vocab`` (token -> id 1..V) and ``class_names`` are kept on
+    the task.
     """
     n = len(data)
     for value, label in ((test_fraction, "test_fraction"), (valid_fraction, "valid_fraction")):
         if not 0.0 < value < 1.0:
             raise SparseNASError(f"{label} must lie strictly between 0 and 1 (got {label}={value})")
-    n_test = round(n * test_fraction)
+    n_test = 0 if test is not None else round(n * test_fraction)
     n_valid = max(1, round(n * valid_fraction))  # a tiny table still validates on one row
-    if not 0 < n_test < n - n_valid:
+    if not (test is not None or n_test > 0) or n_test >= n - n_valid:
         raise SparseNASError(
             f"test_fraction={test_fraction} leaves an empty train, validation or test set for "
             f"{n} sequences; use more sequences or another fraction"
@@ -122,7 +125,7 @@ def split_task(
         name=name,
         train=part(train_index),
         valid=part(valid_index),
-        test=part(test_index),
+        test=part(test_index) if test is None else test,
         n_classes=n_classes,
         vocab_size=vocab_size,
         n_features=n_features,
@@ -144,6 +147,8 @@ def _pick(
 ) -> np.ndarray:
     """``count`` random rows of ``among``; with ``stratify`` each class gets its share of
     them (largest-remainder rounding; a random permutation breaks ties between classes)."""
+    if count == 0:
+        return np.array([], dtype=np.int64)
     if not stratify:
         return rng.permutation(among)[:count]
     classes, counts = np.unique(labels[among], return_counts=True)

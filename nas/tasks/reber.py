@@ -18,7 +18,13 @@ import numpy as np
 
 from graphs.errors import SparseNASError
 from models.data import Task
-from nas.tasks.encoding import check_count, encode_sequences, split_task, task_rngs
+from nas.tasks.encoding import (
+    check_count,
+    decode_sequences,
+    encode_sequences,
+    split_task,
+    task_rngs,
+)
 
 ALPHABET = "BTSXPVE"
 FOREIGN = "".join(letter for letter in _string.ascii_uppercase if letter not in ALPHABET)
@@ -138,3 +144,28 @@ def make_reber_task(n_strings: int = 25000, seed: int = 0, test_fraction: float 
     return make_grammar_task(
         "reber", generate_valid, generate_invalid, n_strings, seed, test_fraction
     )
+
+
+MIN_LENGTH = 5
+"""The shortest Reber strings (BTXSE, BPVVE)."""
+
+
+def passes_simple_rule(string: str) -> bool:
+    """The simple rule-based baseline: only Reber letters, B first, E last, at least 5 long.
+
+    It checks no transition, so it tells how much of a task's accuracy needs none: negatives
+    that carry foreign letters, lose their B or E or are too short are caught, the rest pass.
+    """
+    return (
+        len(string) >= MIN_LENGTH
+        and string[0] == "B"
+        and string[-1] == "E"
+        and all(letter in ALPHABET for letter in string)
+    )
+
+
+def rule_accuracy(task: Task) -> float:
+    """Test accuracy of ``passes_simple_rule`` on a letter task (label 1 = valid)."""
+    strings = ["".join(tokens) for tokens in decode_sequences(task.test, VOCAB)]
+    predicted = np.array([passes_simple_rule(string) for string in strings], dtype=np.int64)
+    return float(np.mean(predicted == task.test.labels.numpy()))
