@@ -265,14 +265,24 @@ def paired_differences(frame: pd.DataFrame) -> pd.DataFrame:
 # -- plots -------------------------------------------------------------------------------------
 
 
-def _grid(frame: pd.DataFrame):
+def _panels(frame: pd.DataFrame, path: Path, draw, xlabel: str, ylabel: str, columns: int) -> Path:
+    """One panel per (task, cell), each filled by ``draw(ax, rows)``, one shared legend."""
     from matplotlib.figure import Figure
 
     tasks = sorted(frame["task"].unique())
     cells = sorted(frame["cell"].unique(), key=lambda c: (CELL_ORDER + (c,)).index(c))
     figure = Figure(figsize=(4.2 * len(cells), 3.6 * len(tasks)))
     axes = figure.subplots(len(tasks), len(cells), squeeze=False)
-    return figure, axes, tasks, cells
+    for i, task in enumerate(tasks):
+        for j, cell in enumerate(cells):
+            ax = axes[i][j]
+            draw(ax, frame[(frame["task"] == task) & (frame["cell"] == cell)])
+            ax.set(title=f"{task}, {cell}", xlabel=xlabel, ylabel=ylabel)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, fontsize=6, ncol=columns, loc="lower center")
+    figure.tight_layout(rect=(0, 0.12, 1, 1))
+    figure.savefig(path, dpi=90)
+    return path
 
 
 def _color(method: str) -> str:
@@ -280,65 +290,35 @@ def _color(method: str) -> str:
 
 
 def plot_scatter(frame: pd.DataFrame, path: Path) -> Path:
-    figure, axes, tasks, cells = _grid(frame)
     markers = dict(zip(sorted(frame["percent"].unique()), "os^Dv*", strict=False))
-    for i, task in enumerate(tasks):
-        for j, cell in enumerate(cells):
-            ax = axes[i][j]
-            part = frame[(frame["task"] == task) & (frame["cell"] == cell)]
-            for (method, percent), group in part.groupby(["method", "percent"]):
-                ax.scatter(
-                    group[GAP],
-                    group["acc_retrained"],
-                    color=_color(method),
-                    marker=markers.get(percent, "o"),
-                    s=18,
-                    alpha=0.75,
-                    label=f"{method} {percent:g}%",
-                )
-            ax.set_title(f"{task}, {cell}")
-            ax.set_xlabel("mean Ramanujan gap of the pruned matrices")
-            ax.set_ylabel("test accuracy after retraining")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    figure.legend(handles, labels, fontsize=6, ncol=4, loc="lower center")
-    figure.tight_layout(rect=(0, 0.12, 1, 1))
-    figure.savefig(path, dpi=90)
-    return path
+
+    def draw(ax, part: pd.DataFrame) -> None:
+        for (method, percent), group in part.groupby(["method", "percent"]):
+            ax.scatter(
+                group[GAP], group["acc_retrained"], color=_color(method),
+                marker=markers.get(percent, "o"), s=18, alpha=0.75,
+                label=f"{method} {percent:g}%",
+            )  # fmt: skip
+
+    xlabel = "mean Ramanujan gap of the pruned matrices"
+    return _panels(frame, path, draw, xlabel, "test accuracy after retraining", 4)
 
 
 def plot_accuracy(table: pd.DataFrame, path: Path) -> Path:
-    figure, axes, tasks, cells = _grid(table)
-    for i, task in enumerate(tasks):
-        for j, cell in enumerate(cells):
-            ax = axes[i][j]
-            part = table[(table["task"] == task) & (table["cell"] == cell)]
-            for method, group in part.groupby("method"):
-                group = group.sort_values("percent")
-                ax.errorbar(
-                    group["percent"],
-                    group["acc_retrained_mean"],
-                    yerr=group["acc_retrained_std"],
-                    color=_color(method),
-                    marker="o",
-                    capsize=2,
-                    label=f"{method}: retrained",
-                )
-                ax.plot(
-                    group["percent"],
-                    group["acc_pruned_mean"],
-                    "--",
-                    color=_color(method),
-                    alpha=0.5,
-                    label=f"{method}: right after pruning",
-                )
-            ax.set_title(f"{task}, {cell}")
-            ax.set_xlabel("weights pruned (%)")
-            ax.set_ylabel("test accuracy (mean ± sd over seeds)")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    figure.legend(handles, labels, fontsize=7, ncol=4, loc="lower center")
-    figure.tight_layout(rect=(0, 0.08, 1, 1))
-    figure.savefig(path, dpi=90)
-    return path
+    def draw(ax, part: pd.DataFrame) -> None:
+        for method, group in part.groupby("method"):
+            group = group.sort_values("percent")
+            ax.errorbar(
+                group["percent"], group["acc_retrained_mean"], yerr=group["acc_retrained_std"],
+                color=_color(method), marker="o", capsize=2, label=f"{method}: retrained",
+            )  # fmt: skip
+            ax.plot(
+                group["percent"], group["acc_pruned_mean"], "--", color=_color(method),
+                alpha=0.5, label=f"{method}: right after pruning",
+            )  # fmt: skip
+
+    ylabel = "test accuracy (mean ± sd over seeds)"
+    return _panels(table, path, draw, "weights pruned (%)", ylabel, 4)
 
 
 # -- summary -----------------------------------------------------------------------------------
