@@ -91,6 +91,13 @@ def search_command(
             "uses --seed S+i; logs in <out>/workers/). 2 on a 2-core machine is fastest."
         ),
     ] = 1,
+    grace: Annotated[
+        float,
+        typer.Option(
+            help="Seconds without a heartbeat after which a running network's worker is taken "
+            "for dead and the network is trained again by another worker."
+        ),
+    ] = D.grace,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of tables.")
     ] = False,
@@ -111,7 +118,7 @@ def search_command(
             cell=cell, budget=budget, task=task, epochs=epochs, strategy=strategy,
             objective=objective, nodes=nodes, families=families, storage=storage,  # type: ignore[arg-type]
             study=study, out=None if out is None else str(out), seed=seed,
-            warm_start=None if warm_start is None else str(warm_start),
+            warm_start=None if warm_start is None else str(warm_start), grace=grace,
         ).resolved()
     )  # fmt: skip
     try:

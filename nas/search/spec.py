@@ -42,6 +42,9 @@ IDENTITY: tuple[str, ...] = (
 )
 """Settings a study is bound to: resuming with another value of one of them is an error.
 (``seed`` is not among them: workers sharing a study give each its own seed.)"""
+HEARTBEAT_GRACE = 120
+"""Default seconds without a heartbeat after which a running trial's worker is taken for dead
+and its network queued again for the other workers (``SearchSpec.grace``)."""
 _TRAIN = 5  # SeedSequence stream of the training seed
 
 
@@ -94,6 +97,8 @@ class SearchSpec:
         objective; pareto keeps the whole front).
     task_seed, n_strings, batch_size, lr, device : the task's seed and size (Reber tasks) and
         the training settings (``models.training.TrainSpec``).
+    grace : seconds without a heartbeat after which a running trial's worker is taken for
+        dead and the network is trained again by a surviving worker (``nas.search.storage``).
     """
 
     cell: str = "gru"
@@ -122,6 +127,7 @@ class SearchSpec:
     batch_size: int = TrainSpec.batch_size
     lr: float = TrainSpec.lr
     device: str = TrainSpec.device
+    grace: float = HEARTBEAT_GRACE
 
     def __post_init__(self) -> None:
         nodes = parse_nodes(self.nodes) if isinstance(self.nodes, str) else self.nodes
@@ -145,6 +151,7 @@ class SearchSpec:
         check_fraction(self.warmup, "warmup")
         check_fraction(self.local_fraction, "local_fraction")
         check_real(self.kappa, "kappa", low=0.0)
+        check_real(self.grace, "grace", low=1.0)
         self.train_spec()  # epochs, batch_size, lr, device
         for name in ("study", "storage"):
             value = getattr(self, name)

@@ -83,7 +83,7 @@ def local_workers(spec, count: int) -> Iterator[LocalWorkers]:
         env = {**os.environ, **WORKER_ENV}
         for index in range(1, count + 1):
             config = json.dumps(worker_spec(spec, index).to_json())
-            command = [sys.executable, "-m", "nas.search.workers", config]
+            command = [sys.executable, "-m", "nas.search.workers", config, str(count + 1)]
             with open(log_dir / f"worker-{index}.log", "w") as log:  # the child keeps its copy
                 procs.append(
                     subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -96,8 +96,9 @@ def local_workers(spec, count: int) -> Iterator[LocalWorkers]:
 
 
 def main(argv: list[str]) -> int:
-    """A worker process: run the search whose spec is the JSON in ``argv[0]``; prints one
-    JSON line (study, seed, networks done) when it ends."""
+    """A worker process: run the search whose spec is the JSON in ``argv[0]`` (``argv[1]``:
+    how many local workers share it); prints a line when it starts and one JSON line
+    (study, seed, networks done) when it ends."""
     import optuna
 
     # Imported here: nas.search.loop imports this module to start the workers.
@@ -108,7 +109,9 @@ def main(argv: list[str]) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         spec = SearchSpec.from_json(json.loads(argv[0]))
-        study = run_search(spec, write_config=False)
+        peers = int(argv[1]) if len(argv) > 1 else 1
+        print(f"worker pid {os.getpid()}: study {spec.study!r}, seed {spec.seed}", flush=True)
+        study = run_search(spec, write_config=False, peers=peers)
     except SparseNASError as exc:
         print(f"error: {exc}", flush=True)
         return 2

@@ -239,8 +239,7 @@ def test_ctrl_c_keeps_finished_trials_and_the_same_search_resumes(tmp_path, monk
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")
 def test_a_worker_killed_hard_loses_its_trials_and_the_next_run_trains_them(tmp_path, monkeypatch):
-    monkeypatch.setattr(nas.search.storage, "HEARTBEAT_GRACE", 1)
-    spec = tiny(tmp_path, budget=3, strategy="random")
+    spec = tiny(tmp_path, budget=3, strategy="random", grace=1)
     run_search(spec)
     study = open_study(spec.resolved())  # a second worker starts a trial, then dies
     trial = study.ask()
@@ -250,7 +249,7 @@ def test_a_worker_killed_hard_loses_its_trials_and_the_next_run_trains_them(tmp_
         trial.set_user_attr(key, value)
     study._storage.record_heartbeat(trial._trial_id)
     time.sleep(2.5)  # SQLite's clock has whole seconds
-    resumed = run_search(tiny(tmp_path, budget=4, strategy="random"))
+    resumed = run_search(tiny(tmp_path, budget=4, strategy="random", grace=1))
     trials = resumed.get_trials()
     assert trials[3].state == TrialState.FAIL and not counts_toward_budget(trials[3])
     assert trials[4].user_attrs["edge_list"] == dead_edges  # queued again, trained now
@@ -261,9 +260,7 @@ def test_a_worker_killed_hard_loses_its_trials_and_the_next_run_trains_them(tmp_
 
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_a_live_worker_keeps_its_trials_through_a_long_epoch(tmp_path, monkeypatch):
-    monkeypatch.setattr(nas.search.storage, "HEARTBEAT_GRACE", 1)
-    monkeypatch.setattr(nas.search.storage, "HEARTBEAT_INTERVAL", 0.1)
-    spec = tiny(tmp_path, budget=2, round_size=2, strategy="random")
+    spec = tiny(tmp_path, budget=2, round_size=2, strategy="random", grace=1)
 
     def slow(graphs, *args, **kwargs):
         other_worker = open_study(spec.resolved())
