@@ -22,14 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ("--epochs", "1", "--nodes", "10:12", "--strategy", "random")
 
 
-def tiny_csv(path: Path) -> Path:
-    """60 strings of a/b labelled by the parity of their a's: a task that trains in a blink."""
+def tiny_csv(path: Path, rows: int = 60, longest: int = 8) -> Path:
+    """``rows`` strings of a/b labelled by the parity of their a's: a task that trains in a
+    blink (more and longer strings: a round that lasts long enough to be killed in)."""
     rng = random.Random(0)
-    rows = []
-    for _ in range(60):
-        text = "".join(rng.choice("ab") for _ in range(rng.randint(3, 8)))
-        rows.append({"sequence": text, "label": text.count("a") % 2})
-    pd.DataFrame(rows).to_csv(path, index=False)
+    table = []
+    for _ in range(rows):
+        text = "".join(rng.choice("ab") for _ in range(rng.randint(3, longest)))
+        table.append({"sequence": text, "label": text.count("a") % 2})
+    pd.DataFrame(table).to_csv(path, index=False)
     return path
 
 

@@ -161,15 +161,18 @@ def _progress(spec: SearchSpec, enabled: bool) -> Iterator[Any]:
         if event.kind == "start":
             bar.reset(job, total=event.budget, completed=event.done)
             bar.start()
+            shown.append(True)
         if event.kind in ("round", "epoch", "wait"):
             bar.update(job, best=best, status=event.message)
         else:
             bar.update(job, completed=event.done, best=best)
 
+    shown: list[bool] = []
     try:
         yield show
     finally:
-        bar.stop()
+        if shown:  # stopping a bar never shown would print an empty line after an error
+            bar.stop()
 
 
 def _print_summary(summary: dict[str, Any], spec: SearchSpec) -> None:

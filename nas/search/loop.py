@@ -387,7 +387,11 @@ class _Search:
                         "widen the node range or add families"
                     ) from None
                 continue
-            new = {"round": round_index, "edge_list": edges_to_string(graph)}
+            new = {
+                "round": round_index,
+                "edge_list": edges_to_string(graph),
+                "worker": f"{socket.gethostname()}:{os.getpid()}",  # who claimed it
+            }
             if "origin" not in trial.user_attrs:
                 new["origin"] = plan["origin"]
             for key, value in new.items():
@@ -420,7 +424,6 @@ class _Search:
     def train_round(self, batch: list[tuple[_Open, nx.Graph]]) -> None:
         train_seed = self.spec.train_seed
         for entry, _ in batch:
-            entry.trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
             entry.trial.set_user_attr("train_seed", train_seed)
         trials = [entry.trial for entry, _ in batch]
         last_epoch = self.train.epochs
@@ -521,7 +524,9 @@ class _Search:
             trial.set_user_attr("status", "interrupted")
             self.study.tell(trial, state=TrialState.FAIL)
             if entry.params:
-                plan = {k: json_value(v) for k, v in entry.plan.items() if k != "round"}
+                plan = {
+                    k: json_value(v) for k, v in entry.plan.items() if k not in ("round", "worker")
+                }
                 self.study.enqueue_trial(entry.params, user_attrs=plan)
         self.open.clear()
         self.refresh(self.study.get_trials(deepcopy=False))
