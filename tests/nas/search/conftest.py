@@ -4,6 +4,7 @@ Optuna's own storage tests); without it the PostgreSQL tests skip, except under 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 
@@ -91,9 +92,7 @@ def pg_server():
         server = PostgresServer(folder, bin_dir)
         server.start()
         yield server
-        try:
+        with contextlib.suppress(Exception):  # already stopped
             server.stop()
-        except Exception:  # noqa: BLE001 (already stopped)
-            pass
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -104,7 +104,7 @@ def test_the_surviving_worker_takes_over_a_killed_workers_networks(storage, tmp_
     code, out, err = finish(proc)
     assert code == 0, err
     assert "worker(s) 1 failed" in err  # said, not hidden
-    done = _exactly(storage, 10)
+    _exactly(storage, 10)
     dead = [t for t in trials(storage, "s") if t.state == TrialState.FAIL]
     assert dead and all(t.user_attrs.get("worker", f":{pid}").endswith(f":{pid}") for t in dead)
     assert not [t for t in dead if "status" in t.user_attrs]  # lost, none invalid or surplus
