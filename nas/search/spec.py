@@ -19,11 +19,12 @@ from graphs.errors import SparseNASError
 from graphs.generators import FAMILIES, THESIS_NODES
 from graphs.seeds import derive_seed
 from models.cells import check_cell
-from models.training import TrainSpec
+from models.train_spec import TrainSpec
 from nas.search.space import SearchSpace
-from nas.search.strategies import STRATEGIES
-from predictors.regressors import check_kind
+from predictors.names import check_kind
 
+STRATEGIES: tuple[str, ...] = ("predictor", "tpe", "random")
+"""How candidates are chosen (``nas.search.strategies``)."""
 OBJECTIVES: tuple[str, ...] = ("accuracy", "pareto")
 PRUNERS: tuple[str, ...] = ("sha", "hyperband", "none")
 """Optuna pruners that stop unpromising networks early (``none``: every network trains all
