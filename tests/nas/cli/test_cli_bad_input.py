@@ -165,7 +165,8 @@ def test_an_error_appears_fast_because_heavy_imports_come_after_the_checks(tmp_p
     assert result.returncode == 2
     assert result.stderr.startswith("error: unknown cell 'nope'")
     assert elapsed < 3.5, f"{elapsed:.1f} s"
-    probe = "import sys, nas.cli.search; print(sorted({'torch', 'optuna', 'pandas'} & set(sys.modules)))"
+    heavy = "{'torch', 'optuna', 'pandas'}"
+    probe = f"import sys, nas.cli.search; print(sorted({heavy} & set(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
                             capture_output=True, text=True)  # fmt: skip
     assert loaded.stdout.strip() == "[]", loaded.stderr
