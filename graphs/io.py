@@ -173,10 +173,10 @@ def _check_graph(graph: nx.Graph, source: str) -> None:
     and so the study and the exported tables, hold labels >= 0) and is connected."""
     if graph.number_of_edges() == 0:
         raise SparseNASError(f"{source} has no edges")
-    negative = [node for node in graph.nodes if node < 0]
+    negative = [node for node in graph.nodes if isinstance(node, int) and node < 0]
     if negative:
         raise SparseNASError(
-            f"{source} has a negative node label ({min(negative)}); labels must be >= 0"
+            f"{source} has a negative node label ({min(negative)}); labels must be non-negative"
         )
     loops = list(nx.nodes_with_selfloops(graph))
     if loops:

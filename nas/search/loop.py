@@ -195,6 +195,13 @@ def run_search(
     if write_config:
         search.write_config()
     with local_workers(spec, workers - 1) as helpers:
+        if helpers:
+            search.emit("wait", f"waiting for {len(helpers)} worker(s) to start")
+            try:
+                helpers.wait_ready()
+            except KeyboardInterrupt:
+                done = networks_done(study.get_trials(deepcopy=False))
+                raise SearchInterrupted(study, spec, done) from None
         search.run()
         if helpers:
             search.emit("wait", f"waiting for {len(helpers)} worker(s) to end their round")

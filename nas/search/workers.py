@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,10 @@ from graphs.errors import SparseNASError
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 STOP_GRACE = 30
 """Seconds a worker gets to end by itself (on Ctrl-C the terminal signals every worker)."""
+START_WAIT = 120
+"""Seconds worker 0 waits at most for the others to be ready (imports take a while)."""
+READY = "worker pid"
+"""How a worker's log starts once it is ready to ask for trials."""
 
 
 def check_workers(workers: int, storage: str) -> int:
@@ -58,6 +63,17 @@ class LocalWorkers(list):
                 f"worker(s) {', '.join(failed)} failed; see {self.log_dir}/", stacklevel=2
             )
         return codes
+
+    def wait_ready(self, timeout: float = START_WAIT) -> None:
+        """Wait until every worker is ready to ask for trials (or has ended), so that at a
+        small budget worker 0 does not take every network while the others still import."""
+        deadline = time.monotonic() + timeout
+        for index, proc in enumerate(self, start=1):
+            log = self.log_dir / f"worker-{index}.log"
+            while proc.poll() is None and time.monotonic() < deadline:
+                if READY in log.read_text(errors="replace"):
+                    break
+                time.sleep(0.2)
 
     def stop(self) -> None:
         """Let workers still running end as after Ctrl-C (theirs, or ours sent now)."""
@@ -110,7 +126,7 @@ def main(argv: list[str]) -> int:
     try:
         spec = SearchSpec.from_json(json.loads(argv[0]))
         peers = int(argv[1]) if len(argv) > 1 else 1
-        print(f"worker pid {os.getpid()}: study {spec.study!r}, seed {spec.seed}", flush=True)
+        print(f"{READY} {os.getpid()}: study {spec.study!r}, seed {spec.seed}", flush=True)
         study = run_search(spec, write_config=False, peers=peers)
     except SparseNASError as exc:
         print(f"error: {exc}", flush=True)
