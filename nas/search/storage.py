@@ -247,9 +247,11 @@ def seconds_to_takeover(study: optuna.Study, own: set[int]) -> dict[int, float]:
 
 def requeue_lost_trial(study: optuna.Study, trial: FrozenTrial) -> None:
     """Heartbeat-stale callback: the candidate of a trial whose worker died is queued again
-    with how it was chosen (the failed trial itself stays, as ``lost``)."""
+    with how it was chosen (the failed trial itself stays, as ``lost``). A trial that died
+    before its graph was recorded is not: its round never began, so the next round (seeded
+    by the round's index) draws that candidate again, and a queued copy would train twice."""
     plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_KEYS and k != "round"}
-    if trial.params:
+    if trial.params and "edge_list" in trial.user_attrs:
         study.enqueue_trial(trial.params, user_attrs=plan)
 
 

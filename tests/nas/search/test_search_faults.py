@@ -117,14 +117,13 @@ def test_the_surviving_worker_takes_over_a_killed_workers_networks(storage, tmp_
 def test_two_commands_racing_on_a_fresh_storage_spend_exactly_the_budget(storage, tmp_path):
     """Fault 5 (and two independent commands on one PostgreSQL study): both open the fresh
     storage at once; neither fails creating the schema, and together they train exactly the
-    budget, each some of it."""
+    budget."""
     task = tiny_csv(tmp_path / "parity.csv")
     procs = [start(*_search(task, storage, 8, "--seed", str(i)), cwd=tmp_path) for i in (0, 1)]
     results = [finish(proc) for proc in procs]
     for code, _, err in results:
         assert code == 0, err
-    done = _exactly(storage, 8)
-    assert len({t.user_attrs["worker"] for t in done}) == 2
+    _exactly(storage, 8)  # (which command trains how many depends on their start-up)
     assert not [t for t in trials(storage, "s") if t.state == TrialState.WAITING]
 
 
