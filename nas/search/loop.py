@@ -484,6 +484,15 @@ class _Search:
         return records, models
 
     def finish(self, entry: _Open, record: dict[str, Any], model: Any) -> None:
+        try:
+            self._finish(entry, record, model)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            # Silent longer than the grace (a storage outage): another worker took the trial
+            # for lost and queued its network again; this result is dropped.
+            self.open.pop(entry.trial.number, None)
+            self.emit("trial", f"trial {entry.trial.number}: taken over by another worker")
+
+    def _finish(self, entry: _Open, record: dict[str, Any], model: Any) -> None:
         trial = entry.trial
         status = record["status"]
         if status == "crashed":

@@ -18,7 +18,8 @@ def test_two_workers_on_postgresql_train_exactly_the_budget_and_both_get_work(pg
     )  # fmt: skip
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
-    assert summary["trials"] == {"ok": 8} and summary["storage"] == pg_url
+    assert summary["trials"].get("ok") == 8 and summary["storage"] == pg_url
+    assert set(summary["trials"]) <= {"ok", "surplus"}  # surplus: asked beyond, never trained
     done = started(pg_url, "pg")
     assert len(done) == 8 and all(t.state.is_finished() for t in done)
     assert len({t.user_attrs["worker"] for t in done}) == 2  # worker 1 got work too
