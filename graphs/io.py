@@ -169,9 +169,15 @@ def _graph_from_edges(edges: Iterable[tuple[int, int]], nodes: Iterable[int] = (
 
 
 def _check_graph(graph: nx.Graph, source: str) -> None:
-    """Raise unless ``graph`` has an edge, no self-loop and is connected."""
+    """Raise unless ``graph`` has an edge, no self-loop, no negative label (edge strings,
+    and so the study and the exported tables, hold labels >= 0) and is connected."""
     if graph.number_of_edges() == 0:
         raise SparseNASError(f"{source} has no edges")
+    negative = [node for node in graph.nodes if isinstance(node, int) and node < 0]
+    if negative:
+        raise SparseNASError(
+            f"{source} has a negative node label ({min(negative)}); labels must be non-negative"
+        )
     loops = list(nx.nodes_with_selfloops(graph))
     if loops:
         raise SparseNASError(f"{source} has a self-loop at node {loops[0]!r}")

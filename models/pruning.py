@@ -62,8 +62,8 @@ from torch.utils.hooks import RemovableHandle
 from graphs.checks import check_choice, check_fraction, check_int
 from graphs.errors import SparseNASError
 from models.networks import parameter_counts
+from models.prune_targets import TARGETS
 
-TARGETS: tuple[str, ...] = ("i2h", "h2h", "both", "all")
 RECURRENT_KINDS: tuple[str, ...] = ("i2h", "h2h")
 MASK_METHODS: tuple[str, ...] = ("magnitude", "random", "expander", "anti-expander")
 """One-shot mask methods; ``magnitude`` is the global threshold, the others set structure."""

@@ -8,7 +8,6 @@ a result, never an exception, so a search can record it and go on.
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -16,30 +15,14 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from graphs.checks import check_int, check_real
 from graphs.errors import SparseNASError
 from models.data import SequenceSet, Task
 
+# TrainSpec and check_device live in the torch-free models.train_spec (the CLI reads them).
+from models.train_spec import TrainSpec, check_device
+
 #: Mini-batches sorted together by length before their order is shuffled.
 BUCKET_BATCHES = 32
-
-
-@dataclass(frozen=True)
-class TrainSpec:
-    """How to train: the thesis' settings by default (Adam 1e-3, 15 epochs, clip 5)."""
-
-    epochs: int = 15
-    batch_size: int = 128
-    lr: float = 1e-3
-    clip_norm: float = 5.0
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        check_int(self.epochs, "epochs", low=1)
-        check_int(self.batch_size, "batch_size", low=1)
-        check_real(self.lr, "lr", low=0.0, low_open=True)
-        check_real(self.clip_norm, "clip_norm", low=0.0, low_open=True)
-        check_device(self.device)
 
 
 @dataclass(frozen=True)
@@ -87,13 +70,6 @@ class TrainResult:
             "train_seconds": self.train_seconds,
             "history": [asdict(m) for m in self.history],
         }
-
-
-def check_device(device: object) -> str:
-    """``device`` if it names one: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
-    if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
-        raise SparseNASError(f"unknown device {device!r}; choose auto, cpu, cuda or cuda:N")
-    return device
 
 
 def resolve_device(device: str) -> torch.device:

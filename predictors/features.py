@@ -15,6 +15,7 @@ from graphs.dag import LayeredDAG, layered_dag
 from graphs.properties import THESIS_PROPERTIES, graph_properties
 from graphs.spectral import EXTENDED_FEATURES, spectral_features
 from models.cells import DEFAULT_EMBEDDING_DIM, check_cell, nonzero_params
+from predictors.names import FEATURE_SET_NAMES
 
 PARAMS_FEATURE = "params_nonzero"
 """The cell-dependent feature: the Sparse-RNN's nonzero parameters without the embedding."""
@@ -32,7 +33,9 @@ Sparse-RNN's nonzero parameter count."""
 SIZE_ONLY: tuple[str, ...] = ("nodes", "edges")
 """The size-only baseline's features."""
 
-FEATURE_SETS: dict[str, tuple[str, ...]] = {"all": ALL, "thesis": THESIS, "size": SIZE_ONLY}
+FEATURE_SETS: dict[str, tuple[str, ...]] = dict(
+    zip(FEATURE_SET_NAMES, (ALL, THESIS, SIZE_ONLY), strict=True)
+)
 
 
 def params_feature(dag: LayeredDAG, cell: str) -> float:

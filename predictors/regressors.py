@@ -41,24 +41,15 @@ from xgboost import XGBRegressor
 
 from graphs.errors import SparseNASError
 
-KINDS: tuple[str, ...] = ("bayesridge", "rf", "adaboost", "xgboost", "extratrees")
-"""The regressors ``GraphRegressor`` wraps (``"auto"`` chooses among them)."""
-
-CHOICES: tuple[str, ...] = ("auto", *KINDS)
+# The names live in the light predictors.kinds (the command line reads them).
+# Their home is the light predictors.names (the command line reads them).
+from predictors.names import CHOICES, KINDS, check_kind  # noqa: F401 (CHOICES re-exported)
 
 _TREE_SPREAD = ("rf", "extratrees")
 _BOOTSTRAP = ("adaboost", "xgboost")
 # Tie-break and fallback order for "auto" (when every inner score is undefined).
 _PREFERENCE = ("extratrees", "rf", "xgboost", "bayesridge", "adaboost")
 _MAX_SEED = np.iinfo(np.int32).max
-
-
-def check_kind(kind: object, *, allow_auto: bool = True) -> str:
-    """Return ``kind`` if it names a regressor, else raise with the allowed names."""
-    allowed = CHOICES if allow_auto else KINDS
-    if kind not in allowed:
-        raise SparseNASError(f"unknown model kind {kind!r}; choose one of {', '.join(allowed)}")
-    return str(kind)
 
 
 def make_pipeline(kind: str, *, n_estimators: int = 200, random_state: int | None = None):

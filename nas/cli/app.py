@@ -1,36 +1,67 @@
-"""The ``nas`` Typer app: one thin module per command, registered here.
+"""The ``nas`` Typer app: one thin module per command, imported only when its command runs.
 
 Bad input raises SparseNASError anywhere below; the commands run their library call inside
 ``nas.cli.console.run_or_exit``, which prints ``error: <message>`` on one line and exits
-with code 2.
+with code 2. A command's module is imported when the command is looked up (``LazyCommands``),
+so ``nas search --cell nope`` never imports what ``nas prune`` needs, and each command module
+checks its options before it imports torch, Optuna or pandas: an error appears at once.
 """
 
 from __future__ import annotations
 
-import typer
+import importlib
 
-from nas.cli.evaluate import evaluate_command
-from nas.cli.export import export_command, infer_command
-from nas.cli.graphs import properties_command, sample_command
-from nas.cli.predictor import predictor_app
-from nas.cli.prune import prune_command
-from nas.cli.rank import rank_command
-from nas.cli.report import report_command
-from nas.cli.search import search_command
+import typer
+from typer import _click as click  # Typer's own copy of Click
+from typer.core import TyperGroup
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "evaluate": ("nas.cli.evaluate", "evaluate_command"),
+    "sample": ("nas.cli.graphs", "sample_command"),
+    "properties": ("nas.cli.graphs", "properties_command"),
+    "search": ("nas.cli.search", "search_command"),
+    "prune": ("nas.cli.prune", "prune_command"),
+    "report": ("nas.cli.report", "report_command"),
+    "rank": ("nas.cli.rank", "rank_command"),
+    "export": ("nas.cli.export", "export_command"),
+    "infer": ("nas.cli.export", "infer_command"),
+}
+"""Command name -> (module, function)."""
+GROUPS: dict[str, tuple[str, str, str]] = {
+    "predictor": ("nas.cli.predictor", "predictor_app", "Learn accuracy from graph properties."),
+}
+"""Command group name -> (module, Typer app, help)."""
+
+
+class LazyCommands(TyperGroup):
+    """A Typer group that builds a command from its module only when it is looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *GROUPS]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS:
+            module, name = COMMANDS[cmd_name]
+            single = typer.Typer(pretty_exceptions_enable=False)
+            single.command(cmd_name)(getattr(importlib.import_module(module), name))
+            return typer.main.get_command(single)
+        if cmd_name in GROUPS:
+            module, name, help_text = GROUPS[cmd_name]
+            group = typer.main.get_group(getattr(importlib.import_module(module), name))
+            group.name, group.help = cmd_name, group.help or help_text
+            return group
+        return None
+
 
 app = typer.Typer(
+    cls=LazyCommands,
     help="Search for sparse recurrent networks wired by random graphs.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.command("evaluate")(evaluate_command)
-app.command("sample")(sample_command)
-app.command("properties")(properties_command)
-app.command("search")(search_command)
-app.command("prune")(prune_command)
-app.command("report")(report_command)
-app.command("rank")(rank_command)
-app.command("export")(export_command)
-app.command("infer")(infer_command)
-app.add_typer(predictor_app, name="predictor", help="Learn accuracy from graph properties.")
+
+
+@app.callback()
+def main() -> None:
+    """Search for sparse recurrent networks wired by random graphs."""

@@ -22,8 +22,10 @@ from rich.table import Table
 
 from graphs.errors import SparseNASError
 
-console = Console()
-err_console = Console(stderr=True)
+# Soft wrap: a long line (a path, an error) is left for the terminal to fold, never broken
+# with a newline inside a word, so what is printed can be copied back; tables still fit.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from graphs.generators import FAMILIES
 from models.cells import CELLS, check_cell
-from models.training import EpochMetrics, TrainSpec
+from models.train_spec import TrainSpec
 from nas.cli.console import console, pairs_table, progress_bar, records_table, run_or_exit
-from nas.experiments.evaluate import evaluate_many
-from nas.experiments.topologies import topologies_to_evaluate
-from nas.tasks import TASK_HELP, TEST_DATA_HELP, load_task
+from nas.tasks import TASK_HELP, TEST_DATA_HELP
 
 SINGLE = [
     "graph", "nodes", "edges", "layers", "layer_sizes", "dead_end_nodes", "params_total",
@@ -66,10 +64,21 @@ def evaluate_command(
     Several graphs (repeated --graph, or a folder) train together in one batched program,
     each exactly as it would alone with the same --seed.
     """
-    _, train, topologies, data = run_or_exit(
+    _, train = run_or_exit(
         lambda: (
             check_cell(cell),
             TrainSpec(epochs=epochs, batch_size=batch_size, lr=lr, device=device),
+        )
+    )
+    # After the cheap checks: these imports (torch, igraph, pandas) take seconds.
+    from models.training import resolve_device
+    from nas.experiments.evaluate import evaluate_many
+    from nas.experiments.topologies import topologies_to_evaluate
+    from nas.tasks import load_task
+
+    _, topologies, data = run_or_exit(
+        lambda: (
+            resolve_device(device),  # cuda on a machine without CUDA: refused before training
             topologies_to_evaluate(graph, family, nodes, k, p, m, seed),
             load_task(task, seed=task_seed, test_data=test_data),
         )
@@ -78,7 +87,7 @@ def evaluate_command(
     with progress_bar(not as_json) as bar:
         job = bar.add_task(f"training {cell}", total=train.epochs * count, status="")
 
-        def show(index: int, metrics: EpochMetrics) -> None:
+        def show(index: int, metrics: Any) -> None:  # a models.training.EpochMetrics
             status = f"valid acc {metrics.valid_acc:.4f}  loss {metrics.valid_loss:.4f}"
             bar.update(job, advance=1, status=status if count == 1 else "")
 

@@ -17,7 +17,6 @@ from nas.cli.console import (
     run_or_exit,
     save_csv,
 )
-from nas.experiments.topologies import describe_files, graph_files, sample_topologies
 
 MAIN_COLUMNS = (
     "graph", "family", "nodes", "edges", "layers", "source_nodes", "sink_nodes", "diameter",
@@ -44,6 +43,8 @@ def sample_command(
             check_choices(family, "graph family", FAMILIES),
         )
     )
+    from nas.experiments.topologies import sample_topologies  # after the checks: slow import
+
     with progress_bar(not as_json) as bar:
         job = bar.add_task("sampling", total=count * len(families), status="")
         table = run_or_exit(
@@ -59,6 +60,8 @@ def properties_command(
 ) -> None:
     """Graph properties of the given files, one row per file (first column `graph`)."""
     run_or_exit(lambda: check_out_file(out))
+    from nas.experiments.topologies import describe_files, graph_files  # after the checks
+
     with progress_bar(not as_json and len(files) > 20) as bar:
         job = bar.add_task("reading", total=len(files), status="")
         table = run_or_exit(lambda: describe_files(graph_files(files), lambda: bar.advance(job)))

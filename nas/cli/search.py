@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import optuna
 import typer
 from rich import box
 from rich.progress import (
@@ -27,10 +26,8 @@ from rich.progress import (
 
 from models.cells import CELLS
 from nas.cli.console import console, err_console, records_table, run_or_exit
-from nas.search.loop import SearchEvent, SearchInterrupted, run_search
-from nas.search.results import search_summary
-from nas.search.spec import OBJECTIVES, SearchSpec
-from nas.search.strategies import STRATEGIES
+from nas.search.spec import OBJECTIVES, STRATEGIES, SearchSpec
+from nas.search.workers import check_workers
 from nas.tasks import TASK_NAMES, TEST_DATA_HELP
 
 D = SearchSpec  # option defaults are the spec's
@@ -92,6 +89,13 @@ def search_command(
             "uses --seed S+i; logs in <out>/workers/). 2 on a 2-core machine is fastest."
         ),
     ] = 1,
+    grace: Annotated[
+        float,
+        typer.Option(
+            help="Seconds without a heartbeat after which a running network's worker is taken "
+            "for dead and the network is trained again by another worker."
+        ),
+    ] = D.grace,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of tables.")
     ] = False,
@@ -106,16 +110,22 @@ def search_command(
     adds networks); finished trials are never trained again. Writes evaluations.csv and
     .parquet, the best topologies (GraphML and checkpoint) and config.json to the out dir.
     """
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # tell() logs at INFO
     spec = run_or_exit(
         lambda: SearchSpec(
             cell=cell, budget=budget, task=task, epochs=epochs, strategy=strategy,
             objective=objective, nodes=nodes, families=families, storage=storage,  # type: ignore[arg-type]
             study=study, out=None if out is None else str(out), seed=seed,
-            warm_start=None if warm_start is None else str(warm_start),
+            warm_start=None if warm_start is None else str(warm_start), grace=grace,
             test_data=None if test_data is None else str(test_data),
         ).resolved()
     )  # fmt: skip
+    run_or_exit(lambda: check_workers(workers, spec.storage))  # type: ignore[arg-type]
+    import optuna  # after the options are checked: these imports take seconds
+
+    from nas.search.loop import SearchInterrupted, run_search
+    from nas.search.results import search_summary
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # tell() logs at INFO
     try:
         with _progress(spec, enabled=not as_json) as show:
             result = run_or_exit(lambda: run_search(spec, progress=show, workers=workers))
@@ -151,20 +161,23 @@ def _progress(spec: SearchSpec, enabled: bool) -> Iterator[Any]:
     bar = Progress(*columns, console=err_console, disable=not enabled, speed_estimate_period=3600)
     job = bar.add_task(f"search {spec.study}", total=spec.budget, best="-", status="")
 
-    def show(event: SearchEvent) -> None:
+    def show(event: Any) -> None:  # a nas.search.loop.SearchEvent
         best = "-" if event.best is None else f"{event.best:.4f}"
         if event.kind == "start":
             bar.reset(job, total=event.budget, completed=event.done)
             bar.start()
+            shown.append(True)
         if event.kind in ("round", "epoch", "wait"):
             bar.update(job, best=best, status=event.message)
         else:
             bar.update(job, completed=event.done, best=best)
 
+    shown: list[bool] = []
     try:
         yield show
     finally:
-        bar.stop()
+        if shown:  # stopping a bar never shown would print an empty line after an error
+            bar.stop()
 
 
 def _print_summary(summary: dict[str, Any], spec: SearchSpec) -> None:

@@ -27,8 +27,13 @@ same study once it exists.
 
 from __future__ import annotations
 
+import math
+import os
+import socket
+import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +51,7 @@ from nas.experiments.evaluate import evaluate_many
 from nas.search.results import (
     PLAN_KEYS,
     best_trials,
+    check_out_owner,
     counts_toward_budget,
     export_evaluations,
     json_value,
@@ -56,13 +62,15 @@ from nas.search.results import (
 )
 from nas.search.space import SearchSpace, build_graph
 from nas.search.spec import SearchSpec
-from nas.search.storage import heartbeats, open_study
+from nas.search.storage import heartbeat_interval, heartbeats, open_study, seconds_to_takeover
 from nas.search.strategies import PredictorStrategy, make_sampler
 from nas.search.workers import check_workers, local_workers
 from nas.tasks import load_task
 from predictors import ALL, load_table
 
 MAX_INVALID_PER_SLOT = 50
+WAIT_POLL = 5.0
+"""Seconds between looks at the study while other workers hold the rest of the budget."""
 MAX_CRASH_STREAK = 5
 """Crashed trainings in a row after which the search stops with the error (a bug, not a
 bad candidate)."""
@@ -153,20 +161,28 @@ def run_search(
     *,
     workers: int = 1,
     write_config: bool = True,
+    peers: int | None = None,
 ) -> optuna.Study:
     """Run (or resume) the search described by ``spec``; returns its Optuna study.
 
     With ``workers > 1``, workers 1..N-1 are started as local processes once the study
     exists (``nas.search.workers``), every process with one thread; this call is worker 0
     and returns after all have ended. ``write_config=False`` is for those workers: only
-    worker 0 writes ``config.json``.
+    worker 0 writes ``config.json``; ``peers`` (default ``workers``) is how many local
+    workers share the budget, so that a round asks at most an even share of what is left.
+
+    Returns once the study holds ``spec.budget`` finished networks. While the rest of the
+    budget is claimed by running trials of other workers it waits for them (``wait``
+    events with a countdown): a worker that died is taken for dead after ``spec.grace``
+    seconds without a heartbeat, and its networks are trained here.
 
     Raises
     ------
     SparseNASError
         For an unreadable task or warm-start table, a storage that cannot be opened, an
-        existing study created with other settings, or workers that cannot share the
-        storage; nothing is written to the study then.
+        existing study created with other settings, an out dir holding another study's
+        exports, or workers that cannot share the storage; nothing is written to the study
+        then. Also when the storage server stays unreachable (``StorageUnreachable``).
     SearchInterrupted
         On Ctrl-C, after keeping every finished trial and exporting the tables.
     """
@@ -176,11 +192,19 @@ def run_search(
         spec.task, seed=spec.task_seed, n_strings=spec.n_strings, test_data=spec.test_data
     )
     warm = _load_warm_start(spec)
+    check_out_owner(Path(spec.out), spec.study, spec.storage)  # type: ignore[arg-type]
     study = open_study(spec)
-    search = _Search(spec, study, task, warm, progress or (lambda event: None))
+    search = _Search(spec, study, task, warm, progress or (lambda event: None), peers or workers)
     if write_config:
         search.write_config()
     with local_workers(spec, workers - 1) as helpers:
+        if helpers:
+            search.emit("wait", f"waiting for {len(helpers)} worker(s) to start")
+            try:
+                helpers.wait_ready()
+            except KeyboardInterrupt:
+                done = networks_done(study.get_trials(deepcopy=False))
+                raise SearchInterrupted(study, spec, done) from None
         search.run()
         if helpers:
             search.emit("wait", f"waiting for {len(helpers)} worker(s) to end their round")
@@ -211,8 +235,9 @@ class _Open:
 
 
 class _Search:
-    def __init__(self, spec, study, task: Task, warm, progress: Progress) -> None:
+    def __init__(self, spec, study, task: Task, warm, progress: Progress, peers: int) -> None:
         self.spec: SearchSpec = spec
+        self.peers = max(1, peers)
         self.study: optuna.Study = study
         self.task = task
         self.progress = progress
@@ -237,8 +262,19 @@ class _Search:
     # -- bookkeeping -----------------------------------------------------------------------------
 
     def write_config(self) -> None:
+        """``config.json``; its budget is the larger of this run's and what the study already
+        holds (a smaller --budget trains nothing and must not make the record say less)."""
+        held = sum(counts_toward_budget(t) for t in self.study.get_trials(deepcopy=False))
+        if held > self.spec.budget:
+            warnings.warn(
+                f"study {self.spec.study!r} already holds {held} networks, more than "
+                f"--budget {self.spec.budget}: nothing to train",
+                UserWarning,
+                stacklevel=3,
+            )
         config = {
             **asdict(self.spec),
+            "budget": max(held, self.spec.budget),
             "directions": self.spec.directions,
             "train_seed": self.spec.train_seed,
             "warmup_trials": self.spec.warmup_trials,
@@ -279,19 +315,23 @@ class _Search:
         self.emit("end")
 
     def round(self) -> bool:
-        """Ask, train and tell one round; False when the budget is spent."""
+        """Ask, train and tell one round, or wait a moment while other workers hold the rest
+        of the budget; False once the study holds the budget of finished networks."""
         spec = self.spec
         with warnings.catch_warnings():  # Optuna marks it experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(self.study)  # trials of dead workers: lost
         trials = self.study.get_trials(deepcopy=False)
         self.refresh(trials)
-        started = sum(counts_toward_budget(t) for t in trials)
-        remaining = spec.budget - started
-        if remaining <= 0:
+        if self.done >= spec.budget:
             return False
+        started = sum(counts_toward_budget(t) for t in trials)
+        free = spec.budget - claims(trials)
+        if free <= 0:
+            self.wait_for_others()
+            return True
         round_index = 1 + max((int(t.user_attrs.get("round", -1)) for t in trials), default=-1)
-        count = min(spec.round_size, remaining)
+        count = min(spec.round_size, free, math.ceil(free / self.peers))
         waiting = sum(t.state == TrialState.WAITING for t in trials)
         origin = "tpe" if spec.strategy == "tpe" else "random"
         if waiting == 0 and self.strategy is not None:
@@ -308,8 +348,21 @@ class _Search:
             label = ", ".join(sorted({o.plan["origin"] for o, _ in batch}))
             self.emit("round", f"round {round_index}: {len(batch)} networks ({label})")
             self.train_round(batch)
-        self.export()
+            self.export()
         return True
+
+    def wait_for_others(self) -> None:
+        """The rest of the budget is held by running trials of other workers: wait one poll
+        interval, showing when their worker would be taken for dead."""
+        left = seconds_to_takeover(self.study, set(self.open))
+        if left:
+            soonest = max(0, math.ceil(min(left.values())))
+            self.emit(
+                "wait",
+                f"waiting for {len(left)} network(s) of other workers; "
+                f"taken over in {soonest} s if their worker is dead",
+            )
+        time.sleep(min(WAIT_POLL, heartbeat_interval(self.spec.grace)))
 
     def ask(self, count: int, round_index: int, origin: str) -> list[tuple[_Open, nx.Graph]]:
         batch = []
@@ -318,10 +371,16 @@ class _Search:
             with warnings.catch_warnings():  # heartbeats are recorded by ``heartbeats``
                 warnings.filterwarnings("ignore", "Heartbeat of storage is supposed")
                 trial = self.study.ask()
+            with suppress(Exception):  # a first sign of life before any training
+                self.study._storage.record_heartbeat(trial._trial_id)
             entry = self.open.setdefault(trial.number, _Open(trial))
             plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_KEYS}
             plan.setdefault("origin", origin)
             entry.params = self.space.suggest(trial)
+            if self.surplus(trial):
+                trial.set_user_attr("status", "surplus")
+                self.tell(entry, TrialState.FAIL)
+                break
             try:
                 if plan.get("edge_list"):
                     graph = edges_from_string(plan["edge_list"])
@@ -338,7 +397,11 @@ class _Search:
                         "widen the node range or add families"
                     ) from None
                 continue
-            new = {"round": round_index, "edge_list": edges_to_string(graph)}
+            new = {
+                "round": round_index,
+                "edge_list": edges_to_string(graph),
+                "worker": f"{socket.gethostname()}:{os.getpid()}",  # who claimed it
+            }
             if "origin" not in trial.user_attrs:
                 new["origin"] = plan["origin"]
             for key, value in new.items():
@@ -347,6 +410,13 @@ class _Search:
             entry.plan = {**plan, **new}
             batch.append((entry, graph))
         return batch
+
+    def surplus(self, trial: Trial) -> bool:
+        """Whether ``trial`` would overshoot the budget: two workers that checked the budget
+        at the same moment both asked. Trial numbers order the claims, so every worker
+        agrees that the later trial is the one too many."""
+        earlier = [t for t in self.study.get_trials(deepcopy=False) if t.number <= trial.number]
+        return claims(earlier) > self.spec.budget
 
     def budget_claimed(self, asked: int) -> bool:
         """Whether the networks started or claimed (here: ``asked`` so far this round; by any
@@ -417,6 +487,15 @@ class _Search:
         return records, models
 
     def finish(self, entry: _Open, record: dict[str, Any], model: Any) -> None:
+        try:
+            self._finish(entry, record, model)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            # Silent longer than the grace (a storage outage): another worker took the trial
+            # for lost and queued its network again; this result is dropped.
+            self.open.pop(entry.trial.number, None)
+            self.emit("trial", f"trial {entry.trial.number}: taken over by another worker")
+
+    def _finish(self, entry: _Open, record: dict[str, Any], model: Any) -> None:
         trial = entry.trial
         status = record["status"]
         if status == "crashed":
@@ -464,10 +543,21 @@ class _Search:
             trial.set_user_attr("status", "interrupted")
             self.study.tell(trial, state=TrialState.FAIL)
             if entry.params:
-                plan = {k: json_value(v) for k, v in entry.plan.items() if k != "round"}
+                plan = {
+                    k: json_value(v) for k, v in entry.plan.items() if k not in ("round", "worker")
+                }
                 self.study.enqueue_trial(entry.params, user_attrs=plan)
         self.open.clear()
         self.refresh(self.study.get_trials(deepcopy=False))
+
+
+def claims(trials: Sequence[FrozenTrial]) -> int:
+    """Networks that hold a share of the budget: started ones (finished or training), and
+    trials asked for by some worker and not yet training."""
+    return sum(
+        counts_toward_budget(t) or (t.state == TrialState.RUNNING and "status" not in t.user_attrs)
+        for t in trials
+    )
 
 
 def _crash_record(exc: BaseException) -> dict[str, Any]:

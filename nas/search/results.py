@@ -153,6 +153,7 @@ def trial_row(trial: FrozenTrial, config: dict[str, Any]) -> dict[str, Any]:
         "task": config.get("task"),
         **family_columns(trial.params),
         "train_seed": attrs.get("train_seed"),
+        "worker": attrs.get("worker"),
     }
     keys = ("valid_acc", "valid_loss", "test_acc", "test_loss", "epochs", "train_seconds")
     for key in (*keys, "params_total"):
@@ -191,6 +192,32 @@ def export_evaluations(study: optuna.Study, out: Path) -> pd.DataFrame:
     _atomic(out / f"{EVALUATIONS}.csv", lambda path: frame.to_csv(path, index=False))
     _atomic(out / f"{EVALUATIONS}.parquet", lambda path: frame.to_parquet(path, index=False))
     return frame
+
+
+def check_out_owner(out: Path, study: str, storage: str) -> None:
+    """Refuse an out dir whose ``config.json`` belongs to another study (another name or
+    storage): its exports (tables, ``best/``, ``config.json``) would be overwritten."""
+    try:
+        config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no exports yet (or none readable: nothing of another study to protect)
+    if not isinstance(config, dict):
+        return
+    owner = (config.get("study"), _same_storage(config.get("storage")))
+    if owner != (study, _same_storage(storage)):
+        raise SparseNASError(
+            f"{out} holds the exports of study {owner[0]!r} ({config.get('storage')}); "
+            f"choose another --out for study {study!r} ({storage})"
+        )
+
+
+def _same_storage(url: Any) -> Any:
+    """A SQLite URL with its path made absolute, so two spellings of one file compare equal."""
+    if isinstance(url, str) and url.startswith("sqlite:///") and "?" not in url:
+        path = url[len("sqlite:///") :]
+        if path and path != ":memory:":
+            return "sqlite:///" + str(Path(path).resolve())
+    return url
 
 
 def study_config(study: optuna.Study) -> dict[str, Any]:

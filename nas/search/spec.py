@@ -19,11 +19,12 @@ from graphs.errors import SparseNASError
 from graphs.generators import FAMILIES, THESIS_NODES
 from graphs.seeds import derive_seed
 from models.cells import check_cell
-from models.training import TrainSpec
+from models.train_spec import TrainSpec
 from nas.search.space import SearchSpace
-from nas.search.strategies import STRATEGIES
-from predictors.regressors import check_kind
+from predictors.names import check_kind
 
+STRATEGIES: tuple[str, ...] = ("predictor", "tpe", "random")
+"""How candidates are chosen (``nas.search.strategies``)."""
 OBJECTIVES: tuple[str, ...] = ("accuracy", "pareto")
 PRUNERS: tuple[str, ...] = ("sha", "hyperband", "none")
 """Optuna pruners that stop unpromising networks early (``none``: every network trains all
@@ -43,6 +44,9 @@ IDENTITY: tuple[str, ...] = (
 )
 """Settings a study is bound to: resuming with another value of one of them is an error.
 (``seed`` is not among them: workers sharing a study give each its own seed.)"""
+HEARTBEAT_GRACE = 120
+"""Default seconds without a heartbeat after which a running trial's worker is taken for dead
+and its network queued again for the other workers (``SearchSpec.grace``)."""
 _TRAIN = 5  # SeedSequence stream of the training seed
 
 
@@ -96,6 +100,8 @@ class SearchSpec:
     task_seed, n_strings, batch_size, lr, device : the task's seed and size (Reber tasks) and
         the training settings (``models.training.TrainSpec``).
     test_data : with a CSV task, a fixed test file (``nas.tasks.load_task``).
+    grace : seconds without a heartbeat after which a running trial's worker is taken for
+        dead and the network is trained again by a surviving worker (``nas.search.storage``).
     """
 
     cell: str = "gru"
@@ -125,6 +131,7 @@ class SearchSpec:
     lr: float = TrainSpec.lr
     device: str = TrainSpec.device
     test_data: str | None = None
+    grace: float = HEARTBEAT_GRACE
 
     def __post_init__(self) -> None:
         nodes = parse_nodes(self.nodes) if isinstance(self.nodes, str) else self.nodes
@@ -148,6 +155,7 @@ class SearchSpec:
         check_fraction(self.warmup, "warmup")
         check_fraction(self.local_fraction, "local_fraction")
         check_real(self.kappa, "kappa", low=0.0)
+        check_real(self.grace, "grace", low=1.0)
         self.train_spec()  # epochs, batch_size, lr, device
         for name in ("study", "storage"):
             value = getattr(self, name)

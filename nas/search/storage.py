@@ -11,77 +11,257 @@ their candidates again (``requeue_lost_trial``).
 from __future__ import annotations
 
 import functools
+import random
 import sqlite3
+import sys
 import threading
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial, Trial
+from optuna.storages import RDBStorage
+from optuna.trial import FrozenTrial, Trial, TrialState
 
 from graphs.errors import SparseNASError
 from nas.search.results import PLAN_KEYS, study_config
-from nas.search.spec import IDENTITY, SearchSpec
+from nas.search.spec import HEARTBEAT_GRACE, IDENTITY, SearchSpec
 
-HEARTBEAT_INTERVAL = 20
-"""Seconds between heartbeats of the trials a worker is training."""
-HEARTBEAT_GRACE = 120
-"""Seconds without a heartbeat after which a running trial's worker is taken for dead."""
+RETRY_SECONDS = 120
+"""How long a storage operation is retried while the database server cannot be reached."""
+RETRY_PAUSE = 2.0
+"""Seconds between those retries."""
+OPEN_ATTEMPTS = 8
+"""Attempts at opening a storage whose schema another process is creating at the same time."""
+DRIVER_HINT = "pip install 'sparse-rnn-nas[postgres]'"
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """An Optuna RDB storage; any failure to open it is a SparseNASError.
+def heartbeat_interval(grace: float) -> float:
+    """Seconds between heartbeats for a grace period: six beats fit in it, so a busy worker
+    (or a short network outage) never looks dead."""
+    return grace / 6
 
-    A SQLite file gets its folder created and is opened in WAL mode with ``synchronous =
-    NORMAL``: every user attribute and every reported epoch is a transaction, and this makes
-    each one a fraction of a millisecond instead of a disk flush (a crash of the process
-    loses nothing; a power cut may lose the last transactions). Workers on one machine can
-    share the file.
+
+def open_storage(url: str, grace: float = HEARTBEAT_GRACE) -> RDBStorage:
+    """An Optuna RDB storage whose running trials are failed as lost after ``grace`` seconds
+    without a heartbeat; any failure to open it is a SparseNASError.
+
+    ``postgresql://`` means the psycopg 3 driver (``postgresql+psycopg://``), the one the
+    ``postgres`` extra installs. A SQLite file gets its folder created and is opened in WAL
+    mode with ``synchronous = NORMAL``: every user attribute and every reported epoch is a
+    transaction, and this makes each one a fraction of a millisecond instead of a disk flush
+    (a crash of the process loses nothing; a power cut may lose the last transactions).
+    Workers on one machine can share the file. An existing empty file is refused (it is no
+    study, and taking it for a new one would retrain everything). Creating the schema is safe
+    to race: two processes starting on a fresh database retry until one of them has made it.
     """
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:///") and "?" not in url:
         path = Path(url[len("sqlite:///") :])
         if str(path) not in ("", ":memory:"):
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise SparseNASError(
-                    f"cannot open storage {url!r}: cannot create {path.parent} "
-                    f"({exc.strerror or exc})"
-                ) from None
+            _check_sqlite_file(url, path)
             engine_kwargs["creator"] = functools.partial(_connect_sqlite, str(path))
+    elif url.startswith("postgresql"):
+        engine_kwargs["pool_pre_ping"] = True  # a restarted server leaves dead connections
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return _Storage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=heartbeat_interval(grace),  # type: ignore[arg-type]
+                    grace_period=grace,  # type: ignore[arg-type]
+                    heartbeat_stale_trial_callback=requeue_lost_trial,
+                )
+        except ImportError as exc:
+            missing = getattr(exc.__cause__, "name", None) or getattr(exc, "name", None)
+            driver = f" ({missing})" if missing else ""
+            raise SparseNASError(
+                f"cannot open storage {url!r}: its database driver is not installed{driver}; "
+                f"for PostgreSQL run {DRIVER_HINT}"
+            ) from None
+        except Exception as exc:  # sqlalchemy raises many kinds; all mean "cannot open"
+            if _schema_race(exc) and attempt + 1 < OPEN_ATTEMPTS:
+                time.sleep(0.2 + random.random() * 0.5)  # another process is creating it
+                continue
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+            raise SparseNASError(f"cannot open storage {url!r} ({reason})") from None
+    raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+def _check_sqlite_file(url: str, path: Path) -> None:
     try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=HEARTBEAT_INTERVAL,
-                grace_period=HEARTBEAT_GRACE,
-                heartbeat_stale_trial_callback=requeue_lost_trial,
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SparseNASError(
+            f"cannot open storage {url!r}: cannot create {path.parent} ({exc.strerror or exc})"
+        ) from None
+    if path.is_file() and path.stat().st_size == 0:
+        time.sleep(1.0)  # a process that is creating it right now fills it within milliseconds
+        if path.stat().st_size == 0:
+            raise SparseNASError(
+                f"cannot open storage {url!r}: {path} is an empty file, not a study; remove "
+                "it to start a new study there"
             )
-    except Exception as exc:  # sqlalchemy raises many kinds; all mean "cannot open"
-        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-        raise SparseNASError(f"cannot open storage {url!r} ({reason})") from None
+
+
+def _schema_race(exc: BaseException) -> bool:
+    """Whether opening failed because another process was creating the same tables (a
+    unique violation on SQLite's ``alembic_version`` or PostgreSQL's catalog)."""
+    import sqlalchemy.exc
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlalchemy.exc.IntegrityError | sqlalchemy.exc.ProgrammingError):
+            return True
+        if isinstance(seen, sqlalchemy.exc.OperationalError) and "locked" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """Whether a storage error means the database server cannot be reached (as opposed to
+    bad data): those are retried for ``RETRY_SECONDS``."""
+    import sqlalchemy.exc
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlalchemy.exc.DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError):
+            return "locked" not in str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class StorageUnreachable(SparseNASError):
+    """The database server could not be reached for ``RETRY_SECONDS``."""
+
+
+def _retrying(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(self: _Storage, *args: Any, **kwargs: Any) -> Any:
+        deadline = time.monotonic() + RETRY_SECONDS
+        warned = False
+        while True:
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as exc:
+                if not _connection_lost(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    reason = " ".join(str(exc.__cause__ or exc).split())[:160]
+                    raise StorageUnreachable(
+                        f"lost the storage {self.url!r} for more than {RETRY_SECONDS} s "
+                        f"({reason}); finished trials are kept: run the same command again "
+                        "once the server is back"
+                    ) from None
+                if not warned and threading.current_thread() is threading.main_thread():
+                    print(
+                        f"storage unreachable, retrying for up to {RETRY_SECONDS} s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    warned = True
+                time.sleep(RETRY_PAUSE)
+
+    return call
+
+
+class _Storage(RDBStorage):
+    """Optuna's RDB storage, with two additions for workers that die or lose the server:
+
+    - a running trial with no heartbeat at all (its worker died between asking for it and
+      its first heartbeat) is stale too once it started ``grace_period`` seconds ago (Optuna
+      only fails trials that have a heartbeat);
+    - every operation is retried while the server cannot be reached (a restart, a network
+      outage) for up to ``RETRY_SECONDS``, then raises ``StorageUnreachable``.
+    """
+
+    def running_ages(self, study_id: int) -> dict[int, float]:
+        """Seconds since each running trial's last sign of life (its heartbeat or, before
+        the first, its start), by trial id."""
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+        from sqlalchemy import func, orm
+
+        ages = {}
+        with _create_scoped_session(self.scoped_session, True) as session:
+            server_now = session.execute(func.now()).scalar().replace(tzinfo=None)
+            running = (
+                session.query(models.TrialModel)
+                .options(orm.selectinload(models.TrialModel.heartbeats))
+                .filter(models.TrialModel.state == TrialState.RUNNING)
+                .filter(models.TrialModel.study_id == study_id)
+                .all()
+            )
+            for trial in running:
+                if trial.heartbeats:  # recorded with the server's clock
+                    age = server_now - trial.heartbeats[0].heartbeat
+                elif trial.datetime_start is not None:  # the asking worker's clock
+                    age = datetime.now() - trial.datetime_start
+                else:
+                    continue
+                ages[trial.trial_id] = age.total_seconds()
+        return ages
+
+    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+        grace = self.grace_period or 2 * (self.heartbeat_interval or 0)
+        return [i for i, age in self.running_ages(study_id).items() if age > grace]
+
+
+for _name in (
+    "_create_new_trial", "_get_best_trial_id", "_get_trials", "_set_trial_param",
+    "create_new_study", "delete_study", "get_all_studies", "get_study_directions",
+    "get_study_id_from_name", "get_study_name_from_id", "get_study_system_attrs",
+    "get_study_user_attrs", "get_trial", "get_trial_id_from_study_id_trial_number",
+    "record_heartbeat", "running_ages", "set_study_system_attr", "set_study_user_attr",
+    "set_trial_intermediate_value", "set_trial_state_values", "set_trial_system_attr",
+    "set_trial_user_attr",
+):  # fmt: skip
+    setattr(_Storage, _name, _retrying(getattr(_Storage, _name)))
+
+
+def seconds_to_takeover(study: optuna.Study, own: set[int]) -> dict[int, float]:
+    """For each running trial of another worker (trial number -> seconds): how long until
+    it is taken for lost if its worker sends no further heartbeat (negative: overdue)."""
+    storage = study._storage
+    backend = getattr(storage, "_backend", storage)  # Optuna wraps the RDB storage in a cache
+    if not isinstance(backend, _Storage):
+        return {}
+    grace = backend.grace_period or 0
+    ages = backend.running_ages(study._study_id)
+    numbers = {t._trial_id: t.number for t in study.get_trials(deepcopy=False)}
+    return {
+        numbers[i]: grace - age for i, age in ages.items() if i in numbers and numbers[i] not in own
+    }
 
 
 def requeue_lost_trial(study: optuna.Study, trial: FrozenTrial) -> None:
     """Heartbeat-stale callback: the candidate of a trial whose worker died is queued again
-    with how it was chosen (the failed trial itself stays, as ``lost``)."""
+    with how it was chosen (the failed trial itself stays, as ``lost``). A trial that died
+    before its graph was recorded is not: its round never began, so the next round (seeded
+    by the round's index) draws that candidate again, and a queued copy would train twice."""
     plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_KEYS and k != "round"}
-    if trial.params:
+    if trial.params and "edge_list" in trial.user_attrs:
         study.enqueue_trial(trial.params, user_attrs=plan)
 
 
 @contextmanager
 def heartbeats(storage: optuna.storages.BaseStorage, trials: list[Trial]) -> Iterator[None]:
-    """Record the trials' heartbeats every ``HEARTBEAT_INTERVAL`` seconds while the body runs
-    (a background thread, so a long epoch never looks like a dead worker)."""
-    if not callable(getattr(storage, "record_heartbeat", None)) or not trials:
-        yield  # a storage without heartbeats (Optuna wraps the RDB storage in a cache)
+    """Record the trials' heartbeats every ``heartbeat_interval(grace)`` seconds while the
+    body runs (a background thread, so a long epoch never looks like a dead worker)."""
+    interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
+    if not interval or not trials:
+        yield  # a storage without heartbeats
         return
     stop = threading.Event()
 
@@ -90,7 +270,7 @@ def heartbeats(storage: optuna.storages.BaseStorage, trials: list[Trial]) -> Ite
             for trial in trials:
                 with suppress(Exception):  # a missed beat is retried next interval
                     storage.record_heartbeat(trial._trial_id)  # Optuna has no public id
-            if stop.wait(HEARTBEAT_INTERVAL):
+            if stop.wait(interval):
                 return
 
     thread = threading.Thread(target=beat, name="trial-heartbeats", daemon=True)
@@ -112,7 +292,7 @@ def _connect_sqlite(path: str) -> sqlite3.Connection:
 def open_study(spec: SearchSpec) -> optuna.Study:
     """Load the study ``spec.study`` or create it; an existing study must have been created
     by a search with the same ``IDENTITY`` settings (checked before anything is written)."""
-    storage = open_storage(spec.storage)  # type: ignore[arg-type]
+    storage = open_storage(spec.storage, spec.grace)  # type: ignore[arg-type]
     try:
         study = optuna.load_study(study_name=spec.study, storage=storage)
     except KeyError:

@@ -50,10 +50,10 @@ from graphs.seeds import derive_seed
 from nas.search.moves import mutate
 from nas.search.results import attr, pareto_front, ranked_trials, selection_acc, trial_status
 from nas.search.space import SearchSpace, build_graph
+from nas.search.spec import STRATEGIES  # noqa: F401 (its home is the light spec module)
 from predictors import GraphRegressor
 from predictors.features import PARAMS_FEATURE, feature_row
 
-STRATEGIES: tuple[str, ...] = ("predictor", "tpe", "random")
 INCUMBENTS = 3
 """Best trials whose neighbourhoods are searched by local moves each round."""
 LOCAL_PER_INCUMBENT = 64

@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,10 @@ from graphs.errors import SparseNASError
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 STOP_GRACE = 30
 """Seconds a worker gets to end by itself (on Ctrl-C the terminal signals every worker)."""
+START_WAIT = 120
+"""Seconds worker 0 waits at most for the others to be ready (imports take a while)."""
+READY = "worker pid"
+"""How a worker's log starts once it is ready to ask for trials."""
 
 
 def check_workers(workers: int, storage: str) -> int:
@@ -59,6 +64,17 @@ class LocalWorkers(list):
             )
         return codes
 
+    def wait_ready(self, timeout: float = START_WAIT) -> None:
+        """Wait until every worker is ready to ask for trials (or has ended), so that at a
+        small budget worker 0 does not take every network while the others still import."""
+        deadline = time.monotonic() + timeout
+        for index, proc in enumerate(self, start=1):
+            log = self.log_dir / f"worker-{index}.log"
+            while proc.poll() is None and time.monotonic() < deadline:
+                if READY in log.read_text(errors="replace"):
+                    break
+                time.sleep(0.2)
+
     def stop(self) -> None:
         """Let workers still running end as after Ctrl-C (theirs, or ours sent now)."""
         for proc in self:
@@ -83,7 +99,7 @@ def local_workers(spec, count: int) -> Iterator[LocalWorkers]:
         env = {**os.environ, **WORKER_ENV}
         for index in range(1, count + 1):
             config = json.dumps(worker_spec(spec, index).to_json())
-            command = [sys.executable, "-m", "nas.search.workers", config]
+            command = [sys.executable, "-m", "nas.search.workers", config, str(count + 1)]
             with open(log_dir / f"worker-{index}.log", "w") as log:  # the child keeps its copy
                 procs.append(
                     subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -96,8 +112,9 @@ def local_workers(spec, count: int) -> Iterator[LocalWorkers]:
 
 
 def main(argv: list[str]) -> int:
-    """A worker process: run the search whose spec is the JSON in ``argv[0]``; prints one
-    JSON line (study, seed, networks done) when it ends."""
+    """A worker process: run the search whose spec is the JSON in ``argv[0]`` (``argv[1]``:
+    how many local workers share it); prints a line when it starts and one JSON line
+    (study, seed, networks done) when it ends."""
     import optuna
 
     # Imported here: nas.search.loop imports this module to start the workers.
@@ -108,7 +125,9 @@ def main(argv: list[str]) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         spec = SearchSpec.from_json(json.loads(argv[0]))
-        study = run_search(spec, write_config=False)
+        peers = int(argv[1]) if len(argv) > 1 else 1
+        print(f"{READY} {os.getpid()}: study {spec.study!r}, seed {spec.seed}", flush=True)
+        study = run_search(spec, write_config=False, peers=peers)
     except SparseNASError as exc:
         print(f"error: {exc}", flush=True)
         return 2

@@ -5,15 +5,20 @@ Each task is built in-process from a seed and returned as a ``models.data.Task``
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from graphs.errors import SparseNASError
-from models.data import Task
-from nas.tasks.csv_task import make_csv_task
-from nas.tasks.digits import make_digits_task
-from nas.tasks.embedded_reber import make_embedded_reber_task
-from nas.tasks.reber import make_reber_task
-from nas.tasks.reber_thesis import make_reber_thesis_task
+from graphs.lazy import lazy_exports
+
+if TYPE_CHECKING:  # imported on first use: the names and help cost no torch or sklearn
+    from pathlib import Path
+
+    from models.data import Task
+    from nas.tasks.csv_task import make_csv_task
+    from nas.tasks.digits import make_digits_task
+    from nas.tasks.embedded_reber import make_embedded_reber_task
+    from nas.tasks.reber import make_reber_task
+    from nas.tasks.reber_thesis import make_reber_thesis_task
 
 TASK_NAMES = ("reber", "reber-thesis", "embedded-reber", "digits")
 TASK_HELP = (
@@ -22,8 +27,8 @@ TASK_HELP = (
 )
 """The ``--task`` option's help, the same in every command."""
 TEST_DATA_HELP = (
-    "With --task csv:PATH: a CSV file (same columns) to test on; PATH then trains whole "
-    "(e.g. the thesis' train_data.csv and test_data.csv)."
+    "With --task csv:PATH: a CSV file (same columns) to test on; PATH then gives the training "
+    "and validation splits (e.g. the thesis' train_data.csv and test_data.csv)."
 )
 """The ``--test-data`` option's help, the same in every command."""
 
@@ -54,6 +59,12 @@ def load_task(
     ``sequence``/``label`` or ``string``/``valid``) and a fixed ``test_data`` file only apply
     to CSV files.
     """
+    from nas.tasks.csv_task import make_csv_task
+    from nas.tasks.digits import make_digits_task
+    from nas.tasks.embedded_reber import make_embedded_reber_task
+    from nas.tasks.reber import make_reber_task
+    from nas.tasks.reber_thesis import make_reber_thesis_task
+
     is_csv = spec.startswith("csv:") and spec[len("csv:") :]
     if test_data is not None and not is_csv:
         raise SparseNASError(
@@ -76,3 +87,15 @@ def load_task(
         )
     choices = ", ".join(TASK_NAMES)
     raise SparseNASError(f"unknown task {spec!r}; choose one of {choices} or csv:PATH")
+
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "make_csv_task": "nas.tasks.csv_task",
+        "make_digits_task": "nas.tasks.digits",
+        "make_embedded_reber_task": "nas.tasks.embedded_reber",
+        "make_reber_task": "nas.tasks.reber",
+        "make_reber_thesis_task": "nas.tasks.reber_thesis",
+    },
+)

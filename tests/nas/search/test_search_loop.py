@@ -239,8 +239,7 @@ def test_ctrl_c_keeps_finished_trials_and_the_same_search_resumes(tmp_path, monk
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")
 def test_a_worker_killed_hard_loses_its_trials_and_the_next_run_trains_them(tmp_path, monkeypatch):
-    monkeypatch.setattr(nas.search.storage, "HEARTBEAT_GRACE", 1)
-    spec = tiny(tmp_path, budget=3, strategy="random")
+    spec = tiny(tmp_path, budget=3, strategy="random", grace=1)
     run_search(spec)
     study = open_study(spec.resolved())  # a second worker starts a trial, then dies
     trial = study.ask()
@@ -250,7 +249,7 @@ def test_a_worker_killed_hard_loses_its_trials_and_the_next_run_trains_them(tmp_
         trial.set_user_attr(key, value)
     study._storage.record_heartbeat(trial._trial_id)
     time.sleep(2.5)  # SQLite's clock has whole seconds
-    resumed = run_search(tiny(tmp_path, budget=4, strategy="random"))
+    resumed = run_search(tiny(tmp_path, budget=4, strategy="random", grace=1))
     trials = resumed.get_trials()
     assert trials[3].state == TrialState.FAIL and not counts_toward_budget(trials[3])
     assert trials[4].user_attrs["edge_list"] == dead_edges  # queued again, trained now
@@ -259,11 +258,41 @@ def test_a_worker_killed_hard_loses_its_trials_and_the_next_run_trains_them(tmp_
     assert table["status"].tolist() == ["ok", "ok", "ok", "lost", "ok"]
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+def test_a_trial_whose_worker_died_before_its_first_heartbeat_is_taken_over(tmp_path):
+    """Issue 16, fault 1: a trial asked by a worker killed before any heartbeat holds the
+    budget until the grace has passed since its start; the search waits (saying how long)
+    instead of spinning or ending short, then trains the budget itself."""
+    spec = tiny(tmp_path, budget=2, strategy="random", grace=1)
+    dead = open_study(spec.resolved()).ask()  # no heartbeat, no attributes: killed at once
+    events = []
+    study = run_search(tiny(tmp_path, budget=1, strategy="random", grace=1), events.append)
+    trials = study.get_trials()
+    assert trials[dead.number].state == TrialState.FAIL
+    assert len(started(study)) == 1 and trials[1].state == TrialState.COMPLETE
+    waits = [e.message for e in events if e.kind == "wait"]
+    assert waits and "taken over in" in waits[0] and "1 network(s) of other workers" in waits[0]
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+def test_a_trial_asked_beyond_the_budget_is_given_back(tmp_path):
+    """Two workers that checked the budget at the same moment both ask: the later trial
+    number is the surplus, told FAIL (status surplus) without training."""
+    spec = tiny(tmp_path, budget=1, strategy="random")
+    study = open_study(spec.resolved())
+    first = study.ask()  # another worker's claim, asked just before ours
+    study._storage.record_heartbeat(first._trial_id)
+    search = nas.search.loop._Search(spec.resolved(), study, None, None, lambda e: None, 1)
+    search.budget_claimed = lambda asked: False  # it looked before the other worker asked
+    assert search.ask(1, 0, "random") == []
+    mine = study.get_trials()[1]
+    assert mine.state == TrialState.FAIL and mine.user_attrs["status"] == "surplus"
+    assert not counts_toward_budget(mine)
+
+
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_a_live_worker_keeps_its_trials_through_a_long_epoch(tmp_path, monkeypatch):
-    monkeypatch.setattr(nas.search.storage, "HEARTBEAT_GRACE", 1)
-    monkeypatch.setattr(nas.search.storage, "HEARTBEAT_INTERVAL", 0.1)
-    spec = tiny(tmp_path, budget=2, round_size=2, strategy="random")
+    spec = tiny(tmp_path, budget=2, round_size=2, strategy="random", grace=1)
 
     def slow(graphs, *args, **kwargs):
         other_worker = open_study(spec.resolved())

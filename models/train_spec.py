@@ -1,0 +1,36 @@
+"""``TrainSpec``, how to train, and its device check: torch-free, so the command line can
+read the defaults and refuse a bad setting before torch is imported (``models.training``
+trains with it)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from graphs.checks import check_int, check_real
+from graphs.errors import SparseNASError
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How to train: the thesis' settings by default (Adam 1e-3, 15 epochs, clip 5)."""
+
+    epochs: int = 15
+    batch_size: int = 128
+    lr: float = 1e-3
+    clip_norm: float = 5.0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        check_int(self.epochs, "epochs", low=1)
+        check_int(self.batch_size, "batch_size", low=1)
+        check_real(self.lr, "lr", low=0.0, low_open=True)
+        check_real(self.clip_norm, "clip_norm", low=0.0, low_open=True)
+        check_device(self.device)
+
+
+def check_device(device: object) -> str:
+    """``device`` if it names one: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
+    if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
+        raise SparseNASError(f"unknown device {device!r}; choose auto, cpu, cuda or cuda:N")
+    return device

@@ -1,0 +1,172 @@
+"""The bad-input matrix (issue 16): every bad option or file of every command is one
+`error: …` line on stderr and exit code 2, before any training and with no progress bar;
+and an error appears fast, because the commands check their options before they import
+torch, Optuna or pandas."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from predictor_fixtures import our_table
+from typer.testing import CliRunner
+
+from nas.cli import app
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Good and bad input files, by the name the table uses."""
+    folder = tmp_path_factory.mktemp("inputs")
+    made = {"DIR": folder, "FILE/x": folder / "plain.txt" / "x.csv"}
+    texts = {
+        "TRIANGLE": "0 1\n1 2\n2 0\n",
+        "NEGATIVE": "-1 0\n0 1\n1 -1\n",
+        "EMPTY": "",
+        "WORDS": "hello world\n",
+        "SPLIT": "0 1\n2 3\n",
+        "LOOP": "0 0\n0 1\n",
+        "CSV1CLASS": "sequence,label\nab,1\nba,1\n",
+        "CSVNOCOL": "text,label\nab,0\nba,1\n",
+        "plain.txt": "a file, not a folder\n",
+    }
+    for name, text in texts.items():
+        made[name] = folder / (name if "." in name else f"{name.lower()}.txt")
+        made[name].write_text(text)
+    table = folder / "table.csv"
+    our_table(30, repeats=1, seed=0).to_csv(table, index=False)
+    made["TABLE"] = table
+    model = folder / "model.joblib"
+    trained = runner.invoke(
+        app, ["predictor", "train", "--data", str(table), "--model", "bayesridge",
+              "--out", str(model)],
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    made["MODEL"] = model
+    made["STUDYDB"] = folder / "empty-study" / "study.db"
+    made["STUDYDB"].parent.mkdir()
+    made["STUDYDB"].touch()
+    return made
+
+
+SEARCH = ["search", "--budget", "2", "--epochs", "1", "--nodes", "10:12"]
+EVALUATE = ["evaluate", "--epochs", "1", "--nodes", "10"]
+CASES = [
+    # search: every setting, storages, files, workers
+    (["search", "--budget", "2", "--cell", "nope"], "unknown cell 'nope'"),
+    ([*SEARCH, "--task", "nope"], "unknown task 'nope'"),
+    ([*SEARCH, "--task", "csv:missing.csv"], "missing.csv"),
+    ([*SEARCH, "--task", "csv:CSV1CLASS"], "single class"),
+    ([*SEARCH, "--task", "csv:CSVNOCOL"], "column 'sequence' not found"),
+    ([*SEARCH, "--families", "ws,xx"], "graph family"),
+    ([*SEARCH, "--strategy", "grid"], "strategy"),
+    ([*SEARCH, "--objective", "speed"], "objective"),
+    (["search", "--budget", "2", "--nodes", "20:10"], "node"),
+    (["search", "--budget", "2", "--nodes", "2:10"], "node"),
+    (["search", "--budget", "2", "--nodes", "ten"], "LOW:HIGH"),
+    (["search", "--budget", "0"], "budget must be an integer >= 1"),
+    ([*SEARCH, "--epochs", "0"], "epochs must be an integer >= 1"),
+    ([*SEARCH, "--grace", "0"], "grace"),
+    ([*SEARCH, "--workers", "0"], "workers must be an integer >= 1"),
+    ([*SEARCH, "--workers", "2", "--storage", "sqlite:///:memory:"], "other processes"),
+    ([*SEARCH, "--storage", "nosuch://x"], "cannot open storage"),
+    ([*SEARCH, "--storage", "sqlite:///STUDYDB"], "is an empty file, not a study"),
+    ([*SEARCH, "--warm-start", "missing.csv"], "missing.csv"),
+    ([*SEARCH, "--study", " "], "study must not be empty"),
+    # evaluate: settings, devices, graph files
+    (["evaluate", "--cell", "nope"], "unknown cell 'nope'"),
+    (["evaluate", "--family", "xx"], "family"),
+    (["evaluate", "--nodes", "2"], "got nodes=2"),
+    ([*EVALUATE, "--device", "foo"], "unknown device 'foo'"),
+    ([*EVALUATE, "--epochs", "0"], "epochs must be an integer >= 1"),
+    ([*EVALUATE, "--lr", "0"], "lr"),
+    ([*EVALUATE, "--batch-size", "0"], "batch_size"),
+    ([*EVALUATE, "--task", "nope"], "unknown task 'nope'"),
+    ([*EVALUATE, "--graph", "missing.txt"], "missing.txt"),
+    ([*EVALUATE, "--graph", "NEGATIVE"], "negative node label (-1)"),
+    ([*EVALUATE, "--graph", "EMPTY"], "is empty"),
+    ([*EVALUATE, "--graph", "WORDS"], "not two integer node labels"),
+    ([*EVALUATE, "--graph", "SPLIT"], "disconnected"),
+    ([*EVALUATE, "--graph", "LOOP"], "self-loop"),
+    # sample and properties: counts, families, files, --out
+    (["sample", "--count", "-1"], "count must be an integer >= 1"),
+    (["sample", "--count", "0"], "count must be an integer >= 1"),
+    (["sample", "--family", "xx"], "graph family"),
+    (["sample", "--count", "2", "--out", "DIR"], "it is a folder, not a file"),
+    (["sample", "--count", "2", "--out", "FILE/x"], "cannot write"),
+    (["properties", "missing.txt"], "missing.txt"),
+    (["properties", "TRIANGLE", "--out", "DIR"], "it is a folder, not a file"),
+    (["properties", "TRIANGLE", "--out", "FILE/x"], "cannot write"),
+    (["properties", "SPLIT"], "disconnected"),
+    # predictor: files, models, features, --out
+    (["predictor", "eval", "--data", "missing.csv"], "missing.csv"),
+    (["predictor", "eval", "--data", "TABLE", "--models", "rf,svm"], "svm"),
+    (["predictor", "eval", "--data", "TABLE", "--features", "most"], "most"),
+    (["predictor", "train", "--data", "TABLE", "--out", "DIR"], "folder"),
+    (["predictor", "train", "--data", "TABLE", "--model", "svm", "--out", "m.joblib"], "svm"),
+    (["predictor", "predict", "--model", "missing.joblib", "--data", "TABLE"], "missing"),
+    (["predictor", "predict", "--model", "TABLE", "--data", "TABLE"], "TABLE"),
+    (["predictor", "predict", "--model", "MODEL", "--data", "TABLE", "--out", "DIR"], "folder"),
+    (["predictor", "predict", "--model", "MODEL", "--data", "TABLE", "--out", "FILE/x"],
+     "cannot write"),
+    # prune: settings and --out, checked before the dense model trains
+    (["prune", "--cell", "nope"], "unknown cell 'nope'"),
+    (["prune", "--target", "xx"], "xx"),
+    (["prune", "--epochs", "1", "--out", "FILE/x"], "cannot write"),
+    (["prune", "--epochs", "1", "--match", "missing-run"], "missing-run"),
+]  # fmt: skip
+
+
+def _swap(args, files):
+    out = []
+    for arg in args:
+        for name, path in files.items():
+            if name in arg and name.isupper() or arg == name:
+                arg = arg.replace(name, str(path))
+        out.append(arg)
+    return out
+
+
+@pytest.mark.parametrize(("args", "message"), CASES, ids=[" ".join(a) for a, _ in CASES])
+def test_bad_input_is_one_error_line_exit_2_and_no_work(args, message, files, tmp_path,
+                                                        monkeypatch):  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    given = _swap(args, files)
+    result = runner.invoke(app, given)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr  # no bar
+    expected = message if message != "TABLE" else str(files["TABLE"])
+    assert expected in lines[0]
+    assert result.stdout == "" and "Traceback" not in result.output
+    assert not (tmp_path / "runs").exists()  # refused before anything was written
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_on_a_machine_without_it_is_refused_before_training(files, tmp_path):
+    result = runner.invoke(app, [*EVALUATE, "--device", "cuda"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: device 'cuda' asked for, but this machine has no CUDA"
+
+
+def test_an_error_appears_fast_because_heavy_imports_come_after_the_checks(tmp_path):
+    """torch, Optuna and pandas take seconds to import; a bad option is refused first (on an
+    idle machine in about a second: the limit here leaves room for a busy CI machine)."""
+    command = [sys.executable, "-m", "nas.cli", "search", "--budget", "2", "--cell", "nope"]
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    began = time.perf_counter()
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - began
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: unknown cell 'nope'")
+    assert elapsed < 3.5, f"{elapsed:.1f} s"
+    heavy = "{'torch', 'optuna', 'pandas'}"
+    probe = f"import sys, nas.cli.search; print(sorted({heavy} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
+                            capture_output=True, text=True)  # fmt: skip
+    assert loaded.stdout.strip() == "[]", loaded.stderr
