@@ -197,22 +197,22 @@ def run_search(
     search = _Search(spec, study, task, warm, progress or (lambda event: None), peers or workers)
     if write_config:
         search.write_config()
+
+    def wait_for(helpers: Any, step: str, action: Callable[[], None]) -> None:
+        """Wait for the local workers (Ctrl-C: the interrupted search, resumable)."""
+        search.emit("wait", f"waiting for {len(helpers)} worker(s) to {step}")
+        try:
+            action()
+        except KeyboardInterrupt:
+            done = networks_done(study.get_trials(deepcopy=False))
+            raise SearchInterrupted(study, spec, done) from None
+
     with local_workers(spec, workers - 1) as helpers:
         if helpers:
-            search.emit("wait", f"waiting for {len(helpers)} worker(s) to start")
-            try:
-                helpers.wait_ready()
-            except KeyboardInterrupt:
-                done = networks_done(study.get_trials(deepcopy=False))
-                raise SearchInterrupted(study, spec, done) from None
+            wait_for(helpers, "start", helpers.wait_ready)
         search.run()
         if helpers:
-            search.emit("wait", f"waiting for {len(helpers)} worker(s) to end their round")
-            try:
-                helpers.wait()
-            except KeyboardInterrupt:
-                done = networks_done(study.get_trials(deepcopy=False))
-                raise SearchInterrupted(study, spec, done) from None
+            wait_for(helpers, "end their round", helpers.wait)
             search.export()
     return study
 
