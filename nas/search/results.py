@@ -235,12 +235,14 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 def _atomic(path: Path, write) -> None:
     """Write through a temporary file and rename it, so an interrupted write leaves the old
-    file in place."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    file in place. The temporary name is the process's own: workers exporting the same
+    file at once each rename a whole file (the last one wins), never each other's."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)
     except OSError as exc:
+        tmp.unlink(missing_ok=True)
         raise SparseNASError(f"cannot write '{path}': {exc.strerror or exc}") from None
 
 

@@ -532,3 +532,16 @@ def test_the_rolling_pool_holds_the_last_draws_and_a_fresh_process_chooses_alike
     pooled = [p.attrs["edge_list"] for p in chosen if p.attrs["origin"] == "pool"]
     assert pooled and set(pooled) <= window
     assert len(fresh.draw(3)) <= 24 // 2  # pool_size / pool_rounds graphs a draw
+
+
+def test_an_atomic_write_leaves_another_process_temporary_file_alone(tmp_path):
+    """Two workers export the same table at once: each writes and renames its own temporary
+    file, so neither finds its file gone (the race once failed a worker)."""
+    from nas.search.results import write_json
+
+    other = tmp_path / ".config.json.1.tmp"  # another process halfway through its write
+    other.write_text("{half")
+    write_json(tmp_path / "config.json", {"a": 1})
+    assert json.loads((tmp_path / "config.json").read_text()) == {"a": 1}
+    assert other.read_text() == "{half"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".config.json.1.tmp", "config.json"]
