@@ -298,6 +298,7 @@ def open_study(spec: SearchSpec) -> optuna.Study:
     except KeyError:
         study = None
     if study is not None:
+        _await_config(study)
         _check_resumable(study, spec)
         return study
     study = optuna.create_study(
@@ -307,6 +308,18 @@ def open_study(spec: SearchSpec) -> optuna.Study:
         study.set_user_attr("search_config", spec.identity())
     _check_resumable(study, spec)
     return study
+
+
+CONFIG_WAIT_SECONDS = 5.0
+"""How long a study without a search config may be one another command is creating."""
+
+
+def _await_config(study: optuna.Study) -> None:
+    """A command that created the study writes its config right after; one that found the
+    study in between waits for it (a foreign study still has none afterwards)."""
+    deadline = time.monotonic() + CONFIG_WAIT_SECONDS
+    while not study_config(study) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _check_resumable(study: optuna.Study, spec: SearchSpec) -> None:

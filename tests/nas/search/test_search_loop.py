@@ -545,3 +545,17 @@ def test_an_atomic_write_leaves_another_process_temporary_file_alone(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text()) == {"a": 1}
     assert other.read_text() == "{half"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".config.json.1.tmp", "config.json"]
+
+
+def test_a_study_without_a_search_config_is_refused_after_a_short_wait(tmp_path, monkeypatch):
+    """A study another command is creating gets its config within moments; one that never
+    gets it (made by plain Optuna) is refused with one line."""
+    import nas.search.storage as storage_module
+    from nas.search.storage import open_study
+
+    monkeypatch.setattr(storage_module, "CONFIG_WAIT_SECONDS", 0.5)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    optuna.create_study(storage=url, study_name="plain")
+    spec = SearchSpec(cell="gru", storage=url, study="plain", out=str(tmp_path / "run"))
+    with pytest.raises(SparseNASError, match="not created by `nas search`"):
+        open_study(spec)
