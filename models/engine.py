@@ -30,12 +30,14 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from graphs.checks import check_int
 from graphs.dag import LayeredDAG
 from models.allocator import keep_freed_memory
 from models.cells import GATES
@@ -59,17 +61,46 @@ DEPTH_SLACK = 2
 SPAN_SLACK = 2
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """One network to train: its DAG, weight-initialisation seed, mini-batch order seed and
+    the caller's ``key`` (what callbacks receive)."""
+
+    dag: LayeredDAG
+    init_seed: int
+    order_seed: int
+    key: int
+
+
 @dataclass
 class _Slot:
-    """One candidate's place in the stack and its own training state."""
+    """One network's place in the stack and its own training state."""
 
-    index: int  # position in the caller's list
+    candidate: Candidate
+    model: SparseRNNClassifier  # its initial module: the layout's source and the export target
     order: torch.Generator
     epoch: int = 0
     batches: list[torch.Tensor] = field(default_factory=list)
     result: TrainResult = field(default_factory=lambda: TrainResult(status="ok"))
     train_loss: float = math.nan
     train_acc: float = math.nan
+    started: float = field(default_factory=time.perf_counter)
+
+
+#: Flat parameters whose rows are gate blocks of the padded neurons, and those whose last
+#: dimension is the padded neurons.
+_GATE_ROWS = frozenset({"weight_in", "weight_x", "weight_h", "bias_x", "bias_h"})
+_NEURON_COLUMNS = frozenset({"weight_x", "weight_h", "readout_w"})
+
+
+def _fit(values: torch.Tensor, dim: int, size: int) -> torch.Tensor:
+    """``values`` cut or zero-padded to ``size`` along ``dim``."""
+    have = values.shape[dim]
+    if have >= size:
+        return values.narrow(dim, 0, size)
+    shape = list(values.shape)
+    shape[dim] = size - have
+    return torch.cat([values, values.new_zeros(shape)], dim)
 
 
 def _pad_gate_rows(weight: torch.Tensor, gates: int, n: int, width: int) -> torch.Tensor:
@@ -213,6 +244,29 @@ class StackedSparseRNN:
         self.buffers = {name: t.to(device) for name, t in self.buffers.items()}
         self._edges = None
         return self
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """The padded sizes (as :func:`stack_sizes` gives them)."""
+        return {"neurons": self.neurons, "layers": self.layers, "lags": self.lags,
+                "pairs": self.pairs}  # fmt: skip
+
+    def relayout(self, values: torch.Tensor, other: StackedSparseRNN) -> torch.Tensor:
+        """(K, total) values in this stack's flat layout (weights, gradients, Adam moments) ->
+        ``other``'s, whose neuron padding may differ. Layer shifts and lags live in the
+        buffers, so only the padded neuron width moves anything."""
+        k, old, new = values.shape[0], self.neurons, other.neurons
+        parts = []
+        for name, (offset, shape) in self.layout.items():
+            part = values[:, offset : offset + math.prod(shape)].view(k, *shape)
+            if name in _GATE_ROWS:
+                rest = part.shape[2:]
+                part = _fit(part.reshape(k, self.gates, old, *rest), 2, new)
+                part = part.reshape(k, self.gates * new, *rest)
+            if name in _NEURON_COLUMNS:
+                part = _fit(part, part.dim() - 1, new)
+            parts.append(part.reshape(k, -1))
+        return torch.cat(parts, 1)
 
     def keep(self, rows: torch.Tensor) -> None:
         """Compact the stack to the slots ``rows`` (dropping finished candidates)."""
@@ -513,6 +567,23 @@ def _batch(data: SequenceSet, rows: list[torch.Tensor], device: torch.device):
     )
 
 
+#: Called at every epoch boundary with the number of free slots; returns up to that many
+#: candidates to start now ([]: none for now).
+Feed = Callable[[int], Sequence[Candidate]]
+#: Called once per candidate when it leaves the stack: its key, result and (with
+#: ``keep_models``, unless it diverged) its trained module.
+EndCallback = Callable[[int, TrainResult, "SparseRNNClassifier | None"], None]
+
+
+class StackError(RuntimeError):
+    """Training the stack raised: ``keys`` are the candidates that were in it (their results
+    are lost; the caller may train them again alone to find the culprit)."""
+
+    def __init__(self, keys: list[int]) -> None:
+        super().__init__(f"training a stack of {len(keys)} networks failed")
+        self.keys = keys
+
+
 def train_many(
     dags: Sequence[LayeredDAG],
     cell: str,
@@ -532,78 +603,221 @@ def train_many(
     Candidate i starts from ``SparseRNNClassifier(dags[i], ..., seed=init_seeds[i])`` and draws
     its mini-batches from ``order_seeds[i]``, exactly like ``train_model`` would; candidates
     sharing an order seed and starting together see the same batches, which avoids padding.
+    Each stack of :func:`depth_groups` starts together and trains until all have ended.
     """
-    valid = task.validation  # before any work: a task without one cannot be trained
+    count = len(dags)
+    if count == 0:
+        task.validation  # noqa: B018 (a task without one is refused even with no work)
+        return [], []
+    capacity = slots or auto_slots(dags, cell, task, spec.batch_size)
+    results: list[TrainResult | None] = [None] * count
+    models: list[SparseRNNClassifier | None] = [None] * count
+
+    def keep(key: int, result: TrainResult, model: SparseRNNClassifier | None) -> None:
+        results[key], models[key] = result, model
+
+    for group in depth_groups(dags, capacity):
+        pending = [Candidate(dags[i], init_seeds[i], order_seeds[i], i) for i in group]
+
+        def feed(free: int, pending: list[Candidate] = pending) -> list[Candidate]:
+            taken = pending[:free]
+            del pending[:free]
+            return taken
+
+        train_stream(
+            feed, cell, task, spec, slots=len(group), embedding_dim=embedding_dim,
+            on_epoch=on_epoch, on_end=keep, keep_models=keep_models,
+        )  # fmt: skip
+    return [r for r in results if r is not None], models
+
+
+def train_stream(
+    feed: Feed,
+    cell: str,
+    task: Task,
+    spec: TrainSpec,
+    *,
+    slots: int,
+    embedding_dim: int = 32,
+    on_epoch: EpochCallback | None = None,
+    on_end: EndCallback | None = None,
+    keep_models: bool = False,
+) -> int:
+    """Continuous batching: keep up to ``slots`` networks training in one stack, asking
+    ``feed`` for new candidates at every epoch boundary where a slot is free, until the stack
+    is empty and ``feed`` has none. Returns the number of epochs the stack ran.
+
+    Every network trains exactly as alone (``train_model``) from ``init_seed`` on the
+    mini-batch stream of ``order_seed`` started ``TrainResult.batch_offset`` epochs in: a
+    network that joins after e epochs of the stack takes the stream's epoch e next, as the
+    others of its seed do, so they share mini-batches. The stack is re-laid out (padding,
+    layer shifts) whenever its members change; each keeps its weights and Adam state.
+
+    Raises ``StackError`` (naming the networks in the stack) when training raises.
+    """
+    task.validation  # noqa: B018 (before any work: a task without one cannot be trained)
+    check_int(slots, "slots", low=1)
     keep_freed_memory()  # per-batch buffers would otherwise page-fault afresh every batch
     device = resolve_device(spec.device)
     if device.type == "cpu":
         fused_kernel()  # built (once per machine) before any training time is counted
-    count = len(dags)
-    if count == 0:
-        return [], []
+    stack: StackedSparseRNN | None = None
+    optimizer: StackedAdam | None = None
+    active: list[_Slot] = []
+    streams: dict[int, tuple[int, torch.Generator]] = {}
+    epoch = 0  # epochs the stack has run
 
-    def build(i: int) -> SparseRNNClassifier:
+    def build(candidate: Candidate) -> SparseRNNClassifier:
         return SparseRNNClassifier.for_task(
-            dags[i], cell, task, embedding_dim=embedding_dim, seed=init_seeds[i]
+            candidate.dag, cell, task, embedding_dim=embedding_dim, seed=candidate.init_seed
         )
 
-    capacity = slots or auto_slots(dags, cell, task, spec.batch_size)
-    results: list[TrainResult | None] = [None] * count
-    models: list[SparseRNNClassifier | None] = [None] * count
-    for group in depth_groups(dags, capacity):
-        stack = StackedSparseRNN([build(i) for i in group], **stack_sizes([dags[i] for i in group]))
-        stack.to(device).requires_grad_()
-        active = [
-            _Slot(index=i, order=torch.Generator().manual_seed(order_seeds[i])) for i in group
-        ]
-        optimizer = StackedAdam(stack.parameters(), spec.lr, spec.clip_norm)
-        started = time.perf_counter()
-        while active:
-            epoch_start = time.perf_counter()
-            _train_epoch(stack, optimizer, active, task.train, spec, device)
-            scores = _evaluate(stack, valid, device)
-            kept, ending = [], []
-            for row, slot in enumerate(active):
-                result = slot.result
-                loss, acc = scores[row]
-                if result.status == "ok" and not math.isfinite(loss):
-                    result.status = "diverged"
-                    result.reason = f"non-finite validation loss in epoch {slot.epoch}"
-                if result.status == "ok":
-                    metrics = EpochMetrics(
-                        epoch=slot.epoch,
-                        train_loss=slot.train_loss,
-                        train_acc=slot.train_acc,
-                        valid_loss=loss,
-                        valid_acc=acc,
-                        seconds=time.perf_counter() - epoch_start,
-                    )
-                    result.history.append(metrics)
-                    if on_epoch is not None and on_epoch(slot.index, metrics):
-                        result.status = "stopped"
-                        result.reason = f"stopped after epoch {slot.epoch}"
-                if result.status == "ok" and slot.epoch < spec.epochs:
-                    kept.append(row)
-                else:
-                    ending.append(row)
-            if ending:  # the test split, once per network, before its slot is freed
-                tests = _evaluate(stack, task.test, device)
-            for row in ending:
-                slot = active[row]
-                result = slot.result
-                result.train_seconds = time.perf_counter() - started
-                if result.status != "diverged":
-                    result.test_loss, result.test_acc = tests[row]
-                results[slot.index] = result
-                if keep_models and result.status != "diverged":
-                    models[slot.index] = stack.export(row, build(slot.index))
-            if ending:  # finished, dropped or diverged: free the slots
-                keep = torch.tensor(kept, dtype=torch.long, device=device)
-                stack.keep(keep)
-                stack.requires_grad_()
-                optimizer.keep(keep, stack.parameters())
-                active = [active[row] for row in kept]
-    return [r for r in results if r is not None], models
+    def advance(generator: torch.Generator) -> None:
+        length_buckets(task.train.lengths, spec.batch_size, generator)
+
+    while True:
+        joining = list(feed(slots - len(active))) if len(active) < slots else []
+        if joining:
+            new = [
+                _Slot(c, build(c), _stream_at(streams, active, c.order_seed, epoch, advance))
+                for c in joining
+            ]
+            for slot in new:
+                slot.result.batch_offset = epoch
+            stack, optimizer = _restack(stack, optimizer, active, new, spec, device)
+            active += new
+        if not active or stack is None or optimizer is None:
+            return epoch
+        active = _stack_epoch(
+            stack, optimizer, active, task, spec, device, on_epoch, on_end, keep_models
+        )
+        epoch += 1
+        if not active:
+            stack, optimizer = None, None
+        else:  # narrower padding once a wide or deep network has left
+            stack, optimizer = _restack(stack, optimizer, active, [], spec, device)
+
+
+def _stream_at(
+    streams: dict[int, tuple[int, torch.Generator]],
+    active: list[_Slot],
+    seed: int,
+    epoch: int,
+    advance: Callable[[torch.Generator], object],
+) -> torch.Generator:
+    """A generator of ``seed``'s mini-batch stream positioned after ``epoch`` epochs: a copy
+    of a member's of the same seed (all members stand at the stack's epoch), else of the
+    cached stream, ``advance``-d (one epoch's draws) as far as needed."""
+    source = next((s.order for s in active if s.candidate.order_seed == seed), None)
+    if source is None:
+        position, source = streams.get(seed, (0, torch.Generator().manual_seed(seed)))
+        for _ in range(position, epoch):
+            advance(source)
+        streams[seed] = (max(position, epoch), source)
+    return torch.Generator().set_state(source.get_state())
+
+
+def _restack(
+    stack: StackedSparseRNN | None,
+    optimizer: StackedAdam | None,
+    active: list[_Slot],
+    new: list[_Slot],
+    spec: TrainSpec,
+    device: torch.device,
+) -> tuple[StackedSparseRNN, StackedAdam]:
+    """The stack of ``active`` (rows of ``stack``, in order) plus ``new`` candidates, padded to
+    what they need now; the active ones keep their weights and Adam state."""
+    slots = active + new
+    sizes = stack_sizes([slot.candidate.dag for slot in slots])
+    if stack is not None and optimizer is not None and not new and stack.sizes == sizes:
+        return stack, optimizer
+    fresh = StackedSparseRNN([slot.model for slot in slots], **sizes).to(device)
+    adam = StackedAdam(fresh.parameters(), spec.lr, spec.clip_norm)
+    if active and stack is not None and optimizer is not None:
+        rows = len(active)
+        with torch.no_grad():
+            fresh.flat[:rows] = stack.relayout(stack.flat.detach(), fresh)
+            for mine, theirs in zip(adam.exp_avg, optimizer.exp_avg, strict=True):
+                mine[:rows] = stack.relayout(theirs, fresh)
+            for mine, theirs in zip(adam.exp_avg_sq, optimizer.exp_avg_sq, strict=True):
+                mine[:rows] = stack.relayout(theirs, fresh)
+        adam.steps[:rows] = optimizer.steps
+    fresh.requires_grad_()
+    adam.params = fresh.parameters()
+    return fresh, adam
+
+
+@contextmanager
+def _naming_the_stack(active: list[_Slot]) -> Iterator[None]:
+    """Training errors become a ``StackError`` naming the stack's networks (the callbacks'
+    errors, run outside this, stay what they are)."""
+    try:
+        yield
+    except Exception as exc:
+        raise StackError([slot.candidate.key for slot in active]) from exc
+
+
+def _stack_epoch(
+    stack: StackedSparseRNN,
+    optimizer: StackedAdam,
+    active: list[_Slot],
+    task: Task,
+    spec: TrainSpec,
+    device: torch.device,
+    on_epoch: EpochCallback | None,
+    on_end: EndCallback | None,
+    keep_models: bool,
+) -> list[_Slot]:
+    """One epoch of every network in the stack, its validation and callbacks; the ones that
+    end are tested, handed to ``on_end`` and removed. Returns the networks that go on."""
+    epoch_start = time.perf_counter()
+    with _naming_the_stack(active):
+        _train_epoch(stack, optimizer, active, task.train, spec, device)
+        scores = _evaluate(stack, task.validation, device)
+    kept, ending = [], []
+    for row, slot in enumerate(active):
+        result = slot.result
+        loss, acc = scores[row]
+        if result.status == "ok" and not math.isfinite(loss):
+            result.status = "diverged"
+            result.reason = f"non-finite validation loss in epoch {slot.epoch}"
+        if result.status == "ok":
+            metrics = EpochMetrics(
+                epoch=slot.epoch,
+                train_loss=slot.train_loss,
+                train_acc=slot.train_acc,
+                valid_loss=loss,
+                valid_acc=acc,
+                seconds=time.perf_counter() - epoch_start,
+            )
+            result.history.append(metrics)
+            if on_epoch is not None and on_epoch(slot.candidate.key, metrics):
+                result.status = "stopped"
+                result.reason = f"stopped after epoch {slot.epoch}"
+        if result.status == "ok" and slot.epoch < spec.epochs:
+            kept.append(row)
+        else:
+            ending.append(row)
+    if not ending:
+        return active
+    with _naming_the_stack(active):  # once per network, before its slot is freed
+        tests = _evaluate(stack, task.test, device)
+    for row in ending:
+        slot = active[row]
+        result = slot.result
+        result.train_seconds = time.perf_counter() - slot.started
+        if result.status != "diverged":
+            result.test_loss, result.test_acc = tests[row]
+        model = None
+        if keep_models and result.status != "diverged":
+            model = stack.export(row, slot.model)
+        if on_end is not None:
+            on_end(slot.candidate.key, result, model)
+    keep = torch.tensor(kept, dtype=torch.long, device=device)
+    stack.keep(keep)
+    stack.requires_grad_()
+    optimizer.keep(keep, stack.parameters())
+    return [active[row] for row in kept]
 
 
 def _train_epoch(

@@ -41,7 +41,9 @@ class EpochMetrics:
 class TrainResult:
     """Outcome of one training run. ``status`` is ``ok``, ``diverged`` or ``stopped`` (by the
     per-epoch callback). ``valid_*`` are the last completed epoch's; ``test_*`` are measured
-    once, after the last epoch (NaN for a diverged run)."""
+    once, after the last epoch (NaN for a diverged run). ``batch_offset``: epochs of the
+    mini-batch stream skipped before the first (a network that joined a running stack,
+    see ``models.engine.train_stream``)."""
 
     status: str
     history: list[EpochMetrics] = field(default_factory=list)
@@ -49,6 +51,7 @@ class TrainResult:
     reason: str = ""
     test_acc: float = float("nan")
     test_loss: float = float("nan")
+    batch_offset: int = 0
 
     @property
     def valid_acc(self) -> float:
@@ -68,6 +71,7 @@ class TrainResult:
             "test_loss": self.test_loss,
             "epochs": len(self.history),
             "train_seconds": self.train_seconds,
+            "batch_offset": self.batch_offset,
             "history": [asdict(m) for m in self.history],
         }
 
@@ -121,20 +125,24 @@ def train_model(
     spec: TrainSpec,
     *,
     seed: int = 0,
+    batch_offset: int = 0,
     on_epoch: Callable[[EpochMetrics], bool | None] | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``task.train``, validate on ``task.valid`` after every epoch and
     test on ``task.test`` once at the end.
 
     ``on_epoch`` sees each epoch's metrics; returning True stops the run (status ``stopped``),
-    which is how a search's pruner ends unpromising candidates early.
+    which is how a search's pruner ends unpromising candidates early. ``batch_offset``
+    skips that many epochs of the mini-batch stream of ``seed`` first.
     """
     valid = task.validation
     device = resolve_device(spec.device)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
     generator = torch.Generator().manual_seed(seed)
-    result = TrainResult(status="ok")
+    for _ in range(batch_offset):
+        length_buckets(task.train.lengths, spec.batch_size, generator)
+    result = TrainResult(status="ok", batch_offset=batch_offset)
     started = time.perf_counter()
     for epoch in range(1, spec.epochs + 1):
         epoch_start = time.perf_counter()

@@ -46,8 +46,9 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 from graphs.errors import SparseNASError
 from graphs.io import edges_from_string, edges_to_string
 from models.data import Task
+from models.engine import StackError
 from models.training import EpochMetrics
-from nas.experiments.evaluate import evaluate_many
+from nas.experiments.evaluate import evaluate_many, evaluate_stream
 from nas.search.results import (
     PLAN_KEYS,
     best_trials,
@@ -71,6 +72,8 @@ from predictors import ALL, load_table
 MAX_INVALID_PER_SLOT = 50
 WAIT_POLL = 5.0
 """Seconds between looks at the study while other workers hold the rest of the budget."""
+EXPORT_SECONDS = 10.0
+"""Longest time the out dir's tables lag behind the study while networks train."""
 MAX_CRASH_STREAK = 5
 """Crashed trainings in a row after which the search stops with the error (a bug, not a
 bad candidate)."""
@@ -256,6 +259,7 @@ class _Search:
         self.open: dict[int, _Open] = {}
         self.models: dict[int, Any] = {}
         self.crash_streak = 0
+        self.exported = time.monotonic()
         self.done = 0
         self.best: float | None = None
 
@@ -295,6 +299,7 @@ class _Search:
     def export(self) -> None:
         export_results(self.study, self.spec, self.models)
         self.models = {}
+        self.exported = time.monotonic()
 
     # -- the loop --------------------------------------------------------------------------------
 
@@ -302,7 +307,7 @@ class _Search:
         self.refresh(self.study.get_trials(deepcopy=False))
         self.emit("start")
         try:
-            while self.round():
+            while self.step():
                 pass
         except KeyboardInterrupt:
             self.abandon()
@@ -314,24 +319,80 @@ class _Search:
         self.export()
         self.emit("end")
 
-    def round(self) -> bool:
-        """Ask, train and tell one round, or wait a moment while other workers hold the rest
-        of the budget; False once the study holds the budget of finished networks."""
-        spec = self.spec
+    def step(self) -> bool:
+        """Train a stream of networks while this worker can claim some of the budget, or wait
+        a moment while other workers hold the rest; False once the study holds the budget of
+        finished networks."""
         with warnings.catch_warnings():  # Optuna marks it experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(self.study)  # trials of dead workers: lost
         trials = self.study.get_trials(deepcopy=False)
         self.refresh(trials)
-        if self.done >= spec.budget:
+        if self.done >= self.spec.budget:
             return False
-        started = sum(counts_toward_budget(t) for t in trials)
-        free = spec.budget - claims(trials)
-        if free <= 0:
+        if self.spec.budget - claims(trials) <= 0:
             self.wait_for_others()
             return True
+        self.train_stream()
+        self.export()
+        return True
+
+    def train_stream(self) -> None:
+        """Continuous batching (``nas.experiments.evaluate.evaluate_stream``): up to
+        ``round_size`` networks train together; whenever the pruner stops one or one
+        finishes, ``feed`` asks the next candidate into its slot at the next epoch boundary.
+        A stack that raises is retrained network by network, a crash becoming a record."""
+        last_epoch = self.train.epochs
+        live: list[Trial] = []  # the trials whose heartbeats are recorded
+
+        def on_epoch(key: int, metrics: EpochMetrics) -> bool:
+            trial = self.open[key].trial
+            self.emit(
+                "epoch",
+                f"trial {trial.number} epoch {metrics.epoch}/{last_epoch}: "
+                f"valid acc {metrics.valid_acc:.4f}",
+            )
+            if not self.single:
+                return False
+            trial.report(metrics.valid_acc, metrics.epoch)
+            return metrics.epoch < last_epoch and trial.should_prune()
+
+        def on_end(key: int, record: dict[str, Any], model: Any) -> None:
+            entry = self.open[key]
+            live.remove(entry.trial)
+            self.finish(entry, record, model)
+
+        def feed(free: int) -> list[tuple[int, nx.Graph, int]]:
+            batch = self.next_networks(free)
+            live.extend(entry.trial for entry, _ in batch)
+            return [(entry.trial.number, graph, self.spec.train_seed) for entry, graph in batch]
+
+        with heartbeats(self.study._storage, live):  # the study's own storage object
+            try:
+                evaluate_stream(
+                    feed, self.spec.cell, self.task, self.train, slots=self.spec.round_size,
+                    on_epoch=on_epoch, on_end=on_end, keep_models=True,
+                )  # fmt: skip
+            except StackError as exc:
+                entries = [self.open[key] for key in exc.keys if key in self.open]
+                self.retrain_alone(entries, on_epoch)
+                live.clear()
+
+    def next_networks(self, free: int) -> list[tuple[_Open, nx.Graph]]:
+        """Up to ``free`` networks to start now: the strategy's queued proposals first (a new
+        round of ``round_size`` is proposed when none is queued), within this worker's share
+        of the budget left. Exports the tables when networks ended since the last export."""
+        spec = self.spec
+        if time.monotonic() - self.exported > EXPORT_SECONDS:
+            self.export()
+        trials = self.study.get_trials(deepcopy=False)
+        self.refresh(trials)
+        left = spec.budget - claims(trials)
+        if left <= 0 or free <= 0:
+            return []
+        started = sum(counts_toward_budget(t) for t in trials)
+        count = min(free, left, math.ceil(left / self.peers))
         round_index = 1 + max((int(t.user_attrs.get("round", -1)) for t in trials), default=-1)
-        count = min(spec.round_size, free, math.ceil(free / self.peers))
         waiting = sum(t.state == TrialState.WAITING for t in trials)
         origin = "tpe" if spec.strategy == "tpe" else "random"
         if waiting == 0 and self.strategy is not None:
@@ -340,16 +401,19 @@ class _Search:
                 count = min(count, spec.warmup_trials - started)
             else:
                 origin = "random"
-                for proposal in self.strategy.propose(trials, count, round_index):
-                    self.study.enqueue_trial(proposal.params, user_attrs=proposal.attrs)
+                size = min(spec.round_size, left)
+                for proposal in self.strategy.propose(trials, size, round_index):
+                    attrs = {**proposal.attrs, "round": round_index}
+                    self.study.enqueue_trial(proposal.params, user_attrs=attrs)
         self.study.sampler = make_sampler(spec.strategy, spec.seed, round_index, spec.warmup_trials)
         batch = self.ask(count, round_index, origin)
         if batch:
             label = ", ".join(sorted({o.plan["origin"] for o, _ in batch}))
-            self.emit("round", f"round {round_index}: {len(batch)} networks ({label})")
-            self.train_round(batch)
-            self.export()
-        return True
+            rounds = ", ".join(str(r) for r in sorted({o.plan["round"] for o, _ in batch}))
+            self.emit("round", f"round {rounds}: {len(batch)} network(s) start ({label})")
+        for entry, _ in batch:
+            entry.trial.set_user_attr("train_seed", spec.train_seed)
+        return batch
 
     def wait_for_others(self) -> None:
         """The rest of the budget is held by running trials of other workers: wait one poll
@@ -398,7 +462,7 @@ class _Search:
                     ) from None
                 continue
             new = {
-                "round": round_index,
+                "round": plan.get("round", round_index),  # a proposal keeps its round
                 "edge_list": edges_to_string(graph),
                 "worker": f"{socket.gethostname()}:{os.getpid()}",  # who claimed it
             }
@@ -431,60 +495,27 @@ class _Search:
         )  # fmt: skip
         return started + claimed + asked >= self.spec.budget
 
-    def train_round(self, batch: list[tuple[_Open, nx.Graph]]) -> None:
-        train_seed = self.spec.train_seed
-        for entry, _ in batch:
-            entry.trial.set_user_attr("train_seed", train_seed)
-        trials = [entry.trial for entry, _ in batch]
-        last_epoch = self.train.epochs
+    def retrain_alone(self, entries: list[_Open], on_epoch) -> None:
+        """After a stack raised: each of its networks trained alone from the start, so the
+        one that crashes is found and recorded and the others are told as usual."""
+        spec = self.spec
+        for entry in entries:
+            graph = edges_from_string(entry.plan["edge_list"])
 
-        def on_epoch(index: int, metrics: EpochMetrics) -> bool:
-            trial = trials[index]
-            self.emit(
-                "epoch",
-                f"trial {trial.number} epoch {metrics.epoch}/{last_epoch}: "
-                f"valid acc {metrics.valid_acc:.4f}",
-            )
-            if not self.single:
-                return False
-            trial.report(metrics.valid_acc, metrics.epoch)
-            return metrics.epoch < last_epoch and trial.should_prune()
+            def alone(_i: int, metrics: EpochMetrics, key: int = entry.trial.number) -> bool:
+                return on_epoch(key, metrics)
 
-        graphs = [graph for _, graph in batch]
-        with heartbeats(self.study._storage, trials):  # the study's own storage object
-            records, models = self.evaluate(graphs, on_epoch)
-        for (entry, _), record, model in zip(batch, records, models, strict=True):
+            with heartbeats(self.study._storage, [entry.trial]):
+                try:
+                    (record,), (model,) = evaluate_many(
+                        [graph], spec.cell, self.task, self.train, seeds=[spec.train_seed],
+                        on_epoch=alone, keep_models=True,
+                    )  # fmt: skip
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except Exception as exc:  # noqa: BLE001 (a crash becomes a FAIL trial)
+                    record, model = _crash_record(exc), None
             self.finish(entry, record, model)
-
-    def evaluate(self, graphs: list[nx.Graph], on_epoch) -> tuple[list[dict], list[Any]]:
-        """``evaluate_many``; if it raises, each network alone, a crash becoming a record."""
-        spec, seeds = self.spec, [self.spec.train_seed] * len(graphs)
-        kwargs = {"seeds": seeds, "on_epoch": on_epoch, "keep_models": True}
-        try:
-            return evaluate_many(graphs, spec.cell, self.task, self.train, **kwargs)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except Exception as exc:  # noqa: BLE001 (a crash becomes a FAIL trial)
-            if len(graphs) == 1:
-                return [_crash_record(exc)], [None]
-        records, models = [], []
-        for index, graph in enumerate(graphs):
-
-            def alone(_i: int, metrics: EpochMetrics, index: int = index) -> bool:
-                return on_epoch(index, metrics)
-
-            try:
-                (record,), (model,) = evaluate_many(
-                    [graph], spec.cell, self.task, self.train, seeds=[seeds[index]],
-                    on_epoch=alone, keep_models=True,
-                )  # fmt: skip
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except Exception as exc:  # noqa: BLE001
-                record, model = _crash_record(exc), None
-            records.append(record)
-            models.append(model)
-        return records, models
 
     def finish(self, entry: _Open, record: dict[str, Any], model: Any) -> None:
         try:
@@ -561,5 +592,7 @@ def claims(trials: Sequence[FrozenTrial]) -> int:
 
 
 def _crash_record(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, StackError) and exc.__cause__ is not None:
+        exc = exc.__cause__  # what went wrong, not where
     reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
     return {"status": "crashed", "reason": reason, "error": exc}

@@ -45,6 +45,7 @@ METRIC_KEYS: tuple[str, ...] = (
     "epochs",
     "params_total",
     "layer_sizes",
+    "batch_offset",
     "acc_by_epoch",
     "loss_by_epoch",
 )
@@ -81,7 +82,8 @@ def record_attrs(record: dict[str, Any]) -> dict[str, Any]:
     (``METRIC_KEYS``, with the per-epoch validation accuracy and loss) and ``properties``."""
     attrs = {key: json_value(record.get(key)) for key in FLAT_KEYS}
     history = record.get("history") or []
-    metrics = {key: json_value(record.get(key)) for key in METRIC_KEYS[:5]}
+    per_epoch = ("acc_by_epoch", "loss_by_epoch")
+    metrics = {key: json_value(record.get(key)) for key in METRIC_KEYS if key not in per_epoch}
     metrics["acc_by_epoch"] = [json_value(h["valid_acc"]) for h in history]
     metrics["loss_by_epoch"] = [json_value(h["valid_loss"]) for h in history]
     attrs["metrics"] = metrics
@@ -153,6 +155,7 @@ def trial_row(trial: FrozenTrial, config: dict[str, Any]) -> dict[str, Any]:
         "task": config.get("task"),
         **family_columns(trial.params),
         "train_seed": attrs.get("train_seed"),
+        "batch_offset": attr(trial, "batch_offset"),
         "worker": attrs.get("worker"),
     }
     keys = ("valid_acc", "valid_loss", "test_acc", "test_loss", "epochs", "train_seconds")

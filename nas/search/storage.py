@@ -258,16 +258,17 @@ def requeue_lost_trial(study: optuna.Study, trial: FrozenTrial) -> None:
 @contextmanager
 def heartbeats(storage: optuna.storages.BaseStorage, trials: list[Trial]) -> Iterator[None]:
     """Record the trials' heartbeats every ``heartbeat_interval(grace)`` seconds while the
-    body runs (a background thread, so a long epoch never looks like a dead worker)."""
+    body runs (a background thread, so a long epoch never looks like a dead worker). The
+    body may add and remove trials: each beat reads the list anew."""
     interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
-    if not interval or not trials:
+    if not interval:
         yield  # a storage without heartbeats
         return
     stop = threading.Event()
 
     def beat() -> None:
         while True:
-            for trial in trials:
+            for trial in list(trials):
                 with suppress(Exception):  # a missed beat is retried next interval
                     storage.record_heartbeat(trial._trial_id)  # Optuna has no public id
             if stop.wait(interval):

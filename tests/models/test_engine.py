@@ -17,14 +17,17 @@ from graphs.generators import barabasi_albert, erdos_renyi, watts_strogatz
 from models.cells import CELLS
 from models.engine import (
     MAX_AUTO_SLOTS,
+    Candidate,
     StackedAdam,
     StackedSparseRNN,
+    StackError,
     _Slot,
     _train_epoch,
     auto_slots,
     depth_groups,
     stack_sizes,
     train_many,
+    train_stream,
 )
 from models.fused import edge_list, fused_kernel
 from models.networks import SparseRNNClassifier
@@ -171,16 +174,18 @@ def test_masked_weights_stay_zero_in_the_stack(tiny_task):
 def test_a_diverging_candidate_never_touches_the_others(tiny_task):
     dags = _dags()[:2]
 
+    def model(i):
+        return SparseRNNClassifier(dags[i], "rnn_relu", 2, vocab_size=tiny_task.vocab_size, seed=i)
+
     def stack_of(rows):
-        models = [
-            SparseRNNClassifier(dags[i], "rnn_relu", 2, vocab_size=tiny_task.vocab_size, seed=i)
-            for i in rows
-        ]
-        return StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
+        return StackedSparseRNN([model(i) for i in rows], **stack_sizes(dags)).requires_grad_()
 
     def one_epoch(stack, rows):
         optimizer = StackedAdam(stack.parameters(), 1e-2, 5.0)
-        slots = [_Slot(index=i, order=torch.Generator().manual_seed(0)) for i in rows]
+        slots = [
+            _Slot(Candidate(dags[i], i, 0, i), model(i), torch.Generator().manual_seed(0))
+            for i in rows
+        ]
         spec = TrainSpec(epochs=1, batch_size=16)
         _train_epoch(stack, optimizer, slots, tiny_task.train, spec, torch.device("cpu"))
         return slots
@@ -328,3 +333,78 @@ def test_a_token_outside_the_vocabulary_is_refused(recurrence):
     inputs = torch.tensor([[[1, 2, 9]]])
     with pytest.raises((RuntimeError, IndexError)):
         stack.forward(inputs, torch.tensor([[3]]))
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_continuous_batching_equals_training_each_alone(tiny_task, cell):
+    """Two slots; B is stopped after one epoch, so C joins the running stack (deeper: the
+    stack is re-laid out wider), and D joins when A ends, on another mini-batch stream. Each
+    network equals train_model alone from its seeds and batch offset."""
+    dags = _dags() + [layered_dag(watts_strogatz(6, 2, 0.5, seed=3))]
+    spec = TrainSpec(epochs=3, batch_size=16)
+    seeds = {0: (3, 7), 1: (4, 7), 2: (5, 7), 3: (6, 8)}  # key: (init, order)
+    queue = [Candidate(dags[key], *seeds[key], key) for key in (1, 0, 2, 3)]
+    asked, ended = [], {}
+
+    def feed(free):
+        asked.append(free)
+        taken, queue[:] = queue[:free], queue[free:]
+        return taken
+
+    def on_epoch(key, metrics):
+        return key == 1  # B stops after its first epoch
+
+    def on_end(key, result, model):
+        ended[key] = (result, model)
+
+    epochs = train_stream(
+        feed, cell, tiny_task, spec, slots=2, embedding_dim=8,
+        on_epoch=on_epoch, on_end=on_end, keep_models=True,
+    )  # fmt: skip
+    assert epochs == 6 and asked[0] == 2  # D (joined after 3) ends after the stack's 6th
+    assert {k: r.batch_offset for k, (r, _) in ended.items()} == {0: 0, 1: 0, 2: 1, 3: 3}
+    assert [ended[k][0].status for k in range(4)] == ["ok", "stopped", "ok", "ok"]
+    for key, (init, order) in seeds.items():
+        result, trained = ended[key]
+        model = SparseRNNClassifier(
+            dags[key], cell, 2, vocab_size=tiny_task.vocab_size, embedding_dim=8, seed=init
+        )
+        alone = train_model(
+            model, tiny_task, spec, seed=order, batch_offset=result.batch_offset,
+            on_epoch=lambda metrics, key=key: on_epoch(key, metrics),
+        )  # fmt: skip
+        assert result.status == alone.status
+        for got, expected in zip(result.history, alone.history, strict=True):
+            assert got.valid_acc == pytest.approx(expected.valid_acc, abs=1e-9)
+            assert got.valid_loss == pytest.approx(expected.valid_loss, abs=1e-5)
+            assert got.train_loss == pytest.approx(expected.train_loss, abs=1e-5)
+        assert result.test_acc == pytest.approx(alone.test_acc, abs=1e-9)
+        assert result.test_loss == pytest.approx(alone.test_loss, abs=1e-5)
+        for got, expected in zip(trained.parameters(), model.parameters(), strict=True):
+            torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
+    # The offset is not a label: C trained from the stream's start would differ.
+    model = SparseRNNClassifier(
+        dags[2], cell, 2, vocab_size=tiny_task.vocab_size, embedding_dim=8, seed=5
+    )
+    from_start = train_model(model, tiny_task, spec, seed=7)
+    assert from_start.history[0].train_loss != pytest.approx(
+        ended[2][0].history[0].train_loss, abs=1e-6
+    )
+
+
+def test_a_failing_stack_names_its_networks(tiny_task, monkeypatch):
+    dags = _dags()
+    queue = [Candidate(dags[k], k, 0, 10 + k) for k in range(2)]
+
+    def feed(free):
+        taken, queue[:] = queue[:free], queue[free:]
+        return taken
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("kernel fault")
+
+    monkeypatch.setattr(models.engine, "_train_epoch", broken)
+    with pytest.raises(StackError) as caught:
+        train_stream(feed, "gru", tiny_task, TrainSpec(epochs=1, batch_size=16), slots=2)
+    assert caught.value.keys == [10, 11]
+    assert isinstance(caught.value.__cause__, RuntimeError)

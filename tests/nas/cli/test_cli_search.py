@@ -7,9 +7,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import nas.search.loop
+import models.engine
+from models.engine import _train_epoch as real_train_epoch
 from nas.cli.search import search_command
-from nas.experiments.evaluate import evaluate_many as real_evaluate_many
 
 runner = CliRunner()
 app = typer.Typer(pretty_exceptions_enable=False)
@@ -124,13 +124,13 @@ def test_other_settings_on_an_existing_study_exit_2_and_change_nothing(tmp_path)
 def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, monkeypatch):
     calls = []
 
-    def interrupt_second_round(graphs, *args, **kwargs):
+    def interrupt_the_second_epoch(*args):
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real_evaluate_many(graphs, *args, **kwargs)
+        return real_train_epoch(*args)
 
-    monkeypatch.setattr(nas.search.loop, "evaluate_many", interrupt_second_round)
+    monkeypatch.setattr(models.engine, "_train_epoch", interrupt_the_second_epoch)
     result = search(tmp_path, "--budget", "10")
     assert result.exit_code == 130
     assert "run the same command again to resume" in " ".join(result.stderr.split())

@@ -17,18 +17,25 @@ import pytest
 import torch
 from optuna.trial import TrialState, create_trial
 
+import models.engine
 import nas.search.loop
 import nas.search.storage
+from graphs.dag import layered_dag
 from graphs.errors import SparseNASError
 from graphs.generators import GraphSpec
 from graphs.io import edges_from_string, edges_to_string, read_graph
-from nas.experiments.evaluate import evaluate_many as real_evaluate_many
+from graphs.seeds import child_seeds
+from models.engine import _train_epoch as real_train_epoch
+from models.networks import SparseRNNClassifier
+from models.training import train_model
+from nas.experiments.evaluate import evaluate_stream as real_evaluate_stream
 from nas.search import SearchInterrupted, SearchSpec, run_search
 from nas.search.moves import mutate
 from nas.search.results import counts_toward_budget, hypervolume, pareto_front
 from nas.search.space import SearchSpace, build_graph
 from nas.search.storage import open_study
 from nas.search.strategies import PredictorStrategy, training_targets
+from nas.tasks import load_task
 from predictors import THESIS
 
 THESIS_TABLE = str(Path(__file__).parents[2] / "data" / "thesis_table.csv")
@@ -148,16 +155,17 @@ def test_same_seed_repeats_and_another_seed_differs(tmp_path):
 
 
 def test_a_diverged_network_is_a_failed_trial_and_the_search_goes_on(tmp_path, monkeypatch):
-    def diverge_first(graphs, *args, **kwargs):
-        records, models = real_evaluate_many(graphs, *args, **kwargs)
-        if not diverge_first.done:
-            records[0] = {**records[0], "status": "diverged", "reason": "non-finite loss"}
-            models[0] = None
-            diverge_first.done = True
-        return records, models
+    def diverge_first(feed, *args, on_end, **kwargs):
+        def end(key, record, model):
+            if not diverge_first.done:
+                record, model = {**record, "status": "diverged", "reason": "non-finite loss"}, None
+                diverge_first.done = True
+            on_end(key, record, model)
+
+        return real_evaluate_stream(feed, *args, on_end=end, **kwargs)
 
     diverge_first.done = False
-    monkeypatch.setattr(nas.search.loop, "evaluate_many", diverge_first)
+    monkeypatch.setattr(nas.search.loop, "evaluate_stream", diverge_first)
     study = run_search(tiny(tmp_path, budget=4, strategy="predictor"))
     failed = [t for t in study.get_trials() if t.state == TrialState.FAIL]
     assert len(failed) == 1 and failed[0].user_attrs["status"] == "diverged"
@@ -168,20 +176,22 @@ def test_a_diverged_network_is_a_failed_trial_and_the_search_goes_on(tmp_path, m
 
 
 def test_a_crash_fails_only_that_network(tmp_path, monkeypatch):
+    """The stack raises; its networks are trained again one by one, and only the one that
+    raises again is recorded as crashed."""
     calls = []
 
-    def crash_on_first_graph(graphs, *args, **kwargs):
-        calls.append(len(graphs))
-        if len(calls) == 1 or len(calls) == 2:  # the round, then its first graph alone
+    def crash_twice(stack, optimizer, slots, *args):
+        calls.append(len(slots))
+        if len(calls) <= 2:  # the stack, then its first network alone
             raise RuntimeError("out of memory")
-        return real_evaluate_many(graphs, *args, **kwargs)
+        return real_train_epoch(stack, optimizer, slots, *args)
 
-    monkeypatch.setattr(nas.search.loop, "evaluate_many", crash_on_first_graph)
-    study = run_search(tiny(tmp_path, budget=3, strategy="random"))
+    monkeypatch.setattr(models.engine, "_train_epoch", crash_twice)
+    study = run_search(tiny(tmp_path, budget=3, epochs=1, strategy="random"))
     states = [t.state for t in study.get_trials()]
     assert calls == [3, 1, 1, 1] and states.count(TrialState.FAIL) == 1
-    crashed = next(t for t in study.get_trials() if t.state == TrialState.FAIL)
-    assert crashed.user_attrs["status"] == "crashed"
+    crashed = study.get_trials()[0]
+    assert crashed.state == TrialState.FAIL and crashed.user_attrs["status"] == "crashed"
     assert "RuntimeError: out of memory" in crashed.user_attrs["reason"]
 
 
@@ -204,6 +214,31 @@ def test_stopped_trials_are_pruned_in_optuna_and_keep_their_last_accuracy(tmp_pa
     assert len(started(study)) == 4
 
 
+def test_a_stopped_networks_slot_is_taken_at_once_and_trains_as_alone(tmp_path, monkeypatch):
+    """Continuous batching: trial 1 is stopped after epoch 1, so trial 3 starts in its slot
+    after the stack's first epoch (batch offset 1) instead of waiting for 0 and 2; its
+    accuracies equal training it alone from the same seeds and offset."""
+    monkeypatch.setattr(nas.search.loop, "make_pruner", lambda spec: _PruneOdd())
+    spec = tiny(tmp_path, budget=5, epochs=2, strategy="random")
+    study = run_search(spec)
+    offsets = [t.user_attrs["metrics"]["batch_offset"] for t in study.get_trials()]
+    assert offsets == [0, 0, 0, 1, 2]  # 3 joins after one epoch; 4 after 0 and 2 end
+    joined = study.get_trials()[3]
+    assert joined.state == TrialState.PRUNED  # odd: stopped after its first epoch
+    task = load_task(spec.task, seed=spec.task_seed, n_strings=spec.n_strings)
+    dag = layered_dag(edges_from_string(joined.user_attrs["edge_list"]))
+    init, order = child_seeds(joined.user_attrs["train_seed"], 2)
+    model = SparseRNNClassifier.for_task(dag, spec.cell, task, seed=init)
+    alone = train_model(
+        model, task, spec.resolved().train_spec(), seed=order, batch_offset=1,
+        on_epoch=lambda metrics: True,
+    )  # fmt: skip
+    assert joined.user_attrs["metrics"]["acc_by_epoch"] == [
+        pytest.approx(alone.history[0].valid_acc, abs=1e-9)
+    ]
+    assert joined.user_attrs["test_acc"] == pytest.approx(alone.test_acc, abs=1e-9)
+
+
 @pytest.mark.parametrize("pruner", ["sha", "hyperband"])
 def test_the_pruners_see_every_epoch(tmp_path, pruner):
     study = run_search(tiny(tmp_path, budget=3, epochs=2, pruner=pruner, strategy="random"))
@@ -212,15 +247,12 @@ def test_the_pruners_see_every_epoch(tmp_path, pruner):
 
 
 def test_ctrl_c_keeps_finished_trials_and_the_same_search_resumes(tmp_path, monkeypatch):
-    calls = []
-
-    def interrupt_second_round(graphs, *args, **kwargs):
-        calls.append(len(graphs))
-        if len(calls) == 2:
+    def interrupt_the_second_three(stack, optimizer, slots, *args):
+        if any(slot.candidate.key >= 3 for slot in slots):
             raise KeyboardInterrupt
-        return real_evaluate_many(graphs, *args, **kwargs)
+        return real_train_epoch(stack, optimizer, slots, *args)
 
-    monkeypatch.setattr(nas.search.loop, "evaluate_many", interrupt_second_round)
+    monkeypatch.setattr(models.engine, "_train_epoch", interrupt_the_second_three)
     with pytest.raises(SearchInterrupted) as stop:
         run_search(tiny(tmp_path, budget=6, strategy="random"))
     assert stop.value.done == 3
@@ -230,6 +262,7 @@ def test_ctrl_c_keeps_finished_trials_and_the_same_search_resumes(tmp_path, monk
     interrupted = [t.user_attrs["edge_list"] for t in study.get_trials()[3:6]]
     assert len(pd.read_csv(tmp_path / "run" / "evaluations.csv")) == 6
 
+    monkeypatch.setattr(models.engine, "_train_epoch", real_train_epoch)
     resumed = run_search(tiny(tmp_path, budget=6, strategy="random"))
     trials = resumed.get_trials()
     assert [t.state for t in trials[6:]] == [TrialState.COMPLETE] * 3
@@ -294,15 +327,18 @@ def test_a_trial_asked_beyond_the_budget_is_given_back(tmp_path):
 def test_a_live_worker_keeps_its_trials_through_a_long_epoch(tmp_path, monkeypatch):
     spec = tiny(tmp_path, budget=2, round_size=2, strategy="random", grace=1)
 
-    def slow(graphs, *args, **kwargs):
-        other_worker = open_study(spec.resolved())
-        for trial in other_worker.get_trials(states=[TrialState.RUNNING]):
-            other_worker._storage.record_heartbeat(trial._trial_id)  # as the dead worker's
-        time.sleep(2.5)  # an epoch longer than the grace period: only new beats save them
-        optuna.storages.fail_stale_trials(other_worker)
-        return real_evaluate_many(graphs, *args, **kwargs)
+    def slow(*args):
+        if not slow.done:
+            other_worker = open_study(spec.resolved())
+            for trial in other_worker.get_trials(states=[TrialState.RUNNING]):
+                other_worker._storage.record_heartbeat(trial._trial_id)  # as the dead worker's
+            time.sleep(2.5)  # an epoch longer than the grace period: only new beats save them
+            optuna.storages.fail_stale_trials(other_worker)
+            slow.done = True
+        return real_train_epoch(*args)
 
-    monkeypatch.setattr(nas.search.loop, "evaluate_many", slow)
+    slow.done = False
+    monkeypatch.setattr(models.engine, "_train_epoch", slow)
     study = run_search(spec)
     assert [t.state for t in study.get_trials()] == [TrialState.COMPLETE] * 2
 
