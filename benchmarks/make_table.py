@@ -174,7 +174,7 @@ def main() -> None:
         rows = []
         for i, record in zip(part, records, strict=True):
             history = record.pop("history")
-            record["acc_by_epoch"] = " ".join(f"{h['test_acc']:.5f}" for h in history)
+            record["acc_by_epoch"] = " ".join(f"{h['valid_acc']:.5f}" for h in history)
             rows.append({**meta[i], **record})
         frame = pd.DataFrame(rows)
         if args.out.exists():  # appended rows must follow the file's column order
