@@ -10,8 +10,8 @@ training seed 0 on ``--task`` (default: Reber at its default size); the first
 (intraclass correlation over training seeds). Trains with the batched engine, a chunk of
 networks at a time, appending each finished chunk to the CSV, so an interrupted run resumes
 where it stopped. The CSV is in the evaluations-table format (no per-epoch history;
-`acc_by_epoch` holds the per-epoch accuracies as a space-separated list: the validation split's since
-the split, the test split's in tables made before it).
+`acc_by_epoch` holds the per-epoch accuracies as a space-separated list: the validation
+split's since the split, the test split's in tables made before it).
 
     python benchmarks/make_table.py --cell gru --graphs 200 --out benchmarks/data/gru.csv
 
