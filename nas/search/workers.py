@@ -31,7 +31,8 @@ STOP_GRACE = 30
 START_WAIT = 120
 """Seconds worker 0 waits at most for the others to be ready (imports take a while)."""
 READY = "worker pid"
-"""How a worker's log starts once it is ready to ask for trials."""
+"""How a worker's log starts once it is ready to ask for trials (its task loaded and the
+study open)."""
 
 
 def check_workers(workers: int, storage: str) -> int:
@@ -126,8 +127,12 @@ def main(argv: list[str]) -> int:
     try:
         spec = SearchSpec.from_json(json.loads(argv[0]))
         peers = int(argv[1]) if len(argv) > 1 else 1
-        print(f"{READY} {os.getpid()}: study {spec.study!r}, seed {spec.seed}", flush=True)
-        study = run_search(spec, write_config=False, peers=peers)
+
+        def ready(event) -> None:  # task loaded, study open: its first ask comes next
+            if event.kind == "start":
+                print(f"{READY} {os.getpid()}: study {spec.study!r}, seed {spec.seed}", flush=True)
+
+        study = run_search(spec, ready, write_config=False, peers=peers)
     except SparseNASError as exc:
         print(f"error: {exc}", flush=True)
         return 2
