@@ -6,7 +6,9 @@ rounds are proposed exactly as ``nas search`` proposes them: a pool of ``pool_si
 local moves around the incumbents, the regressor refitted each round. Both settings run side
 by side in one process: a fresh pool every round (``pool_rounds=1``, the search before the
 rolling pool) and the rolling pool (``POOL_ROUNDS``: each round draws an eighth of the pool).
-The first round of each is timed apart (it describes a whole pool either way).
+The first round of each is timed apart: it describes a whole pool when the pool is fresh,
+one draw when it rolls (the pool then grows by a draw per round, as the study's earlier
+predictor rounds say).
 
     python benchmarks/propose.py --pool benchmarks/data/pool_rnn_tanh.csv
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pandas as pd
+from optuna.trial import FrozenTrial, TrialState, create_trial
 from replay import Pool, Replay
 
 from nas.search import SearchSpec
@@ -55,13 +58,23 @@ def main() -> None:
         first = time.perf_counter() - started
         seconds = []
         for round_index in range(1, args.rounds + 1):
+            earlier = trials + _rounds_before(round_index)  # as the study records them
             started = time.perf_counter()
-            strategy.propose(trials, spec.round_size, round_index)
+            strategy.propose(earlier, spec.round_size, round_index)
             seconds.append(time.perf_counter() - started)
         print(
             f"{label:>24}: first round {first:.2f} s, then {np.mean(seconds):.2f} s per round "
             f"(min {min(seconds):.2f}, max {max(seconds):.2f}, {args.rounds} rounds)"
         )
+
+
+def _rounds_before(round_index: int) -> list[FrozenTrial]:
+    """One trial per earlier predictor round (origin ``pool`` and its ``round``): what the pool's
+    size follows. Without a graph, so nothing else in the proposal sees them."""
+    return [
+        create_trial(state=TrialState.FAIL, user_attrs={"origin": "pool", "round": j})
+        for j in range(round_index)
+    ]
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ parameters (``nas.search.space``). ``predictor`` starts like ``random`` (the war
    a graph is what a round pays for, so the pool **rolls**: each round draws
    ``pool_size / POOL_ROUNDS`` fresh graphs, and the pool is the draws of the last
    ``POOL_ROUNDS`` rounds, each built and described once per process (draw j is seeded by
-   ``(seed, j)``, so the pool of round r does not depend on when the process started). Given a fixed
+   ``(seed, j)``, so the pool of round r does not depend on when the process started). The
+   first predictor rounds hold fewer draws: as many as the study has predictor rounds (its
+   trials' ``round`` and ``origin``), this one included. Given a fixed
    ``candidates`` set instead (a tabular benchmark's pool, ``benchmarks/replay.py``), the
    round chooses among its members not yet evaluated, and makes no local moves (their graphs
    would lie outside the set).
@@ -257,7 +259,12 @@ class PredictorStrategy:
             return []
         seen = {t.user_attrs["edge_list"] for t in trials if t.user_attrs.get("edge_list")}
         local = self._local_moves(trials, seen, round_index)
-        pool = self._pool(seen | set(local.edges), round_index)
+        earlier = {
+            t.user_attrs.get("round") for t in trials
+            if t.user_attrs.get("origin") in ("pool", "local")
+            and int(t.user_attrs.get("round", round_index)) < round_index
+        }  # fmt: skip
+        pool = self._pool(seen | set(local.edges), round_index, len(earlier))
         if len(local) + len(pool) == 0:
             return []
         rows = np.vstack(local.rows + pool.rows)
@@ -283,10 +290,15 @@ class PredictorStrategy:
 
     # -- candidates ------------------------------------------------------------------------------
 
-    def _pool(self, seen: set[str], round_index: int) -> _Candidates:
+    def _pool(self, seen: set[str], round_index: int, earlier: int) -> _Candidates:
+        """The draws of this round and of the ``earlier`` predictor rounds the study records,
+        at most ``pool_rounds`` in all: the pool grows to its full size over the first rounds
+        instead of being described whole at the first (a fixed cost that dominated short
+        searches)."""
         if self.candidates is not None:
             return self._fixed_pool(seen)
-        window = range(round_index - self.pool_rounds + 1, round_index + 1)
+        size = min(self.pool_rounds, earlier + 1)
+        window = range(round_index - size + 1, round_index + 1)
         self._draws = {j: d for j, d in self._draws.items() if j in window}
         pool = _Candidates()
         for j in window:

@@ -538,12 +538,30 @@ def _trained_trials(space: SearchSpace, count: int) -> list:
     return trials
 
 
+def _proposed_in(trials: list, rounds: range) -> list:
+    """``trials`` with the first ones marked as chosen from the pool in ``rounds``."""
+    for trial, round_index in zip(trials, rounds, strict=False):
+        trial.set_user_attr("origin", "pool")
+        trial.set_user_attr("round", round_index)
+    return trials
+
+
+def test_the_first_predictor_round_describes_one_draw_and_the_pool_grows():
+    space = SearchSpace(("ws", "ba", "er"), (10, 20))
+    strategy = PredictorStrategy(space, "gru", "accuracy", THESIS, 0, pool_size=24, pool_rounds=3)
+    first = strategy.propose(_trained_trials(space, 6), 4, 5)  # no predictor round before
+    assert set(strategy._draws) == {5}
+    third = strategy.propose(_proposed_in(_trained_trials(space, 6), range(5, 7)), 4, 7)
+    assert set(strategy._draws) == {5, 6, 7}  # two earlier predictor rounds: three draws
+    assert first and third
+
+
 def test_the_rolling_pool_holds_the_last_draws_and_a_fresh_process_chooses_alike():
     """Round r's pool is draws r-1 and r (pool_rounds=2): a process that ran rounds 0-2
     describes one new draw in round 3; a fresh process describes both, and both choose the
     same networks (a resumed search picks up where it stopped)."""
     space = SearchSpace(("ws", "ba", "er"), (10, 20))
-    trials = _trained_trials(space, 6)
+    trials = _proposed_in(_trained_trials(space, 6), range(3))
     calls: list[str] = []
 
     class Counting(PredictorStrategy):
