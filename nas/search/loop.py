@@ -557,10 +557,15 @@ class _Search:
     def tell(self, entry: _Open, state: TrialState, values: list[float] | None = None) -> None:
         self.study.tell(entry.trial, values, state=state)
         self.open.pop(entry.trial.number, None)
-        trials = self.study.get_trials(deepcopy=False)
-        self.refresh(trials)
-        if entry.trial.user_attrs.get("status") != "invalid":
-            status = entry.trial.user_attrs.get("status", state.name.lower())
+        attrs = entry.trial.user_attrs
+        # Counted here rather than re-read from the study (a query per network); other
+        # workers' progress is read at the next epoch boundary (``next_networks``).
+        if "train_seed" in attrs and attrs.get("status") not in ("interrupted", "lost"):
+            self.done += 1
+        if state == TrialState.COMPLETE and values:
+            self.best = values[0] if self.best is None else max(self.best, values[0])
+        if attrs.get("status") != "invalid":
+            status = attrs.get("status", state.name.lower())
             self.emit("trial", f"trial {entry.trial.number}: {status}")
 
     def abandon(self) -> None:
