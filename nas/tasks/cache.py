@@ -1,11 +1,12 @@
 """A per-user cache of generated tasks: build a task once, load it in milliseconds after.
 
-Generating the default Reber task (25,000 strings, encoded and split) takes about a second
-of every command's startup, the same second each time for the same parameters. The cache
-keeps each generated task as one file named by a hash of everything the result depends on:
-the task's parameters, the source of the task generators (``nas/tasks``, ``models/data.py``),
-numpy's and torch's versions (numpy's random streams and torch's file format may change
-between releases) and ``FORMAT``. Editing a generator therefore never serves a stale task.
+Generating the default Reber task (25,000 strings, encoded and split) costs up to a second
+of every command's start, the same work each time for the same parameters. The cache keeps
+each generated task as one file named by a hash of everything the result depends on: the
+task's parameters, the source of the generators (``nas/tasks``, ``models/data.py``,
+``graphs/seeds.py``), numpy's and torch's versions (numpy's random streams and torch's file
+format may change between releases) and ``FORMAT``. Editing a generator therefore never
+serves a stale task.
 
 Where: ``$SPARSE_NAS_CACHE/tasks`` if that variable is set, else
 ``$XDG_CACHE_HOME/sparse-rnn-nas/tasks`` (``~/.cache/sparse-rnn-nas/tasks``). Setting
@@ -27,6 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 
+import graphs.seeds
+import models.data
 from graphs.errors import SparseNASError
 from graphs.files import atomic_write
 from models.data import SequenceSet, Task
@@ -37,8 +40,9 @@ OFF_VALUES = ("off", "0", "false", "no")
 FORMAT = 1
 """The cache file's layout; bump it when ``_to_payload`` changes."""
 _SOURCES = (
-    *sorted((Path(__file__).parent).glob("*.py")),
-    Path(__file__).parents[2] / "models" / "data.py",
+    *sorted(Path(__file__).parent.glob("*.py")),
+    Path(models.data.__file__),
+    Path(graphs.seeds.__file__),  # the task's random streams come from its seed through these
 )
 _SPLITS = ("train", "valid", "test")
 
