@@ -114,9 +114,9 @@ def run_search(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     ran = subprocess.run(
         command, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
+    ended = time.time()
     if ran.returncode != 0:  # its progress bar is on stderr: shown only when it failed
         sys.exit(f"the search failed (exit {ran.returncode}):\n{ran.stderr[-3000:]}")
-    ended = time.time()
     _, trials = trained_trials(out)
     return {
         "wall": ended - started,
