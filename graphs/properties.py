@@ -10,14 +10,39 @@ networkx in the tests.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from types import ModuleType
 
-import igraph as ig
 import networkx as nx
 import numpy as np
 
 from graphs.dag import LayeredDAG, layered_dag
 from graphs.errors import SparseNASError
+
+
+def _igraph_without_pyplot() -> ModuleType:
+    """igraph, imported without letting it import matplotlib.pyplot.
+
+    igraph's plotting modules import pyplot at import time whenever matplotlib is installed:
+    about half a second of every command's start, for plotting we never do through igraph
+    (figures are plotly's and matplotlib's own). matplotlib is hidden while igraph loads, so
+    igraph takes its "matplotlib missing" path, then shown again: later imports of matplotlib
+    work as usual; only igraph's own plotting is off in a process that imported it this way.
+    """
+    if "igraph" in sys.modules or "matplotlib" in sys.modules:
+        import igraph
+
+        return igraph
+    sys.modules["matplotlib"] = None  # type: ignore[assignment]  # "import matplotlib" fails
+    try:
+        import igraph
+    finally:
+        del sys.modules["matplotlib"]
+    return igraph
+
+
+ig = _igraph_without_pyplot()
 
 _STATISTICS = ("mean", "var", "std")
 _DISTRIBUTIONS = ("eccentricity", "degree", "closeness", "nodes_betweenness", "edge_betweenness")

@@ -21,6 +21,7 @@ import hashlib
 import os
 import shutil
 import sys
+import sysconfig
 import time
 import warnings
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from pathlib import Path
 from types import ModuleType
 
 import torch
+
+from graphs.files import atomic_write
 
 SOURCE = Path(__file__).parent / "kernels" / "recurrence.cpp"
 #: Set to "torch" to use the PyTorch recurrence even where the compiled one builds.
@@ -40,10 +43,21 @@ LDFLAGS = ("-fopenmp",)
 BUILD_WAIT_SECONDS = 600.0
 
 
-def build_key(source: bytes, torch_version: str, python: str, flags: tuple[str, ...]) -> str:
-    """A short hash of everything the compiled binary depends on: one cache entry per build."""
+def build_key(
+    source: bytes,
+    torch_version: str,
+    python: str,
+    flags: tuple[str, ...],
+    paths: tuple[str, ...] = (),
+) -> str:
+    """A short hash of everything the compiled binary depends on: one cache entry per build.
+
+    ``paths`` are the folders the build's command line names (torch's and Python's headers):
+    PyTorch rebuilds when its build file changes, so two environments with the same torch
+    version but different installs need entries of their own.
+    """
     digest = hashlib.sha256(source)
-    for part in (torch_version, python, *flags):
+    for part in (torch_version, python, *flags, *paths):
         digest.update(b"\0" + part.encode())
     return digest.hexdigest()[:16]
 
@@ -51,8 +65,23 @@ def build_key(source: bytes, torch_version: str, python: str, flags: tuple[str, 
 def build_name() -> str:
     """The extension's module and folder name for this source, torch, Python and flags."""
     python = f"{sys.implementation.name}-{sys.version_info.major}.{sys.version_info.minor}"
-    key = build_key(SOURCE.read_bytes(), torch.__version__, python, CFLAGS + LDFLAGS)
+    paths = (str(Path(torch.__file__).parent), sysconfig.get_paths()["include"])
+    key = build_key(SOURCE.read_bytes(), torch.__version__, python, CFLAGS + LDFLAGS, paths)
     return f"sparse_nas_recurrence_{key}"
+
+
+def _source_in(folder: Path) -> Path:
+    """A copy of the kernel source inside the build folder, the path the build compiles.
+
+    PyTorch's build file names the source by path, so two checkouts of one source (two
+    clones, two worktrees) compiling their own file would rebuild each other's entry on every
+    switch; the folder's name fixes the content, so one shared copy serves them all.
+    """
+    copy = folder / SOURCE.name
+    source = SOURCE.read_bytes()
+    if not copy.is_file() or copy.read_bytes() != source:
+        atomic_write(copy, lambda tmp: tmp.write_bytes(source))
+    return copy
 
 
 def _hold_build_lock(folder: Path, timeout: float) -> int | None:
@@ -119,7 +148,7 @@ def fused_kernel() -> ModuleType | None:
         _clear_stale_baton(folder)
         return load(
             name=name,
-            sources=[str(SOURCE)],
+            sources=[str(_source_in(folder))],
             extra_cflags=list(CFLAGS),
             extra_ldflags=list(LDFLAGS),
             build_directory=str(folder),

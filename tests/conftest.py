@@ -10,6 +10,23 @@ from models.data import SequenceSet, Task
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _task_cache(tmp_path_factory):
+    """The tests' generated tasks are cached in a temporary folder of this session, never in
+    the user's cache (tests that test the cache point it at their own ``tmp_path``)."""
+    import os
+
+    from nas.tasks.cache import CACHE_ENV
+
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("task-cache"))
+    yield
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before
+
+
 def _contains_token_one(count: int, seed: int) -> SequenceSet:
     """Label 1 when token 1 occurs in the sequence: learnable in a few epochs."""
     generator = torch.Generator().manual_seed(seed)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -24,6 +23,7 @@ import torch
 from optuna.trial import FrozenTrial, TrialState
 
 from graphs.errors import SparseNASError
+from graphs.files import atomic_write
 from graphs.io import edges_from_string, write_graph
 from graphs.properties import PROPERTY_NAMES
 from nas.search.space import family_columns
@@ -192,8 +192,8 @@ def export_evaluations(study: optuna.Study, out: Path) -> pd.DataFrame:
     """Write ``evaluations.csv`` and ``evaluations.parquet`` into ``out``; returns the table."""
     frame = evaluations_frame(study)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic(out / f"{EVALUATIONS}.csv", lambda path: frame.to_csv(path, index=False))
-    _atomic(out / f"{EVALUATIONS}.parquet", lambda path: frame.to_parquet(path, index=False))
+    atomic_write(out / f"{EVALUATIONS}.csv", lambda path: frame.to_csv(path, index=False))
+    atomic_write(out / f"{EVALUATIONS}.parquet", lambda path: frame.to_parquet(path, index=False))
     return frame
 
 
@@ -233,20 +233,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` as indented JSON, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(data, indent=2, sort_keys=False) + "\n"
-    _atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def _atomic(path: Path, write) -> None:
-    """Write through a temporary file and rename it, so an interrupted write leaves the old
-    file in place. The temporary name is the process's own: workers exporting the same
-    file at once each rename a whole file (the last one wins), never each other's."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SparseNASError(f"cannot write '{path}': {exc.strerror or exc}") from None
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 # -- rankings ----------------------------------------------------------------------------------
@@ -362,7 +349,7 @@ def save_best(
             written.append(graph_path)
         model = models.get(trial.number)
         if model is not None and not stem.with_suffix(".pt").exists():
-            _atomic(stem.with_suffix(".pt"), lambda p, m=model: torch.save(m.state_dict(), p))
+            atomic_write(stem.with_suffix(".pt"), lambda p, m=model: torch.save(m.state_dict(), p))
             written.append(stem.with_suffix(".pt"))
     for path in folder.iterdir():
         match = _BEST_FILE.fullmatch(path.name)

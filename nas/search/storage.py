@@ -114,14 +114,17 @@ def _check_sqlite_file(url: str, path: Path) -> None:
 
 def _schema_race(exc: BaseException) -> bool:
     """Whether opening failed because another process was creating the same tables (a
-    unique violation on SQLite's ``alembic_version`` or PostgreSQL's catalog)."""
+    unique violation on SQLite's ``alembic_version`` or PostgreSQL's catalog, a locked
+    SQLite file, or SQLite's "table ... already exists" when both saw no tables)."""
     import sqlalchemy.exc
 
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, sqlalchemy.exc.IntegrityError | sqlalchemy.exc.ProgrammingError):
             return True
-        if isinstance(seen, sqlalchemy.exc.OperationalError) and "locked" in str(seen):
+        if isinstance(seen, sqlalchemy.exc.OperationalError) and (
+            "locked" in str(seen) or "already exists" in str(seen)
+        ):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

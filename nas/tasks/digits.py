@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
 
 from models.data import SequenceSet, Task
 from nas.tasks.encoding import split_task, task_rngs
@@ -20,6 +19,8 @@ N_CLASSES = 10
 
 def make_digits_task(seed: int = 0, test_fraction: float = 0.25) -> Task:
     """The digits task: (n, 8, 8) float32 rows in [0, 1], all lengths 8, stratified split."""
+    from sklearn.datasets import load_digits  # ~1 s of imports, paid only by this task
+
     (split_rng,) = task_rngs(seed, 1)
     digits = load_digits()
     images = (digits.data / 16.0).astype(np.float32).reshape(-1, N_STEPS, N_FEATURES)

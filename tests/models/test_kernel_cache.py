@@ -26,8 +26,12 @@ def test_each_input_of_a_build_changes_its_key():
         build_key(b"int f();", "2.14.1", "cpython-3.11", FLAGS),
         build_key(b"int f();", "2.13.0+cpu", "cpython-3.12", FLAGS),
         build_key(b"int f();", "2.13.0+cpu", "cpython-3.11", ("-O2", "-fopenmp")),
+        build_key(b"int f();", "2.13.0+cpu", "cpython-3.11", FLAGS, ("/venv-a/torch",)),
     }
-    assert base not in others and len(others) == 4
+    assert base not in others and len(others) == 5
+    # another install of the same torch (its headers elsewhere) is another build
+    one = build_key(b"int f();", "2.13.0+cpu", "cpython-3.11", FLAGS, ("/venv-a/torch",))
+    assert one != build_key(b"int f();", "2.13.0+cpu", "cpython-3.11", FLAGS, ("/venv-b/torch",))
 
 
 def test_the_build_name_follows_this_source_and_torch():
@@ -44,6 +48,17 @@ def _build_folder() -> Path:
 
     root = os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root()
     return Path(root) / build_name()
+
+
+def test_the_build_compiles_a_copy_of_the_source_in_its_own_folder():
+    """PyTorch's build file names the source by path: compiling each checkout's own file
+    would make two checkouts of one source rebuild each other's kernel on every switch."""
+    assert fused_kernel() is not None
+    folder = _build_folder()
+    copy = folder / models.fused.SOURCE.name
+    assert copy.read_bytes() == models.fused.SOURCE.read_bytes()
+    ninja = (folder / "build.ninja").read_text()
+    assert str(copy) in ninja and str(models.fused.SOURCE) not in ninja
 
 
 @pytest.mark.slow

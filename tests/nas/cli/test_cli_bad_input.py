@@ -3,6 +3,7 @@
 and an error appears fast, because the commands check their options before they import
 torch, Optuna or pandas."""
 
+import os
 import subprocess
 import sys
 import time
@@ -169,4 +170,23 @@ def test_an_error_appears_fast_because_heavy_imports_come_after_the_checks(tmp_p
     probe = f"import sys, nas.cli.search; print(sorted({heavy} & set(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
                             capture_output=True, text=True)  # fmt: skip
+    assert loaded.stdout.strip() == "[]", loaded.stderr
+
+
+def test_the_evaluate_path_imports_nothing_it_does_not_use(tmp_path):
+    """scikit-learn (only the digits task), pandas (only tables) and matplotlib.pyplot (which
+    igraph loads for plotting we never do) cost ~2 s of `nas evaluate`'s start between them;
+    after the path's imports and a Reber task none of them is loaded, and matplotlib still
+    imports afterwards."""
+    heavy = "{'sklearn', 'pandas', 'matplotlib.pyplot'}"
+    probe = (
+        "import sys, nas.cli.evaluate, nas.experiments.evaluate, nas.experiments.topologies; "
+        "from nas.tasks import load_task; load_task('reber', n_strings=40); "
+        "import graphs.properties as p; p.graph_properties(p.nx.cycle_graph(5)); "
+        f"print(sorted({heavy} & set(sys.modules))); import matplotlib.pyplot"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
+                            capture_output=True, text=True)  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == "[]", loaded.stderr

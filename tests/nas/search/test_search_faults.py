@@ -180,3 +180,23 @@ def test_a_postgresql_server_stopped_for_ten_seconds_loses_nothing(pg_server, tm
     _exactly(pg_server.url, 12)
     after = {t.number: t.values for t in trials(pg_server.url, "s")}
     assert all(after[number] == values for number, values in kept.items())
+
+
+def test_sqlite_s_table_already_exists_is_taken_for_the_schema_race():
+    """Two processes that both saw a fresh SQLite file both create the tables; the second
+    gets "table studies already exists" (seen failing this file's race test) and must retry,
+    while another operational error still stops at once."""
+    import sqlite3
+
+    import sqlalchemy.exc
+
+    from nas.search.storage import _schema_race
+
+    def wrapped(message: str) -> sqlalchemy.exc.OperationalError:
+        return sqlalchemy.exc.OperationalError(
+            "CREATE TABLE studies", {}, sqlite3.OperationalError(message)
+        )
+
+    assert _schema_race(wrapped("table studies already exists"))
+    assert _schema_race(wrapped("database is locked"))
+    assert not _schema_race(wrapped("unable to open database file"))

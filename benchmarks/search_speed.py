@@ -1,0 +1,246 @@
+"""Seconds per network-epoch of the search, against its engine on the very same graphs.
+
+Setting (the speed issue's "done when": at most 1.5x): run ``nas search --cell gru --budget 24
+--epochs 5 --seed 0 --workers 1`` into a temporary folder, timing its wall clock; then, in a
+fresh process, train the very graphs the search trained with the function ``nas evaluate``
+uses for many graphs (``nas.experiments.evaluate.evaluate_many``: all stacked, the search's
+task, TrainSpec and training seed, every graph for the full epochs), timed the same way.
+
+* network-epochs: for the search, the epochs each trial trained (the length of its per-epoch
+  validation history, ``acc_by_epoch``), summed over trials; for the engine, the same sum
+  over its records (epochs x graphs unless one diverges);
+* seconds per network-epoch = wall seconds / network-epochs, and their ratio;
+* where the search's wall time goes, from the study's timestamps only (so it holds however the
+  loop batches): startup (process start to the first trial's start), training (the union of
+  the trials' start-to-complete intervals), between (the gaps inside that span: proposing,
+  exports, bookkeeping) and the end (the last completion to process exit).
+
+The compiled kernel is built (``fused_kernel()``) before anything is timed. Each side runs in
+its own process, one after the other. Not a test: run it by hand and read the figures.
+
+    python benchmarks/search_speed.py [--budget 24] [--epochs 5] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+}
+
+
+def trained_trials(out: Path) -> tuple[Any, list[Any]]:
+    """The search's spec (from ``config.json``) and its trials that trained at least one
+    epoch, by trial number."""
+    import optuna
+
+    from nas.search.results import attr
+    from nas.search.spec import SearchSpec
+
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    spec = SearchSpec.from_json(config).resolved()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=spec.study, storage=spec.storage)
+    trials = [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.user_attrs.get("edge_list") and attr(t, "acc_by_epoch")
+    ]
+    return spec, sorted(trials, key=lambda t: t.number)
+
+
+def network_epochs(trials: list[Any]) -> int:
+    """Epochs trained, summed over trials (each trial's per-epoch validation history)."""
+    from nas.search.results import attr
+
+    return sum(len(attr(t, "acc_by_epoch") or []) for t in trials)
+
+
+def breakdown(trials: list[Any], started: float, ended: float) -> dict[str, float]:
+    """The search's wall time split by the trials' timestamps (seconds).
+
+    ``started`` / ``ended``: the process's start and end (``time.time()``); Optuna stores
+    naive local datetimes, compared here as such.
+    """
+    spans = sorted(
+        (t.datetime_start.timestamp(), t.datetime_complete.timestamp())
+        for t in trials
+        if t.datetime_start is not None and t.datetime_complete is not None
+    )
+    if not spans:
+        return {"startup": float("nan"), "training": 0.0, "between": 0.0, "end": float("nan")}
+    gaps, (low, high) = 0, spans[0]
+    merged = []
+    for start, end in spans[1:]:
+        if start > high:
+            merged.append((low, high))
+            low, high = start, end
+            gaps += 1
+        else:
+            high = max(high, end)
+    merged.append((low, high))
+    training = sum(end - start for start, end in merged)
+    first, last = spans[0][0], max(end for _, end in spans)
+    return {
+        "startup": first - started,
+        "training": training,
+        "between": (last - first) - training,
+        "end": ended - last,
+        "gaps": float(gaps),
+    }
+
+
+def run_search(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """``nas search`` in a subprocess; its wall time, network-epochs and breakdown."""
+    command = [
+        sys.executable, "-m", "nas.cli", "search", "--cell", args.cell, "--task", args.task,
+        "--budget", str(args.budget), "--epochs", str(args.epochs), "--seed", str(args.seed),
+        "--workers", str(args.workers), "--out", str(out), *shlex.split(args.search_args),
+    ]  # fmt: skip
+    started = time.time()
+    ran = subprocess.run(
+        command, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    ended = time.time()
+    if ran.returncode != 0:  # its progress bar is on stderr: shown only when it failed
+        sys.exit(f"the search failed (exit {ran.returncode}):\n{ran.stderr[-3000:]}")
+    _, trials = trained_trials(out)
+    return {
+        "wall": ended - started,
+        "networks": len(trials),
+        "network_epochs": network_epochs(trials),
+        "breakdown": breakdown(trials, started, ended),
+        "command": shlex.join(["nas", *command[3:]]),
+    }
+
+
+def evaluate_child(out: Path) -> dict[str, Any]:
+    """In this fresh process: train the search's graphs stacked with ``evaluate_many``."""
+    begun = time.perf_counter()
+    from graphs.io import edges_from_string
+    from models.fused import fused_kernel
+    from nas.experiments.evaluate import evaluate_many
+    from nas.tasks import load_task
+
+    spec, trials = trained_trials(out)
+    task = load_task(spec.task, seed=spec.task_seed, n_strings=spec.n_strings,
+                     test_data=spec.test_data)  # fmt: skip
+    graphs = [edges_from_string(t.user_attrs["edge_list"]) for t in trials]
+    fused_kernel()
+    training = time.perf_counter()
+    records, _ = evaluate_many(
+        graphs, spec.cell, task, spec.train_spec(), seeds=[spec.train_seed] * len(graphs)
+    )
+    done = time.perf_counter()
+    return {
+        "networks": len(records),
+        "network_epochs": sum(len(r["history"]) for r in records),  # type: ignore[arg-type]
+        "before_training": training - begun,
+        "training": done - training,
+    }
+
+
+def run_evaluate(out: Path) -> dict[str, Any]:
+    """``evaluate_child`` in a subprocess, its wall time measured like the search's."""
+    started = time.time()
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--evaluate-child", str(out)],
+        check=True,
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.time() - started
+    return {"wall": wall, **json.loads(result.stdout.strip().splitlines()[-1])}
+
+
+def per_epoch(side: dict[str, Any]) -> float:
+    return side["wall"] / side["network_epochs"] if side["network_epochs"] else float("nan")
+
+
+def show(result: dict[str, Any]) -> None:
+    """The comparison and the search's breakdown as two rich tables."""
+    from rich.console import Console
+
+    from nas.cli.console import fmt, records_table
+
+    search, engine = result["search"], result["evaluate"]
+    rows = [
+        {"run": name, "wall s": fmt(side["wall"], 1, fixed=True), "networks": side["networks"],
+         "network-epochs": side["network_epochs"], "s / network-epoch": fmt(per_epoch(side), 3)}
+        for name, side in (("nas search", search), ("evaluate_many, same graphs", engine))
+    ]  # fmt: skip
+    console = Console()
+    console.print(records_table(rows, list(rows[0]), f"search vs engine: {search['command']}"))
+    console.print(f"ratio (search / engine, s per network-epoch): {fmt(result['ratio'], 3)}")
+    parts = search["breakdown"]
+    wall = search["wall"]
+    labels = {
+        "startup": "startup (process start to first trial)",
+        "training": "training (union of trial intervals)",
+        "between": f"between trials (proposing, exports; gaps: {int(parts.get('gaps', 0))})",
+        "end": "end (last trial to exit)",
+    }
+    split = [
+        {"part": label, "s": fmt(parts[key], 1, fixed=True),
+         "share": f"{100 * parts[key] / wall:.0f} %" if wall else ""}
+        for key, label in labels.items()
+    ]  # fmt: skip
+    console.print(records_table(split, ["part", "s", "share"], "the search's wall time"))
+    console.print(
+        f"engine: {fmt(engine['before_training'], 1, fixed=True)} s before training, "
+        f"{fmt(engine['training'], 1, fixed=True)} s training"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cell", default="gru")
+    parser.add_argument("--task", default="reber")
+    parser.add_argument("--budget", type=int, default=24)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--search-args", default="", help="more `nas search` options, quoted")
+    parser.add_argument("--keep", type=Path, help="run the search into this folder and keep it")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--evaluate-child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.evaluate_child is not None:
+        print(json.dumps(evaluate_child(args.evaluate_child)))
+        return
+    from models.fused import fused_kernel
+
+    fused_kernel()  # a first build (about a minute) is nobody's search time
+    with tempfile.TemporaryDirectory() as folder:
+        out = args.keep or Path(folder) / "run"
+        search = run_search(args, out)
+        engine = run_evaluate(out)
+    result = {
+        "measured": datetime.now().isoformat(timespec="seconds"),
+        "search": search,
+        "evaluate": engine,
+        "ratio": per_epoch(search) / per_epoch(engine),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        show(result)
+
+
+if __name__ == "__main__":
+    main()
