@@ -675,7 +675,62 @@ std::vector<at::Tensor> backward(int64_t cell, int64_t lags, at::Tensor grad_las
   return {grad_input, grad_wx, grad_wh, grad_bh};
 }
 
+// One step of models/engine.py's StackedAdam on every live row of the (K, total) flat leaf,
+// in one pass per row where the PyTorch update makes a dozen passes over the whole leaf: the
+// row's gradient norm (in double), its clip factor, then PyTorch's Adam update in place
+// (the same operations in the same order as StackedAdam's fallback). Rows that are not live
+// are left untouched. (No errno from sqrt, so the update loop vectorises.)
+__attribute__((optimize("no-math-errno"))) void adam_step(at::Tensor param, at::Tensor grad, at::Tensor exp_avg, at::Tensor exp_avg_sq,
+               at::Tensor step_size, at::Tensor correction2, at::Tensor live, double clip_norm,
+               double beta1, double beta2, double eps) {
+  TORCH_CHECK(param.is_contiguous() && grad.is_contiguous() && exp_avg.is_contiguous() &&
+                  exp_avg_sq.is_contiguous(),
+              "adam_step needs contiguous tensors");
+  TORCH_CHECK(step_size.scalar_type() == at::kDouble && correction2.scalar_type() == at::kDouble &&
+                  live.scalar_type() == at::kBool,
+              "adam_step: step_size and correction2 must be float64, live bool");
+  const int64_t k = param.size(0), width = param.numel() / std::max<int64_t>(k, 1);
+  const double* steps = step_size.data_ptr<double>();
+  const double* corrections = correction2.data_ptr<double>();
+  const bool* lives = live.data_ptr<bool>();
+  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "stacked_adam_step", [&] {
+    using T = scalar_t;
+    T* w_all = param.data_ptr<T>();
+    const T* g_all = grad.data_ptr<T>();
+    T* m_all = exp_avg.data_ptr<T>();
+    T* v_all = exp_avg_sq.data_ptr<T>();
+    run_items(k, [&](int64_t row) {
+      if (!lives[row]) return;
+      T* __restrict__ w = w_all + row * width;
+      const T* __restrict__ g = g_all + row * width;
+      T* __restrict__ m = m_all + row * width;
+      T* __restrict__ v = v_all + row * width;
+      constexpr int64_t lanes = 8;  // partial sums, so the reduction vectorises
+      double partial[lanes] = {};
+      int64_t j = 0;
+      for (; j + lanes <= width; j += lanes)
+        for (int64_t l = 0; l < lanes; ++l) partial[l] += double(g[j + l]) * double(g[j + l]);
+      double squares = 0;
+      for (; j < width; ++j) squares += double(g[j]) * double(g[j]);
+      for (int64_t l = 0; l < lanes; ++l) squares += partial[l];
+      const T clip = T(std::min(clip_norm / (std::sqrt(squares) + 1e-6), 1.0));
+      const T lerp = T(1 - beta1), keep = T(beta2), add = T(1 - beta2), tiny = T(eps);
+      const T step = T(steps[row]), correction = T(corrections[row]);
+      for (j = 0; j < width; ++j) {
+        const T gj = g[j] * clip;
+        const T mj = m[j] + lerp * (gj - m[j]);
+        const T vj = v[j] * keep + add * gj * gj;
+        m[j] = mj;
+        v[j] = vj;
+        w[j] -= step * mj / (std::sqrt(vj) / correction + tiny);
+      }
+    });
+  });
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("adam_step", &adam_step, "StackedAdam's per-row clipped Adam step, in place",
+        py::call_guard<py::gil_scoped_release>());
   m.def("forward", &forward, "fused wavefront recurrence, forward",
         py::call_guard<py::gil_scoped_release>());
   m.def("backward", &backward, "fused wavefront recurrence, backward (BPTT)",
