@@ -165,6 +165,11 @@ class StackedSparseRNN:
         k = len(models)
         self.flat = torch.cat([stacked.pop(name).reshape(k, -1) for name in names], 1)
         self.buffers = stacked
+        # Which flat entries are real weights. The ones off the graph or in the padding start
+        # at zero and get zero gradient (masked in the backward of _Unflatten), so Adam leaves
+        # them at zero and the forward needs no weight * mask.
+        self.buffers["flat_mask"] = self._flat_mask(k)
+        self.flat.mul_(self.buffers["flat_mask"])
         self._edges: tuple[torch.Tensor, ...] | None = None
 
     def _slot_tensors(self, model: SparseRNNClassifier) -> dict[str, torch.Tensor | None]:
@@ -216,6 +221,24 @@ class StackedSparseRNN:
                 "layer": layer,
                 "shift": torch.tensor(shift),
             }
+
+    def _flat_mask(self, k: int) -> torch.Tensor:
+        """(K, total) 1 where the flat leaf holds a trainable weight, 0 where it must stay 0."""
+        b = self.buffers
+        masks = {
+            "weight_in": b["mask_in"],
+            "weight_x": b["mask_x"],
+            "weight_h": b["mask_h"],
+            "bias_x": b["mask_bias"],
+            "bias_h": b["mask_bias"],
+            "readout_w": b["mask_readout"][:, None, :],
+        }
+        parts = []
+        for name, (_, shape) in self.layout.items():
+            mask = masks.get(name)
+            part = torch.ones(k, *shape) if mask is None else mask.expand(k, *shape)
+            parts.append(part.reshape(k, -1))
+        return torch.cat(parts, 1)
 
     # -- parameters -------------------------------------------------------------------------
 
@@ -282,18 +305,19 @@ class StackedSparseRNN:
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """inputs (K, B, T) token ids or (K, B, T, F) floats, lengths (K, B) -> (K, B, C)."""
-        t = self.tensors
+        views = _Unflatten.apply(self.flat, self.buffers["flat_mask"], self.layout)
+        t = {**self.buffers, **dict(zip(self.layout, views, strict=True))}
         steps = inputs.shape[2]
         total = steps + self.layers - 1
-        weight_in_t = (t["weight_in"] * t["mask_in"]).transpose(1, 2)
-        bias_x = (t["bias_x"] * t["mask_bias"])[:, None, :]
+        weight_in_t = t["weight_in"].transpose(1, 2)
+        bias_x = t["bias_x"][:, None, :]
         last_step = self.layers - 2 + lengths
         kernel = fused_kernel() if inputs.device.type == "cpu" else None
         if kernel is not None:
             last = self._fused(t, inputs, total, weight_in_t, bias_x, last_step)
         else:
             last = self._portable(t, inputs, total, weight_in_t, bias_x, last_step)
-        readout = (t["readout_w"] * t["mask_readout"][:, None, :]).transpose(1, 2)
+        readout = t["readout_w"].transpose(1, 2)
         return torch.baddbmm(t["readout_b"][:, None, :], last.transpose(1, 2), readout)
 
     def _fused(self, t, inputs, total, weight_in_t, bias_x, last_step) -> torch.Tensor:
@@ -320,9 +344,9 @@ class StackedSparseRNN:
         )
         return FusedRecurrence.apply(
             source,
-            (t["weight_x"] * t["mask_x"]).contiguous(),
-            (t["weight_h"] * t["mask_h"]).contiguous(),
-            (t["bias_h"] * t["mask_bias"]).contiguous(),
+            t["weight_x"].contiguous(),
+            t["weight_h"].contiguous(),
+            t["bias_h"].contiguous(),
             plan,
         )
 
@@ -330,7 +354,7 @@ class StackedSparseRNN:
         """The PyTorch recurrence (models.recurrence): dense products over (source, lag)
         pairs, for devices and machines without the compiled kernel."""
         k = inputs.shape[0]
-        weight_x = t["weight_x"] * t["mask_x"]
+        weight_x = t["weight_x"]
         pair_source = t["pair_source"][:, None, :].expand(k, weight_x.shape[1], self.pairs)
         weight_pairs = weight_x.gather(2, pair_source) * t["pair_mask"]  # (K, G*N, P)
         if self.uses_tokens:
@@ -355,8 +379,8 @@ class StackedSparseRNN:
         return WavefrontRecurrence.apply(
             drive,
             weight_pairs,
-            t["weight_h"] * t["mask_h"],
-            (t["bias_h"] * t["mask_bias"])[:, :, None],
+            t["weight_h"],
+            t["bias_h"][:, :, None],
             wave,
         )
 
@@ -438,6 +462,27 @@ class StackedSparseRNN:
         return model
 
 
+class _Unflatten(torch.autograd.Function):
+    """(K, total) flat leaf -> its per-parameter views. The backward joins their gradients
+    into one masked (K, total) tensor: one concatenation and one multiply, where slicing
+    the leaf would zero-fill a (K, total) tensor per parameter."""
+
+    @staticmethod
+    def forward(ctx, flat, mask, layout):  # noqa: D102
+        ctx.save_for_backward(mask)
+        k = flat.shape[0]
+        return tuple(
+            flat[:, offset : offset + math.prod(shape)].view(k, *shape)
+            for offset, shape in layout.values()
+        )
+
+    @staticmethod
+    def backward(ctx, *grads):  # noqa: D102
+        (mask,) = ctx.saved_tensors
+        k = mask.shape[0]
+        return torch.cat([g.reshape(k, -1) for g in grads], 1).mul_(mask), None, None
+
+
 class StackedAdam:
     """Adam (PyTorch's update, default betas and eps) with one step count per candidate, and
     per-candidate gradient-norm clipping, so stacked candidates train independently."""
@@ -458,14 +503,21 @@ class StackedAdam:
     def step(self, active: torch.Tensor) -> None:
         """One update of the slots where ``active`` (K,) is True; others are left untouched."""
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
-        k = active.shape[0]
-        squares = sum(g.reshape(k, -1).square().sum(1, dtype=torch.float64) for g in grads)
-        norms = squares.sqrt()  # type: ignore[union-attr]
-        clip = (self.clip_norm / (norms + 1e-6)).clamp(max=1.0).float()
         self.steps += active.cpu().double()
         beta1, beta2 = ADAM_BETAS
         step_size = self.lr / (1 - beta1**self.steps)
         correction2 = (1 - beta2**self.steps).sqrt()
+        kernel = fused_kernel() if self.params[0].device.type == "cpu" else None
+        if kernel is not None and len(self.params) == 1:  # the flat leaf: one compiled pass
+            kernel.adam_step(
+                self.params[0], grads[0].contiguous(), self.exp_avg[0], self.exp_avg_sq[0],
+                step_size, correction2, active.cpu(), self.clip_norm, beta1, beta2, ADAM_EPS,
+            )  # fmt: skip
+            return
+        k = active.shape[0]
+        squares = sum(g.reshape(k, -1).square().sum(1, dtype=torch.float64) for g in grads)
+        norms = squares.sqrt()  # type: ignore[union-attr]
+        clip = (self.clip_norm / (norms + 1e-6)).clamp(max=1.0).float()
         step_size = torch.where(active.cpu(), step_size, torch.zeros_like(step_size))
         correction2 = torch.where(active.cpu(), correction2, torch.ones_like(correction2))
         everyone = bool(active.all())  # the usual case: no masking, in-place updates
@@ -551,11 +603,9 @@ def auto_slots(
 
 def _batch(data: SequenceSet, rows: list[torch.Tensor], device: torch.device):
     """Stack one mini-batch per slot, padded to a common size; pad rows weigh zero."""
-    size = max(len(r) for r in rows)
-    index = torch.stack([torch.cat([r, r.new_zeros(size - len(r))]) for r in rows])
-    weight = torch.stack(
-        [(torch.arange(size) < len(r)).float() for r in rows]
-    )  # (K, B): 1 for real rows
+    index = nn.utils.rnn.pad_sequence(rows, batch_first=True)  # pad rows read string 0
+    counts = torch.tensor([len(r) for r in rows])
+    weight = (torch.arange(index.shape[1]) < counts[:, None]).float()  # (K, B): 1 for real rows
     lengths = data.lengths[index]
     steps = int(lengths.max())
     inputs = data.inputs[index, :steps]

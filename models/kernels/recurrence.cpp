@@ -379,17 +379,25 @@ void simple_backward(int64_t w, bool relu, const T* __restrict__ g,
   }
 }
 
+// The state gradients of one block: a ring of the lags + 1 slots the backward step can touch
+// (step s reads slot lags + s and adds into slots s .. lags + s - 1), so the block's
+// gradients stay in the cache and no (lags + S, K, N, B) tensor is allocated or zeroed.
+template <typename T>
+struct GradRing {
+  T* data;  // (lags + 1, N, w)
+  int64_t slots, n, w;
+  T* at(int64_t slot, int64_t neuron) const { return data + ((slot % slots) * n + neuron) * w; }
+};
+
 // Gradients of one step for one chunk: fills d(gates_in) ``dx`` and d(gates_hidden) ``dh``
 // (G*N rows of the chunk's width; only the GRU fills ``dh``: the other cells add their two
 // pre-activations, so both gradients are ``dx``), adds the direct gradient to h_prev into the state
 // gradients, and carries the LSTM's cell gradient ``grad_c`` back one step.
 template <typename T>
-void step_cell_backward(const Problem<T>& p, T* grad_states, int64_t s, const Chunk& ch,
-                        const uint8_t* live, T* dx, T* dh, T* grad_c) {
+void step_cell_backward(const Problem<T>& p, const GradRing<T>& grad, int64_t s,
+                        const Chunk& ch, const uint8_t* live, T* dx, T* dh, T* grad_c) {
   const int64_t n = p.n, w = ch.width, kk = ch.kk, b0 = ch.b0;
-  auto grad_state = [&](int64_t slot, int64_t neuron) {
-    return grad_states + ((slot * p.k + kk) * n + neuron) * p.batch + b0;
-  };
+  auto grad_state = [&](int64_t slot, int64_t neuron) { return grad.at(slot, neuron); };
   for (int64_t i = 0; i < n; ++i) {
     if (!live[i]) {  // no gradient reaches or leaves a neuron outside its sequence
       for (int64_t gate = 0; gate < p.gates; ++gate) {
@@ -464,26 +472,28 @@ INLINE T row_sum(int64_t w, const T* __restrict__ d) {
 }
 
 template <typename T>
-void backward_block(const Problem<T>& p, const Chunk& ch, T* grad_states, const T* grad_last,
-                    const int64_t* last_step, const ItemGrads<T>& out, T* dx, T* dh,
-                    T* grad_c) {
+void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& grad,
+                    const T* grad_last, const int64_t* last_step, const ItemGrads<T>& out,
+                    T* dx, T* dh, T* grad_c) {
   const int64_t gn = p.gate_rows(), n = p.n, w = ch.width, kk = ch.kk, b0 = ch.b0;
-  auto grad_state = [&](int64_t slot, int64_t neuron) {
-    return grad_states + ((slot * p.k + kk) * n + neuron) * p.batch + b0;
-  };
-  for (int64_t b = 0; b < w; ++b) {  // the read-out state of each row
-    const int64_t slot = p.lags + last_step[kk * p.batch + b0 + b];
-    for (int64_t i = 0; i < n; ++i)
-      grad_state(slot, i)[b] += grad_last[(kk * n + i) * p.batch + b0 + b];
-  }
+  auto grad_state = [&](int64_t slot, int64_t neuron) { return grad.at(slot, neuron); };
+  std::fill(grad.data, grad.data + grad.slots * n * w, T(0));
   const T* wx = p.w_x + kk * gn * n;
   const T* wh = p.w_h + kk * gn * n;
   const int32_t* x_edges = p.x_edges + kk * p.x_width * 4;
   const int32_t* h_edges = p.h_edges + kk * p.h_width * 3;
   std::vector<uint8_t> live(n);
   for (int64_t s = p.steps - 1; s >= 0; --s) {
+    // Slot s is first added to now; its ring place held slot lags + s + 1, last read by
+    // step s + 1. Slot lags + s is complete but for the read-out of rows that end at s.
+    std::fill(grad_state(s, 0), grad_state(s, 0) + n * w, T(0));
+    for (int64_t b = 0; b < w; ++b) {
+      if (last_step[kk * p.batch + b0 + b] != s) continue;
+      for (int64_t i = 0; i < n; ++i)
+        grad_state(p.lags + s, i)[b] += grad_last[(kk * n + i) * p.batch + b0 + b];
+    }
     p.fill_live(kk, s, live);
-    step_cell_backward(p, grad_states, s, ch, live.data(), dx, dh, grad_c);
+    step_cell_backward(p, grad, s, ch, live.data(), dx, dh, grad_c);
     if (out.drive != nullptr) {
       for (int64_t r = 0; r < gn; ++r)
         std::memcpy(out.drive + ((s * p.k + kk) * gn + r) * p.batch + b0, dx + r * w,
@@ -521,13 +531,15 @@ void backward_block(const Problem<T>& p, const Chunk& ch, T* grad_states, const 
 }
 
 template <typename T>
-void backward_item(const Problem<T>& p, const Chunk& item, T* grad_states, const T* grad_last,
+void backward_item(const Problem<T>& p, const Chunk& item, const T* grad_last,
                    const int64_t* last_step, const ItemGrads<T>& out) {
   const int64_t gn = p.gate_rows(), n = p.n;
   std::vector<T> dx(gn * BLOCK), dh(gn * BLOCK), grad_c(n * BLOCK);
+  std::vector<T> ring((p.lags + 1) * n * BLOCK);
   for_blocks(item, [&](const Chunk& ch) {
     std::fill(grad_c.begin(), grad_c.end(), T(0));
-    backward_block(p, ch, grad_states, grad_last, last_step, out, dx.data(),
+    const GradRing<T> grad{ring.data(), p.lags + 1, n, ch.width};
+    backward_block(p, ch, grad, grad_last, last_step, out, dx.data(),
                    p.cell == GRU ? dh.data() : dx.data(), grad_c.data());
   });
 }
@@ -633,7 +645,6 @@ std::vector<at::Tensor> backward(int64_t cell, int64_t lags, at::Tensor grad_las
     auto options = w_x.options();
     const int64_t chunks = chunks_for(p.k, p.batch, at::get_num_threads());
     const int64_t gn = p.gate_rows();
-    auto grad_states = at::zeros_like(states);
     auto item_wx = at::zeros({p.k, chunks, gn, p.n}, options);
     auto item_wh = at::zeros({p.k, chunks, gn, p.n}, options);
     auto item_bh = at::zeros({p.k, chunks, gn}, options);
@@ -643,7 +654,6 @@ std::vector<at::Tensor> backward(int64_t cell, int64_t lags, at::Tensor grad_las
     grad_input = tokens ? at::empty({0}, options) : at::empty_like(drive);
     const scalar_t* g_last = grad_last.data_ptr<scalar_t>();
     const int64_t* last = last_step.data_ptr<int64_t>();
-    scalar_t* g_states = grad_states.data_ptr<scalar_t>();
     run_items(p.k * chunks, [&](int64_t item) {
       ItemGrads<scalar_t> out{};
       out.w_x = item_wx.data_ptr<scalar_t>() + item * gn * p.n;
@@ -651,17 +661,76 @@ std::vector<at::Tensor> backward(int64_t cell, int64_t lags, at::Tensor grad_las
       out.bias_h = item_bh.data_ptr<scalar_t>() + item * gn;
       out.table = tokens ? item_table.data_ptr<scalar_t>() + item * gn * p.table_rows : nullptr;
       out.drive = tokens ? nullptr : grad_input.data_ptr<scalar_t>();
-      backward_item(p, chunk_of(item, chunks, p.batch), g_states, g_last, last, out);
+      backward_item(p, chunk_of(item, chunks, p.batch), g_last, last, out);
     });
-    grad_wx = item_wx.sum(1);
-    grad_wh = item_wh.sum(1);
-    grad_bh = item_bh.sum(1);
-    if (tokens) grad_input = item_table.sum(1).transpose(1, 2);
+    // One chunk per candidate (the usual case): its buffers are the gradients.
+    auto total = [&](const at::Tensor& items) {
+      return chunks == 1 ? items.select(1, 0) : items.sum(1);
+    };
+    grad_wx = total(item_wx);
+    grad_wh = total(item_wh);
+    grad_bh = total(item_bh);
+    if (tokens) grad_input = total(item_table).transpose(1, 2);
   });
   return {grad_input, grad_wx, grad_wh, grad_bh};
 }
 
+// One step of models/engine.py's StackedAdam on every live row of the (K, total) flat leaf,
+// in one pass per row where the PyTorch update makes a dozen passes over the whole leaf: the
+// row's gradient norm (in double), its clip factor, then PyTorch's Adam update in place
+// (the same operations in the same order as StackedAdam's fallback). Rows that are not live
+// are left untouched. (No errno from sqrt, so the update loop vectorises.)
+__attribute__((optimize("no-math-errno"))) void adam_step(at::Tensor param, at::Tensor grad, at::Tensor exp_avg, at::Tensor exp_avg_sq,
+               at::Tensor step_size, at::Tensor correction2, at::Tensor live, double clip_norm,
+               double beta1, double beta2, double eps) {
+  TORCH_CHECK(param.is_contiguous() && grad.is_contiguous() && exp_avg.is_contiguous() &&
+                  exp_avg_sq.is_contiguous(),
+              "adam_step needs contiguous tensors");
+  TORCH_CHECK(step_size.scalar_type() == at::kDouble && correction2.scalar_type() == at::kDouble &&
+                  live.scalar_type() == at::kBool,
+              "adam_step: step_size and correction2 must be float64, live bool");
+  const int64_t k = param.size(0), width = param.numel() / std::max<int64_t>(k, 1);
+  const double* steps = step_size.data_ptr<double>();
+  const double* corrections = correction2.data_ptr<double>();
+  const bool* lives = live.data_ptr<bool>();
+  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "stacked_adam_step", [&] {
+    using T = scalar_t;
+    T* w_all = param.data_ptr<T>();
+    const T* g_all = grad.data_ptr<T>();
+    T* m_all = exp_avg.data_ptr<T>();
+    T* v_all = exp_avg_sq.data_ptr<T>();
+    run_items(k, [&](int64_t row) {
+      if (!lives[row]) return;
+      T* __restrict__ w = w_all + row * width;
+      const T* __restrict__ g = g_all + row * width;
+      T* __restrict__ m = m_all + row * width;
+      T* __restrict__ v = v_all + row * width;
+      constexpr int64_t lanes = 8;  // partial sums, so the reduction vectorises
+      double partial[lanes] = {};
+      int64_t j = 0;
+      for (; j + lanes <= width; j += lanes)
+        for (int64_t l = 0; l < lanes; ++l) partial[l] += double(g[j + l]) * double(g[j + l]);
+      double squares = 0;
+      for (; j < width; ++j) squares += double(g[j]) * double(g[j]);
+      for (int64_t l = 0; l < lanes; ++l) squares += partial[l];
+      const T clip = T(std::min(clip_norm / (std::sqrt(squares) + 1e-6), 1.0));
+      const T lerp = T(1 - beta1), keep = T(beta2), add = T(1 - beta2), tiny = T(eps);
+      const T step = T(steps[row]), correction = T(corrections[row]);
+      for (j = 0; j < width; ++j) {
+        const T gj = g[j] * clip;
+        const T mj = m[j] + lerp * (gj - m[j]);
+        const T vj = v[j] * keep + add * gj * gj;
+        m[j] = mj;
+        v[j] = vj;
+        w[j] -= step * mj / (std::sqrt(vj) / correction + tiny);
+      }
+    });
+  });
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("adam_step", &adam_step, "StackedAdam's per-row clipped Adam step, in place",
+        py::call_guard<py::gil_scoped_release>());
   m.def("forward", &forward, "fused wavefront recurrence, forward",
         py::call_guard<py::gil_scoped_release>());
   m.def("backward", &backward, "fused wavefront recurrence, backward (BPTT)",

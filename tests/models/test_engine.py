@@ -255,6 +255,42 @@ def test_the_compiled_recurrence_builds_here(recurrence):
     assert fused_kernel() is not None
 
 
+def test_the_compiled_adam_step_equals_the_pytorch_one(recurrence):
+    """One pass per row in the kernel, a dozen tensor operations in the fallback: the same
+    clipped Adam update, and a row that is not live keeps its weights and moments."""
+    if recurrence == "torch":
+        pytest.skip("compares the compiled step with the PyTorch one")
+    generator = torch.Generator().manual_seed(0)
+    start = torch.randn(3, 50, generator=generator)
+    grads = [torch.randn(3, 50, generator=generator) * scale for scale in (0.1, 3.0, 1.0)]
+    live = [torch.tensor([True, True, True]), torch.tensor([True, False, True])]
+    finals = []
+    for kernel in (fused_kernel, lambda: None):
+        param = start.clone()
+        adam = StackedAdam([param], 0.05, 1.0)  # clip_norm 1: the scaled gradients are clipped
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(models.engine, "fused_kernel", kernel)
+            for grad, active in zip(grads, live + live[:1], strict=True):
+                param.grad = grad.clone()
+                adam.step(active)
+        finals.append((param, adam.exp_avg[0], adam.exp_avg_sq[0], adam.steps))
+    for got, expected in zip(*finals, strict=True):
+        torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-5)
+    assert finals[0][2][1].ne(0).all() and finals[0][3].tolist() == [3, 2, 3]
+
+
+def test_gradients_off_the_graph_and_in_the_padding_are_zero(recurrence):
+    dags = _dags()
+    models = [SparseRNNClassifier(d, "gru", 2, vocab_size=6, seed=i) for i, d in enumerate(dags)]
+    stack = StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
+    inputs = torch.randint(1, 6, (4, 5), generator=torch.Generator().manual_seed(0))
+    out = stack.forward(inputs.expand(3, -1, -1), torch.tensor([5, 3, 2, 4]).expand(3, -1))
+    out.square().sum().backward()
+    off = stack.buffers["flat_mask"] == 0
+    assert off.any() and (stack.flat.grad[off] == 0).all() and (stack.flat[off] == 0).all()
+    assert stack.flat.grad[~off].ne(0).any()
+
+
 def test_edge_list_packs_each_candidates_ones_with_their_extra_value(recurrence):
     mask = torch.tensor([[[0, 1], [1, 1]], [[0, 0], [1, 0]]], dtype=torch.float32)
     lag = torch.tensor([[[9, 2], [3, 4]], [[9, 9], [5, 9]]])
