@@ -201,7 +201,8 @@ class SearchSpec:
 
     @property
     def warmup_trials(self) -> int:
-        """Trials drawn at random before the predictor guides (at least 3 without a warm
-        start, so the first regressor has data)."""
+        """Trials drawn at random before the predictor guides. Without a warm start at least
+        3, so the first regressor has data, and at least ``round_size``, so the first stack
+        trains full rather than waiting for rows to fit on."""
         count = math.ceil(self.warmup * self.budget)
-        return min(self.budget, max(count, 0 if self.warm_start else 3))
+        return min(self.budget, max(count, 0 if self.warm_start else max(3, self.round_size)))
