@@ -5,13 +5,20 @@ ranking table is the study's."""
 import base64
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 import matplotlib.image
 import pytest
 
-from nas.reports.analysis import pareto_rows, predictor_check, progress, status_counts
+from nas.reports.analysis import (
+    MIN_CV_ROWS,
+    pareto_rows,
+    predictor_check,
+    progress,
+    status_counts,
+)
 from nas.reports.build import build_report
 from nas.reports.data import load_run, load_table_run
 from nas.search.results import pareto_front, ranked_trials
@@ -151,8 +158,11 @@ def test_the_numbers_behind_the_sections(tiny_run):
     finished = series.dropna(subset=["selection_acc"])
     assert series["best"].iloc[-1] == max(t.values[0] for t in ranked_trials(study.trials))
     assert (series["best"].dropna().diff().dropna() >= 0).all() and len(finished)
-    check = predictor_check(run)
-    assert check.cv is None and "too few finished networks" in check.note  # 8 networks
+    check = predictor_check(run)  # every finished network, cross-validated
+    assert check.cv["rows"] == counts["finished"] >= MIN_CV_ROWS
+    few = replace(run, frame=run.frame.head(MIN_CV_ROWS - 1))
+    check = predictor_check(few)
+    assert check.cv is None and "too few finished networks" in check.note
 
 
 def test_a_table_report_and_a_comparison(tiny_run, tmp_path):
