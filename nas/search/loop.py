@@ -323,9 +323,7 @@ class _Search:
         """Train a stream of networks while this worker can claim some of the budget, or wait
         a moment while other workers hold the rest; False once the study holds the budget of
         finished networks."""
-        with warnings.catch_warnings():  # Optuna marks it experimental
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(self.study)  # trials of dead workers: lost
+        self.take_over_stale()
         trials = self.study.get_trials(deepcopy=False)
         self.refresh(trials)
         if self.done >= self.spec.budget:
@@ -385,6 +383,7 @@ class _Search:
         spec = self.spec
         if time.monotonic() - self.exported > EXPORT_SECONDS:
             self.export()
+        self.take_over_stale()
         trials = self.study.get_trials(deepcopy=False)
         self.refresh(trials)
         left = spec.budget - claims(trials)
@@ -414,6 +413,13 @@ class _Search:
         for entry, _ in batch:
             entry.trial.set_user_attr("train_seed", spec.train_seed)
         return batch
+
+    def take_over_stale(self) -> None:
+        """Trials of workers silent for longer than the grace are told FAIL (``lost``) and
+        their networks queued again (the storage's callback), at every epoch boundary."""
+        with warnings.catch_warnings():  # Optuna marks it experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(self.study)
 
     def wait_for_others(self) -> None:
         """The rest of the budget is held by running trials of other workers: wait one poll
