@@ -726,7 +726,10 @@ def train_stream(
         length_buckets(task.train.lengths, spec.batch_size, generator)
 
     while True:
-        joining = list(feed(slots - len(active))) if len(active) < slots else []
+        free = slots - len(active)
+        joining = list(feed(free)) if free > 0 else []
+        if len(joining) > free:
+            raise ValueError(f"feed gave {len(joining)} networks for {free} free slots")
         if joining:
             new = [
                 _Slot(c, build(c), _stream_at(streams, active, c.order_seed, epoch, advance))

@@ -428,6 +428,13 @@ def test_continuous_batching_equals_training_each_alone(tiny_task, cell):
     )
 
 
+def test_a_feed_that_overfills_the_stack_is_refused(tiny_task):
+    dags = _dags()
+    candidates = [Candidate(dag, k, 0, k) for k, dag in enumerate(dags)]
+    with pytest.raises(ValueError, match="feed gave 3 networks for 2 free slots"):
+        train_stream(lambda free: candidates, "gru", tiny_task, TrainSpec(epochs=1), slots=2)
+
+
 def test_a_failing_stack_names_its_networks(tiny_task, monkeypatch):
     dags = _dags()
     queue = [Candidate(dags[k], k, 0, 10 + k) for k in range(2)]
