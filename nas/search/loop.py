@@ -379,7 +379,8 @@ class _Search:
     def next_networks(self, free: int) -> list[tuple[_Open, nx.Graph]]:
         """Up to ``free`` networks to start now: the strategy's queued proposals first (a new
         round of ``round_size`` is proposed when none is queued), within this worker's share
-        of the budget left. Exports the tables when networks ended since the last export."""
+        of the budget left. Refreshes the out dir first when its last export is older than
+        ``EXPORT_SECONDS``, and takes over the trials of dead workers."""
         spec = self.spec
         if time.monotonic() - self.exported > EXPORT_SECONDS:
             self.export()
