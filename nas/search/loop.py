@@ -352,7 +352,10 @@ class _Search:
             )
             if not self.single:
                 return False
-            trial.report(metrics.valid_acc, metrics.epoch)
+            try:
+                trial.report(metrics.valid_acc, metrics.epoch)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                return True  # taken over by another worker: stop training it here
             return metrics.epoch < last_epoch and trial.should_prune()
 
         def on_end(key: int, record: dict[str, Any], model: Any) -> None:
@@ -411,9 +414,15 @@ class _Search:
             label = ", ".join(sorted({o.plan["origin"] for o, _ in batch}))
             rounds = ", ".join(str(r) for r in sorted({o.plan["round"] for o, _ in batch}))
             self.emit("round", f"round {rounds}: {len(batch)} network(s) start ({label})")
-        for entry, _ in batch:
-            entry.trial.set_user_attr("train_seed", spec.train_seed)
-        return batch
+        kept = []
+        for entry, graph in batch:
+            try:
+                entry.trial.set_user_attr("train_seed", spec.train_seed)
+            except optuna.exceptions.UpdateFinishedTrialError:  # taken over meanwhile
+                self.open.pop(entry.trial.number, None)
+                continue
+            kept.append((entry, graph))
+        return kept
 
     def take_over_stale(self) -> None:
         """Trials of workers silent for longer than the grace are told FAIL (``lost``) and
@@ -445,41 +454,45 @@ class _Search:
             with suppress(Exception):  # a first sign of life before any training
                 self.study._storage.record_heartbeat(trial._trial_id)
             entry = self.open.setdefault(trial.number, _Open(trial))
-            plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_KEYS}
-            plan.setdefault("origin", origin)
-            entry.params = self.space.suggest(trial)
-            if self.surplus(trial):
-                trial.set_user_attr("status", "surplus")
-                self.tell(entry, TrialState.FAIL)
-                break
-            try:
-                if plan.get("edge_list"):
-                    graph = edges_from_string(plan["edge_list"])
-                else:
-                    graph = build_graph(entry.params)
-            except SparseNASError as exc:
-                trial.set_user_attr("status", "invalid")
-                trial.set_user_attr("reason", str(exc))
-                self.tell(entry, TrialState.FAIL)
-                invalid += 1
-                if invalid > MAX_INVALID_PER_SLOT * count:
-                    raise SparseNASError(
-                        f"{invalid} parameter draws in a row gave no connected graph; "
-                        "widen the node range or add families"
-                    ) from None
-                continue
-            new = {
-                "round": plan.get("round", round_index),  # a proposal keeps its round
-                "edge_list": edges_to_string(graph),
-                "worker": f"{socket.gethostname()}:{os.getpid()}",  # who claimed it
-            }
-            if "origin" not in trial.user_attrs:
-                new["origin"] = plan["origin"]
-            for key, value in new.items():
-                if trial.user_attrs.get(key) != value:
-                    trial.set_user_attr(key, value)
-            entry.plan = {**plan, **new}
-            batch.append((entry, graph))
+            try:  # the storage was out longer than the grace: another worker took it
+                plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_KEYS}
+                plan.setdefault("origin", origin)
+                entry.params = self.space.suggest(trial)
+                if self.surplus(trial):
+                    trial.set_user_attr("status", "surplus")
+                    self.tell(entry, TrialState.FAIL)
+                    break
+                try:
+                    if plan.get("edge_list"):
+                        graph = edges_from_string(plan["edge_list"])
+                    else:
+                        graph = build_graph(entry.params)
+                except SparseNASError as exc:
+                    trial.set_user_attr("status", "invalid")
+                    trial.set_user_attr("reason", str(exc))
+                    self.tell(entry, TrialState.FAIL)
+                    invalid += 1
+                    if invalid > MAX_INVALID_PER_SLOT * count:
+                        raise SparseNASError(
+                            f"{invalid} parameter draws in a row gave no connected graph; "
+                            "widen the node range or add families"
+                        ) from None
+                    continue
+                new = {
+                    "round": plan.get("round", round_index),  # a proposal keeps its round
+                    "edge_list": edges_to_string(graph),
+                    "worker": f"{socket.gethostname()}:{os.getpid()}",  # who claimed it
+                }
+                if "origin" not in trial.user_attrs:
+                    new["origin"] = plan["origin"]
+                for key, value in new.items():
+                    if trial.user_attrs.get(key) != value:
+                        trial.set_user_attr(key, value)
+                entry.plan = {**plan, **new}
+                batch.append((entry, graph))
+            except optuna.exceptions.UpdateFinishedTrialError:
+                self.open.pop(trial.number, None)
+                self.emit("trial", f"trial {trial.number}: taken over by another worker")
         return batch
 
     def surplus(self, trial: Trial) -> bool:

@@ -323,6 +323,28 @@ def test_a_trial_asked_beyond_the_budget_is_given_back(tmp_path):
     assert not counts_toward_budget(mine)
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+def test_a_trial_taken_over_while_it_is_asked_is_dropped_not_fatal(tmp_path, monkeypatch):
+    """A storage outage longer than the grace: another worker takes a trial this one has
+    just asked for lost. Asking goes on with the next trial (the search crashed here once)."""
+    spec = tiny(tmp_path, budget=2, strategy="random").resolved()
+    study = open_study(spec)
+    other_worker = open_study(spec)
+    search = nas.search.loop._Search(spec, study, None, None, lambda e: None, 1)
+    suggest = SearchSpace.suggest
+
+    def suggest_then_lose(space, trial):
+        params = suggest(space, trial)
+        if trial.number == 0:
+            other_worker.tell(trial.number, state=TrialState.FAIL)  # taken for lost
+        return params
+
+    monkeypatch.setattr(SearchSpace, "suggest", suggest_then_lose)
+    batch = search.ask(2, 0, "random")
+    assert [entry.trial.number for entry, _ in batch] == [1, 2]
+    assert 0 not in search.open and study.get_trials()[0].state == TrialState.FAIL
+
+
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_a_live_worker_keeps_its_trials_through_a_long_epoch(tmp_path, monkeypatch):
     spec = tiny(tmp_path, budget=2, round_size=2, strategy="random", grace=1)
