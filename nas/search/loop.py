@@ -1,10 +1,11 @@
 """``run_search``: a predictor-guided search for Sparse-RNN topologies, kept in an Optuna study.
 
-Ask/tell, round by round: a round asks up to ``round_size`` trials (the strategy enqueues its
-chosen candidates first, see ``nas.search.strategies``), builds each trial's graph from its
-parameters (``nas.search.space``), trains the round's networks together with
-``nas.experiments.evaluate.evaluate_many`` (one shared training seed, so they share
-mini-batches), and tells every trial:
+Ask/tell with continuous batching: up to ``round_size`` networks train together in one stack
+(``nas.experiments.evaluate.evaluate_stream``, one shared training seed, so they share
+mini-batches). Whenever a slot frees up, the next trial is asked into it: the strategy's
+queued proposals first (a round of them is enqueued when the queue is empty, see
+``nas.search.strategies``), its graph built from its parameters (``nas.search.space``).
+Every trial is told:
 
 - COMPLETE with the last epoch's validation accuracy (``objective="pareto"``: that and the
   nonzero parameter count); the test accuracy, measured once after the last epoch, is
@@ -19,10 +20,10 @@ mini-batches), and tells every trial:
 The budget counts networks whose training started (stopped, diverged and crashed ones
 included). The study is the record: everything a trial produced is in its user attributes,
 and the files in the out dir (``evaluations.csv``/``.parquet``, ``best/``, ``config.json``)
-are exported from it after every round. Running the same search again loads the study and
-goes on until the budget is spent; finished trials are never trained again. With
-``workers > 1`` the other workers are local processes (``nas.search.workers``) that join the
-same study once it exists.
+are exported from it at most every ``EXPORT_SECONDS`` and at the end. Running the same
+search again loads the study and goes on until the budget is spent; finished trials are
+never trained again. With ``workers > 1`` the other workers are local processes
+(``nas.search.workers``) that join the same study once it exists.
 """
 
 from __future__ import annotations
@@ -418,8 +419,8 @@ class _Search:
         for entry, graph in batch:
             try:
                 entry.trial.set_user_attr("train_seed", spec.train_seed)
-            except optuna.exceptions.UpdateFinishedTrialError:  # taken over meanwhile
-                self.open.pop(entry.trial.number, None)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                self.taken_over(entry.trial)
                 continue
             kept.append((entry, graph))
         return kept
@@ -454,7 +455,7 @@ class _Search:
             with suppress(Exception):  # a first sign of life before any training
                 self.study._storage.record_heartbeat(trial._trial_id)
             entry = self.open.setdefault(trial.number, _Open(trial))
-            try:  # the storage was out longer than the grace: another worker took it
+            try:  # UpdateFinishedTrialError: another worker took it for lost meanwhile
                 plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_KEYS}
                 plan.setdefault("origin", origin)
                 entry.params = self.space.suggest(trial)
@@ -491,8 +492,7 @@ class _Search:
                 entry.plan = {**plan, **new}
                 batch.append((entry, graph))
             except optuna.exceptions.UpdateFinishedTrialError:
-                self.open.pop(trial.number, None)
-                self.emit("trial", f"trial {trial.number}: taken over by another worker")
+                self.taken_over(trial)
         return batch
 
     def surplus(self, trial: Trial) -> bool:
@@ -541,10 +541,13 @@ class _Search:
         try:
             self._finish(entry, record, model)
         except optuna.exceptions.UpdateFinishedTrialError:
-            # Silent longer than the grace (a storage outage): another worker took the trial
-            # for lost and queued its network again; this result is dropped.
-            self.open.pop(entry.trial.number, None)
-            self.emit("trial", f"trial {entry.trial.number}: taken over by another worker")
+            self.taken_over(entry.trial)  # this result is dropped
+
+    def taken_over(self, trial: Trial) -> None:
+        """``trial`` was silent longer than the grace (a storage outage) and another worker
+        took it for lost and queued its network again: this worker lets it go."""
+        self.open.pop(trial.number, None)
+        self.emit("trial", f"trial {trial.number}: taken over by another worker")
 
     def _finish(self, entry: _Open, record: dict[str, Any], model: Any) -> None:
         trial = entry.trial
