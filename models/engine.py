@@ -45,7 +45,14 @@ from models.data import SequenceSet, Task
 from models.fused import FusedPlan, FusedRecurrence, edge_list, fused_kernel
 from models.networks import SparseRNNClassifier
 from models.recurrence import Wavefront, WavefrontRecurrence, pair_offsets
-from models.training import EpochMetrics, TrainResult, TrainSpec, length_buckets, resolve_device
+from models.training import (
+    EpochMetrics,
+    TrainResult,
+    TrainSpec,
+    length_buckets,
+    resolve_device,
+    skip_epochs,
+)
 
 #: Called after every epoch of candidate ``index``; returning True drops the candidate.
 EpochCallback = Callable[[int, EpochMetrics], "bool | None"]
@@ -722,8 +729,8 @@ def train_stream(
             candidate.dag, cell, task, embedding_dim=embedding_dim, seed=candidate.init_seed
         )
 
-    def advance(generator: torch.Generator) -> None:
-        length_buckets(task.train.lengths, spec.batch_size, generator)
+    def advance(generator: torch.Generator, epochs: int) -> None:
+        skip_epochs(task.train.lengths, spec.batch_size, generator, epochs)
 
     while True:
         free = slots - len(active)
@@ -756,16 +763,15 @@ def _stream_at(
     active: list[_Slot],
     seed: int,
     epoch: int,
-    advance: Callable[[torch.Generator], object],
+    advance: Callable[[torch.Generator, int], None],
 ) -> torch.Generator:
     """A generator of ``seed``'s mini-batch stream positioned after ``epoch`` epochs: a copy
     of a member's of the same seed (all members stand at the stack's epoch), else of the
-    cached stream, ``advance``-d (one epoch's draws) as far as needed."""
+    cached stream, ``advance``-d by the epochs it lags."""
     source = next((s.order for s in active if s.candidate.order_seed == seed), None)
     if source is None:
         position, source = streams.get(seed, (0, torch.Generator().manual_seed(seed)))
-        for _ in range(position, epoch):
-            advance(source)
+        advance(source, max(0, epoch - position))
         streams[seed] = (max(position, epoch), source)
     return torch.Generator().set_state(source.get_state())
 
@@ -921,7 +927,7 @@ def _evaluate(
     stack: StackedSparseRNN, data: SequenceSet, device: torch.device
 ) -> list[tuple[float, float]]:
     """Mean loss and accuracy of every stacked network on the shared ``data``."""
-    k = stack.tensors["weight_x"].shape[0]
+    k = stack.flat.shape[0]
     order = torch.argsort(data.lengths, stable=True)
     loss_sum = torch.zeros(k, dtype=torch.float64)
     correct = torch.zeros(k, dtype=torch.long)

@@ -102,6 +102,15 @@ def length_buckets(
     return [batches[i] for i in shuffle]
 
 
+def skip_epochs(
+    lengths: torch.Tensor, batch_size: int, generator: torch.Generator, epochs: int
+) -> None:
+    """Advance a mini-batch stream by ``epochs`` epochs' draws, as if they had been trained
+    (a network that starts ``batch_offset`` epochs into its seed's stream)."""
+    for _ in range(epochs):
+        length_buckets(lengths, batch_size, generator)
+
+
 def evaluate(
     model: nn.Module, data: SequenceSet, device: torch.device, batch_size: int = 1024
 ) -> tuple[float, float]:
@@ -140,8 +149,7 @@ def train_model(
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
     generator = torch.Generator().manual_seed(seed)
-    for _ in range(batch_offset):
-        length_buckets(task.train.lengths, spec.batch_size, generator)
+    skip_epochs(task.train.lengths, spec.batch_size, generator, batch_offset)
     result = TrainResult(status="ok", batch_offset=batch_offset)
     started = time.perf_counter()
     for epoch in range(1, spec.epochs + 1):
