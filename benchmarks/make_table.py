@@ -39,11 +39,10 @@ import numpy as np
 import pandas as pd
 
 from graphs.dag import layered_dag
-from graphs.errors import SparseNASError
 from graphs.generators import sample_thesis
 from models.training import TrainSpec
 from nas.experiments.evaluate import child_seeds, evaluate_many
-from nas.search.space import PARAM_NAMES, SearchSpace, build_graph
+from nas.search.space import PARAM_NAMES, SearchSpace
 from nas.search.spec import parse_nodes
 from nas.tasks import load_task
 
@@ -62,17 +61,12 @@ def thesis_graphs(count: int, families: list[str], seed: int) -> tuple[list[nx.G
 def search_space_graphs(count: int, space: SearchSpace, seed: int) -> tuple[list[nx.Graph], list]:
     """Graphs drawn uniformly from the search space (parameter sets without a connected graph
     are drawn again) and their search parameters as table columns."""
-    rng = np.random.default_rng(seed)
-    graphs, meta = [], []
-    while len(graphs) < count:
-        params = space.sample(rng)
-        try:
-            graph = build_graph(params)
-        except SparseNASError:
-            continue
-        graphs.append(graph)
-        meta.append({"graph_id": len(meta), **{name: params.get(name) for name in PARAM_NAMES}})
-    return graphs, meta
+    drawn = space.connected_samples(np.random.default_rng(seed), count)
+    meta = [
+        {"graph_id": i, **{name: params.get(name) for name in PARAM_NAMES}}
+        for i, (params, _) in enumerate(drawn)
+    ]
+    return [graph for _, graph in drawn], meta
 
 
 def finished(*tables: Path | None) -> set[tuple[int, int]]:

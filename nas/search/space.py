@@ -109,6 +109,20 @@ class SearchSpace:
         params["graph_seed"] = int(rng.integers(0, SEED_HIGH + 1))
         return params
 
+    def connected_samples(
+        self, rng: np.random.Generator, count: int
+    ) -> list[tuple[dict[str, Any], nx.Graph]]:
+        """``count`` draws of ``sample`` with their graphs; parameter sets that give no
+        connected graph are drawn again."""
+        drawn = []
+        while len(drawn) < count:
+            params = self.sample(rng)
+            try:
+                drawn.append((params, build_graph(params)))
+            except SparseNASError:
+                continue
+        return drawn
+
 
 def graph_spec(params: dict[str, Any]) -> GraphSpec:
     """The ``GraphSpec`` of a trial's parameters."""

@@ -7,6 +7,7 @@ Tiny settings throughout: a 200-string Reber task, nodes 10..12, 1-2 epochs, bud
 import json
 import math
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import networkx as nx
@@ -452,6 +453,19 @@ def test_search_space_draws_rebuild_the_same_graph(family):
         assert sorted(build_graph(params).edges) == sorted(graph.edges)
 
 
+def test_connected_samples_are_the_sample_draws_that_build():
+    space = SearchSpace(("ws",), (10, 12))  # ring degree 2 rewired: often no connected graph
+    drawn = space.connected_samples(np.random.default_rng(5), 8)
+    rng, expected = np.random.default_rng(5), []
+    while len(expected) < 8:  # the same stream, one draw at a time
+        params = space.sample(rng)
+        with suppress(SparseNASError):
+            expected.append((params, build_graph(params)))
+    assert [p for p, _ in drawn] == [p for p, _ in expected]
+    assert all(nx.is_connected(g) and sorted(g.edges) == sorted(build_graph(p).edges)
+               for p, g in drawn)  # fmt: skip
+
+
 def test_local_moves_stay_connected_labelled_and_in_range():
     graph = GraphSpec("ws", 12, k=4, p=0.3).build(0)
     rng = np.random.default_rng(1)
@@ -495,14 +509,7 @@ def test_stopped_targets_add_the_median_gain_and_diverged_take_the_floor():
 
 def test_a_fixed_candidate_set_is_chosen_from_and_never_repeated():
     space = SearchSpace(("ws", "ba"), (10, 16))
-    rng = np.random.default_rng(3)
-    members = []
-    while len(members) < 12:
-        params = space.sample(rng)
-        try:
-            members.append((params, build_graph(params)))
-        except SparseNASError:
-            continue
+    members = space.connected_samples(np.random.default_rng(3), 12)
     trained = members[:4]
     trials = []
     for number, (_params, graph) in enumerate(trained):
@@ -544,14 +551,8 @@ def test_a_stored_pruned_status_reads_as_stopped():
 
 
 def _trained_trials(space: SearchSpace, count: int) -> list:
-    rng = np.random.default_rng(11)
     trials = []
-    while len(trials) < count:
-        params = space.sample(rng)
-        try:
-            graph = build_graph(params)
-        except SparseNASError:
-            continue
+    for params, graph in space.connected_samples(np.random.default_rng(11), count):
         accuracy = 0.5 + 0.01 * params["nodes"]
         attrs = {"edge_list": edges_to_string(graph), "test_acc": accuracy, "status": "ok"}
         trial = create_trial(state=TrialState.COMPLETE, value=accuracy, user_attrs=attrs)
