@@ -353,11 +353,11 @@ class _Search:
             )
             if not self.single:
                 return False
-            try:
+            try:  # the pruner writes its rung to the trial too, so both calls can find it taken
                 trial.report(metrics.valid_acc, metrics.epoch)
+                return metrics.epoch < last_epoch and trial.should_prune()
             except optuna.exceptions.UpdateFinishedTrialError:
                 return True  # taken over by another worker: stop training it here
-            return metrics.epoch < last_epoch and trial.should_prune()
 
         def on_end(key: int, record: dict[str, Any], model: Any) -> None:
             entry = self.open[key]

@@ -346,6 +346,30 @@ def test_a_trial_taken_over_while_it_is_asked_is_dropped_not_fatal(tmp_path, mon
     assert 0 not in search.open and study.get_trials()[0].state == TrialState.FAIL
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+def test_a_trial_taken_over_while_the_pruner_judges_it_is_stopped_not_fatal(tmp_path, monkeypatch):
+    """The same outage between an epoch's report and the pruner's verdict: the pruner's own
+    write finds the trial finished. That trial stops here and the search trains the budget
+    (the fresh-clone PostgreSQL outage test crashed here once)."""
+    spec = tiny(tmp_path, budget=3, strategy="random", pruner="sha")
+    other_worker = open_study(spec.resolved())
+    should_prune = optuna.trial.Trial.should_prune
+    lost = []
+
+    def lose_then_judge(trial):
+        if not lost:
+            lost.append(trial.number)
+            other_worker.tell(trial.number, state=TrialState.FAIL)  # taken for lost
+        return should_prune(trial)
+
+    monkeypatch.setattr(optuna.trial.Trial, "should_prune", lose_then_judge)
+    study = run_search(spec)
+    trials = study.get_trials()
+    assert lost and trials[lost[0]].state == TrialState.FAIL
+    assert len([t for t in trials if t.state == TrialState.COMPLETE]) >= 1
+    assert len(started(study)) == 3
+
+
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_a_live_worker_keeps_its_trials_through_a_long_epoch(tmp_path, monkeypatch):
     spec = tiny(tmp_path, budget=2, round_size=2, strategy="random", grace=1)
