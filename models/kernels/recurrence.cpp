@@ -4,11 +4,12 @@
 // one PyTorch call per operation; on the thesis preset a step reads about 270 edge weights
 // per gate, against a dense product of about 5,600, and the per-call overhead of dozens of
 // small operations per step dominates single networks. Here each (candidate, batch chunk)
-// walks all its steps in one pass: every edge is one axpy over the batch rows (the batch is
-// innermost, so a neuron's state at a step is one contiguous row), and each cell's
-// elementwise math is one fused loop. The backward pass walks the steps in reverse with the
-// cells' exact derivatives; each edge is again one axpy (to the source's state gradient) and
-// one dot product (its weight gradient).
+// walks all its steps in one pass: every edge is one multiply-add over the batch rows (the
+// batch is innermost, so a neuron's state at a step is one contiguous row), the edges into
+// one gate row summed in registers; each cell's elementwise math is one fused loop. The
+// backward pass walks the steps in reverse with the cells' exact derivatives; each edge is
+// again one multiply-add (to the source's state gradient, the edges that read one state
+// summed in registers) and one dot product (its weight gradient).
 //
 // Layouts (all contiguous; B = batch rows, innermost):
 //   states (D + S, K, N, B)  D leading zero slots, then the state after each global step
@@ -32,6 +33,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -162,10 +164,86 @@ void gather(int64_t w, const T* __restrict__ row, const int32_t* __restrict__ id
   for (int64_t b = 0; b < w; ++b) out[b] = row[id[b]];
 }
 
-// out += weight * read over ``w`` rows: one edge's share of a step's pre-activations.
+// Eight lanes of T as one vector (GCC's vector extension): one 256-bit register of floats.
+// The hot loops are written with it, because the auto-vectoriser turned the eight-lane
+// partial sums into 512-bit vectors and shuffles; written out, each lane is one register lane.
+constexpr int64_t LANES = 8;
 template <typename T>
-INLINE void axpy(int64_t w, T weight, const T* __restrict__ read, T* __restrict__ out) {
-  for (int64_t b = 0; b < w; ++b) out[b] += weight * read[b];
+struct Lanes {
+  typedef T type __attribute__((vector_size(LANES * sizeof(T))));
+};
+template <typename T>
+using Vec = typename Lanes<T>::type;
+
+template <typename T>
+INLINE Vec<T> load(const T* from) {
+  Vec<T> v;
+  std::memcpy(&v, from, sizeof v);
+  return v;
+}
+
+template <typename T>
+INLINE void store(T* to, const Vec<T>& v) {
+  std::memcpy(to, &v, sizeof v);
+}
+
+template <typename T>
+INLINE T lane_sum(T sum, const Vec<T>& lanes) {
+  for (int64_t j = 0; j < LANES; ++j) sum += lanes[j];
+  return sum;
+}
+
+// Vectors of a batch tile that run_sum and run_grad keep in registers across a run of edges.
+constexpr int64_t TILE_VECTORS = 4;
+constexpr int64_t TILE = TILE_VECTORS * LANES;
+// Edges of one run at most (a longer run is split; an in-degree is far less).
+constexpr int64_t RUN = 64;
+
+// out += sum over the run's edges of weight[e] * read[e], over ``w`` rows: a run of edges
+// into one gate row (the edge lists are sorted by row). Each tile of the row's sums stays in
+// registers across the whole run and is stored once, where a multiply-add per edge would load
+// and store the row at every edge. Every element adds its edges in the run's order.
+template <typename T>
+INLINE void run_sum(int64_t w, int64_t count, const T* __restrict__ weight,
+                    const T* const* __restrict__ read, T* __restrict__ out) {
+  int64_t b = 0;
+  for (; b + TILE <= w; b += TILE) {
+    Vec<T> acc[TILE_VECTORS];
+    for (int64_t v = 0; v < TILE_VECTORS; ++v) acc[v] = load(out + b + v * LANES);
+    for (int64_t e = 0; e < count; ++e) {
+      const T* r = read[e] + b;
+      for (int64_t v = 0; v < TILE_VECTORS; ++v) acc[v] += weight[e] * load(r + v * LANES);
+    }
+    for (int64_t v = 0; v < TILE_VECTORS; ++v) store(out + b + v * LANES, acc[v]);
+  }
+  for (; b + LANES <= w; b += LANES) {
+    Vec<T> acc = load(out + b);
+    for (int64_t e = 0; e < count; ++e) acc += weight[e] * load(read[e] + b);
+    store(out + b, acc);
+  }
+  for (; b < w; ++b)
+    for (int64_t e = 0; e < count; ++e) out[b] += weight[e] * read[e][b];
+}
+
+// Walks an edge list (``stride`` ints per edge: gate row first, target neuron last) of live
+// targets in runs of one row; ``source(edge)`` gives an edge's weight and the state it reads.
+template <typename T, typename Source>
+INLINE void sum_edges(int64_t w, const int32_t* edges, int32_t count, int64_t stride,
+                      const uint8_t* live, const Source& source, T* out) {
+  T weight[RUN];
+  const T* read[RUN];
+  int32_t e = 0;
+  while (e < count) {
+    const int32_t row = edges[e * stride];
+    int64_t run = 0;
+    const bool on = live[edges[e * stride + stride - 1]];
+    for (; e < count && edges[e * stride] == row && run < RUN; ++e) {
+      if (!on) continue;
+      source(edges + e * stride, weight[run], read[run]);
+      ++run;
+    }
+    if (run > 0) run_sum(w, run, weight, read, out + row * w);
+  }
 }
 
 // Pre-activations of one step for one chunk: gx (inputs, edges), gh (own layer, bias_h).
@@ -186,26 +264,24 @@ void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, const 
       if (live[r % p.n]) gather(w, table + r * p.table_rows, id, gx + r * w);
   }
   const T* wx = p.w_x + kk * gn * p.n;
-  const int32_t* edge = p.x_edges + kk * p.x_width * 4;
-  for (int32_t e = 0; e < p.x_count[kk]; ++e, edge += 4) {
-    if (!live[edge[3]]) continue;
-    const int64_t row = edge[0], source = edge[1], lag = edge[2];
-    const T weight = wx[row * p.n + source];
-    axpy(w, weight, p.state(p.lags + s - lag, kk, source) + b0, gx + row * w);
-  }
+  sum_edges(w, p.x_edges + kk * p.x_width * 4, p.x_count[kk], 4, live,
+            [&](const int32_t* edge, T& weight, const T*& read) {
+              weight = wx[edge[0] * p.n + edge[1]];
+              read = p.state(p.lags + s - edge[2], kk, edge[1]) + b0;
+            },
+            gx);
   const T* bias = p.bias_h + kk * gn;
   for (int64_t r = 0; r < gn; ++r) {
     T* __restrict__ out = gh + r * w;
     for (int64_t b = 0; b < w; ++b) out[b] = bias[r];
   }
   const T* wh = p.w_h + kk * gn * p.n;
-  const int32_t* hedge = p.h_edges + kk * p.h_width * 3;
-  for (int32_t e = 0; e < p.h_count[kk]; ++e, hedge += 3) {
-    if (!live[hedge[2]]) continue;
-    const int64_t row = hedge[0], col = hedge[1];
-    const T weight = wh[row * p.n + col];
-    axpy(w, weight, p.state(p.lags + s - 1, kk, col) + b0, gh + row * w);
-  }
+  sum_edges(w, p.h_edges + kk * p.h_width * 3, p.h_count[kk], 3, live,
+            [&](const int32_t* edge, T& weight, const T*& read) {
+              weight = wh[edge[0] * p.n + edge[1]];
+              read = p.state(p.lags + s - 1, kk, edge[1]) + b0;
+            },
+            gh);
 }
 
 // The cells' elementwise math over ``w`` batch rows of one neuron, as free functions with
@@ -434,41 +510,115 @@ struct ItemGrads {
   T* drive;   // dense mode: whole (S, K, G*N, B) gradient, else nullptr
 };
 
-// g += weight * d over ``w`` rows, returning the dot product of d and ``read``: one edge's
-// share of the state gradient and of its weight gradient. Eight partial sums, so the
-// reduction vectorises without reordering any single sum.
+// One run of edges that read one state (a source neuron at one lag), so that all add into
+// one state gradient ``g``: g += weight[e] * d[e] for every edge, and dot[e] = <d[e], read>,
+// each edge's weight gradient. The tile of ``g`` and of ``read`` stays in registers across
+// the run, where a multiply-add per edge would load and store both at every edge. Each dot
+// product is summed in eight lanes (lane j: rows j, j + 8, ... in order), then the tail.
 template <typename T>
-INLINE T axpy_dot(int64_t w, T weight, const T* __restrict__ d, const T* __restrict__ read,
-                  T* __restrict__ g) {
-  constexpr int64_t lanes = 8;
-  T partial[lanes] = {};
+INLINE void run_grad(int64_t w, int64_t count, const T* __restrict__ weight,
+                     const T* const* __restrict__ d, const T* __restrict__ read,
+                     T* __restrict__ g, T* __restrict__ dot) {
+  Vec<T> partial[RUN];
+  for (int64_t e = 0; e < count; ++e) partial[e] = Vec<T>{};
   int64_t b = 0;
-  for (; b + lanes <= w; b += lanes) {
-    for (int64_t j = 0; j < lanes; ++j) {
-      g[b + j] += weight * d[b + j];
-      partial[j] += d[b + j] * read[b + j];
+  for (; b + TILE <= w; b += TILE) {
+    Vec<T> acc[TILE_VECTORS], r[TILE_VECTORS];
+    for (int64_t v = 0; v < TILE_VECTORS; ++v) {
+      acc[v] = load(g + b + v * LANES);
+      r[v] = load(read + b + v * LANES);
     }
+    for (int64_t e = 0; e < count; ++e) {
+      const T* de = d[e] + b;
+      Vec<T> lane = partial[e];
+      for (int64_t v = 0; v < TILE_VECTORS; ++v) {
+        const Vec<T> dv = load(de + v * LANES);
+        acc[v] += weight[e] * dv;
+        lane += dv * r[v];
+      }
+      partial[e] = lane;
+    }
+    for (int64_t v = 0; v < TILE_VECTORS; ++v) store(g + b + v * LANES, acc[v]);
   }
-  T dot = 0;
-  for (; b < w; ++b) {
-    g[b] += weight * d[b];
-    dot += d[b] * read[b];
+  for (; b + LANES <= w; b += LANES) {
+    Vec<T> acc = load(g + b);
+    const Vec<T> r = load(read + b);
+    for (int64_t e = 0; e < count; ++e) {
+      const Vec<T> dv = load(d[e] + b);
+      acc += weight[e] * dv;
+      partial[e] += dv * r;
+    }
+    store(g + b, acc);
   }
-  for (int64_t j = 0; j < lanes; ++j) dot += partial[j];
-  return dot;
+  for (int64_t e = 0; e < count; ++e) {
+    T sum = 0;
+    for (int64_t t = b; t < w; ++t) {
+      g[t] += weight[e] * d[e][t];
+      sum += d[e][t] * read[t];
+    }
+    dot[e] = lane_sum(sum, partial[e]);
+  }
 }
 
+// An edge list's order by the state each edge reads (``source`` column, then ``lag`` column
+// or lag 1 when there is none): the backward's runs. Stable, so ties keep the list's order.
+inline std::vector<int32_t> read_order(const int32_t* edges, int32_t count, int64_t stride,
+                                       int64_t lag_column) {
+  std::vector<int32_t> order(count);
+  for (int32_t e = 0; e < count; ++e) order[e] = e;
+  auto key = [&](int32_t e) {
+    const int32_t* edge = edges + e * stride;
+    return std::make_pair(lag_column < 0 ? 1 : edge[lag_column], edge[1]);
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int32_t a, int32_t b) { return key(a) < key(b); });
+  return order;
+}
+
+// Walks an edge list (``stride`` ints per edge: gate row, source neuron, [lag,] target
+// neuron) in ``order`` (read_order), one run per state read, skipping edges whose target is
+// not live; adds each edge's weight gradient into ``grad_w`` (G*N, N) and its share of the
+// state gradient into the ring. ``d`` is the list's gate gradients (G*N rows of ``w``).
+template <typename T>
+void grad_edges(const Problem<T>& p, const GradRing<T>& grad, int64_t s, const Chunk& ch,
+                const int32_t* edges, const std::vector<int32_t>& order, int64_t stride,
+                int64_t lag_column, const uint8_t* live, const T* weights, const T* d,
+                T* grad_w) {
+  const int64_t n = p.n, w = ch.width;
+  T weight[RUN], dot[RUN];
+  const T* gate[RUN];
+  int64_t place[RUN];
+  const int64_t count = int64_t(order.size());
+  int64_t e = 0;
+  while (e < count) {
+    const int32_t* first = edges + order[e] * stride;
+    const int64_t source = first[1], lag = lag_column < 0 ? 1 : first[lag_column];
+    int64_t run = 0;
+    for (; e < count && run < RUN; ++e) {
+      const int32_t* edge = edges + order[e] * stride;
+      if (edge[1] != source || (lag_column >= 0 && edge[lag_column] != lag)) break;
+      if (!live[edge[stride - 1]]) continue;
+      place[run] = int64_t(edge[0]) * n + source;
+      weight[run] = weights[place[run]];
+      gate[run] = d + int64_t(edge[0]) * w;
+      ++run;
+    }
+    if (run == 0) continue;
+    run_grad(w, run, weight, gate, p.state(p.lags + s - lag, ch.kk, source) + ch.b0,
+             grad.at(p.lags + s - lag, source), dot);
+    for (int64_t i = 0; i < run; ++i) grad_w[place[i]] += dot[i];
+  }
+}
+
+// The sum of ``w`` rows, in eight lanes then the tail (run_grad's order).
 template <typename T>
 INLINE T row_sum(int64_t w, const T* __restrict__ d) {
-  constexpr int64_t lanes = 8;
-  T partial[lanes] = {};
+  Vec<T> partial{};
   int64_t b = 0;
-  for (; b + lanes <= w; b += lanes)
-    for (int64_t j = 0; j < lanes; ++j) partial[j] += d[b + j];
+  for (; b + LANES <= w; b += LANES) partial += load(d + b);
   T sum = 0;
   for (; b < w; ++b) sum += d[b];
-  for (int64_t j = 0; j < lanes; ++j) sum += partial[j];
-  return sum;
+  return lane_sum(sum, partial);
 }
 
 template <typename T>
@@ -482,6 +632,8 @@ void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& gra
   const T* wh = p.w_h + kk * gn * n;
   const int32_t* x_edges = p.x_edges + kk * p.x_width * 4;
   const int32_t* h_edges = p.h_edges + kk * p.h_width * 3;
+  const std::vector<int32_t> x_order = read_order(x_edges, p.x_count[kk], 4, 2);
+  const std::vector<int32_t> h_order = read_order(h_edges, p.h_count[kk], 3, -1);
   std::vector<uint8_t> live(n);
   for (int64_t s = p.steps - 1; s >= 0; --s) {
     // Slot s is first added to now; its ring place held slot lags + s + 1, last read by
@@ -509,24 +661,8 @@ void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& gra
       }
     }
     for (int64_t r = 0; r < gn; ++r) out.bias_h[r] += row_sum(w, dh + r * w);
-    const int32_t* hedge = h_edges;
-    for (int32_t e = 0; e < p.h_count[kk]; ++e, hedge += 3) {
-      if (!live[hedge[2]]) continue;
-      const int64_t row = hedge[0], col = hedge[1];
-      const T weight = wh[row * n + col];
-      out.w_h[row * n + col] += axpy_dot(w, weight, dh + row * w,
-                                         p.state(p.lags + s - 1, kk, col) + b0,
-                                         grad_state(p.lags + s - 1, col));
-    }
-    const int32_t* edge = x_edges;
-    for (int32_t e = 0; e < p.x_count[kk]; ++e, edge += 4) {
-      if (!live[edge[3]]) continue;
-      const int64_t row = edge[0], source = edge[1], lag = edge[2];
-      const T weight = wx[row * n + source];
-      out.w_x[row * n + source] += axpy_dot(w, weight, dx + row * w,
-                                            p.state(p.lags + s - lag, kk, source) + b0,
-                                            grad_state(p.lags + s - lag, source));
-    }
+    grad_edges(p, grad, s, ch, h_edges, h_order, 3, -1, live.data(), wh, dh, out.w_h);
+    grad_edges(p, grad, s, ch, x_edges, x_order, 4, 2, live.data(), wx, dx, out.w_x);
   }
 }
 
