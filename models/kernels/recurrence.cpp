@@ -34,6 +34,7 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -139,10 +140,15 @@ struct Problem {
 // Runs items 0..count-1 on PyTorch's intra-op threads (at::parallel_for), the same OpenMP
 // threads every other operation uses: a second pool of our own would compete with them
 // while they spin-wait between operations.
+// Items are handed out one at a time from a shared counter rather than split into equal
+// ranges up front: candidates differ in edges and depth, and with equal ranges one thread
+// waited for the other.
 template <typename F>
 void run_items(int64_t count, const F& body) {
-  at::parallel_for(0, count, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) body(i);
+  std::atomic<int64_t> next{0};
+  const int64_t threads = std::min<int64_t>(count, at::get_num_threads());
+  at::parallel_for(0, threads, 1, [&](int64_t, int64_t) {
+    for (int64_t i = next++; i < count; i = next++) body(i);
   });
 }
 
@@ -582,18 +588,19 @@ INLINE void run_grad(int64_t w, int64_t count, const T* __restrict__ weight,
   }
 }
 
-// An edge list's order by the state each edge reads (``source`` column, then ``lag`` column
-// or lag 1 when there is none): the backward's runs. Stable, so ties keep the list's order.
+// An edge list's order by the state each edge reads (lag column, or lag 1 when there is
+// none, then source neuron): the backward's runs. A counting sort, so stable: ties keep the
+// list's order.
 inline std::vector<int32_t> read_order(const int32_t* edges, int32_t count, int64_t stride,
-                                       int64_t lag_column) {
-  std::vector<int32_t> order(count);
-  for (int32_t e = 0; e < count; ++e) order[e] = e;
+                                       int64_t lag_column, int64_t n, int64_t lags) {
   auto key = [&](int32_t e) {
     const int32_t* edge = edges + e * stride;
-    return std::make_pair(lag_column < 0 ? 1 : edge[lag_column], edge[1]);
+    return (lag_column < 0 ? 1 : edge[lag_column]) * n + edge[1];
   };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int32_t a, int32_t b) { return key(a) < key(b); });
+  std::vector<int32_t> start((lags + 1) * n + 1, 0), order(count);
+  for (int32_t e = 0; e < count; ++e) ++start[key(e) + 1];
+  for (size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+  for (int32_t e = 0; e < count; ++e) order[start[key(e)]++] = e;
   return order;
 }
 
@@ -654,8 +661,8 @@ void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& gra
   const T* wh = p.w_h + kk * gn * n;
   const int32_t* x_edges = p.x_edges + kk * p.x_width * 4;
   const int32_t* h_edges = p.h_edges + kk * p.h_width * 3;
-  const std::vector<int32_t> x_order = read_order(x_edges, p.x_count[kk], 4, 2);
-  const std::vector<int32_t> h_order = read_order(h_edges, p.h_count[kk], 3, -1);
+  const std::vector<int32_t> x_order = read_order(x_edges, p.x_count[kk], 4, 2, n, p.lags);
+  const std::vector<int32_t> h_order = read_order(h_edges, p.h_count[kk], 3, -1, n, p.lags);
   std::vector<uint8_t> live(n);
   for (int64_t s = p.steps - 1; s >= 0; --s) {
     // Slot s is first added to now; its ring place held slot lags + s + 1, last read by
