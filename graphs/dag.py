@@ -46,7 +46,7 @@ class LayeredDAG:
             buckets[layer].append(node)
         return tuple(tuple(b) for b in buckets)
 
-    @property
+    @cached_property
     def layer_sizes(self) -> tuple[int, ...]:
         return tuple(len(layer) for layer in self.layers)
 

@@ -104,14 +104,14 @@ def graph_properties(graph: nx.Graph, dag: LayeredDAG | None = None) -> dict[str
     .. [2] U. Brandes, A faster algorithm for betweenness centrality,
        J. Math. Sociol. 25, pp. 163-177, 2001.
     """
-    if graph.number_of_edges() == 0:
+    if nx.is_empty(graph):  # no edge (cheaper than counting them)
         raise SparseNASError(
             f"graph properties need at least one edge (got {graph.number_of_nodes()} nodes "
             "and no edges)"
         )
     if dag is None:
         dag = layered_dag(graph)
-    elif dag.n_nodes != graph.number_of_nodes() or len(dag.edges) != graph.number_of_edges():
+    elif dag.n_nodes != graph.number_of_nodes() or len(dag.edges) != len(graph.edges):
         raise ValueError(
             f"dag does not belong to graph ({dag.n_nodes} nodes and {len(dag.edges)} edges, "
             f"graph has {graph.number_of_nodes()} and {graph.number_of_edges()})"

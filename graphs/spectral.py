@@ -101,15 +101,14 @@ def spectral_features(graph: nx.Graph, dag: LayeredDAG | None = None) -> dict[st
     dag = _checked_dag(graph, dag)
     n = dag.n_nodes
     adjacency = np.zeros((n, n))
-    if dag.edges:
-        u, v = np.asarray(dag.edges).T
-        adjacency[u, v] = adjacency[v, u] = 1.0
+    u, v = np.asarray(dag.edges).T  # the ends of each edge (there is at least one)
+    adjacency[u, v] = adjacency[v, u] = 1.0
     degree = adjacency.sum(axis=1)
     values = {
         **_layer_expansion(dag, adjacency),
         **_spectra(adjacency, degree),
         "average_clustering": _average_clustering(adjacency, degree),
-        "degree_assortativity": _degree_assortativity(dag, degree),
+        "degree_assortativity": _degree_assortativity(u, v, degree),
         **_layer_widths(dag),
         "dead_end_nodes": float(len(dag.dead_ends)),
         "log_io_paths": math.log(io_path_count(dag)),
@@ -138,14 +137,14 @@ def io_path_count(dag: LayeredDAG) -> int:
 
 
 def _checked_dag(graph: nx.Graph, dag: LayeredDAG | None) -> LayeredDAG:
-    if graph.number_of_edges() == 0:
+    if nx.is_empty(graph):  # no edge (cheaper than counting them)
         raise SparseNASError(
             f"graph features need at least one edge (got {graph.number_of_nodes()} nodes "
             "and no edges)"
         )
     if dag is None:
         return layered_dag(graph)
-    if dag.n_nodes != graph.number_of_nodes() or len(dag.edges) != graph.number_of_edges():
+    if dag.n_nodes != graph.number_of_nodes() or len(dag.edges) != len(graph.edges):
         raise ValueError(
             f"dag does not belong to graph ({dag.n_nodes} nodes and {len(dag.edges)} edges, "
             f"graph has {graph.number_of_nodes()} and {graph.number_of_edges()})"
@@ -178,12 +177,14 @@ def bipartite_spectra(biadjacencies: Sequence[np.ndarray]) -> dict[str, np.ndarr
     by_shape: dict[tuple[int, ...], list[int]] = {}
     for i, mask in enumerate(masks):
         by_shape.setdefault(mask.shape, []).append(i)
+    edges = np.zeros(len(masks))
     for indices in by_shape.values():
-        singular = np.linalg.svd(np.stack([masks[i] for i in indices]), compute_uv=False)
+        stacked = np.stack([masks[i] for i in indices])
+        singular = np.linalg.svd(stacked, compute_uv=False)
         s1[indices] = singular[:, 0]
         if singular.shape[1] > 1:
             s2[indices] = singular[:, 1]
-    edges = np.array([mask.sum() for mask in masks])
+        edges[indices] = stacked.sum(axis=(1, 2))  # counts of ones: exact in any order
     rows, columns = np.array([mask.shape for mask in masks], dtype=float).T
     d_left, d_right = edges / rows, edges / columns
     bound = np.sqrt(np.maximum(d_left - 1.0, 0.0)) + np.sqrt(np.maximum(d_right - 1.0, 0.0))
@@ -206,10 +207,11 @@ def _layer_expansion(dag: LayeredDAG, adjacency: np.ndarray) -> dict[str, float]
         for low, middle, high in zip(bounds, bounds[1:], bounds[2:], strict=False)
     ]
     spectra = bipartite_spectra(blocks)
+    measures = np.array([spectra[key] for key in ("s1", "s2", "gap", "ramanujan_gap")])
+    lows, means = measures.min(axis=1).tolist(), measures.mean(axis=1).tolist()
     out: dict[str, float] = {}
-    for name, key in zip(_BIPARTITE, ("s1", "s2", "gap", "ramanujan_gap"), strict=True):
-        out[f"{name}_min"] = float(spectra[key].min())
-        out[f"{name}_mean"] = float(spectra[key].mean())
+    for name, low, mean in zip(_BIPARTITE, lows, means, strict=True):
+        out[f"{name}_min"], out[f"{name}_mean"] = low, mean
     return out
 
 
@@ -231,11 +233,10 @@ def _average_clustering(adjacency: np.ndarray, degree: np.ndarray) -> float:
     return float(local.mean())
 
 
-def _degree_assortativity(dag: LayeredDAG, degree: np.ndarray) -> float:
-    edges = np.asarray(dag.edges)
-    # Both orientations of every edge, as networkx counts an undirected graph.
-    x = np.concatenate([degree[edges[:, 0]], degree[edges[:, 1]]])
-    y = np.concatenate([degree[edges[:, 1]], degree[edges[:, 0]]])
+def _degree_assortativity(u: np.ndarray, v: np.ndarray, degree: np.ndarray) -> float:
+    # Both orientations of every edge (u[i], v[i]), as networkx counts an undirected graph.
+    x = np.concatenate([degree[u], degree[v]])
+    y = np.concatenate([degree[v], degree[u]])
     x, y = x - x.mean(), y - y.mean()
     denominator = math.sqrt(float(x @ x) * float(y @ y))
     if denominator == 0.0:
