@@ -17,7 +17,6 @@ there.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import networkx as nx
 import numpy as np
@@ -162,32 +161,13 @@ def bipartite_spectrum(biadjacency: np.ndarray) -> dict[str, float]:
     a Ramanujan graph of those degrees). Used for a Sparse-RNN's consecutive layers here and
     for pruned weight matrices in ``models.expansion``.
     """
-    return {name: float(values[0]) for name, values in bipartite_spectra([biadjacency]).items()}
-
-
-def bipartite_spectra(biadjacencies: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
-    """``bipartite_spectrum`` of each matrix, as one array per measure.
-
-    Matrices of one shape share one stacked SVD call (numpy runs the same LAPACK routine on
-    each matrix of a stack, so each result equals its own call's), which is most of what a
-    deep graph's many small layer pairs cost.
-    """
-    masks = [np.asarray(b, dtype=float) for b in biadjacencies]
-    s1, s2 = np.zeros(len(masks)), np.zeros(len(masks))
-    by_shape: dict[tuple[int, ...], list[int]] = {}
-    for i, mask in enumerate(masks):
-        by_shape.setdefault(mask.shape, []).append(i)
-    edges = np.zeros(len(masks))
-    for indices in by_shape.values():
-        stacked = np.stack([masks[i] for i in indices])
-        singular = np.linalg.svd(stacked, compute_uv=False)
-        s1[indices] = singular[:, 0]
-        if singular.shape[1] > 1:
-            s2[indices] = singular[:, 1]
-        edges[indices] = stacked.sum(axis=(1, 2))  # counts of ones: exact in any order
-    rows, columns = np.array([mask.shape for mask in masks], dtype=float).T
-    d_left, d_right = edges / rows, edges / columns
-    bound = np.sqrt(np.maximum(d_left - 1.0, 0.0)) + np.sqrt(np.maximum(d_right - 1.0, 0.0))
+    mask = np.asarray(biadjacency, dtype=float)
+    singular = np.linalg.svd(mask, compute_uv=False)
+    s1 = float(singular[0])
+    s2 = float(singular[1]) if singular.size > 1 else 0.0
+    edges = float(mask.sum())
+    d_left, d_right = edges / mask.shape[0], edges / mask.shape[1]
+    bound = math.sqrt(max(d_left - 1.0, 0.0)) + math.sqrt(max(d_right - 1.0, 0.0))
     return {
         "s1": s1,
         "s2": s2,
@@ -198,16 +178,16 @@ def bipartite_spectra(biadjacencies: Sequence[np.ndarray]) -> dict[str, np.ndarr
 
 
 def _layer_expansion(dag: LayeredDAG, adjacency: np.ndarray) -> dict[str, float]:
-    # Nodes regrouped layer by layer: each consecutive pair is then a block beside the diagonal.
+    # Nodes regrouped layer by layer: each consecutive pair is a block beside the diagonal.
     order = np.concatenate(dag.layers)
     by_layer = adjacency[np.ix_(order, order)]
     bounds = np.cumsum((0, *dag.layer_sizes)).tolist()
-    blocks = [
-        by_layer[low:middle, middle:high]
+    pairs = [
+        bipartite_spectrum(by_layer[low:middle, middle:high])
         for low, middle, high in zip(bounds, bounds[1:], bounds[2:], strict=False)
     ]
-    spectra = bipartite_spectra(blocks)
-    measures = np.array([spectra[key] for key in ("s1", "s2", "gap", "ramanujan_gap")])
+    keys = ("s1", "s2", "gap", "ramanujan_gap")
+    measures = np.array([[pair[key] for pair in pairs] for key in keys])
     lows, means = measures.min(axis=1).tolist(), measures.mean(axis=1).tolist()
     out: dict[str, float] = {}
     for name, low, mean in zip(_BIPARTITE, lows, means, strict=True):

@@ -13,7 +13,6 @@ from graphs.generators import FAMILIES, GraphSpec, sample_thesis
 from graphs.properties import PROPERTY_NAMES, THESIS_PROPERTIES, graph_properties
 from graphs.spectral import (
     EXTENDED_FEATURES,
-    bipartite_spectra,
     bipartite_spectrum,
     io_path_count,
     spectral_features,
@@ -175,27 +174,6 @@ def test_layer_expansion_of_every_pair_matches_networkx_biadjacency(family):
         for name, values in (("s1", s1), ("s2", s2), ("gap", s1 - s2)):
             assert features[f"bipartite_{name}_min"] == pytest.approx(values.min(), rel=1e-12)
             assert features[f"bipartite_{name}_mean"] == pytest.approx(values.mean(), rel=1e-12)
-
-
-def test_bipartite_spectra_equal_one_matrix_at_a_time():
-    # Shapes repeat (one stacked SVD each) and include a single row and a single column.
-    rng = np.random.default_rng(0)
-    shapes = [(3, 4), (1, 5), (3, 4), (6, 1), (2, 2), (1, 5), (3, 4), (4, 3)]
-    matrices = [(rng.random(shape) < 0.5).astype(float) for shape in shapes]
-    for matrix in matrices:
-        matrix[0, 0] = 1.0  # an edge in each
-    together = bipartite_spectra(matrices)
-    for i, matrix in enumerate(matrices):
-        alone = bipartite_spectrum(matrix)
-        assert {name: values[i] for name, values in together.items()} == alone
-        singular = np.linalg.svd(matrix, compute_uv=False)
-        assert alone["s1"] == singular[0]
-        assert alone["s2"] == (singular[1] if singular.size > 1 else 0.0)
-        assert alone["ramanujan_bound"] == pytest.approx(
-            math.sqrt(max(matrix.sum() / matrix.shape[0] - 1, 0))
-            + math.sqrt(max(matrix.sum() / matrix.shape[1] - 1, 0)),
-            rel=1e-15,
-        )
 
 
 def test_path_count_matches_networkx_on_small_graphs():
