@@ -9,7 +9,7 @@ the same Generator to several calls draws them from one stream.
 ``sample_thesis`` reproduce the thesis preset (WS, BA and ER graphs with 10 to 50 nodes).
 
 A numpy Generator is handed to networkx wrapped in ``NumpyBitsRandom``: networkx' own adapter
-with the same bits drawn faster (the adapter was half of a graph's build time), so every seed
+with the same bits drawn without its overhead (which dominated drawing a graph), so every seed
 gives the graph it gave before.
 """
 
@@ -45,7 +45,7 @@ class NumpyBitsRandom(nx.utils.PythonRandomViaNumpyBits):
 
     networkx' ``getrandbits(k)`` takes ``Generator.bytes``, which draws ``ceil(k / 32)``
     32-bit words with the bit generator's ``next_uint32`` and builds arrays and bytes around
-    them (about 7 microseconds a call; ``random.choice`` calls it once or more per pick). For
+    them (``random.choice`` calls it once or more per pick, so that overhead adds up). For
     ``k <= 32`` this draws the one word directly through numpy's documented ctypes interface of
     the bit generator (``BitGenerator.ctypes``: the very functions ``Generator`` calls) and
     cuts it as ``bytes`` would; ``random()`` takes ``next_double`` the same way, as
