@@ -46,7 +46,7 @@ class LayeredDAG:
             buckets[layer].append(node)
         return tuple(tuple(b) for b in buckets)
 
-    @property
+    @cached_property
     def layer_sizes(self) -> tuple[int, ...]:
         return tuple(len(layer) for layer in self.layers)
 
@@ -86,6 +86,22 @@ def _is_integer_label(node: object) -> bool:
     return True
 
 
+def sorted_edges(graph: nx.Graph) -> list[tuple[int, int]]:
+    """The graph's edges as ``(u, v)`` integer label pairs with ``u <= v``, sorted, each once.
+
+    Raises
+    ------
+    SparseNASError
+        If a node label is not an integer.
+    """
+    if not graph.is_directed() and all(type(node) is int for node in graph):
+        # The usual case: nothing to convert, and each edge is read once from the adjacency,
+        # at its lower end (cheaper than networkx' edge view).
+        return sorted([(u, v) for u, neighbours in graph.adjacency() for v in neighbours if u <= v])
+    sorted_integer_labels(graph)  # raises for non-integer labels
+    return sorted({(min(int(a), int(b)), max(int(a), int(b))) for a, b in graph.edges})
+
+
 def layered_dag(graph: nx.Graph) -> LayeredDAG:
     """Orient ``graph`` from lower to higher integer label and assign each node its layer.
 
@@ -107,21 +123,18 @@ def layered_dag(graph: nx.Graph) -> LayeredDAG:
     if graph.number_of_nodes() == 0:
         raise SparseNASError("the graph has no nodes")
     labels = sorted_integer_labels(graph)
-    position = {label: i for i, label in enumerate(labels)}
-    edges = set()
-    for a, b in graph.edges:
-        u, v = position[int(a)], position[int(b)]
-        if u == v:
-            raise SparseNASError(f"the graph has a self-loop at node {a!r}")
-        edges.add((min(u, v), max(u, v)))
-    ordered = tuple(sorted(edges))
+    edges = sorted_edges(graph)
+    loops = [u for u, v in edges if u == v]
+    if loops:  # named by its own label (nodes 1 and "1" joined are a loop only here)
+        loop = next(nx.nodes_with_selfloops(graph), loops[0])
+        raise SparseNASError(f"the graph has a self-loop at node {loop!r}")
+    if labels != list(range(len(labels))):  # edges between positions, not labels
+        position = {label: i for i, label in enumerate(labels)}
+        edges = [(position[u], position[v]) for u, v in edges]
     layer_of = [0] * len(labels)
-    # Edges sorted by source; a node's layer is final once all edges into it (from lower
-    # nodes) are seen, and processing nodes in label order guarantees that.
-    preds: list[list[int]] = [[] for _ in labels]
-    for u, v in ordered:
-        preds[v].append(u)
-    for v in range(len(labels)):
-        if preds[v]:
-            layer_of[v] = 1 + max(layer_of[u] for u in preds[v])
-    return LayeredDAG(labels=tuple(labels), layer_of=tuple(layer_of), edges=ordered)
+    # Edges sorted by source: all edges into a node come from lower nodes, so they are seen
+    # before any edge out of it, and its layer is final when it is first read.
+    for u, v in edges:
+        if layer_of[v] <= layer_of[u]:
+            layer_of[v] = layer_of[u] + 1
+    return LayeredDAG(labels=tuple(labels), layer_of=tuple(layer_of), edges=tuple(edges))

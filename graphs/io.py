@@ -18,7 +18,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from graphs.dag import sorted_integer_labels
+from graphs.dag import sorted_edges, sorted_integer_labels
 from graphs.errors import SparseNASError, existing_file
 
 GRAPHML_SUFFIXES: tuple[str, ...] = (".graphml", ".xml")
@@ -66,7 +66,7 @@ def write_graph(graph: nx.Graph, path: str | PathLike[str]) -> None:
     """
     path = Path(path)
     _check_graph(graph, f"graph for '{path}'")
-    edges = _sorted_edges(graph)
+    edges = sorted_edges(graph)
     try:
         if _is_graphml(path):
             clean = nx.Graph()
@@ -87,7 +87,7 @@ def edges_to_string(graph: nx.Graph) -> str:
     Labels must be non-negative integers, since ``-`` separates the two ends of an edge.
     """
     _check_graph(graph, "graph")
-    edges = _sorted_edges(graph)
+    edges = sorted_edges(graph)
     negative = [u for u, _ in edges if u < 0]
     if negative:
         raise SparseNASError(f"an edge string needs non-negative node labels (got {negative[0]})")
@@ -113,12 +113,6 @@ def edges_from_string(text: str) -> nx.Graph:
 
 def _is_graphml(path: Path) -> bool:
     return path.suffix.lower() in GRAPHML_SUFFIXES
-
-
-def _sorted_edges(graph: nx.Graph) -> list[tuple[int, int]]:
-    sorted_integer_labels(graph)  # raises for non-integer labels
-    edges = {(min(int(a), int(b)), max(int(a), int(b))) for a, b in graph.edges}
-    return sorted(edges)
 
 
 def _parse_edge_list(text: str, source: str) -> nx.Graph:

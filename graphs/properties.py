@@ -104,14 +104,14 @@ def graph_properties(graph: nx.Graph, dag: LayeredDAG | None = None) -> dict[str
     .. [2] U. Brandes, A faster algorithm for betweenness centrality,
        J. Math. Sociol. 25, pp. 163-177, 2001.
     """
-    if graph.number_of_edges() == 0:
+    if nx.is_empty(graph):  # no edge (cheaper than counting them)
         raise SparseNASError(
             f"graph properties need at least one edge (got {graph.number_of_nodes()} nodes "
             "and no edges)"
         )
     if dag is None:
         dag = layered_dag(graph)
-    elif dag.n_nodes != graph.number_of_nodes() or len(dag.edges) != graph.number_of_edges():
+    elif dag.n_nodes != graph.number_of_nodes() or len(dag.edges) != len(graph.edges):
         raise ValueError(
             f"dag does not belong to graph ({dag.n_nodes} nodes and {len(dag.edges)} edges, "
             f"graph has {graph.number_of_nodes()} and {graph.number_of_edges()})"
@@ -122,7 +122,7 @@ def graph_properties(graph: nx.Graph, dag: LayeredDAG | None = None) -> dict[str
             f"graph properties need a connected graph (got {len(g.connected_components())} "
             f"components on {g.vcount()} nodes)"
         )
-    values = {**_layer_properties(dag), **_distance_properties(g), **_centrality_properties(g)}
+    values = {**_layer_properties(dag), **_distance_properties(g), **_distributions(g)}
     return {name: values[name] for name in PROPERTY_NAMES}
 
 
@@ -149,31 +149,41 @@ def _distance_properties(g: ig.Graph) -> dict[str, float]:
         "diameter": float(g.diameter(directed=False)),
         "density": m / (n * (n - 1)),
         "average_shortest_path_length": float(g.average_path_length(directed=False)),
-        **_summary("eccentricity", g.eccentricity()),
     }
 
 
-def _centrality_properties(g: ig.Graph) -> dict[str, float]:
+def _distributions(g: ig.Graph) -> dict[str, float]:
+    """The summaries of the per-node and per-edge distributions."""
     n = g.vcount()
-    degree = np.asarray(g.degree(), dtype=float) / (n - 1)
+    per_node = np.array(
+        [
+            g.eccentricity(),
+            g.degree(),
+            # Connected graph: igraph's normalised closeness equals networkx' (n - 1) / sum(d).
+            g.closeness(normalized=True),
+            g.betweenness(directed=False),
+        ],
+        dtype=float,
+    )
+    per_node[1] /= n - 1
     # igraph counts each unordered pair once; networkx divides by the number of pairs.
     node_pairs = (n - 1) * (n - 2) / 2
-    nodes_betweenness = np.asarray(g.betweenness(directed=False), dtype=float)
     if node_pairs > 0:
-        nodes_betweenness /= node_pairs
-    edge_betweenness = np.asarray(g.edge_betweenness(directed=False), dtype=float)
+        per_node[3] /= node_pairs
+    edge_betweenness = np.array([g.edge_betweenness(directed=False)], dtype=float)
     edge_betweenness /= n * (n - 1) / 2
     return {
-        **_summary("degree", degree),
-        # Connected graph: igraph's normalised closeness equals networkx' (n - 1) / sum(d).
-        **_summary("closeness", g.closeness(normalized=True)),
-        **_summary("nodes_betweenness", nodes_betweenness),
-        **_summary("edge_betweenness", edge_betweenness),
+        **_summaries(("eccentricity", "degree", "closeness", "nodes_betweenness"), per_node),
+        **_summaries(("edge_betweenness",), edge_betweenness),
     }
 
 
-def _summary(name: str, values: Sequence[float] | np.ndarray) -> dict[str, float]:
-    """Mean, sample variance and sample standard deviation (ddof=1; NaN for one value)."""
-    x = np.asarray(values, dtype=float)
-    var = float(x.var(ddof=1)) if x.size > 1 else float("nan")
-    return {f"{name}_mean": float(x.mean()), f"{name}_var": var, f"{name}_std": var**0.5}
+def _summaries(names: Sequence[str], rows: np.ndarray) -> dict[str, float]:
+    """Mean, sample variance and sample standard deviation (ddof=1; NaN for one value) of each
+    row of ``rows``, named by ``names``; one numpy call per statistic for all the rows."""
+    means = rows.mean(axis=1)
+    variances = rows.var(axis=1, ddof=1) if rows.shape[1] > 1 else np.full(len(rows), np.nan)
+    out: dict[str, float] = {}
+    for name, mean, var in zip(names, means.tolist(), variances.tolist(), strict=True):
+        out.update({f"{name}_mean": mean, f"{name}_var": var, f"{name}_std": var**0.5})
+    return out

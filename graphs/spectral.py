@@ -17,7 +17,6 @@ there.
 from __future__ import annotations
 
 import math
-from itertools import pairwise
 
 import networkx as nx
 import numpy as np
@@ -101,15 +100,14 @@ def spectral_features(graph: nx.Graph, dag: LayeredDAG | None = None) -> dict[st
     dag = _checked_dag(graph, dag)
     n = dag.n_nodes
     adjacency = np.zeros((n, n))
-    if dag.edges:
-        u, v = np.asarray(dag.edges).T
-        adjacency[u, v] = adjacency[v, u] = 1.0
+    u, v = np.asarray(dag.edges).T  # the ends of each edge (there is at least one)
+    adjacency[u, v] = adjacency[v, u] = 1.0
     degree = adjacency.sum(axis=1)
     values = {
         **_layer_expansion(dag, adjacency),
         **_spectra(adjacency, degree),
         "average_clustering": _average_clustering(adjacency, degree),
-        "degree_assortativity": _degree_assortativity(dag, degree),
+        "degree_assortativity": _degree_assortativity(u, v, degree),
         **_layer_widths(dag),
         "dead_end_nodes": float(len(dag.dead_ends)),
         "log_io_paths": math.log(io_path_count(dag)),
@@ -138,14 +136,14 @@ def io_path_count(dag: LayeredDAG) -> int:
 
 
 def _checked_dag(graph: nx.Graph, dag: LayeredDAG | None) -> LayeredDAG:
-    if graph.number_of_edges() == 0:
+    if nx.is_empty(graph):  # no edge (cheaper than counting them)
         raise SparseNASError(
             f"graph features need at least one edge (got {graph.number_of_nodes()} nodes "
             "and no edges)"
         )
     if dag is None:
         return layered_dag(graph)
-    if dag.n_nodes != graph.number_of_nodes() or len(dag.edges) != graph.number_of_edges():
+    if dag.n_nodes != graph.number_of_nodes() or len(dag.edges) != len(graph.edges):
         raise ValueError(
             f"dag does not belong to graph ({dag.n_nodes} nodes and {len(dag.edges)} edges, "
             f"graph has {graph.number_of_nodes()} and {graph.number_of_edges()})"
@@ -180,17 +178,20 @@ def bipartite_spectrum(biadjacency: np.ndarray) -> dict[str, float]:
 
 
 def _layer_expansion(dag: LayeredDAG, adjacency: np.ndarray) -> dict[str, float]:
-    per_pair: dict[str, list[float]] = {name: [] for name in _BIPARTITE}
-    layers = [np.asarray(layer) for layer in dag.layers]
-    for left, right in pairwise(layers):
-        pair = bipartite_spectrum(adjacency[np.ix_(left, right)])
-        values = (pair["s1"], pair["s2"], pair["gap"], pair["ramanujan_gap"])
-        for name, value in zip(_BIPARTITE, values, strict=True):
-            per_pair[name].append(value)
+    # Nodes regrouped layer by layer: each consecutive pair is a block beside the diagonal.
+    order = np.concatenate(dag.layers)
+    by_layer = adjacency[np.ix_(order, order)]
+    bounds = np.cumsum((0, *dag.layer_sizes)).tolist()
+    pairs = [
+        bipartite_spectrum(by_layer[low:middle, middle:high])
+        for low, middle, high in zip(bounds, bounds[1:], bounds[2:], strict=False)
+    ]
+    keys = ("s1", "s2", "gap", "ramanujan_gap")
+    measures = np.array([[pair[key] for pair in pairs] for key in keys])
+    lows, means = measures.min(axis=1).tolist(), measures.mean(axis=1).tolist()
     out: dict[str, float] = {}
-    for name, values in per_pair.items():
-        out[f"{name}_min"] = float(min(values))
-        out[f"{name}_mean"] = float(np.mean(values))
+    for name, low, mean in zip(_BIPARTITE, lows, means, strict=True):
+        out[f"{name}_min"], out[f"{name}_mean"] = low, mean
     return out
 
 
@@ -212,11 +213,10 @@ def _average_clustering(adjacency: np.ndarray, degree: np.ndarray) -> float:
     return float(local.mean())
 
 
-def _degree_assortativity(dag: LayeredDAG, degree: np.ndarray) -> float:
-    edges = np.asarray(dag.edges)
-    # Both orientations of every edge, as networkx counts an undirected graph.
-    x = np.concatenate([degree[edges[:, 0]], degree[edges[:, 1]]])
-    y = np.concatenate([degree[edges[:, 1]], degree[edges[:, 0]]])
+def _degree_assortativity(u: np.ndarray, v: np.ndarray, degree: np.ndarray) -> float:
+    # Both orientations of every edge (u[i], v[i]), as networkx counts an undirected graph.
+    x = np.concatenate([degree[u], degree[v]])
+    y = np.concatenate([degree[v], degree[u]])
     x, y = x - x.mean(), y - y.mean()
     denominator = math.sqrt(float(x @ x) * float(y @ y))
     if denominator == 0.0:

@@ -1,9 +1,10 @@
 """Orientation and layering of graphs (graphs/dag.py)."""
 
 import networkx as nx
+import numpy as np
 import pytest
 
-from graphs.dag import layered_dag, sorted_integer_labels
+from graphs.dag import layered_dag, sorted_edges, sorted_integer_labels
 from graphs.errors import SparseNASError
 from graphs.generators import GraphSpec
 
@@ -82,3 +83,37 @@ def test_barabasi_albert_has_one_source():
     # Each new BA node attaches to earlier (lower-labelled) nodes, so only node 0 is a source.
     for seed in range(5):
         assert layered_dag(GraphSpec("ba", 25).build(seed)).layer_sizes[0] == 1
+
+
+@pytest.mark.parametrize("family", ["ws", "ba", "er"])
+def test_layers_are_networkx_topological_generations(family):
+    # A node's layer is its longest path from a source: Kahn's generations of the oriented DAG.
+    for seed in range(5):
+        graph = GraphSpec(family, 10 + 7 * seed).build(seed)
+        dag = layered_dag(graph)
+        digraph = nx.DiGraph(dag.edges)
+        digraph.add_nodes_from(range(dag.n_nodes))
+        generations = tuple(tuple(sorted(g)) for g in nx.topological_generations(digraph))
+        assert dag.layers == generations
+
+
+def test_sorted_edges_of_integer_and_converted_labels():
+    edges = [(3, 1), (0, 3), (2, 1), (1, 0)]
+    expected = [(0, 1), (0, 3), (1, 2), (1, 3)]
+    assert sorted_edges(nx.Graph(edges)) == expected
+    # Labels that are converted take the general path and give the same pairs.
+    assert sorted_edges(nx.Graph([(str(u), str(v)) for u, v in edges])) == expected
+    assert sorted_edges(nx.Graph([(np.int64(u), np.int64(v)) for u, v in edges])) == expected
+    assert all(type(x) is int for edge in sorted_edges(nx.Graph([("10", "2")])) for x in edge)
+    # A directed graph's edges in both directions count once.
+    assert sorted_edges(nx.DiGraph([(1, 0), (0, 1), (2, 1)])) == [(0, 1), (1, 2)]
+    with pytest.raises(SparseNASError, match="integers"):
+        sorted_edges(nx.Graph([("a", "b")]))
+
+
+def test_relabelled_graph_layers_by_position():
+    # Labels 5, 7, 20 play the roles of positions 0, 1, 2 (the path 0-1-2 with a skip edge).
+    dag = layered_dag(nx.Graph([(20, 5), (7, 20), (5, 7)]))
+    assert dag.labels == (5, 7, 20)
+    assert dag.edges == ((0, 1), (0, 2), (1, 2))
+    assert dag.layer_of == (0, 1, 2)

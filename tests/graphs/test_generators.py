@@ -11,6 +11,7 @@ from graphs.errors import SparseNASError
 from graphs.generators import (
     FAMILIES,
     GraphSpec,
+    NumpyBitsRandom,
     barabasi_albert,
     erdos_renyi,
     sample_thesis,
@@ -45,6 +46,62 @@ def test_generator_seed_is_reproducible(family):
     rng = np.random.default_rng(7)
     build(rng)
     assert edges(build(rng)) != first
+
+
+def test_numpy_bits_random_draws_the_stream_of_networkx_adapter():
+    ours, theirs_rng = np.random.default_rng(11), np.random.default_rng(11)
+    fast = NumpyBitsRandom(ours)
+    reference = nx.utils.create_py_random_state(theirs_rng)
+    assert type(reference) is nx.utils.PythonRandomViaNumpyBits
+    plan = np.random.default_rng(0)
+    for _ in range(3000):
+        what = int(plan.integers(5))
+        if what == 0:
+            k = int(plan.integers(0, 80))  # 0, the one-word fast path and networkx' own
+            assert fast.getrandbits(k) == reference.getrandbits(k)
+        elif what == 1:
+            assert fast.random() == reference.random()
+        elif what == 2:
+            seq = list(range(int(plan.integers(1, 200))))
+            assert fast.choice(seq) == reference.choice(seq)
+        elif what == 3:
+            high = int(plan.integers(1, 2**62))
+            assert fast.randrange(high) == reference.randrange(high)
+        else:  # a draw straight from the Generators keeps them in step
+            assert ours.integers(0, 2**32, dtype=np.uint32) == theirs_rng.integers(
+                0, 2**32, dtype=np.uint32
+            )
+    assert ours.random() == theirs_rng.random()
+
+
+def _networkx_erdos_renyi(n, p, rng):
+    """The rejection loop of ``erdos_renyi`` with networkx' own adapter of ``rng``."""
+    py = nx.utils.create_py_random_state(rng)
+    while not nx.is_connected(graph := nx.gnp_random_graph(n, p, seed=py)):
+        pass
+    return graph
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_generator_seed_draws_what_networkx_draws_from_it(family):
+    # Our Generator adapter is a speed-up only: every graph equals networkx' own draw.
+    ours = {
+        "ws": lambda n, rng: watts_strogatz(n, 2 + 2 * (n % 4), (n % 10) / 9, seed=rng),
+        "ba": lambda n, rng: barabasi_albert(n, 1 + n % 5, seed=rng),
+        "er": lambda n, rng: erdos_renyi(n, 3 * math.log(n) / n, seed=rng),
+    }[family]
+    theirs = {
+        "ws": lambda n, rng: nx.connected_watts_strogatz_graph(
+            n, 2 + 2 * (n % 4), (n % 10) / 9, tries=10, seed=rng
+        ),
+        "ba": lambda n, rng: nx.barabasi_albert_graph(n, 1 + n % 5, seed=rng),
+        "er": lambda n, rng: _networkx_erdos_renyi(n, 3 * math.log(n) / n, rng),
+    }[family]
+    for seed in range(40):
+        n = 10 + seed
+        ours_rng, theirs_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+        for _ in range(2):  # the second draw continues each Generator's stream
+            assert edges(ours(n, ours_rng)) == edges(theirs(n, theirs_rng))
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -156,6 +156,26 @@ def test_cross_check_with_networkx(family, seed):
     assert features["bipartite_s1_min"] <= s1 + 1e-12
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_layer_expansion_of_every_pair_matches_networkx_biadjacency(family):
+    # Each consecutive pair's matrix from networkx, one SVD per matrix: the aggregates agree.
+    for seed in range(4):
+        _, graph = sample_thesis(family, seed)
+        dag = layered_dag(graph)
+        per_pair = []
+        for left, right in pairwise(dag.layers):
+            sub = nx.Graph(graph.subgraph([*left, *right]).edges)
+            sub.add_nodes_from([*left, *right])
+            matrix = nx.bipartite.biadjacency_matrix(sub, row_order=left, column_order=right)
+            singular = np.linalg.svd(matrix.toarray(), compute_uv=False)
+            per_pair.append((singular[0], singular[1] if singular.size > 1 else 0.0))
+        s1, s2 = np.array(per_pair).T
+        features = spectral_features(graph)
+        for name, values in (("s1", s1), ("s2", s2), ("gap", s1 - s2)):
+            assert features[f"bipartite_{name}_min"] == pytest.approx(values.min(), rel=1e-12)
+            assert features[f"bipartite_{name}_mean"] == pytest.approx(values.mean(), rel=1e-12)
+
+
 def test_path_count_matches_networkx_on_small_graphs():
     for seed in range(5):
         graph = GraphSpec("er", 12, p=0.35).build(seed)
