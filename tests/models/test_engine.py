@@ -7,6 +7,7 @@ Every test runs on both recurrences: the compiled one (models/fused.py) and the 
 import warnings
 from types import SimpleNamespace
 
+import networkx as nx
 import pytest
 import torch
 
@@ -62,17 +63,13 @@ def _unpad(weight, gates, n, width, cols=None):
     return blocks if cols is None else blocks[..., :cols]
 
 
-@pytest.mark.parametrize("cell", CELLS)
-def test_stacked_forward_and_gradients_match_the_reference(cell):
-    dags = _dags()
+def _assert_stack_matches_reference(dags, cell, inputs, lengths):
+    """Outputs and every gradient of ``dags`` stacked equal each network's reference loop."""
     models = [
         SparseRNNClassifier(d, cell, 3, vocab_size=12, embedding_dim=4, seed=i)
         for i, d in enumerate(dags)
     ]
     stack = StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
-    generator = torch.Generator().manual_seed(0)
-    inputs = torch.randint(1, 12, (5, 7), generator=generator)
-    lengths = torch.tensor([7, 1, 3, 6, 4])
     k = len(models)
     out = stack.forward(inputs.expand(k, -1, -1), lengths.expand(k, -1))
     out.square().sum().backward()
@@ -96,6 +93,27 @@ def test_stacked_forward_and_gradients_match_the_reference(cell):
         torch.testing.assert_close(
             stack.gradients()["embedding"][row], model.embedding.weight.grad, atol=1e-5, rtol=1e-5
         )
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_stacked_forward_and_gradients_match_the_reference(cell):
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randint(1, 12, (5, 7), generator=generator)
+    lengths = torch.tensor([7, 1, 3, 6, 4])
+    _assert_stack_matches_reference(_dags(), cell, inputs, lengths)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_a_wide_layer_and_a_wide_batch_match_the_reference(cell):
+    """The compiled loop's register paths: a layer of 70 neurons gives every gate row 70
+    own-layer edges and the source 70 readers at one lag (runs longer than the 64 one pass
+    takes), and 45 rows give whole 32-row tiles, an 8-row vector and a tail of 5 (and token
+    permutes of 16 rows with a tail)."""
+    wide = nx.Graph([(0, i) for i in range(1, 71)] + [(i, 71) for i in range(1, 71)])
+    generator = torch.Generator().manual_seed(2)
+    inputs = torch.randint(1, 12, (45, 6), generator=generator)
+    lengths = torch.randint(1, 7, (45,), generator=generator)
+    _assert_stack_matches_reference([layered_dag(wide)], cell, inputs, lengths)
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
