@@ -100,6 +100,17 @@ _GATE_ROWS = frozenset({"weight_in", "weight_x", "weight_h", "bias_x", "bias_h"}
 _NEURON_COLUMNS = frozenset({"weight_x", "weight_h", "readout_w"})
 
 
+def _layout_views(
+    flat: torch.Tensor, layout: dict[str, tuple[int, tuple[int, ...]]]
+) -> dict[str, torch.Tensor]:
+    """(K, total) tensor in a stack's flat layout -> its per-parameter (K, *shape) views."""
+    k = flat.shape[0]
+    return {
+        name: flat[:, offset : offset + math.prod(shape)].view(k, *shape)
+        for name, (offset, shape) in layout.items()
+    }
+
+
 def _fit(values: torch.Tensor, dim: int, size: int) -> torch.Tensor:
     """``values`` cut or zero-padded to ``size`` along ``dim``."""
     have = values.shape[dim]
@@ -252,22 +263,15 @@ class StackedSparseRNN:
     def parameters(self) -> list[torch.Tensor]:
         return [self.flat]
 
-    def _views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        k = flat.shape[0]
-        return {
-            name: flat[:, offset : offset + math.prod(shape)].view(k, *shape)
-            for name, (offset, shape) in self.layout.items()
-        }
-
     @property
     def tensors(self) -> dict[str, torch.Tensor]:
         """Buffers (masks, pair lists, layers) and per-parameter views of the flat leaf."""
-        return {**self.buffers, **self._views(self.flat)}
+        return {**self.buffers, **_layout_views(self.flat, self.layout)}
 
     def gradients(self) -> dict[str, torch.Tensor]:
         """Per-parameter views of the last backward pass's gradient."""
         assert self.flat.grad is not None, "no backward pass has run"
-        return self._views(self.flat.grad)
+        return _layout_views(self.flat.grad, self.layout)
 
     def to(self, device: torch.device) -> StackedSparseRNN:
         self.flat = self.flat.to(device)
@@ -287,8 +291,7 @@ class StackedSparseRNN:
         buffers, so only the padded neuron width moves anything."""
         k, old, new = values.shape[0], self.neurons, other.neurons
         parts = []
-        for name, (offset, shape) in self.layout.items():
-            part = values[:, offset : offset + math.prod(shape)].view(k, *shape)
+        for name, part in _layout_views(values, self.layout).items():
             if name in _GATE_ROWS:
                 rest = part.shape[2:]
                 part = _fit(part.reshape(k, self.gates, old, *rest), 2, new)
@@ -477,11 +480,7 @@ class _Unflatten(torch.autograd.Function):
     @staticmethod
     def forward(ctx, flat, mask, layout):  # noqa: D102
         ctx.save_for_backward(mask)
-        k = flat.shape[0]
-        return tuple(
-            flat[:, offset : offset + math.prod(shape)].view(k, *shape)
-            for offset, shape in layout.values()
-        )
+        return tuple(_layout_views(flat, layout).values())
 
     @staticmethod
     def backward(ctx, *grads):  # noqa: D102
