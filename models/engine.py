@@ -27,6 +27,7 @@ Padded neurons have zero weights and biases, so their state stays exactly zero.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -306,6 +307,13 @@ class StackedSparseRNN:
         self.flat = self.flat[rows].detach()
         self.buffers = {name: t[rows] for name, t in self.buffers.items()}
         self._edges = None
+
+    def rows(self, rows: torch.Tensor) -> StackedSparseRNN:
+        """A stack of just the slots ``rows`` (same padding, weights detached), this one
+        unchanged: testing the few networks that end costs only their share."""
+        part = copy.copy(self)
+        part.keep(rows)
+        return part
 
     def requires_grad_(self) -> StackedSparseRNN:
         self.flat.requires_grad_(True)
@@ -858,13 +866,17 @@ def _stack_epoch(
             ending.append(row)
     if not ending:
         return active
-    with _naming_the_stack(active):  # once per network, before its slot is freed
-        tests = _evaluate(stack, task.test, device)
+    tested = [row for row in ending if active[row].result.status != "diverged"]
+    tests: dict[int, tuple[float, float]] = {}
+    if tested:  # once per network, before its slot is freed
+        part = stack if len(tested) == len(active) else stack.rows(torch.tensor(tested, device=device))
+        with _naming_the_stack(active):
+            tests = dict(zip(tested, _evaluate(part, task.test, device), strict=True))
     for row in ending:
         slot = active[row]
         result = slot.result
         result.train_seconds = time.perf_counter() - slot.started
-        if result.status != "diverged":
+        if row in tests:
             result.test_loss, result.test_acc = tests[row]
         model = None
         if keep_models and result.status != "diverged":

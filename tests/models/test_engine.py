@@ -222,6 +222,21 @@ def test_a_diverging_candidate_never_touches_the_others(tiny_task):
         assert torch.isfinite(both.tensors[name][0]).all()
 
 
+def test_a_stack_of_some_rows_computes_what_those_rows_compute_in_the_whole():
+    dags = _dags()
+    models = [SparseRNNClassifier(d, "gru", 3, vocab_size=12, seed=i) for i, d in enumerate(dags)]
+    stack = StackedSparseRNN(models, **stack_sizes(dags))
+    generator = torch.Generator().manual_seed(1)
+    inputs = torch.randint(0, 12, (3, 5, 7), generator=generator)
+    lengths = torch.randint(1, 8, (3, 5), generator=generator)
+    with torch.no_grad():
+        whole = stack.forward(inputs, lengths)
+        part = stack.rows(torch.tensor([2, 0]))
+        torch.testing.assert_close(part.forward(inputs[[2, 0]], lengths[[2, 0]]), whole[[2, 0]])
+    assert part.flat.shape[0] == 2 and stack.flat.shape[0] == 3  # the whole is unchanged
+    torch.testing.assert_close(stack.forward(inputs, lengths), whole)
+
+
 def test_callback_sees_every_epoch_and_can_drop_a_candidate(tiny_task):
     seen = []
 
