@@ -43,7 +43,13 @@ from graphs.dag import LayeredDAG
 from models.allocator import keep_freed_memory
 from models.cells import GATES
 from models.data import SequenceSet, Task
-from models.fused import FusedPlan, FusedRecurrence, edge_list, fused_kernel
+from models.fused import (
+    FusedPlan,
+    edge_list,
+    fused_kernel,
+    recurrence_backward,
+    recurrence_forward,
+)
 from models.networks import SparseRNNClassifier
 from models.recurrence import Wavefront, WavefrontRecurrence, pair_offsets
 from models.training import (
@@ -323,49 +329,39 @@ class StackedSparseRNN:
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """inputs (K, B, T) token ids or (K, B, T, F) floats, lengths (K, B) -> (K, B, C)."""
+        if inputs.device.type == "cpu" and fused_kernel() is not None:
+            return _FusedStack.apply(self.flat, self, inputs, lengths, torch.is_grad_enabled())
         views = _Unflatten.apply(self.flat, self.buffers["flat_mask"], self.layout)
         t = {**self.buffers, **dict(zip(self.layout, views, strict=True))}
-        steps = inputs.shape[2]
-        total = steps + self.layers - 1
+        total = inputs.shape[2] + self.layers - 1
         weight_in_t = t["weight_in"].transpose(1, 2)
         bias_x = t["bias_x"][:, None, :]
         last_step = self.layers - 2 + lengths
-        kernel = fused_kernel() if inputs.device.type == "cpu" else None
-        if kernel is not None:
-            last = self._fused(t, inputs, total, weight_in_t, bias_x, last_step)
-        else:
-            last = self._portable(t, inputs, total, weight_in_t, bias_x, last_step)
-        readout = t["readout_w"].transpose(1, 2)
-        return torch.baddbmm(t["readout_b"][:, None, :], last.transpose(1, 2), readout)
+        last = self._portable(t, inputs, total, weight_in_t, bias_x, last_step)
+        return _readout(t, last)
 
-    def _fused(self, t, inputs, total, weight_in_t, bias_x, last_step) -> torch.Tensor:
-        """The compiled recurrence (models.fused): edges as lists, tokens read from a table."""
+    def _fused_plan(
+        self, inputs: torch.Tensor, lengths: torch.Tensor, keep_for_backward: bool
+    ) -> FusedPlan:
+        """The compiled recurrence's edge lists, layers and this batch's token ids."""
         x_edges, x_count, h_edges, h_count = self._edge_lists()
+        total = inputs.shape[2] + self.layers - 1
         ids = None
-        if self.uses_tokens:
-            source = self._token_table(t, weight_in_t, bias_x).transpose(1, 2).contiguous()
-            ids = self._token_ids(inputs, total).to(torch.int32)
-        else:
-            source = self._float_drive(inputs, total, weight_in_t, bias_x)
-        plan = FusedPlan(
+        if self.uses_tokens:  # what _token_ids computes, in one compiled pass
+            vocab = self.layout["embedding"][1][0]
+            ids = fused_kernel().token_ids(inputs, self.buffers["shift"], total, vocab)  # type: ignore[union-attr]
+        return FusedPlan(
             cell=self.cell,
             lags=self.lags,
             x_edges=x_edges,
             x_count=x_count,
             h_edges=h_edges,
             h_count=h_count,
-            layer=t["layer"].to(torch.int32).contiguous(),
+            layer=self.buffers["layer"].to(torch.int32).contiguous(),
             length=inputs.shape[2],
-            last_step=last_step.contiguous(),
+            last_step=(self.layers - 2 + lengths).contiguous(),
             ids=ids,
-            keep_for_backward=torch.is_grad_enabled(),
-        )
-        return FusedRecurrence.apply(
-            source,
-            t["weight_x"].contiguous(),
-            t["weight_h"].contiguous(),
-            t["bias_h"].contiguous(),
-            plan,
+            keep_for_backward=keep_for_backward,
         )
 
     def _portable(self, t, inputs, total, weight_in_t, bias_x, last_step):
@@ -376,14 +372,14 @@ class StackedSparseRNN:
         pair_source = t["pair_source"][:, None, :].expand(k, weight_x.shape[1], self.pairs)
         weight_pairs = weight_x.gather(2, pair_source) * t["pair_mask"]  # (K, G*N, P)
         if self.uses_tokens:
-            table = self._token_table(t, weight_in_t, bias_x)  # (K, V + 1, G*N)
-            rows = table.shape[1]
+            table = torch.baddbmm(bias_x, _with_idle_row(t["embedding"]), weight_in_t)
+            rows = table.shape[1]  # (K, V + 1, G*N): row V, the idle input, is the bias alone
             ids = self._token_ids(inputs, total)
             ids = ids + torch.arange(k, device=ids.device).view(1, k, 1) * rows
             drive = nn.functional.embedding(ids, table.reshape(k * rows, -1))
             drive = drive.transpose(2, 3).contiguous()
         else:
-            drive = self._float_drive(inputs, total, weight_in_t, bias_x)
+            drive = _float_drive(self._moved_inputs(inputs, total), weight_in_t, bias_x, total)
         steps_started = torch.arange(self.layers - 1, device=inputs.device)[:, None, None]
         started = (t["layer"][None, :, :] <= steps_started).float()  # (L - 1, K, N)
         wave = Wavefront(
@@ -425,14 +421,6 @@ class StackedSparseRNN:
         local = torch.arange(total, device=inputs.device)[:, None] - self.buffers["shift"]
         return (local < 0) | (local >= steps), local.clamp(0, steps - 1)  # (total, K)
 
-    def _token_table(self, t, weight_in_t: torch.Tensor, bias_x: torch.Tensor) -> torch.Tensor:
-        """Per token, its projection plus bias: (K, V + 1, G*N); row V (the idle input) is
-        the bias alone."""
-        embedding = t["embedding"]
-        k = embedding.shape[0]
-        embedding = torch.cat([embedding, embedding.new_zeros(k, 1, embedding.shape[2])], 1)
-        return torch.baddbmm(bias_x, embedding, weight_in_t)
-
     def _token_ids(self, inputs: torch.Tensor, total: int) -> torch.Tensor:
         """(total, K, B) row of the token table each global step reads (V when idle)."""
         k, batch = inputs.shape[:2]
@@ -442,18 +430,15 @@ class StackedSparseRNN:
         vocab = self.layout["embedding"][1][0]
         return torch.where(idle[:, :, None], vocab, ids).contiguous()
 
-    def _float_drive(
-        self, inputs: torch.Tensor, total: int, weight_in_t: torch.Tensor, bias_x: torch.Tensor
-    ) -> torch.Tensor:
-        """Every global step's input projection plus bias, (total, K, G*N, B), for
-        feature-vector inputs (zero input while idle, so only the bias drives it there)."""
+    def _moved_inputs(self, inputs: torch.Tensor, total: int) -> torch.Tensor:
+        """(K, B, T, F) feature vectors -> (K, total * B, F): the one each global step reads
+        (zero while idle, so only the bias drives it there)."""
         k, batch, _, width = inputs.shape
         idle, position = self._positions(inputs, total)
         position = position.T[:, None, :].expand(k, batch, total)
         moved = inputs.gather(2, position[..., None].expand(k, batch, total, width))
         moved = torch.where(idle.T[:, None, :, None], 0.0, moved).transpose(1, 2)
-        drive = torch.baddbmm(bias_x, moved.reshape(k, total * batch, width), weight_in_t)
-        return drive.view(k, total, batch, -1).permute(1, 0, 3, 2).contiguous()
+        return moved.reshape(k, total * batch, width)
 
     def export(self, row: int, model: SparseRNNClassifier) -> SparseRNNClassifier:
         """Copy slot ``row``'s trained weights back into ``model`` (its own initial module)."""
@@ -478,6 +463,88 @@ class StackedSparseRNN:
             model.readout.weight.copy_(t["readout_w"][row][:, last_start:last_end])
             model.readout.bias.copy_(t["readout_b"][row])
         return model
+
+
+def _with_idle_row(embedding: torch.Tensor) -> torch.Tensor:
+    """(K, V, D) -> (K, V + 1, D): token V, the input of idle steps, embeds to zero."""
+    k, _, width = embedding.shape
+    return torch.cat([embedding, embedding.new_zeros(k, 1, width)], 1)
+
+
+def _float_drive(
+    moved: torch.Tensor, weight_in_t: torch.Tensor, bias_x: torch.Tensor, total: int
+) -> torch.Tensor:
+    """Every global step's input projection plus bias, (total, K, G*N, B), from the moved
+    inputs (K, total * B, F) (:meth:`StackedSparseRNN._moved_inputs`)."""
+    k = moved.shape[0]
+    drive = torch.baddbmm(bias_x, moved, weight_in_t)
+    return drive.view(k, total, -1, drive.shape[2]).permute(1, 0, 3, 2).contiguous()
+
+
+def _readout(t: dict[str, torch.Tensor], last: torch.Tensor) -> torch.Tensor:
+    """Last states (K, N, B) -> logits (K, B, C), as (K, C, N) x (K, N, B) products: the
+    transposed operands of the (K, B, N) x (K, N, C) form take a slower path in PyTorch."""
+    return (torch.bmm(t["readout_w"], last) + t["readout_b"][:, :, None]).transpose(1, 2)
+
+
+class _FusedStack(torch.autograd.Function):
+    """The stack on the compiled recurrence: flat leaf -> logits (K, B, C), differentiated
+    by hand in one step. Recorded operation by operation (per-parameter views, token table,
+    read-out, copies), autograd's bookkeeping around the compiled call cost about as much as
+    the sparse products of a small stack; here the whole backward is a few products, and
+    the gradients are written straight into one masked (K, total) tensor."""
+
+    @staticmethod
+    def forward(ctx, flat, stack: StackedSparseRNN, inputs, lengths, keep: bool):  # noqa: D102
+        t = _layout_views(flat, stack.layout)
+        plan = stack._fused_plan(inputs, lengths, keep)
+        if stack.uses_tokens:  # (K, G*N, V + 1): the kernel reads a token's column
+            rows = _with_idle_row(t["embedding"])
+            source = torch.baddbmm(t["bias_x"][:, :, None], t["weight_in"], rows.transpose(1, 2))
+        else:
+            total = inputs.shape[2] + stack.layers - 1
+            rows = stack._moved_inputs(inputs, total)
+            source = _float_drive(
+                rows, t["weight_in"].transpose(1, 2), t["bias_x"][:, None, :], total
+            )
+        last, saved = recurrence_forward(
+            plan,
+            source,
+            t["weight_x"].contiguous(),
+            t["weight_h"].contiguous(),
+            t["bias_h"].contiguous(),
+        )
+        if saved is not None:
+            ctx.save_for_backward(flat)
+            ctx.layout, ctx.mask = stack.layout, stack.buffers["flat_mask"]
+            ctx.recurrence, ctx.rows, ctx.last = saved, rows, last
+        return _readout(t, last)
+
+    @staticmethod
+    def backward(ctx, grad_logits):  # noqa: D102
+        (flat,) = ctx.saved_tensors
+        t = _layout_views(flat, ctx.layout)
+        grad = torch.empty_like(flat)
+        g = _layout_views(grad, ctx.layout)
+        grad_t = grad_logits.transpose(1, 2)  # (K, C, B)
+        g["readout_b"].copy_(grad_t.sum(2))
+        g["readout_w"].copy_(torch.bmm(grad_t, ctx.last.transpose(1, 2)))
+        grad_last = torch.bmm(t["readout_w"].transpose(1, 2), grad_t)
+        grad_source, grad_wx, grad_wh, grad_bh = recurrence_backward(ctx.recurrence, grad_last)
+        g["weight_x"].copy_(grad_wx)
+        g["weight_h"].copy_(grad_wh)
+        g["bias_h"].copy_(grad_bh)
+        if "embedding" in g:  # grad_source: the token table's, (K, G*N, V + 1)
+            g["bias_x"].copy_(grad_source.sum(2))
+            g["weight_in"].copy_(torch.bmm(grad_source, ctx.rows))
+            by_token = torch.bmm(grad_source.transpose(1, 2), t["weight_in"])
+            g["embedding"].copy_(by_token[:, :-1])
+        else:  # grad_source: the drive's, (total, K, G*N, B)
+            k, rows = grad_source.shape[1], ctx.rows.shape[1]
+            per_row = grad_source.permute(1, 0, 3, 2).reshape(k, rows, -1)
+            g["bias_x"].copy_(per_row.sum(1))
+            g["weight_in"].copy_(torch.bmm(per_row.transpose(1, 2), ctx.rows))
+        return grad.mul_(ctx.mask), None, None, None, None
 
 
 class _Unflatten(torch.autograd.Function):
@@ -869,7 +936,8 @@ def _stack_epoch(
     tested = [row for row in ending if active[row].result.status != "diverged"]
     tests: dict[int, tuple[float, float]] = {}
     if tested:  # once per network, before its slot is freed
-        part = stack if len(tested) == len(active) else stack.rows(torch.tensor(tested, device=device))
+        rows = torch.tensor(tested, device=device)
+        part = stack if len(tested) == len(active) else stack.rows(rows)
         with _naming_the_stack(active):
             tests = dict(zip(tested, _evaluate(part, task.test, device), strict=True))
     for row in ending:

@@ -1,4 +1,4 @@
-"""The compiled recurrence (models/kernels/recurrence.cpp) and its autograd wrapper.
+"""The compiled recurrence (models/kernels/recurrence.cpp): its build, forward and backward.
 
 The stacked engine spends its time in the per-step recurrence. The PyTorch path
 (:mod:`models.recurrence`) multiplies dense padded blocks and pays one framework call per
@@ -211,41 +211,59 @@ def edge_list(mask: torch.Tensor, *extras: torch.Tensor) -> tuple[torch.Tensor, 
     return edges, counts.to(torch.int32)
 
 
-class FusedRecurrence(torch.autograd.Function):
+@dataclass(frozen=True)
+class SavedRecurrence:
+    """What :func:`recurrence_backward` needs from its forward call."""
+
+    plan: FusedPlan
+    source: torch.Tensor
+    weight_x: torch.Tensor
+    weight_h: torch.Tensor
+    bias_h: torch.Tensor
+    states: torch.Tensor
+    acts: torch.Tensor
+    cells: torch.Tensor
+
+
+def recurrence_forward(
+    plan: FusedPlan,
+    source: torch.Tensor,
+    weight_x: torch.Tensor,
+    weight_h: torch.Tensor,
+    bias_h: torch.Tensor,
+) -> tuple[torch.Tensor, SavedRecurrence | None]:
     """(drive (S, K, G*N, B) or transposed token table (K, G*N, R), effective edge weights
-    (K, G*N, N), own-layer weights (K, G*N, N), hidden bias (K, G*N)) -> last states
-    (K, N, B); the same contract as :class:`models.recurrence.WavefrontRecurrence`."""
+    (K, G*N, N), own-layer weights (K, G*N, N), hidden bias (K, G*N), all contiguous) ->
+    last states (K, N, B), and what the backward needs when ``plan.keep_for_backward``; the
+    contract of :class:`models.recurrence.WavefrontRecurrence` without autograd (the engine
+    differentiates its whole stack in one step)."""
+    kernel = fused_kernel()
+    assert kernel is not None, "the compiled recurrence is not built"
+    save = plan.keep_for_backward
+    problem = _problem(plan, source, weight_x, weight_h, bias_h)
+    states, acts, cells, last = kernel.forward(
+        CELL_IDS[plan.cell], plan.lags, plan.last_step, *problem, save
+    )
+    if not save:
+        return last, None
+    return last, SavedRecurrence(plan, source, weight_x, weight_h, bias_h, states, acts, cells)
 
-    @staticmethod
-    def forward(ctx, source, weight_x, weight_h, bias_h, plan: FusedPlan):  # noqa: D102
-        kernel = fused_kernel()
-        assert kernel is not None, "FusedRecurrence needs the compiled kernel"
-        save = plan.keep_for_backward and any(ctx.needs_input_grad[:4])
-        problem = _problem(plan, source, weight_x, weight_h, bias_h)
-        states, acts, cells = kernel.forward(CELL_IDS[plan.cell], plan.lags, *problem, save)
-        k, batch = plan.last_step.shape
-        index = (plan.lags + plan.last_step)[None, :, None, :].expand(1, k, states.shape[2], batch)
-        if save:
-            ctx.plan = plan
-            ctx.save_for_backward(source, weight_x, weight_h, bias_h, states, acts, cells)
-        return states.gather(0, index)[0]
 
-    @staticmethod
-    def backward(ctx, grad_last):  # noqa: D102
-        source, weight_x, weight_h, bias_h, states, acts, cells = ctx.saved_tensors
-        plan: FusedPlan = ctx.plan
-        problem = _problem(plan, source, weight_x, weight_h, bias_h)
-        grad_source, grad_wx, grad_wh, grad_bh = fused_kernel().backward(  # type: ignore[union-attr]
-            CELL_IDS[plan.cell],
-            plan.lags,
-            grad_last.contiguous(),
-            plan.last_step,
-            states,
-            acts,
-            cells,
-            *problem,
-        )
-        return grad_source, grad_wx, grad_wh, grad_bh, None
+def recurrence_backward(
+    saved: SavedRecurrence, grad_last: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Gradients of source, weight_x, weight_h and bias_h from that of the last states."""
+    s, plan = saved, saved.plan
+    return fused_kernel().backward(  # type: ignore[union-attr]
+        CELL_IDS[plan.cell],
+        plan.lags,
+        grad_last.contiguous(),
+        plan.last_step,
+        s.states,
+        s.acts,
+        s.cells,
+        *_problem(plan, s.source, s.weight_x, s.weight_h, s.bias_h),
+    )
 
 
 def _problem(plan: FusedPlan, source, weight_x, weight_h, bias_h) -> tuple:

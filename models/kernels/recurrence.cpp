@@ -753,15 +753,46 @@ Problem<T> make_problem(int64_t cell, int64_t lags, const at::Tensor& drive,
 
 }  // namespace
 
-// Returns {states, acts, cells}; acts and cells are empty unless needed (``save``, LSTM).
-std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor drive, at::Tensor ids,
-                                at::Tensor table_t, at::Tensor w_x, at::Tensor x_edges,
+// (K, B, T) int64 token ids, (K,) int64 layer shifts -> (total, K, B) int32 column of the
+// token table each global step reads: candidate k sees its time j at global step j + shift[k];
+// before and after its sequence it reads ``idle`` (the bias-only column).
+at::Tensor token_ids(at::Tensor inputs, at::Tensor shift, int64_t total, int64_t idle) {
+  TORCH_CHECK(inputs.scalar_type() == at::kLong && shift.scalar_type() == at::kLong &&
+                  inputs.dim() == 3 && shift.dim() == 1 && shift.size(0) == inputs.size(0),
+              "token_ids: inputs (K, B, T) and shift (K,) must be int64");
+  auto in = inputs.contiguous();
+  const int64_t k = in.size(0), batch = in.size(1), steps = in.size(2);
+  auto out = at::empty({total, k, batch}, in.options().dtype(at::kInt));
+  const int64_t* x = in.data_ptr<int64_t>();
+  const int64_t* sh = shift.contiguous().data_ptr<int64_t>();
+  int32_t* o = out.data_ptr<int32_t>();
+  for (int64_t s = 0; s < total; ++s) {
+    for (int64_t c = 0; c < k; ++c) {
+      const int64_t local = s - sh[c];
+      int32_t* row = o + (s * k + c) * batch;
+      if (local < 0 || local >= steps) {
+        std::fill(row, row + batch, static_cast<int32_t>(idle));
+        continue;
+      }
+      const int64_t* column = x + c * batch * steps + local;
+      for (int64_t b = 0; b < batch; ++b) row[b] = static_cast<int32_t>(column[b * steps]);
+    }
+  }
+  return out;
+}
+
+// Returns {states, acts, cells, last}; acts and cells are empty unless needed (``save``,
+// LSTM); last (K, N, B) is each row's state after its global step ``last_step`` (K, B).
+std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor last_step,
+                                at::Tensor drive, at::Tensor ids, at::Tensor table_t, at::Tensor w_x, at::Tensor x_edges,
                                 at::Tensor x_count, at::Tensor w_h, at::Tensor h_edges,
                                 at::Tensor h_count, at::Tensor bias_h, at::Tensor layer,
                                 int64_t length,
                                 bool save) {
   check_inputs(w_x, x_edges, h_edges);
-  at::Tensor states, acts, cells;
+  TORCH_CHECK(last_step.scalar_type() == at::kLong && last_step.is_contiguous(),
+              "last_step must be contiguous int64");
+  at::Tensor states, acts, cells, last;
   AT_DISPATCH_FLOATING_TYPES(w_x.scalar_type(), "fused_recurrence_forward", [&] {
     auto p = make_problem<scalar_t>(cell, lags, drive, ids, table_t, w_x, x_edges, x_count, w_h,
                                     h_edges, h_count, bias_h, layer, length);
@@ -771,6 +802,7 @@ std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor drive, at
       for (int64_t i = 0; i < count; ++i) valid &= p.ids[i] >= 0 && p.ids[i] < p.table_rows;
       TORCH_CHECK(valid, "token ids must lie in [0, ", p.table_rows, ")");
     }
+    TORCH_CHECK(last_step.numel() == p.k * p.batch, "last_step must be (K, B)");
     auto options = w_x.options();
     states = at::empty({lags + p.steps, p.k, p.n, p.batch}, options);
     states.narrow(0, 0, lags).zero_();  // every later slot is written by its step
@@ -786,8 +818,22 @@ std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor drive, at
     const int64_t chunks = chunks_for(p.k, p.batch, at::get_num_threads());
     run_items(p.k * chunks,
               [&](int64_t item) { forward_item(p, chunk_of(item, chunks, p.batch)); });
+    last = at::empty({p.k, p.n, p.batch}, options);
+    const int64_t* steps = last_step.data_ptr<int64_t>();
+    const scalar_t* all = p.states;
+    scalar_t* out = last.data_ptr<scalar_t>();
+    const int64_t per_step = p.k * p.n * p.batch;
+    for (int64_t c = 0; c < p.k; ++c) {
+      for (int64_t b = 0; b < p.batch; ++b) {
+        const int64_t slot = lags + steps[c * p.batch + b];
+        TORCH_CHECK(slot >= lags && slot < lags + p.steps, "last_step outside the steps");
+        const scalar_t* from = all + slot * per_step + c * p.n * p.batch + b;
+        scalar_t* to = out + c * p.n * p.batch + b;
+        for (int64_t i = 0; i < p.n; ++i) to[i * p.batch] = from[i * p.batch];
+      }
+    }
   });
-  return {states, acts, cells};
+  return {states, acts, cells, last};
 }
 
 // Returns {grad of drive (dense mode) or of the transposed table (token mode), grad w_x,
@@ -896,6 +942,8 @@ __attribute__((optimize("no-math-errno"))) void adam_step(at::Tensor param, at::
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("adam_step", &adam_step, "StackedAdam's per-row clipped Adam step, in place",
+        py::call_guard<py::gil_scoped_release>());
+  m.def("token_ids", &token_ids, "each global step's token-table column, per candidate",
         py::call_guard<py::gil_scoped_release>());
   m.def("forward", &forward, "fused wavefront recurrence, forward",
         py::call_guard<py::gil_scoped_release>());

@@ -404,6 +404,22 @@ def test_a_token_outside_the_vocabulary_is_refused(recurrence):
         stack.forward(inputs, torch.tensor([[3]]))
 
 
+def test_compiled_token_columns_equal_the_pytorch_ones(recurrence):
+    if recurrence == "torch":
+        pytest.skip("the compiled token columns need the compiled kernel")
+    dags = _dags()  # three depths, so three layer shifts
+    models = [SparseRNNClassifier(d, "gru", 2, vocab_size=6, seed=i) for i, d in enumerate(dags)]
+    stack = StackedSparseRNN(models, **stack_sizes(dags))
+    inputs = torch.randint(0, 6, (3, 5, 4), generator=torch.Generator().manual_seed(0))
+    total = 4 + stack.layers - 1
+    got = fused_kernel().token_ids(inputs, stack.buffers["shift"], total, 6)
+    assert got.dtype == torch.int32 and got.shape == (total, 3, 5)
+    assert torch.equal(got, stack._token_ids(inputs, total).to(torch.int32))
+    assert (got == 6).any() and (got < 6).any()  # idle steps and real tokens both occur
+    with pytest.raises(RuntimeError, match="int64"):
+        fused_kernel().token_ids(inputs, stack.buffers["shift"][:2], total, 6)
+
+
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_continuous_batching_equals_training_each_alone(tiny_task, cell):
     """Two slots; B is stopped after one epoch, so C joins the running stack (deeper: the
