@@ -891,8 +891,9 @@ std::vector<at::Tensor> backward(int64_t cell, int64_t lags, at::Tensor grad_las
 // in one pass per row where the PyTorch update makes a dozen passes over the whole leaf: the
 // row's gradient norm (in double), its clip factor, then PyTorch's Adam update in place
 // (the same operations in the same order as StackedAdam's fallback). Rows that are not live
-// are left untouched. (No errno from sqrt, so the update loop vectorises.)
-__attribute__((optimize("no-math-errno"))) void adam_step(at::Tensor param, at::Tensor grad, at::Tensor exp_avg, at::Tensor exp_avg_sq,
+// are left untouched. (The build's -fno-math-errno lets the update loop's sqrt vectorise: an
+// attribute on this function would not reach the lambda that holds the loop.)
+void adam_step(at::Tensor param, at::Tensor grad, at::Tensor exp_avg, at::Tensor exp_avg_sq,
                at::Tensor step_size, at::Tensor correction2, at::Tensor live, double clip_norm,
                double beta1, double beta2, double eps) {
   TORCH_CHECK(param.is_contiguous() && grad.is_contiguous() && exp_avg.is_contiguous() &&
