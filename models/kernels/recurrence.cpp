@@ -823,13 +823,14 @@ std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor last_step
     const scalar_t* all = p.states;
     scalar_t* out = last.data_ptr<scalar_t>();
     const int64_t per_step = p.k * p.n * p.batch;
-    for (int64_t c = 0; c < p.k; ++c) {
-      for (int64_t b = 0; b < p.batch; ++b) {
-        const int64_t slot = lags + steps[c * p.batch + b];
-        TORCH_CHECK(slot >= lags && slot < lags + p.steps, "last_step outside the steps");
-        const scalar_t* from = all + slot * per_step + c * p.n * p.batch + b;
-        scalar_t* to = out + c * p.n * p.batch + b;
-        for (int64_t i = 0; i < p.n; ++i) to[i * p.batch] = from[i * p.batch];
+    for (int64_t i = 0; i < p.k * p.batch; ++i)
+      TORCH_CHECK(steps[i] >= 0 && steps[i] < p.steps, "last_step outside the steps");
+    for (int64_t c = 0; c < p.k; ++c) {  // rows of a batch share lengths: reads mostly run on
+      const int64_t* step = steps + c * p.batch;
+      for (int64_t row = c * p.n; row < (c + 1) * p.n; ++row) {
+        scalar_t* to = out + row * p.batch;
+        const scalar_t* from = all + lags * per_step + row * p.batch;
+        for (int64_t b = 0; b < p.batch; ++b) to[b] = from[step[b] * per_step + b];
       }
     }
   });
