@@ -490,9 +490,9 @@ def _readout(t: dict[str, torch.Tensor], last: torch.Tensor) -> torch.Tensor:
 class _FusedStack(torch.autograd.Function):
     """The stack on the compiled recurrence: flat leaf -> logits (K, B, C), differentiated
     by hand in one step. Recorded operation by operation (per-parameter views, token table,
-    read-out, copies), autograd's bookkeeping around the compiled call cost about as much as
-    the sparse products of a small stack; here the whole backward is a few products, and
-    the gradients are written straight into one masked (K, total) tensor."""
+    read-out, copies), autograd's bookkeeping around the compiled call was a share of every
+    batch worth removing (docs/benchmarks.md); here the whole backward is a few products,
+    and the gradients are written straight into one masked (K, total) tensor."""
 
     @staticmethod
     def forward(ctx, flat, stack: StackedSparseRNN, inputs, lengths, keep: bool):  # noqa: D102
