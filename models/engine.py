@@ -348,8 +348,10 @@ class StackedSparseRNN:
         total = inputs.shape[2] + self.layers - 1
         ids = None
         if self.uses_tokens:  # what _token_ids computes, in one compiled pass
+            kernel = fused_kernel()
+            assert kernel is not None, "the compiled recurrence is not built"
             vocab = self.layout["embedding"][1][0]
-            ids = fused_kernel().token_ids(inputs, self.buffers["shift"], total, vocab)  # type: ignore[union-attr]
+            ids = kernel.token_ids(inputs, self.buffers["shift"], total, vocab)
         return FusedPlan(
             cell=self.cell,
             lags=self.lags,
