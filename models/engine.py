@@ -330,7 +330,8 @@ class StackedSparseRNN:
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """inputs (K, B, T) token ids or (K, B, T, F) floats, lengths (K, B) -> (K, B, C)."""
         if inputs.device.type == "cpu" and fused_kernel() is not None:
-            return _FusedStack.apply(self.flat, self, inputs, lengths, torch.is_grad_enabled())
+            keep = torch.is_grad_enabled() and self.flat.requires_grad  # a backward can follow
+            return _FusedStack.apply(self.flat, self, inputs, lengths, keep)
         views = _Unflatten.apply(self.flat, self.buffers["flat_mask"], self.layout)
         t = {**self.buffers, **dict(zip(self.layout, views, strict=True))}
         total = inputs.shape[2] + self.layers - 1

@@ -180,6 +180,8 @@ class FusedPlan:
         candidate's shift); with ``length`` (the batch's longest sequence) it tells which
         neurons' work at a step can matter.
     last_step : (K, B) global step after which each row's output is read.
+    keep_for_backward : whether the forward keeps the states and activations the backward
+        reads (only when a backward can follow).
     """
 
     cell: str
