@@ -137,6 +137,22 @@ struct Problem {
   }
 };
 
+// The gate rows (gate * n + neuron) of a step's live neurons, as [begin, end) runs: the
+// per-row loops over a step's pre-activations and their gradients walk only these, and the
+// rows of the padding are neither filled nor read.
+using Spans = std::vector<std::pair<int64_t, int64_t>>;
+inline void live_rows(const uint8_t* live, int64_t n, int64_t gates, Spans& spans) {
+  spans.clear();
+  for (int64_t gate = 0; gate < gates; ++gate) {
+    for (int64_t i = 0; i < n; ++i) {
+      if (!live[i]) continue;
+      const int64_t begin = i;
+      while (i < n && live[i]) ++i;
+      spans.emplace_back(gate * n + begin, gate * n + i);
+    }
+  }
+}
+
 // Runs items 0..count-1 on PyTorch's intra-op threads (at::parallel_for), the same OpenMP
 // threads every other operation uses: a second pool of our own would compete with them
 // while they spin-wait between operations.
@@ -278,7 +294,7 @@ INLINE void sum_edges(int64_t w, const int32_t* edges, int32_t count, int64_t st
 // Pre-activations of one step for one chunk: gx (inputs, edges), gh (own layer, bias_h).
 template <typename T>
 void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, const uint8_t* live,
-                         T* gx, T* gh) {
+                         const Spans& rows, T* gx, T* gh) {
   const int64_t gn = p.gate_rows(), w = ch.width, kk = ch.kk, b0 = ch.b0;
   if (p.drive != nullptr) {
     for (int64_t r = 0; r < gn; ++r) {
@@ -300,9 +316,11 @@ void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, const 
             },
             gx);
   const T* bias = p.bias_h + kk * gn;
-  for (int64_t r = 0; r < gn; ++r) {
-    T* __restrict__ out = gh + r * w;
-    for (int64_t b = 0; b < w; ++b) out[b] = bias[r];
+  for (const auto& [begin, end] : rows) {
+    for (int64_t r = begin; r < end; ++r) {
+      T* __restrict__ out = gh + r * w;
+      for (int64_t b = 0; b < w; ++b) out[b] = bias[r];
+    }
   }
   const T* wh = p.w_h + kk * gn * p.n;
   sum_edges(w, p.h_edges + kk * p.h_width * 3, p.h_count[kk], 3, live,
@@ -424,10 +442,12 @@ void forward_item(const Problem<T>& p, const Chunk& item) {
   const int64_t gn = p.gate_rows();
   std::vector<T> gx(gn * BLOCK), gh(gn * BLOCK), scratch(4 * BLOCK);
   std::vector<uint8_t> live(p.n);
+  Spans rows;
   for_blocks(item, [&](const Chunk& ch) {
     for (int64_t s = 0; s < p.steps; ++s) {
       p.fill_live(ch.kk, s, live);
-      step_preactivations(p, s, ch, live.data(), gx.data(), gh.data());
+      live_rows(live.data(), p.n, p.gates, rows);
+      step_preactivations(p, s, ch, live.data(), rows, gx.data(), gh.data());
       step_cell(p, s, ch, live.data(), gx.data(), gh.data(), scratch.data());
     }
   });
@@ -504,11 +524,8 @@ void step_cell_backward(const Problem<T>& p, const GradRing<T>& grad, int64_t s,
   const int64_t n = p.n, w = ch.width, kk = ch.kk, b0 = ch.b0;
   auto grad_state = [&](int64_t slot, int64_t neuron) { return grad.at(slot, neuron); };
   for (int64_t i = 0; i < n; ++i) {
-    if (!live[i]) {  // no gradient reaches or leaves a neuron outside its sequence
-      for (int64_t gate = 0; gate < p.gates; ++gate) {
-        std::fill(dx + (gate * n + i) * w, dx + (gate * n + i + 1) * w, T(0));
-        std::fill(dh + (gate * n + i) * w, dh + (gate * n + i + 1) * w, T(0));
-      }
+    if (!live[i]) {  // no gradient reaches or leaves a neuron outside its sequence: its
+      // rows of dx and dh are not read (see live_rows)
       if (p.cell == LSTM) std::fill(grad_c + i * w, grad_c + (i + 1) * w, T(0));
       continue;
     }
@@ -665,6 +682,7 @@ void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& gra
   const std::vector<int32_t> x_order = read_order(x_edges, p.x_count[kk], 4, 2, n, p.lags);
   const std::vector<int32_t> h_order = read_order(h_edges, p.h_count[kk], 3, -1, n, p.lags);
   std::vector<uint8_t> live(n);
+  Spans rows;
   for (int64_t s = p.steps - 1; s >= 0; --s) {
     // Slot s is first added to now; its ring place held slot lags + s + 1, last read by
     // step s + 1. Slot lags + s is complete but for the read-out of rows that end at s.
@@ -675,11 +693,14 @@ void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& gra
         grad_state(p.lags + s, i)[b] += grad_last[(kk * n + i) * p.batch + b0 + b];
     }
     p.fill_live(kk, s, live);
+    live_rows(live.data(), n, p.gates, rows);
     step_cell_backward(p, grad, s, ch, live.data(), dx, dh, grad_c);
     if (out.drive != nullptr) {
-      for (int64_t r = 0; r < gn; ++r)
-        std::memcpy(out.drive + ((s * p.k + kk) * gn + r) * p.batch + b0, dx + r * w,
-                    sizeof(T) * w);
+      for (int64_t r = 0; r < gn; ++r) {
+        T* to = out.drive + ((s * p.k + kk) * gn + r) * p.batch + b0;
+        if (live[r % n]) std::memcpy(to, dx + r * w, sizeof(T) * w);
+        else std::fill(to, to + w, T(0));
+      }
     } else {
       // Row by row, so the G*N additions of one row are independent (the other order
       // chains each token's repeated additions through memory).
@@ -687,10 +708,12 @@ void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& gra
       for (int64_t b = 0; b < w; ++b) {
         T* __restrict__ row = out.table + int64_t(id[b]) * gn;
         const T* __restrict__ d = dx + b;
-        for (int64_t r = 0; r < gn; ++r) row[r] += d[r * w];
+        for (const auto& [begin, end] : rows)
+          for (int64_t r = begin; r < end; ++r) row[r] += d[r * w];
       }
     }
-    for (int64_t r = 0; r < gn; ++r) out.bias_h[r] += row_sum(w, dh + r * w);
+    for (const auto& [begin, end] : rows)
+      for (int64_t r = begin; r < end; ++r) out.bias_h[r] += row_sum(w, dh + r * w);
     grad_edges(p, grad, s, ch, h_edges, h_order, 3, -1, live.data(), wh, dh, out.w_h);
     grad_edges(p, grad, s, ch, x_edges, x_order, 4, 2, live.data(), wx, dx, out.w_x);
   }
