@@ -37,7 +37,7 @@ SOURCE = Path(__file__).parent / "kernels" / "recurrence.cpp"
 KERNEL_ENV = "SPARSE_NAS_KERNEL"
 CELL_IDS = {"rnn_tanh": 0, "rnn_relu": 1, "gru": 2, "lstm": 3}
 _EMPTY_IDS = torch.empty(0, dtype=torch.int32)
-CFLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fopenmp")
+CFLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-thread-jumps", "-fopenmp")
 LDFLAGS = ("-fopenmp",)
 #: Longest wait for another process's build before falling back to the PyTorch path.
 BUILD_WAIT_SECONDS = 600.0

@@ -244,57 +244,76 @@ constexpr int64_t TILE = TILE_VECTORS * LANES;
 // Edges of one run at most (a longer run is split; an in-degree is far less).
 constexpr int64_t RUN = 64;
 
-// out += sum over the run's edges of weight[e] * read[e], over ``w`` rows: a run of edges
-// into one gate row (the edge lists are sorted by row). Each tile of the row's sums stays in
-// registers across the whole run and is stored once, where a multiply-add per edge would load
-// and store the row at every edge. Every element adds its edges in the run's order.
+// out += sum over the run's edges of weight[e] * (base + offset[e])[b], over ``w`` rows: a
+// run of edges into one gate row. Each tile of the row's sums stays in registers across the
+// whole run and is stored once, where a multiply-add per edge would load and store the row at
+// every edge. Every element adds its edges in the run's order.
 template <typename T>
 INLINE void run_sum(int64_t w, int64_t count, const T* __restrict__ weight,
-                    const T* const* __restrict__ read, T* __restrict__ out) {
+                    const int64_t* __restrict__ offset, const T* __restrict__ base,
+                    T* __restrict__ out) {
   int64_t b = 0;
   for (; b + TILE <= w; b += TILE) {
     Vec<T> acc[TILE_VECTORS];
     for (int64_t v = 0; v < TILE_VECTORS; ++v) acc[v] = load(out + b + v * LANES);
     for (int64_t e = 0; e < count; ++e) {
-      const T* r = read[e] + b;
+      const T* r = base + offset[e] + b;
       for (int64_t v = 0; v < TILE_VECTORS; ++v) acc[v] += weight[e] * load(r + v * LANES);
     }
     for (int64_t v = 0; v < TILE_VECTORS; ++v) store(out + b + v * LANES, acc[v]);
   }
   for (; b + LANES <= w; b += LANES) {
     Vec<T> acc = load(out + b);
-    for (int64_t e = 0; e < count; ++e) acc += weight[e] * load(read[e] + b);
+    for (int64_t e = 0; e < count; ++e) acc += weight[e] * load(base + offset[e] + b);
     store(out + b, acc);
   }
   for (; b < w; ++b)
-    for (int64_t e = 0; e < count; ++e) out[b] += weight[e] * read[e][b];
+    for (int64_t e = 0; e < count; ++e) out[b] += weight[e] * base[offset[e] + b];
 }
 
-// Walks an edge list (``stride`` ints per edge: gate row first, target neuron last) of live
-// targets in runs of one row; ``source(edge)`` gives an edge's weight and the state it reads.
-template <typename T, typename Source>
-INLINE void sum_edges(int64_t w, const int32_t* edges, int32_t count, int64_t stride,
-                      const uint8_t* live, const Source& source, T* out) {
-  T weight[RUN];
-  const T* read[RUN];
-  int32_t e = 0;
-  while (e < count) {
-    const int32_t row = edges[e * stride];
-    int64_t run = 0;
-    const bool on = live[edges[e * stride + stride - 1]];
-    for (; e < count && edges[e * stride] == row && run < RUN; ++e) {
-      if (!on) continue;
-      source(edges + e * stride, weight[run], read[run]);
-      ++run;
+// One candidate's edge list (``stride`` ints per edge: gate row, source neuron, [lag,]
+// target neuron; sorted by gate row) as runs into one gate row, prepared once per call so
+// that a step only checks each run's target and adds: the weights side by side, and where
+// each edge reads, as an offset from the state slot of the step's own time (an edge reads
+// its source ``lag`` slots back; own-layer edges, without a lag column, one slot back).
+template <typename T>
+struct EdgeRuns {
+  std::vector<int64_t> row, target, begin;  // per run (begin: one more, the end)
+  std::vector<T> weight;
+  std::vector<int64_t> offset;
+
+  EdgeRuns(const int32_t* edges, int32_t count, int64_t stride, int64_t lag_column,
+           const T* weights, int64_t n, int64_t slot, int64_t batch) {
+    for (int32_t e = 0; e < count; ++e) {
+      const int32_t* edge = edges + e * stride;
+      const int64_t lag = lag_column < 0 ? 1 : edge[lag_column];
+      if (row.empty() || row.back() != edge[0] || int64_t(weight.size()) - begin.back() >= RUN) {
+        row.push_back(edge[0]);
+        target.push_back(edge[stride - 1]);
+        begin.push_back(int64_t(weight.size()));
+      }
+      weight.push_back(weights[int64_t(edge[0]) * n + edge[1]]);
+      offset.push_back(-lag * slot + int64_t(edge[1]) * batch);
     }
-    if (run > 0) run_sum(w, run, weight, read, out + row * w);
+    begin.push_back(int64_t(weight.size()));
   }
-}
+
+  // out (G*N rows of ``w``) += the edges of live targets, reading from ``base`` (the state
+  // slot of the step's time, at the chunk's first row).
+  void sum(int64_t w, const uint8_t* live, const T* base, T* out) const {
+    for (size_t r = 0; r < row.size(); ++r) {
+      if (!live[target[r]]) continue;
+      run_sum(w, begin[r + 1] - begin[r], weight.data() + begin[r], offset.data() + begin[r],
+              base, out + row[r] * w);
+    }
+  }
+};
 
 // Pre-activations of one step for one chunk: gx (inputs, edges), gh (own layer, bias_h).
 template <typename T>
 void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, const uint8_t* live,
-                         const Spans& rows, T* gx, T* gh) {
+                         const Spans& rows, const EdgeRuns<T>& x_runs,
+                         const EdgeRuns<T>& h_runs, T* gx, T* gh) {
   const int64_t gn = p.gate_rows(), w = ch.width, kk = ch.kk, b0 = ch.b0;
   if (p.drive != nullptr) {
     for (int64_t r = 0; r < gn; ++r) {
@@ -308,13 +327,8 @@ void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, const 
     for (int64_t r = 0; r < gn; ++r)
       if (live[r % p.n]) gather(w, table + r * p.table_rows, p.table_rows, id, gx + r * w);
   }
-  const T* wx = p.w_x + kk * gn * p.n;
-  sum_edges(w, p.x_edges + kk * p.x_width * 4, p.x_count[kk], 4, live,
-            [&](const int32_t* edge, T& weight, const T*& read) {
-              weight = wx[edge[0] * p.n + edge[1]];
-              read = p.state(p.lags + s - edge[2], kk, edge[1]) + b0;
-            },
-            gx);
+  const T* now = p.state(p.lags + s, kk, 0) + b0;
+  x_runs.sum(w, live, now, gx);
   const T* bias = p.bias_h + kk * gn;
   for (const auto& [begin, end] : rows) {
     for (int64_t r = begin; r < end; ++r) {
@@ -322,13 +336,7 @@ void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, const 
       for (int64_t b = 0; b < w; ++b) out[b] = bias[r];
     }
   }
-  const T* wh = p.w_h + kk * gn * p.n;
-  sum_edges(w, p.h_edges + kk * p.h_width * 3, p.h_count[kk], 3, live,
-            [&](const int32_t* edge, T& weight, const T*& read) {
-              weight = wh[edge[0] * p.n + edge[1]];
-              read = p.state(p.lags + s - 1, kk, edge[1]) + b0;
-            },
-            gh);
+  h_runs.sum(w, live, now, gh);
 }
 
 // The cells' elementwise math over ``w`` batch rows of one neuron, as free functions with
@@ -443,11 +451,16 @@ void forward_item(const Problem<T>& p, const Chunk& item) {
   std::vector<T> gx(gn * BLOCK), gh(gn * BLOCK), scratch(4 * BLOCK);
   std::vector<uint8_t> live(p.n);
   Spans rows;
+  const int64_t kk = item.kk, slot = p.k * p.n * p.batch;
+  const EdgeRuns<T> x_runs(p.x_edges + kk * p.x_width * 4, p.x_count[kk], 4, 2,
+                           p.w_x + kk * gn * p.n, p.n, slot, p.batch);
+  const EdgeRuns<T> h_runs(p.h_edges + kk * p.h_width * 3, p.h_count[kk], 3, -1,
+                           p.w_h + kk * gn * p.n, p.n, slot, p.batch);
   for_blocks(item, [&](const Chunk& ch) {
     for (int64_t s = 0; s < p.steps; ++s) {
       p.fill_live(ch.kk, s, live);
       live_rows(live.data(), p.n, p.gates, rows);
-      step_preactivations(p, s, ch, live.data(), rows, gx.data(), gh.data());
+      step_preactivations(p, s, ch, live.data(), rows, x_runs, h_runs, gx.data(), gh.data());
       step_cell(p, s, ch, live.data(), gx.data(), gh.data(), scratch.data());
     }
   });
@@ -606,53 +619,67 @@ INLINE void run_grad(int64_t w, int64_t count, const T* __restrict__ weight,
   }
 }
 
-// An edge list's order by the state each edge reads (lag column, or lag 1 when there is
-// none, then source neuron): the backward's runs. A counting sort, so stable: ties keep the
-// list's order.
-inline std::vector<int32_t> read_order(const int32_t* edges, int32_t count, int64_t stride,
-                                       int64_t lag_column, int64_t n, int64_t lags) {
-  auto key = [&](int32_t e) {
-    const int32_t* edge = edges + e * stride;
-    return (lag_column < 0 ? 1 : edge[lag_column]) * n + edge[1];
-  };
-  std::vector<int32_t> start((lags + 1) * n + 1, 0), order(count);
-  for (int32_t e = 0; e < count; ++e) ++start[key(e) + 1];
-  for (size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
-  for (int32_t e = 0; e < count; ++e) order[start[key(e)]++] = e;
-  return order;
-}
+// One candidate's edge list (``stride`` ints per edge: gate row, source neuron, [lag,]
+// target neuron) as runs of edges that read one state (a source at one lag; own-layer edges,
+// without a lag column, read lag 1), prepared once per call: the backward's runs. Within a
+// run the edges keep the list's order (a stable counting sort by the state read).
+template <typename T>
+struct ReadRuns {
+  std::vector<int64_t> lag, source, begin;        // per run (begin: one more, the end)
+  std::vector<int64_t> row, target, place;         // per edge: gate row, target, in (G*N, N)
+  std::vector<T> weight;
 
-// Walks an edge list (``stride`` ints per edge: gate row, source neuron, [lag,] target
-// neuron) in ``order`` (read_order), one run per state read, skipping edges whose target is
-// not live; adds each edge's weight gradient into ``grad_w`` (G*N, N) and its share of the
-// state gradient into the ring. ``d`` is the list's gate gradients (G*N rows of ``w``).
+  ReadRuns(const int32_t* edges, int32_t count, int64_t stride, int64_t lag_column,
+           const T* weights, int64_t n, int64_t lags) {
+    auto key = [&](int32_t e) {
+      const int32_t* edge = edges + e * stride;
+      return (lag_column < 0 ? 1 : edge[lag_column]) * n + edge[1];
+    };
+    std::vector<int32_t> start((lags + 1) * n + 1, 0), order(count);
+    for (int32_t e = 0; e < count; ++e) ++start[key(e) + 1];
+    for (size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+    for (int32_t e = 0; e < count; ++e) order[start[key(e)]++] = e;
+    int64_t previous = -1;
+    for (const int32_t e : order) {
+      const int32_t* edge = edges + e * stride;
+      if (key(e) != previous || int64_t(row.size()) - begin.back() >= RUN) {
+        previous = key(e);
+        lag.push_back(lag_column < 0 ? 1 : edge[lag_column]);
+        source.push_back(edge[1]);
+        begin.push_back(int64_t(row.size()));
+      }
+      row.push_back(edge[0]);
+      target.push_back(edge[stride - 1]);
+      place.push_back(int64_t(edge[0]) * n + edge[1]);
+      weight.push_back(weights[place.back()]);
+    }
+    begin.push_back(int64_t(row.size()));
+  }
+};
+
+// Walks the runs, skipping edges whose target is not live; adds each edge's weight gradient
+// into ``grad_w`` (G*N, N) and its share of the state gradient into the ring. ``d`` is the
+// list's gate gradients (G*N rows of ``w``).
 template <typename T>
 void grad_edges(const Problem<T>& p, const GradRing<T>& grad, int64_t s, const Chunk& ch,
-                const int32_t* edges, const std::vector<int32_t>& order, int64_t stride,
-                int64_t lag_column, const uint8_t* live, const T* weights, const T* d,
-                T* grad_w) {
-  const int64_t n = p.n, w = ch.width;
+                const ReadRuns<T>& runs, const uint8_t* live, const T* d, T* grad_w) {
+  const int64_t w = ch.width;
   T weight[RUN], dot[RUN];
   const T* gate[RUN];
   int64_t place[RUN];
-  const int64_t count = int64_t(order.size());
-  int64_t e = 0;
-  while (e < count) {
-    const int32_t* first = edges + order[e] * stride;
-    const int64_t source = first[1], lag = lag_column < 0 ? 1 : first[lag_column];
+  for (size_t r = 0; r + 1 < runs.begin.size(); ++r) {
     int64_t run = 0;
-    for (; e < count && run < RUN; ++e) {
-      const int32_t* edge = edges + order[e] * stride;
-      if (edge[1] != source || (lag_column >= 0 && edge[lag_column] != lag)) break;
-      if (!live[edge[stride - 1]]) continue;
-      place[run] = int64_t(edge[0]) * n + source;
-      weight[run] = weights[place[run]];
-      gate[run] = d + int64_t(edge[0]) * w;
+    for (int64_t e = runs.begin[r]; e < runs.begin[r + 1]; ++e) {
+      if (!live[runs.target[e]]) continue;
+      place[run] = runs.place[e];
+      weight[run] = runs.weight[e];
+      gate[run] = d + runs.row[e] * w;
       ++run;
     }
     if (run == 0) continue;
-    run_grad(w, run, weight, gate, p.state(p.lags + s - lag, ch.kk, source) + ch.b0,
-             grad.at(p.lags + s - lag, source), dot);
+    const int64_t slot = p.lags + s - runs.lag[r], source = runs.source[r];
+    run_grad(w, run, weight, gate, p.state(slot, ch.kk, source) + ch.b0, grad.at(slot, source),
+             dot);
     for (int64_t i = 0; i < run; ++i) grad_w[place[i]] += dot[i];
   }
 }
@@ -677,10 +704,8 @@ void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& gra
   std::fill(grad.data, grad.data + grad.slots * n * w, T(0));
   const T* wx = p.w_x + kk * gn * n;
   const T* wh = p.w_h + kk * gn * n;
-  const int32_t* x_edges = p.x_edges + kk * p.x_width * 4;
-  const int32_t* h_edges = p.h_edges + kk * p.h_width * 3;
-  const std::vector<int32_t> x_order = read_order(x_edges, p.x_count[kk], 4, 2, n, p.lags);
-  const std::vector<int32_t> h_order = read_order(h_edges, p.h_count[kk], 3, -1, n, p.lags);
+  const ReadRuns<T> x_runs(p.x_edges + kk * p.x_width * 4, p.x_count[kk], 4, 2, wx, n, p.lags);
+  const ReadRuns<T> h_runs(p.h_edges + kk * p.h_width * 3, p.h_count[kk], 3, -1, wh, n, p.lags);
   std::vector<uint8_t> live(n);
   Spans rows;
   for (int64_t s = p.steps - 1; s >= 0; --s) {
@@ -714,8 +739,8 @@ void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& gra
     }
     for (const auto& [begin, end] : rows)
       for (int64_t r = begin; r < end; ++r) out.bias_h[r] += row_sum(w, dh + r * w);
-    grad_edges(p, grad, s, ch, h_edges, h_order, 3, -1, live.data(), wh, dh, out.w_h);
-    grad_edges(p, grad, s, ch, x_edges, x_order, 4, 2, live.data(), wx, dx, out.w_x);
+    grad_edges(p, grad, s, ch, h_runs, live.data(), dh, out.w_h);
+    grad_edges(p, grad, s, ch, x_runs, live.data(), dx, out.w_x);
   }
 }
 
