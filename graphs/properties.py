@@ -122,7 +122,12 @@ def graph_properties(graph: nx.Graph, dag: LayeredDAG | None = None) -> dict[str
             f"graph properties need a connected graph (got {len(g.connected_components())} "
             f"components on {g.vcount()} nodes)"
         )
-    values = {**_layer_properties(dag), **_distance_properties(g), **_distributions(g)}
+    distances = np.array(g.distances(), dtype=float)  # every BFS once (connected: finite)
+    values = {
+        **_layer_properties(dag),
+        **_distance_properties(g, distances),
+        **_distributions(g, distances),
+    }
     return {name: values[name] for name in PROPERTY_NAMES}
 
 
@@ -141,27 +146,33 @@ def _layer_properties(dag: LayeredDAG) -> dict[str, float]:
     }
 
 
-def _distance_properties(g: ig.Graph) -> dict[str, float]:
+def _distance_properties(g: ig.Graph, distances: np.ndarray) -> dict[str, float]:
     n, m = g.vcount(), g.ecount()
     return {
         "nodes": float(n),
         "edges": float(m),
-        "diameter": float(g.diameter(directed=False)),
+        "diameter": float(distances.max()),
         "density": m / (n * (n - 1)),
-        "average_shortest_path_length": float(g.average_path_length(directed=False)),
+        "average_shortest_path_length": float(distances.sum() / (n * (n - 1))),
     }
 
 
-def _distributions(g: ig.Graph) -> dict[str, float]:
+def _distributions(g: ig.Graph, distances: np.ndarray) -> dict[str, float]:
     """The summaries of the per-node and per-edge distributions."""
     n = g.vcount()
+    edge_betweenness = np.array(g.edge_betweenness(directed=False), dtype=float)
+    # A node's betweenness from its edges': each shortest path through it uses two of its
+    # edges, and the n - 1 pairs it ends add one in all (sum over its edges = 2 B + n - 1).
+    # One Brandes pass instead of two; clipped at 0 against rounding at leaves.
+    ends = np.asarray(g.get_edgelist()).ravel()
+    at_node = np.bincount(ends, weights=np.repeat(edge_betweenness, 2), minlength=n)
     per_node = np.array(
         [
-            g.eccentricity(),
+            distances.max(axis=1),  # eccentricity
             g.degree(),
-            # Connected graph: igraph's normalised closeness equals networkx' (n - 1) / sum(d).
-            g.closeness(normalized=True),
-            g.betweenness(directed=False),
+            # Connected graph: networkx' closeness is (n - 1) / the sum of a node's distances.
+            (n - 1) / distances.sum(axis=1),
+            np.maximum((at_node - (n - 1)) / 2, 0.0),
         ],
         dtype=float,
     )
@@ -170,11 +181,10 @@ def _distributions(g: ig.Graph) -> dict[str, float]:
     node_pairs = (n - 1) * (n - 2) / 2
     if node_pairs > 0:
         per_node[3] /= node_pairs
-    edge_betweenness = np.array([g.edge_betweenness(directed=False)], dtype=float)
     edge_betweenness /= n * (n - 1) / 2
     return {
         **_summaries(("eccentricity", "degree", "closeness", "nodes_betweenness"), per_node),
-        **_summaries(("edge_betweenness",), edge_betweenness),
+        **_summaries(("edge_betweenness",), edge_betweenness[None, :]),
     }
 
 

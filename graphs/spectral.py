@@ -17,6 +17,7 @@ there.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import networkx as nx
 import numpy as np
@@ -161,13 +162,25 @@ def bipartite_spectrum(biadjacency: np.ndarray) -> dict[str, float]:
     a Ramanujan graph of those degrees). Used for a Sparse-RNN's consecutive layers here and
     for pruned weight matrices in ``models.expansion``.
     """
-    mask = np.asarray(biadjacency, dtype=float)
-    singular = np.linalg.svd(mask, compute_uv=False)
-    s1 = float(singular[0])
-    s2 = float(singular[1]) if singular.size > 1 else 0.0
-    edges = float(mask.sum())
-    d_left, d_right = edges / mask.shape[0], edges / mask.shape[1]
-    bound = math.sqrt(max(d_left - 1.0, 0.0)) + math.sqrt(max(d_right - 1.0, 0.0))
+    return {key: float(values[0]) for key, values in bipartite_spectra([biadjacency]).items()}
+
+
+def bipartite_spectra(biadjacencies: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+    """``bipartite_spectrum`` of several bipartite graphs at once: each measure as an array,
+    one value per graph. The masks are zero-padded to one shape and decomposed in one batched
+    SVD (padding adds only zero singular values), where one call per mask cost more in
+    numpy's per-call overhead than in the decompositions."""
+    shapes = np.array([np.shape(mask) for mask in biadjacencies])
+    batch = np.zeros((len(shapes), *shapes.max(axis=0)))
+    for index, mask in enumerate(biadjacencies):
+        batch[index, : mask.shape[0], : mask.shape[1]] = mask
+    singular = np.linalg.svd(batch, compute_uv=False)  # descending, per graph
+    s1 = singular[:, 0]
+    s2 = singular[:, 1] if singular.shape[1] > 1 else np.zeros(len(shapes))
+    s2 = np.where(shapes.min(axis=1) > 1, s2, 0.0)
+    edges = batch.sum(axis=(1, 2))
+    d_left, d_right = edges / shapes[:, 0], edges / shapes[:, 1]
+    bound = np.sqrt(np.maximum(d_left - 1.0, 0.0)) + np.sqrt(np.maximum(d_right - 1.0, 0.0))
     return {
         "s1": s1,
         "s2": s2,
@@ -182,16 +195,16 @@ def _layer_expansion(dag: LayeredDAG, adjacency: np.ndarray) -> dict[str, float]
     order = np.concatenate(dag.layers)
     by_layer = adjacency[np.ix_(order, order)]
     bounds = np.cumsum((0, *dag.layer_sizes)).tolist()
-    pairs = [
-        bipartite_spectrum(by_layer[low:middle, middle:high])
-        for low, middle, high in zip(bounds, bounds[1:], bounds[2:], strict=False)
-    ]
-    keys = ("s1", "s2", "gap", "ramanujan_gap")
-    measures = np.array([[pair[key] for pair in pairs] for key in keys])
-    lows, means = measures.min(axis=1).tolist(), measures.mean(axis=1).tolist()
+    spectra = bipartite_spectra(
+        [
+            by_layer[low:middle, middle:high]
+            for low, middle, high in zip(bounds, bounds[1:], bounds[2:], strict=False)
+        ]
+    )
     out: dict[str, float] = {}
-    for name, low, mean in zip(_BIPARTITE, lows, means, strict=True):
-        out[f"{name}_min"], out[f"{name}_mean"] = low, mean
+    for name, key in zip(_BIPARTITE, ("s1", "s2", "gap", "ramanujan_gap"), strict=True):
+        out[f"{name}_min"] = float(spectra[key].min())
+        out[f"{name}_mean"] = float(spectra[key].mean())
     return out
 
 

@@ -164,6 +164,12 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         """Predicted accuracy; with ``return_std`` also its standard deviation (see above)."""
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False)
+        if return_std and self.kind_ in _TREE_SPREAD:  # the trees predict once for both
+            per_tree = self._per_tree(X)
+            mean = np.zeros(X.shape[0])
+            for prediction in per_tree:  # the forest's own mean: summed in tree order
+                mean += prediction
+            return mean / len(per_tree), per_tree.std(axis=0)
         mean = self.model_.predict(X)
         if not return_std:
             return mean
@@ -193,14 +199,14 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         # max keeps the first of equal scores, so ties go by _PREFERENCE.
         return max(scored, key=lambda k: self.cv_scores_[k])
 
-    def _std(self, X: np.ndarray) -> np.ndarray:
+    def _per_tree(self, X: np.ndarray) -> np.ndarray:
+        """(trees, rows): each tree's prediction of a forest kind."""
         scaled = self.model_[:-1].transform(X)
-        model = self.model_[-1]
+        return np.stack([tree.predict(scaled) for tree in self.model_[-1].estimators_])
+
+    def _std(self, X: np.ndarray) -> np.ndarray:
         if self.kind_ == "bayesridge":
-            return model.predict(scaled, return_std=True)[1]
-        if self.kind_ in _TREE_SPREAD:
-            per_tree = np.stack([tree.predict(scaled) for tree in model.estimators_])
-            return per_tree.std(axis=0)
+            return self.model_[-1].predict(self.model_[:-1].transform(X), return_std=True)[1]
         if not self.bootstraps_:
             raise SparseNASError(
                 f"a {self.kind_} model gives an uncertainty only with n_bootstrap >= 1 "
