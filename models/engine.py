@@ -15,8 +15,7 @@ gives every candidate exactly the gradient it would get alone. Candidates are al
 epochs: after every epoch each one is validated and reported through a callback (which may
 drop it); finished and dropped candidates are tested once, then leave the stack with the
 diverged ones, and the stack shrinks accordingly.
-Candidates are stacked in groups of similar depth (:func:`depth_groups`), so padding stays
-small.
+Candidates are stacked in depth order (:func:`depth_groups`), as many as fit.
 A candidate whose loss turns NaN/inf is marked ``diverged``; its numbers never reach another
 candidate's slice.
 
@@ -68,11 +67,6 @@ ADAM_EPS = 1e-8
 #: Share of the available memory the automatic slot count may plan for.
 MEMORY_SHARE = 0.25
 MAX_AUTO_SLOTS = 64
-#: A graph joins a stack (see depth_groups) if it has at most DEPTH_SPREAD times plus
-#: DEPTH_SLACK the layers of the stack's first graph, and spans at most SPAN_SLACK more lags.
-DEPTH_SPREAD = 1.25
-DEPTH_SLACK = 2
-SPAN_SLACK = 2
 
 
 @dataclass(frozen=True)
@@ -486,8 +480,11 @@ def _float_drive(
 
 def _readout(t: dict[str, torch.Tensor], last: torch.Tensor) -> torch.Tensor:
     """Last states (K, N, B) -> logits (K, B, C), as (K, C, N) x (K, N, B) products: the
-    transposed operands of the (K, B, N) x (K, N, C) form take a slower path in PyTorch."""
-    return (torch.bmm(t["readout_w"], last) + t["readout_b"][:, :, None]).transpose(1, 2)
+    transposed operands of the (K, B, N) x (K, N, C) form take a slower path in PyTorch. The
+    logits are made contiguous: ``argmax`` over the last dimension of the transposed view
+    took about 0.6 ms per batch of 32 networks, the copy 10 us."""
+    logits = torch.bmm(t["readout_w"], last) + t["readout_b"][:, :, None]
+    return logits.transpose(1, 2).contiguous()
 
 
 class _FusedStack(torch.autograd.Function):
@@ -638,31 +635,18 @@ def stack_sizes(dags: Sequence[LayeredDAG]) -> dict[str, int]:
 
 
 def depth_groups(dags: Sequence[LayeredDAG], capacity: int) -> list[list[int]]:
-    """Indices of ``dags`` in stacks of similar depth and skip span, at most ``capacity`` each.
+    """Indices of ``dags`` in stacks of at most ``capacity``, in order of depth, skip span
+    and size, so that when the graphs need several stacks each holds similar depths.
 
-    A stack runs T + L - 1 steps for its deepest member and reads every lag any member has,
-    so one deep graph makes all its stack-mates pay for its depth. Measured on two
-    search-space rounds (8 GRU graphs of 4-29 layers, one thread): one stack took 2.77 and
-    4.90 s per epoch of a 2,000-string task, these groups 1.38 and 2.28 s. A new stack starts
-    when a graph has more than DEPTH_SPREAD times (plus DEPTH_SLACK) the layers, or spans more
-    than SPAN_SLACK lags further, than the stack's shallowest graph.
+    A stack runs T + L - 1 steps for its deepest member, but the compiled loop skips every
+    neuron's steps outside its sequence, so a shallow graph pays little for a deep stack-mate,
+    and fewer, fuller stacks share the per-batch work: one stack trains faster than stacks
+    split by depth (measured in docs/benchmarks.md, "Stacking by depth").
     """
     order = sorted(
         range(len(dags)), key=lambda i: (dags[i].n_layers, dags[i].max_span, dags[i].n_nodes)
     )
-    groups: list[list[int]] = []
-    for i in order:
-        group = groups[-1] if groups else None
-        if (
-            group is None
-            or len(group) >= capacity
-            or dags[i].n_layers > DEPTH_SPREAD * dags[group[0]].n_layers + DEPTH_SLACK
-            or dags[i].max_span > dags[group[0]].max_span + SPAN_SLACK
-        ):
-            groups.append([i])
-        else:
-            group.append(i)
-    return groups
+    return [order[start : start + capacity] for start in range(0, len(order), capacity)]
 
 
 def auto_slots(

@@ -271,15 +271,15 @@ def test_automatic_slot_count_follows_the_memory_estimate(tiny_task):
     assert auto_slots(dags, "lstm", tiny_task, 128, available=2**50) == MAX_AUTO_SLOTS
 
 
-def test_depth_groups_keep_deep_graphs_apart_and_respect_capacity():
+def test_depth_groups_fill_stacks_in_depth_order_up_to_capacity():
     shape = [(10, 9), (4, 2), (15, 14), (11, 10), (22, 20), (6, 3), (10, 9), (4, 1)]
     dags = [SimpleNamespace(n_layers=L, max_span=s, n_nodes=20) for L, s in shape]
-    # sorted: 7 (4, 1), 1 (4, 2), 5 (6, 3) | 0 (10, 9), 6 (10, 9), 3 (11, 10) | 2 | 4
-    # (6 <= 1.25 * 4 + 2 and span 3 <= 1 + 2; 10 > 7 starts a stack; 15 > 14.5; 22 > 20.75)
-    assert depth_groups(dags, capacity=64) == [[7, 1, 5], [0, 6, 3], [2], [4]]
-    assert depth_groups(dags, capacity=2) == [[7, 1], [5], [0, 6], [3], [2], [4]]
+    # by layers, then span: 7 (4, 1), 1 (4, 2), 5 (6, 3), 0 (10, 9), 6 (10, 9), 3, 2, 4
+    assert depth_groups(dags, capacity=64) == [[7, 1, 5, 0, 6, 3, 2, 4]]
+    assert depth_groups(dags, capacity=3) == [[7, 1, 5], [0, 6, 3], [2, 4]]
     uniform = [SimpleNamespace(n_layers=7, max_span=4, n_nodes=n) for n in (30, 10, 20)]
     assert depth_groups(uniform, capacity=64) == [[1, 2, 0]]  # then by size
+    assert depth_groups([], capacity=4) == []
 
 
 def test_the_compiled_recurrence_builds_here(recurrence):
