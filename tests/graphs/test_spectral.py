@@ -13,6 +13,7 @@ from graphs.generators import FAMILIES, GraphSpec, sample_thesis
 from graphs.properties import PROPERTY_NAMES, THESIS_PROPERTIES, graph_properties
 from graphs.spectral import (
     EXTENDED_FEATURES,
+    bipartite_spectra,
     bipartite_spectrum,
     io_path_count,
     spectral_features,
@@ -213,6 +214,24 @@ def test_rejects_bad_graphs():
         spectral_features(nx.Graph([("a", "b")]))
     with pytest.raises(ValueError, match="does not belong"):
         spectral_features(nx.path_graph(4), layered_dag(nx.path_graph(3)))
+
+
+def test_batched_spectra_equal_one_svd_per_mask():
+    """Zero-padding masks of different shapes into one batched SVD gives each mask's own two
+    largest singular values (s2 = 0 for a side of one node) and its own degrees."""
+    rng = np.random.default_rng(3)
+    masks = [np.ones((1, 4)), np.ones((3, 1)), np.eye(2)]
+    masks += [(rng.random(shape) < 0.5).astype(float) for shape in [(5, 3), (2, 6), (4, 4)]]
+    batched = bipartite_spectra(masks)
+    for index, mask in enumerate(masks):
+        singular = np.linalg.svd(mask, compute_uv=False)
+        s2 = singular[1] if min(mask.shape) > 1 else 0.0
+        assert batched["s1"][index] == pytest.approx(singular[0], abs=1e-12)
+        assert batched["s2"][index] == pytest.approx(s2, abs=1e-12)
+        assert bipartite_spectrum(mask) == pytest.approx(
+            {key: float(values[index]) for key, values in batched.items()}
+        )
+    assert batched["s2"][0] == batched["s2"][1] == 0.0
 
 
 def test_bipartite_spectrum_of_complete_and_matching_graphs():
