@@ -9,18 +9,11 @@ checks its options before it imports torch, Optuna or pandas: an error appears a
 
 from __future__ import annotations
 
-import atexit
-import gc
 import importlib
 
 import typer
 from typer import _click as click  # Typer's own copy of Click
 from typer.core import TyperGroup
-
-# At exit, the interpreter's last garbage collection walks every object the imports made
-# (torch, scikit-learn, pandas): more than half a second per command. Frozen objects are
-# skipped; the handler is registered first, so it runs after every other one.
-atexit.register(gc.freeze)
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("nas.cli.evaluate", "evaluate_command"),

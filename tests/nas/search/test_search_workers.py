@@ -42,6 +42,10 @@ def test_two_workers_share_the_study_and_the_budget(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout.strip().splitlines()[-1])
+    # Every process closed its connection: the study is whole in study.db, none of it left
+    # in a write-ahead log beside it (a copy of study.db alone would lose that part).
+    wal = tmp_path / "run" / "study.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
     log = (tmp_path / "run" / "workers" / "worker-1.log").read_text()
     helper = json.loads(log.strip().splitlines()[-1])  # the worker ended normally
     assert helper["study"] == payload["study"]
