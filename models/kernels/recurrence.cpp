@@ -843,7 +843,10 @@ std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor last_step
     TORCH_CHECK(last_step.numel() == p.k * p.batch, "last_step must be (K, B)");
     auto options = w_x.options();
     states = at::empty({lags + p.steps, p.k, p.n, p.batch}, options);
-    states.narrow(0, 0, lags).zero_();  // every later slot is written by its step
+    // Of the lag slots only the last is read: a layer-0 neuron's own state at time -1. An
+    // edge into a live neuron reads its source at the target's own time, which is inside the
+    // written slots, and every later slot is written by its step.
+    states.narrow(0, lags - 1, 1).zero_();
     const bool gated = cell == GRU || cell == LSTM;
     acts = save && gated ? at::empty({p.steps, p.k, 4 * p.n, p.batch}, options)
                          : at::empty({0}, options);
