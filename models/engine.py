@@ -482,7 +482,7 @@ def _readout(t: dict[str, torch.Tensor], last: torch.Tensor) -> torch.Tensor:
     """Last states (K, N, B) -> logits (K, B, C), as (K, C, N) x (K, N, B) products: the
     transposed operands of the (K, B, N) x (K, N, C) form take a slower path in PyTorch. The
     logits are made contiguous: ``argmax`` over the last dimension of the transposed view
-    took about 0.6 ms per batch of 32 networks, the copy 10 us."""
+    takes a slow path that cost far more than the copy (docs/benchmarks.md)."""
     logits = torch.bmm(t["readout_w"], last) + t["readout_b"][:, :, None]
     return logits.transpose(1, 2).contiguous()
 
@@ -500,8 +500,8 @@ class _FusedStack(torch.autograd.Function):
         plan = stack._fused_plan(inputs, lengths, keep)
         if stack.uses_tokens:  # (K, G*N, V + 1): the kernel reads a token's column
             rows = _with_idle_row(t["embedding"])
-            # Formed as (K, V + 1, G*N) and transposed: the product with only V + 1 output
-            # columns took about three times as long in MKL.
+            # Formed as (K, V + 1, G*N) and transposed: MKL is much slower at the product
+            # with only V + 1 output columns (docs/benchmarks.md).
             by_token = torch.baddbmm(t["bias_x"][:, None, :], rows, t["weight_in"].transpose(1, 2))
             source = by_token.transpose(1, 2).contiguous()
         else:
