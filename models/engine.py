@@ -369,8 +369,8 @@ class StackedSparseRNN:
         pair_source = t["pair_source"][:, None, :].expand(k, weight_x.shape[1], self.pairs)
         weight_pairs = weight_x.gather(2, pair_source) * t["pair_mask"]  # (K, G*N, P)
         if self.uses_tokens:
-            table = torch.baddbmm(bias_x, _with_idle_row(t["embedding"]), weight_in_t)
-            rows = table.shape[1]  # (K, V + 1, G*N): row V, the idle input, is the bias alone
+            table = _token_table(t)[1]
+            rows = table.shape[1]
             ids = self._token_ids(inputs, total)
             ids = ids + torch.arange(k, device=ids.device).view(1, k, 1) * rows
             drive = nn.functional.embedding(ids, table.reshape(k * rows, -1))
@@ -468,6 +468,14 @@ def _with_idle_row(embedding: torch.Tensor) -> torch.Tensor:
     return torch.cat([embedding, embedding.new_zeros(k, 1, width)], 1)
 
 
+def _token_table(t: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The embedding with its idle row (K, V + 1, D), and per token its projection plus bias
+    (K, V + 1, G*N); row V, the idle input, is the bias alone. Formed token-major: MKL is much
+    slower at the product with only V + 1 output columns (docs/benchmarks.md)."""
+    rows = _with_idle_row(t["embedding"])
+    return rows, torch.baddbmm(t["bias_x"][:, None, :], rows, t["weight_in"].transpose(1, 2))
+
+
 def _float_drive(
     moved: torch.Tensor, weight_in_t: torch.Tensor, bias_x: torch.Tensor, total: int
 ) -> torch.Tensor:
@@ -499,11 +507,8 @@ class _FusedStack(torch.autograd.Function):
         t = _layout_views(flat, stack.layout)
         plan = stack._fused_plan(inputs, lengths, keep)
         if stack.uses_tokens:  # (K, G*N, V + 1): the kernel reads a token's column
-            rows = _with_idle_row(t["embedding"])
-            # Formed as (K, V + 1, G*N) and transposed: MKL is much slower at the product
-            # with only V + 1 output columns (docs/benchmarks.md).
-            by_token = torch.baddbmm(t["bias_x"][:, None, :], rows, t["weight_in"].transpose(1, 2))
-            source = by_token.transpose(1, 2).contiguous()
+            rows, table = _token_table(t)
+            source = table.transpose(1, 2).contiguous()
         else:
             total = inputs.shape[2] + stack.layers - 1
             rows = stack._moved_inputs(inputs, total)

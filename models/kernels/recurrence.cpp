@@ -688,14 +688,11 @@ INLINE T row_sum(int64_t w, const T* __restrict__ d) {
 template <typename T>
 void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& grad,
                     const T* grad_last, const int64_t* last_step, const ItemGrads<T>& out,
-                    T* dx, T* dh, T* grad_c) {
+                    const ReadRuns<T>& x_runs, const ReadRuns<T>& h_runs, T* dx, T* dh,
+                    T* grad_c) {
   const int64_t gn = p.gate_rows(), n = p.n, w = ch.width, kk = ch.kk, b0 = ch.b0;
   auto grad_state = [&](int64_t slot, int64_t neuron) { return grad.at(slot, neuron); };
   std::fill(grad.data, grad.data + grad.slots * n * w, T(0));
-  const T* wx = p.w_x + kk * gn * n;
-  const T* wh = p.w_h + kk * gn * n;
-  const ReadRuns<T> x_runs(p.x_edges + kk * p.x_width * 4, p.x_count[kk], 4, 2, wx, n, p.lags);
-  const ReadRuns<T> h_runs(p.h_edges + kk * p.h_width * 3, p.h_count[kk], 3, -1, wh, n, p.lags);
   std::vector<uint8_t> live(n);
   Spans rows;
   for (int64_t s = p.steps - 1; s >= 0; --s) {
@@ -737,13 +734,17 @@ void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& gra
 template <typename T>
 void backward_item(const Problem<T>& p, const Chunk& item, const T* grad_last,
                    const int64_t* last_step, const ItemGrads<T>& out) {
-  const int64_t gn = p.gate_rows(), n = p.n;
+  const int64_t gn = p.gate_rows(), n = p.n, kk = item.kk;
   std::vector<T> dx(gn * BLOCK), dh(gn * BLOCK), grad_c(n * BLOCK);
   std::vector<T> ring((p.lags + 1) * n * BLOCK);
-  for_blocks(item, [&](const Chunk& ch) {
+  const ReadRuns<T> x_runs(p.x_edges + kk * p.x_width * 4, p.x_count[kk], 4, 2,
+                           p.w_x + kk * gn * n, n, p.lags);
+  const ReadRuns<T> h_runs(p.h_edges + kk * p.h_width * 3, p.h_count[kk], 3, -1,
+                           p.w_h + kk * gn * n, n, p.lags);
+  for_blocks(item, [&](const Chunk& ch) {  // the runs are the item's, whatever the block
     std::fill(grad_c.begin(), grad_c.end(), T(0));
     const GradRing<T> grad{ring.data(), p.lags + 1, n, ch.width};
-    backward_block(p, ch, grad, grad_last, last_step, out, dx.data(),
+    backward_block(p, ch, grad, grad_last, last_step, out, x_runs, h_runs, dx.data(),
                    p.cell == GRU ? dh.data() : dx.data(), grad_c.data());
   });
 }
