@@ -198,6 +198,9 @@ def main() -> None:
     parser.add_argument("--pool", type=Path, required=True)
     parser.add_argument("--budget", type=int, default=200)
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument(
+        "--round-size", type=int, default=SearchSpec.round_size, help="networks per round"
+    )
     parser.add_argument("--objective", choices=("accuracy", "pareto"), default="accuracy")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--out", type=Path, default=None, help="PNG/JSON stem (default: pool's)")
@@ -212,6 +215,7 @@ def main() -> None:
         objective=args.objective,
         families=tuple(sorted(set(table["family"]), key=["ws", "ba", "er"].index)),
         nodes=(int(table["nodes"].min()), int(table["nodes"].max())),
+        round_size=args.round_size,
     )
     pool = Pool.load(args.pool, SearchSpace(base.families, base.nodes))
     finite = pool.acc[~np.isnan(pool.acc)]

@@ -86,7 +86,9 @@ class SearchSpec:
     seed : seeds the samplers, the pool, the predictor and the training seed.
     warm_start : an evaluations table (CSV/Parquet, ours or the thesis') whose rows of this
         cell also train the predictor.
-    round_size : candidates trained together per round.
+    round_size : candidates proposed per round, and trained together in one stack (16: the
+        stack trains faster per network than 8, and the tabular replay finds random search's
+        best as fast; docs/benchmarks.md).
     pool_size : random candidates the predictor scores per round.
     warmup : share of the budget drawn at random before the predictor guides (predictor
         strategy; also TPE's random start-up trials).
@@ -117,7 +119,7 @@ class SearchSpec:
     out: str | None = None
     seed: int = 0
     warm_start: str | None = None
-    round_size: int = 8
+    round_size: int = 16
     pool_size: int = 2000
     warmup: float = 0.15
     kappa: float = 1.0

@@ -131,6 +131,6 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, monkeypatch):
         return real_train_epoch(*args)
 
     monkeypatch.setattr(models.engine, "_train_epoch", interrupt_the_second_epoch)
-    result = search(tmp_path, "--budget", "10")
+    result = search(tmp_path, "--budget", "10", "--epochs", "2")  # one stack: two epochs
     assert result.exit_code == 130
     assert "run the same command again to resume" in " ".join(result.stderr.split())
