@@ -24,6 +24,7 @@ its own process, one after the other. Not a test: run it by hand and read the fi
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shlex
@@ -221,7 +222,8 @@ def main() -> None:
     parser.add_argument("--evaluate-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.evaluate_child is not None:
-        print(json.dumps(evaluate_child(args.evaluate_child)))
+        print(json.dumps(evaluate_child(args.evaluate_child)), flush=True)
+        gc.freeze()  # the quick exit of the ``nas`` command (nas.cli.run), as `nas evaluate` has
         return
     from models.fused import fused_kernel
 

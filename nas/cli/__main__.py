@@ -1,5 +1,5 @@
 """``python -m nas.cli``: the ``nas`` command."""
 
-from nas.cli.app import app
+from nas.cli import run
 
-app()
+run()

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -38,6 +39,7 @@ RETRY_PAUSE = 2.0
 OPEN_ATTEMPTS = 8
 """Attempts at opening a storage whose schema another process is creating at the same time."""
 DRIVER_HINT = "pip install 'sparse-rnn-nas[postgres]'"
+_OPENED: weakref.WeakSet[RDBStorage] = weakref.WeakSet()
 
 
 def heartbeat_interval(grace: float) -> float:
@@ -73,13 +75,15 @@ def open_storage(url: str, grace: float = HEARTBEAT_GRACE) -> RDBStorage:
         try:
             with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return _Storage(
+                storage = _Storage(
                     url,
                     engine_kwargs=engine_kwargs,
                     heartbeat_interval=heartbeat_interval(grace),  # type: ignore[arg-type]
                     grace_period=grace,  # type: ignore[arg-type]
                     heartbeat_stale_trial_callback=requeue_lost_trial,
                 )
+                _OPENED.add(storage)
+                return storage
         except ImportError as exc:
             missing = getattr(exc.__cause__, "name", None) or getattr(exc, "name", None)
             driver = f" ({missing})" if missing else ""
@@ -94,6 +98,14 @@ def open_storage(url: str, grace: float = HEARTBEAT_GRACE) -> RDBStorage:
             reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
             raise SparseNASError(f"cannot open storage {url!r} ({reason})") from None
     raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+def close_storages() -> None:
+    """Close the connections of every storage ``open_storage`` opened (they reopen if used
+    again). A SQLite file's last connection to close folds its write-ahead log back into the
+    file, which the garbage collector would otherwise do only if it reached them."""
+    for storage in list(_OPENED):
+        storage.engine.dispose()
 
 
 def _check_sqlite_file(url: str, path: Path) -> None:
