@@ -678,7 +678,19 @@ def auto_slots(
 
 
 def _batch(data: SequenceSet, rows: list[torch.Tensor], device: torch.device):
-    """Stack one mini-batch per slot, padded to a common size; pad rows weigh zero."""
+    """Stack one mini-batch per slot, padded to a common size; pad rows weigh zero. When
+    every slot reads the same mini-batch (one stream, see :func:`_epoch_batches`), it is
+    gathered once and the slots get views of it."""
+    if all(r is rows[0] for r in rows):
+        k, index = len(rows), rows[0]
+        lengths = data.lengths[index]
+        inputs = data.inputs[index, : int(lengths.max())]
+        return (
+            inputs.to(device).expand(k, *inputs.shape),
+            lengths.to(device).expand(k, -1),
+            data.labels[index].to(device).expand(k, -1),
+            torch.ones(k, len(index), device=device),
+        )
     index = nn.utils.rnn.pad_sequence(rows, batch_first=True)  # pad rows read string 0
     counts = torch.tensor([len(r) for r in rows])
     weight = (torch.arange(index.shape[1]) < counts[:, None]).float()  # (K, B): 1 for real rows
@@ -962,9 +974,7 @@ def _train_epoch(
     device: torch.device,
 ) -> None:
     """One epoch for every slot; each slot walks its own mini-batch order."""
-    for slot in slots:
-        slot.epoch += 1
-        slot.batches = length_buckets(data.lengths, spec.batch_size, slot.order)
+    _epoch_batches(slots, data, spec.batch_size)
     k = len(slots)
     live = torch.tensor([s.result.status == "ok" for s in slots], device=device)
     sums = torch.zeros(k, dtype=torch.float64)
@@ -994,6 +1004,24 @@ def _train_epoch(
     for row, slot in enumerate(slots):
         slot.train_loss = float(sums[row] / seen[row])
         slot.train_acc = float(correct[row] / seen[row])
+
+
+def _epoch_batches(slots: list[_Slot], data: SequenceSet, batch_size: int) -> None:
+    """Each slot's mini-batches for its next epoch, drawn from its own stream. Slots whose
+    streams stand at the same state (networks sharing a training seed and batch offset: a
+    search's whole stack, as a rule) would draw the same batches: those are drawn once,
+    shared, and every such stream is advanced to the state the draw left."""
+    drawn: dict[bytes, tuple[list[torch.Tensor], torch.Tensor]] = {}
+    for slot in slots:
+        slot.epoch += 1
+        state = slot.order.get_state()
+        key = state.numpy().tobytes()
+        if key in drawn:
+            slot.batches, after = drawn[key]
+            slot.order.set_state(after)
+        else:
+            slot.batches = length_buckets(data.lengths, batch_size, slot.order)
+            drawn[key] = (slot.batches, slot.order.get_state())
 
 
 @torch.no_grad()

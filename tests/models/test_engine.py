@@ -22,6 +22,7 @@ from models.engine import (
     StackedAdam,
     StackedSparseRNN,
     StackError,
+    _epoch_batches,
     _Slot,
     _train_epoch,
     auto_slots,
@@ -32,7 +33,7 @@ from models.engine import (
 )
 from models.fused import edge_list, fused_kernel
 from models.networks import SparseRNNClassifier
-from models.training import TrainSpec, train_model
+from models.training import TrainSpec, length_buckets, train_model
 
 
 @pytest.fixture(autouse=True, params=["fused", "torch"])
@@ -269,6 +270,37 @@ def test_automatic_slot_count_follows_the_memory_estimate(tiny_task):
     assert exactly == 3  # a quarter of the memory holds three candidates
     assert auto_slots(dags, "lstm", tiny_task, 128, available=per_candidate) == 1
     assert auto_slots(dags, "lstm", tiny_task, 128, available=2**50) == MAX_AUTO_SLOTS
+
+
+def test_slots_on_one_stream_share_its_draw_and_advance_as_if_alone(tiny_task):
+    def stream(seed):
+        return torch.Generator().manual_seed(seed)
+
+    slots = [SimpleNamespace(epoch=0, order=stream(seed), batches=[]) for seed in (7, 8, 7)]
+    for epoch in (1, 2):
+        _epoch_batches(slots, tiny_task.train, 16)
+        assert slots[0].batches is slots[2].batches  # drawn once
+        assert slots[1].batches is not slots[0].batches
+        for slot in slots:
+            assert slot.epoch == epoch
+    for slot, seed in zip(slots, (7, 8, 7), strict=True):
+        alone = stream(seed)
+        for _ in range(2):
+            expected = length_buckets(tiny_task.train.lengths, 16, alone)
+        assert len(slot.batches) == len(expected)
+        for got, want in zip(slot.batches, expected, strict=True):
+            assert torch.equal(got, want)
+        assert torch.equal(slot.order.get_state(), alone.get_state())
+
+
+def test_one_batch_for_all_slots_equals_the_same_batch_stacked(tiny_task):
+    rows = torch.tensor([5, 0, 9, 3])
+    shared = models.engine._batch(tiny_task.train, [rows] * 3, torch.device("cpu"))
+    stacked = models.engine._batch(
+        tiny_task.train, [rows.clone() for _ in range(3)], torch.device("cpu")
+    )
+    for got, expected in zip(shared, stacked, strict=True):
+        assert torch.equal(got, expected)
 
 
 def test_depth_groups_fill_stacks_in_depth_order_up_to_capacity():
