@@ -328,19 +328,24 @@ class StackedSparseRNN:
             return _FusedStack.apply(self.flat, self, inputs, lengths, keep)
         views = _Unflatten.apply(self.flat, self.buffers["flat_mask"], self.layout)
         t = {**self.buffers, **dict(zip(self.layout, views, strict=True))}
-        total = inputs.shape[2] + self.layers - 1
+        total = self.steps(inputs)
         weight_in_t = t["weight_in"].transpose(1, 2)
         bias_x = t["bias_x"][:, None, :]
         last_step = self.layers - 2 + lengths
         last = self._portable(t, inputs, total, weight_in_t, bias_x, last_step)
         return _readout(t, last)
 
+    def steps(self, inputs: torch.Tensor) -> int:
+        """Global steps a batch (K, B, T, ...) runs: its T positions, then one more per layer
+        the last layer lags behind the first."""
+        return inputs.shape[2] + self.layers - 1
+
     def _fused_plan(
         self, inputs: torch.Tensor, lengths: torch.Tensor, keep_for_backward: bool
     ) -> FusedPlan:
         """The compiled recurrence's edge lists, layers and this batch's token ids."""
         x_edges, x_count, h_edges, h_count = self._edge_lists()
-        total = inputs.shape[2] + self.layers - 1
+        total = self.steps(inputs)
         ids = None
         if self.uses_tokens:  # what _token_ids computes, in one compiled pass
             kernel = fused_kernel()
@@ -510,7 +515,7 @@ class _FusedStack(torch.autograd.Function):
             rows, table = _token_table(t)
             source = table.transpose(1, 2).contiguous()
         else:
-            total = inputs.shape[2] + stack.layers - 1
+            total = stack.steps(inputs)
             rows = stack._moved_inputs(inputs, total)
             source = _float_drive(
                 rows, t["weight_in"].transpose(1, 2), t["bias_x"][:, None, :], total
