@@ -299,33 +299,31 @@ struct EdgeRuns {
   }
 };
 
-// Pre-activations of one step for one chunk: gx (inputs, edges), gh (own layer, bias_h).
+// Pre-activations of one step for one chunk, in the live gate rows (``rows``, see live_rows):
+// gx (inputs, edges), gh (own layer, bias_h).
 template <typename T>
 void step_preactivations(const Problem<T>& p, int64_t s, const Chunk& ch, const uint8_t* live,
                          const Spans& rows, const EdgeRuns<T>& x_runs,
                          const EdgeRuns<T>& h_runs, T* gx, T* gh) {
   const int64_t gn = p.gate_rows(), w = ch.width, kk = ch.kk, b0 = ch.b0;
-  if (p.drive != nullptr) {
-    for (int64_t r = 0; r < gn; ++r) {
-      if (!live[r % p.n]) continue;
-      const T* src = p.drive + ((s * p.k + kk) * gn + r) * p.batch + b0;
-      std::memcpy(gx + r * w, src, sizeof(T) * w);
-    }
-  } else {
-    const int32_t* id = p.ids + (s * p.k + kk) * p.batch + b0;
-    const T* table = p.table + kk * gn * p.table_rows;
-    for (int64_t r = 0; r < gn; ++r)
-      if (live[r % p.n]) gather(w, table + r * p.table_rows, p.table_rows, id, gx + r * w);
-  }
-  const T* now = p.state(p.lags + s, kk, 0) + b0;
-  x_runs.sum(w, live, now, gx);
+  const bool tokens = p.drive == nullptr;
+  const int32_t* id = tokens ? p.ids + (s * p.k + kk) * p.batch + b0 : nullptr;
+  const T* table = tokens ? p.table + kk * gn * p.table_rows : nullptr;
   const T* bias = p.bias_h + kk * gn;
   for (const auto& [begin, end] : rows) {
     for (int64_t r = begin; r < end; ++r) {
+      if (tokens) {
+        gather(w, table + r * p.table_rows, p.table_rows, id, gx + r * w);
+      } else {
+        const T* src = p.drive + ((s * p.k + kk) * gn + r) * p.batch + b0;
+        std::memcpy(gx + r * w, src, sizeof(T) * w);
+      }
       T* __restrict__ out = gh + r * w;
       for (int64_t b = 0; b < w; ++b) out[b] = bias[r];
     }
   }
+  const T* now = p.state(p.lags + s, kk, 0) + b0;
+  x_runs.sum(w, live, now, gx);
   h_runs.sum(w, live, now, gh);
 }
 
