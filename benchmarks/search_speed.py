@@ -4,12 +4,19 @@ Setting (the speed issue's "done when": at most 1.5x): run ``nas search --cell g
 --epochs 5 --seed 0 --workers 1`` into a temporary folder, timing its wall clock; then, in a
 fresh process, train the very graphs the search trained with the function ``nas evaluate``
 uses for many graphs (``nas.experiments.evaluate.evaluate_many``: all stacked, the search's
-task, TrainSpec and training seed, every graph for the full epochs), timed the same way.
+task, TrainSpec and training seed, every graph for the full epochs), timed the same way; then,
+in a third process, the search's very work without the search: the same graphs through the
+search's continuous batching (``evaluate_stream``, ``round_size`` slots, trial order), each
+stopped after the epochs the search trained it.
 
 * network-epochs: for the search, the epochs each trial trained (the length of its per-epoch
   validation history, ``acc_by_epoch``), summed over trials; for the engine, the same sum
   over its records (epochs x graphs unless one diverges);
-* seconds per network-epoch = wall seconds / network-epochs, and their ratio;
+* seconds per network-epoch = wall seconds / network-epochs, and their ratio (the issue's
+  figure). It charges the search for the engine's own cost of early stopping: fewer
+  network-epochs to spread the fixed start-up over, and stacks that empty at the end;
+* the same-work ratio, search wall / engine wall on the same work: what the search itself
+  (Optuna, its storage, proposing, bookkeeping) adds to training;
 * where the search's wall time goes, from the study's timestamps only (so it holds however the
   loop batches): startup (process start to the first trial's start), training (the union of
   the trials' start-to-complete intervals), between (the gaps inside that span: proposing,
@@ -63,11 +70,16 @@ def trained_trials(out: Path) -> tuple[Any, list[Any]]:
     return spec, sorted(trials, key=lambda t: t.number)
 
 
-def network_epochs(trials: list[Any]) -> int:
-    """Epochs trained, summed over trials (each trial's per-epoch validation history)."""
+def network_epochs_by_trial(trials: list[Any]) -> list[int]:
+    """Epochs the search trained each trial, in the order of ``trials``."""
     from nas.search.results import attr
 
-    return sum(len(attr(t, "acc_by_epoch") or []) for t in trials)
+    return [len(attr(t, "acc_by_epoch") or []) for t in trials]
+
+
+def network_epochs(trials: list[Any]) -> int:
+    """Epochs trained, summed over trials (each trial's per-epoch validation history)."""
+    return sum(network_epochs_by_trial(trials))
 
 
 def breakdown(trials: list[Any], started: float, ended: float) -> dict[str, float]:
@@ -128,12 +140,17 @@ def run_search(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     }
 
 
-def evaluate_child(out: Path) -> dict[str, Any]:
-    """In this fresh process: train the search's graphs stacked with ``evaluate_many``."""
+def evaluate_child(out: Path, same_work: bool) -> dict[str, Any]:
+    """In this fresh process: train the search's graphs with the engine alone.
+
+    Without ``same_work``: all stacked with ``evaluate_many``, every graph for the full
+    epochs. With it: the search's very work without the search, i.e. continuous batching
+    (``evaluate_stream``, the search's ``round_size`` slots, graphs fed in trial order) where
+    each graph stops after the epochs the search trained it."""
     begun = time.perf_counter()
     from graphs.io import edges_from_string
     from models.fused import fused_kernel
-    from nas.experiments.evaluate import evaluate_many
+    from nas.experiments.evaluate import evaluate_many, evaluate_stream
     from nas.tasks import load_task
 
     spec, trials = trained_trials(out)
@@ -142,23 +159,39 @@ def evaluate_child(out: Path) -> dict[str, Any]:
     graphs = [edges_from_string(t.user_attrs["edge_list"]) for t in trials]
     fused_kernel()
     training = time.perf_counter()
-    records, _ = evaluate_many(
-        graphs, spec.cell, task, spec.train_spec(), seeds=[spec.train_seed] * len(graphs)
-    )
+    if same_work:
+        trained = network_epochs_by_trial(trials)
+        queue = list(enumerate(graphs))
+        records: list[dict[str, Any]] = []
+
+        def feed(free: int) -> list[tuple[int, Any, int]]:
+            taken, queue[:free] = queue[:free], []
+            return [(key, graph, spec.train_seed) for key, graph in taken]
+
+        evaluate_stream(
+            feed, spec.cell, task, spec.train_spec(), slots=spec.round_size,
+            on_epoch=lambda key, metrics: metrics.epoch >= trained[key],
+            on_end=lambda _key, record, _model: records.append(record),
+        )  # fmt: skip
+    else:
+        records, _ = evaluate_many(
+            graphs, spec.cell, task, spec.train_spec(), seeds=[spec.train_seed] * len(graphs)
+        )
     done = time.perf_counter()
     return {
         "networks": len(records),
-        "network_epochs": sum(len(r["history"]) for r in records),  # type: ignore[arg-type]
+        "network_epochs": sum(len(r["history"]) for r in records),
         "before_training": training - begun,
         "training": done - training,
     }
 
 
-def run_evaluate(out: Path) -> dict[str, Any]:
+def run_evaluate(out: Path, same_work: bool) -> dict[str, Any]:
     """``evaluate_child`` in a subprocess, its wall time measured like the search's."""
     started = time.time()
+    mode = "--same-work-child" if same_work else "--evaluate-child"
     result = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--evaluate-child", str(out)],
+        [sys.executable, str(Path(__file__).resolve()), mode, str(out)],
         check=True,
         cwd=ROOT,
         env=ENV,
@@ -179,15 +212,21 @@ def show(result: dict[str, Any]) -> None:
 
     from nas.cli.console import fmt, records_table
 
-    search, engine = result["search"], result["evaluate"]
+    search, engine, same = result["search"], result["evaluate"], result["same_work"]
+    sides = (("nas search", search), ("evaluate_many, same graphs, all epochs", engine),
+             ("evaluate_stream, same graphs, same epochs", same))  # fmt: skip
     rows = [
         {"run": name, "wall s": fmt(side["wall"], 1, fixed=True), "networks": side["networks"],
          "network-epochs": side["network_epochs"], "s / network-epoch": fmt(per_epoch(side), 3)}
-        for name, side in (("nas search", search), ("evaluate_many, same graphs", engine))
+        for name, side in sides
     ]  # fmt: skip
     console = Console()
     console.print(records_table(rows, list(rows[0]), f"search vs engine: {search['command']}"))
-    console.print(f"ratio (search / engine, s per network-epoch): {fmt(result['ratio'], 3)}")
+    console.print(f"ratio (search / evaluate_many, s per network-epoch): {fmt(result['ratio'], 3)}")
+    console.print(
+        f"ratio (search / evaluate_stream on the same work, wall s): "
+        f"{fmt(result['ratio_same_work'], 3)}"
+    )
     parts = search["breakdown"]
     wall = search["wall"]
     labels = {
@@ -202,10 +241,11 @@ def show(result: dict[str, Any]) -> None:
         for key, label in labels.items()
     ]  # fmt: skip
     console.print(records_table(split, ["part", "s", "share"], "the search's wall time"))
-    console.print(
-        f"engine: {fmt(engine['before_training'], 1, fixed=True)} s before training, "
-        f"{fmt(engine['training'], 1, fixed=True)} s training"
-    )
+    for name, side in sides[1:]:
+        console.print(
+            f"{name}: {fmt(side['before_training'], 1, fixed=True)} s before training, "
+            f"{fmt(side['training'], 1, fixed=True)} s training"
+        )
 
 
 def main() -> None:
@@ -220,9 +260,11 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="run the search into this folder and keep it")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--evaluate-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--same-work-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.evaluate_child is not None:
-        print(json.dumps(evaluate_child(args.evaluate_child)), flush=True)
+    if args.evaluate_child or args.same_work_child:
+        child = args.evaluate_child or args.same_work_child
+        print(json.dumps(evaluate_child(child, args.same_work_child is not None)), flush=True)
         gc.freeze()  # the quick exit of the ``nas`` command (nas.cli.run), as `nas evaluate` has
         return
     from models.fused import fused_kernel
@@ -231,12 +273,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         out = args.keep or Path(folder) / "run"
         search = run_search(args, out)
-        engine = run_evaluate(out)
+        engine = run_evaluate(out, same_work=False)
+        same = run_evaluate(out, same_work=True)
     result = {
         "measured": datetime.now().isoformat(timespec="seconds"),
         "search": search,
         "evaluate": engine,
+        "same_work": same,
         "ratio": per_epoch(search) / per_epoch(engine),
+        "ratio_same_work": search["wall"] / same["wall"],
     }
     if args.json:
         print(json.dumps(result, indent=2))
