@@ -448,7 +448,9 @@ class _Search:
     def ask(self, count: int, round_index: int, origin: str) -> list[tuple[_Open, nx.Graph]]:
         batch = []
         invalid = 0
-        while len(batch) < count and not self.budget_claimed(len(batch)):
+        seen = None  # the study as ``surplus`` last read it, which the next budget check reuses
+        while len(batch) < count and not self.budget_claimed(len(batch), seen):
+            seen = None
             with warnings.catch_warnings():  # heartbeats are recorded by ``heartbeats``
                 warnings.filterwarnings("ignore", "Heartbeat of storage is supposed")
                 trial = self.study.ask()
@@ -459,7 +461,8 @@ class _Search:
                 plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_KEYS}
                 plan.setdefault("origin", origin)
                 entry.params = self.space.suggest(trial)
-                if self.surplus(trial):
+                trials = self.study.get_trials(deepcopy=False)
+                if self.surplus(trial, trials):
                     trial.set_user_attr("status", "surplus")
                     self.tell(entry, TrialState.FAIL)
                     break
@@ -491,22 +494,27 @@ class _Search:
                         trial.set_user_attr(key, value)
                 entry.plan = {**plan, **new}
                 batch.append((entry, graph))
+                seen = trials
             except optuna.exceptions.UpdateFinishedTrialError:
                 self.taken_over(trial)
         return batch
 
-    def surplus(self, trial: Trial) -> bool:
-        """Whether ``trial`` would overshoot the budget: two workers that checked the budget
-        at the same moment both asked. Trial numbers order the claims, so every worker
-        agrees that the later trial is the one too many."""
-        earlier = [t for t in self.study.get_trials(deepcopy=False) if t.number <= trial.number]
+    def surplus(self, trial: Trial, trials: Sequence[FrozenTrial]) -> bool:
+        """Whether ``trial`` would overshoot the budget, ``trials`` being the study read
+        after it was asked: two workers that checked the budget at the same moment both
+        asked. Trial numbers order the claims, so every worker agrees that the later trial
+        is the one too many."""
+        earlier = [t for t in trials if t.number <= trial.number]
         return claims(earlier) > self.spec.budget
 
-    def budget_claimed(self, asked: int) -> bool:
+    def budget_claimed(self, asked: int, trials: Sequence[FrozenTrial] | None = None) -> bool:
         """Whether the networks started or claimed (here: ``asked`` so far this round; by any
         worker: running trials) already fill the budget. Checked before every ask, so
-        workers sharing a study overshoot it by at most one network each."""
-        trials = self.study.get_trials(deepcopy=False)
+        workers sharing a study overshoot it by at most one network each. ``trials``: a read
+        of the study taken after the last ask (``surplus``'s, milliseconds old), else the
+        study is read now."""
+        if trials is None:
+            trials = self.study.get_trials(deepcopy=False)
         started = sum(counts_toward_budget(t) for t in trials)
         claimed = sum(
             t.state == TrialState.RUNNING and not counts_toward_budget(t)

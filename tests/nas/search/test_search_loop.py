@@ -318,7 +318,9 @@ def test_a_trial_asked_beyond_the_budget_is_given_back(tmp_path):
     first = study.ask()  # another worker's claim, asked just before ours
     study._storage.record_heartbeat(first._trial_id)
     search = nas.search.loop._Search(spec.resolved(), study, None, None, lambda e: None, 1)
-    search.budget_claimed = lambda asked: False  # it looked before the other worker asked
+    search.budget_claimed = lambda asked, trials=None: (
+        False
+    )  # it looked before the other worker asked
     assert search.ask(1, 0, "random") == []
     mine = study.get_trials()[1]
     assert mine.state == TrialState.FAIL and mine.user_attrs["status"] == "surplus"
