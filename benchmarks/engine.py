@@ -10,7 +10,7 @@ batch 128, one training epoch per variant:
 Each variant runs in its own process, so the peak resident memory it reports is its own.
 Not a test: run it by hand and read the figures.
 
-    python benchmarks/engine.py [--cells gru,lstm,rnn_tanh] [--slots 1,8,32]
+    python benchmarks/engine.py [--cells gru,lstm,rnn_tanh] [--slots 1,8,32] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -60,11 +61,26 @@ def run_variant(variant: str, cell: str, nodes: int) -> dict[str, float]:
     return {"seconds": seconds, "peak_mib": peak, "test_acc": accuracy}
 
 
+def measure(variant: str, cell: str, nodes: int) -> dict[str, float]:
+    """``run_variant`` in a fresh process (its peak memory is its own)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--nodes", str(nodes), "--one", variant, cell],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cells", default="gru,lstm,rnn_tanh")
     parser.add_argument("--slots", default="1,8,32")
     parser.add_argument("--nodes", type=int, default=30)
+    parser.add_argument(
+        "--repeat", type=int, default=1,
+        help="rounds of every variant, one after the other; the median (and range) is shown",
+    )  # fmt: skip
     parser.add_argument("--one", nargs=2, metavar=("VARIANT", "CELL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -73,24 +89,25 @@ def main() -> None:
     variants = ["reference"] + [f"K={k}" for k in args.slots.split(",")]
     print(
         f"thesis-preset WS graphs, n={args.nodes}; default Reber task; 1 epoch per variant; "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"median of {args.repeat} alternating round(s)"
     )
-    header = f"{'cell':<9}{'variant':<11}{'s/cand-epoch':>13}{'vs reference':>14}{'peak MiB':>10}"
-    print(header)
+    header = f"{'cell':<9}{'variant':<11}{'s/cand-epoch':>13}{'range':>15}{'vs reference':>14}"
+    print(header + f"{'peak MiB':>10}")
     for cell in args.cells.split(","):
-        reference = None
+        runs: dict[str, list[dict[str, float]]] = {variant: [] for variant in variants}
+        for _ in range(args.repeat):  # rounds alternate the variants: drifts hit all alike
+            for variant in variants:
+                runs[variant].append(measure(variant, cell, args.nodes))
+        reference = statistics.median(r["seconds"] for r in runs["reference"])
         for variant in variants:
-            out = subprocess.run(
-                [sys.executable, __file__, "--nodes", str(args.nodes), "--one", variant, cell],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            figures = json.loads(out.strip().splitlines()[-1])
-            reference = reference or figures["seconds"]
+            seconds = [r["seconds"] for r in runs[variant]]
+            middle = statistics.median(seconds)
+            spread = f"{min(seconds):.3f}-{max(seconds):.3f}" if len(seconds) > 1 else ""
+            peak = max(r["peak_mib"] for r in runs[variant])
             print(
-                f"{cell:<9}{variant:<11}{figures['seconds']:>13.3f}"
-                f"{reference / figures['seconds']:>13.1f}x{figures['peak_mib']:>10.0f}",
+                f"{cell:<9}{variant:<11}{middle:>13.3f}{spread:>15}"
+                f"{reference / middle:>13.1f}x{peak:>10.0f}",
                 flush=True,
             )
 

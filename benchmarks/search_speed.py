@@ -23,9 +23,11 @@ stopped after the epochs the search trained it.
   exports, bookkeeping) and the end (the last completion to process exit).
 
 The compiled kernel is built (``fused_kernel()``) before anything is timed. Each side runs in
-its own process, one after the other. Not a test: run it by hand and read the figures.
+its own process, one after the other; ``--repeat N`` goes round the three N times and shows
+medians, ranges in brackets (these shared machines drift by a fifth and more within minutes,
+so one round proves little). Not a test: run it by hand and read the figures.
 
-    python benchmarks/search_speed.py [--budget 24] [--epochs 5] [--json]
+    python benchmarks/search_speed.py [--budget 24] [--epochs 5] [--repeat 5] [--json]
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import gc
 import json
 import os
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -206,46 +209,67 @@ def per_epoch(side: dict[str, Any]) -> float:
     return side["wall"] / side["network_epochs"] if side["network_epochs"] else float("nan")
 
 
+SIDES = {
+    "search": "nas search",
+    "evaluate": "evaluate_many, same graphs, all epochs",
+    "same_work": "evaluate_stream, same graphs, same epochs",
+}
+
+
+def median_range(values: list[float], digits: int) -> str:
+    """The median, and the range when there are several values."""
+    from nas.cli.console import fmt
+
+    middle = fmt(statistics.median(values), digits, fixed=True)
+    if len(values) == 1:
+        return middle
+    return (
+        f"{middle} ({fmt(min(values), digits, fixed=True)}-{fmt(max(values), digits, fixed=True)})"
+    )
+
+
 def show(result: dict[str, Any]) -> None:
-    """The comparison and the search's breakdown as two rich tables."""
+    """The comparison and the search's breakdown as rich tables: medians over the rounds,
+    ranges in brackets."""
     from rich.console import Console
 
-    from nas.cli.console import fmt, records_table
+    from nas.cli.console import records_table
 
-    search, engine, same = result["search"], result["evaluate"], result["same_work"]
-    sides = (("nas search", search), ("evaluate_many, same graphs, all epochs", engine),
-             ("evaluate_stream, same graphs, same epochs", same))  # fmt: skip
+    rounds = result["rounds"]
     rows = [
-        {"run": name, "wall s": fmt(side["wall"], 1, fixed=True), "networks": side["networks"],
-         "network-epochs": side["network_epochs"], "s / network-epoch": fmt(per_epoch(side), 3)}
-        for name, side in sides
+        {"run": name,
+         "wall s": median_range([r[key]["wall"] for r in rounds], 1),
+         "networks": rounds[-1][key]["networks"],
+         "network-epochs": rounds[-1][key]["network_epochs"],
+         "s / network-epoch": median_range([per_epoch(r[key]) for r in rounds], 3)}
+        for key, name in SIDES.items()
     ]  # fmt: skip
     console = Console()
-    console.print(records_table(rows, list(rows[0]), f"search vs engine: {search['command']}"))
-    console.print(f"ratio (search / evaluate_many, s per network-epoch): {fmt(result['ratio'], 3)}")
+    title = f"search vs engine, {len(rounds)} round(s): {rounds[-1]['search']['command']}"
+    console.print(records_table(rows, list(rows[0]), title))
     console.print(
-        f"ratio (search / evaluate_stream on the same work, wall s): "
-        f"{fmt(result['ratio_same_work'], 3)}"
+        "ratio (search / evaluate_many, s per network-epoch): "
+        + median_range([r["ratio"] for r in rounds], 2)
     )
-    parts = search["breakdown"]
-    wall = search["wall"]
+    console.print(
+        "ratio (search / evaluate_stream on the same work, wall s): "
+        + median_range([r["ratio_same_work"] for r in rounds], 2)
+    )
     labels = {
         "startup": "startup (process start to first trial)",
         "training": "training (union of trial intervals)",
-        "between": f"between trials (proposing, exports; gaps: {int(parts.get('gaps', 0))})",
+        "between": "between trials (proposing, exports)",
         "end": "end (last trial to exit)",
     }
     split = [
-        {"part": label, "s": fmt(parts[key], 1, fixed=True),
-         "share": f"{100 * parts[key] / wall:.0f} %" if wall else ""}
+        {"part": label, "s": median_range([r["search"]["breakdown"][key] for r in rounds], 1)}
         for key, label in labels.items()
-    ]  # fmt: skip
-    console.print(records_table(split, ["part", "s", "share"], "the search's wall time"))
-    for name, side in sides[1:]:
-        console.print(
-            f"{name}: {fmt(side['before_training'], 1, fixed=True)} s before training, "
-            f"{fmt(side['training'], 1, fixed=True)} s training"
-        )
+    ]
+    console.print(records_table(split, ["part", "s"], "the search's wall time"))
+    for key in ("evaluate", "same_work"):
+        before = median_range([r[key]["before_training"] for r in rounds], 1)
+        training = median_range([r[key]["training"] for r in rounds], 1)
+        console.print(f"{SIDES[key]}: {before} s before training, {training} s training")
 
 
 def main() -> None:
@@ -257,7 +281,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--search-args", default="", help="more `nas search` options, quoted")
-    parser.add_argument("--keep", type=Path, help="run the search into this folder and keep it")
+    parser.add_argument(
+        "--repeat", type=int, default=1,
+        help="rounds of the three runs, one after the other; medians (and ranges) are shown",
+    )  # fmt: skip
+    parser.add_argument("--keep", type=Path, help="run the last search into this new folder")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--evaluate-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--same-work-child", type=Path, help=argparse.SUPPRESS)
@@ -267,21 +295,31 @@ def main() -> None:
         print(json.dumps(evaluate_child(child, args.same_work_child is not None)), flush=True)
         gc.freeze()  # the quick exit of the ``nas`` command (nas.cli.run), as `nas evaluate` has
         return
+    if args.keep is not None and args.keep.exists():
+        sys.exit(f"error: --keep {args.keep} exists (the search would resume it)")
     from models.fused import fused_kernel
 
     fused_kernel()  # a first build (about a minute) is nobody's search time
-    with tempfile.TemporaryDirectory() as folder:
-        out = args.keep or Path(folder) / "run"
-        search = run_search(args, out)
-        engine = run_evaluate(out, same_work=False)
-        same = run_evaluate(out, same_work=True)
+    rounds = []
+    for index in range(args.repeat):  # each round runs the three sides one after the other
+        with tempfile.TemporaryDirectory() as folder:
+            last = index == args.repeat - 1
+            out = args.keep if last and args.keep is not None else Path(folder) / "run"
+            search = run_search(args, out)
+            engine = run_evaluate(out, same_work=False)
+            same = run_evaluate(out, same_work=True)
+        rounds.append({
+            "measured": datetime.now().isoformat(timespec="seconds"),
+            "search": search,
+            "evaluate": engine,
+            "same_work": same,
+            "ratio": per_epoch(search) / per_epoch(engine),
+            "ratio_same_work": search["wall"] / same["wall"],
+        })  # fmt: skip
     result = {
-        "measured": datetime.now().isoformat(timespec="seconds"),
-        "search": search,
-        "evaluate": engine,
-        "same_work": same,
-        "ratio": per_epoch(search) / per_epoch(engine),
-        "ratio_same_work": search["wall"] / same["wall"],
+        "ratio": statistics.median(r["ratio"] for r in rounds),
+        "ratio_same_work": statistics.median(r["ratio_same_work"] for r in rounds),
+        "rounds": rounds,
     }
     if args.json:
         print(json.dumps(result, indent=2))
