@@ -86,6 +86,8 @@ def main() -> None:
     if args.one:
         print(json.dumps(run_variant(args.one[0], args.one[1], args.nodes)))
         return
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1 (got {args.repeat})")
     variants = ["reference"] + [f"K={k}" for k in args.slots.split(",")]
     print(
         f"thesis-preset WS graphs, n={args.nodes}; default Reber task; 1 epoch per variant; "

@@ -295,8 +295,10 @@ def main() -> None:
         print(json.dumps(evaluate_child(child, args.same_work_child is not None)), flush=True)
         gc.freeze()  # the quick exit of the ``nas`` command (nas.cli.run), as `nas evaluate` has
         return
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1 (got {args.repeat})")
     if args.keep is not None and args.keep.exists():
-        sys.exit(f"error: --keep {args.keep} exists (the search would resume it)")
+        parser.error(f"--keep {args.keep} exists (the search would resume it)")
     from models.fused import fused_kernel
 
     fused_kernel()  # a first build (about a minute) is nobody's search time
