@@ -52,8 +52,8 @@ def measure(graphs: int, cell: str, passes: int) -> dict[str, Any]:
     wall) and the digest."""
     import numpy as np
 
+    from core.errors import SparseNASError
     from graphs.dag import layered_dag
-    from graphs.errors import SparseNASError
     from graphs.io import edges_to_string
     from graphs.properties import graph_properties
     from graphs.spectral import spectral_features

@@ -12,7 +12,7 @@ from functools import cached_property
 
 import networkx as nx
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from typing import Literal
 import networkx as nx
 import numpy as np
 
-from graphs.checks import check_choice, check_fraction, check_int
-from graphs.errors import SparseNASError
+from core.checks import check_choice, check_fraction, check_int
+from core.errors import SparseNASError
 
 Seed = int | np.random.Generator | None
 Family = Literal["ws", "ba", "er"]

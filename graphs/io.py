@@ -18,8 +18,8 @@ from pathlib import Path
 
 import networkx as nx
 
+from core.errors import SparseNASError, existing_file
 from graphs.dag import sorted_edges, sorted_integer_labels
-from graphs.errors import SparseNASError, existing_file
 
 GRAPHML_SUFFIXES: tuple[str, ...] = (".graphml", ".xml")
 

@@ -17,8 +17,8 @@ from types import ModuleType
 import networkx as nx
 import numpy as np
 
+from core.errors import SparseNASError
 from graphs.dag import LayeredDAG, layered_dag
-from graphs.errors import SparseNASError
 
 
 def _igraph_without_pyplot() -> ModuleType:

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import networkx as nx
 import numpy as np
 
+from core.errors import SparseNASError
 from graphs.dag import LayeredDAG, layered_dag
-from graphs.errors import SparseNASError
 
 _BIPARTITE = ("bipartite_s1", "bipartite_s2", "bipartite_gap", "ramanujan_gap")
 

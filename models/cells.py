@@ -9,7 +9,7 @@ hold equal to it.
 
 from __future__ import annotations
 
-from graphs.checks import check_choice, check_int
+from core.checks import check_choice, check_int
 from graphs.dag import LayeredDAG
 
 #: Gate blocks per cell, in PyTorch's order: GRU (r, z, n), LSTM (i, f, g, o).

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 
 
 @dataclass(frozen=True)

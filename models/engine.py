@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from graphs.checks import check_int
+from core.checks import check_int
 from graphs.dag import LayeredDAG
 from models.allocator import keep_freed_memory
 from models.cells import GATES

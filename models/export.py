@@ -26,8 +26,8 @@ from typing import Any
 import networkx as nx
 import torch
 
+from core.errors import SparseNASError
 from graphs.dag import layered_dag
-from graphs.errors import SparseNASError
 from graphs.io import read_graph, write_graph
 from models.cells import DEFAULT_EMBEDDING_DIM, check_cell
 from models.networks import SparseRNNClassifier, parameter_counts

@@ -30,7 +30,7 @@ from types import ModuleType
 
 import torch
 
-from graphs.files import atomic_write
+from core.files import atomic_write
 
 SOURCE = Path(__file__).parent / "kernels" / "recurrence.cpp"
 #: Set to "torch" to use the PyTorch recurrence even where the compiled one builds.

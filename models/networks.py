@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from core.errors import SparseNASError
 from graphs.dag import LayeredDAG
-from graphs.errors import SparseNASError
 from models.cells import DEFAULT_EMBEDDING_DIM, check_cell, nonzero_params, stored_params
 from models.data import Task
 from models.sparse_rnn import SparseRNN, gather_last, init_linear

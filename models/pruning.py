@@ -59,8 +59,8 @@ from torch import nn
 from torch.nn.utils import prune
 from torch.utils.hooks import RemovableHandle
 
-from graphs.checks import check_choice, check_fraction, check_int
-from graphs.errors import SparseNASError
+from core.checks import check_choice, check_fraction, check_int
+from core.errors import SparseNASError
 from models.networks import parameter_counts
 from models.prune_targets import TARGETS
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from graphs.checks import check_int, check_real
-from graphs.errors import SparseNASError
+from core.checks import check_int, check_real
+from core.errors import SparseNASError
 
 
 @dataclass(frozen=True)

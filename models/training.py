@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from models.data import SequenceSet, Task
 
 # TrainSpec and check_device live in the torch-free models.train_spec (the CLI reads them).

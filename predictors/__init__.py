@@ -12,7 +12,7 @@ of models/, only the torch-free ``models.cells`` (the ``params_nonzero`` feature
 
 from typing import TYPE_CHECKING
 
-from graphs.lazy import lazy_exports
+from core.lazy import lazy_exports
 
 if TYPE_CHECKING:  # the names below are imported on first use (PEP 562)
     from predictors.features import ALL, FEATURE_SETS, SIZE_ONLY, THESIS, feature_row

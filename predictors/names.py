@@ -4,7 +4,7 @@ regressor kinds a ``GraphRegressor`` can be (and their check) and the feature se
 
 from __future__ import annotations
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 
 KINDS: tuple[str, ...] = ("bayesridge", "rf", "adaboost", "xgboost", "extratrees")
 """The regressors ``GraphRegressor`` wraps (``"auto"`` chooses among them)."""

@@ -24,7 +24,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from graphs.errors import SparseNASError, existing_file
+from core.errors import SparseNASError, existing_file
 from predictors.regressors import GraphRegressor, check_kind
 from predictors.table import EvaluationTable, load_table
 

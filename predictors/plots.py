@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from predictors.validation import CVResult, EvaluationReport
 
 

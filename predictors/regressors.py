@@ -39,7 +39,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from xgboost import XGBRegressor
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 
 # The names live in the light predictors.kinds (the command line reads them).
 # Their home is the light predictors.names (the command line reads them).

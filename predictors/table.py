@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.errors import SparseNASError, existing_file
 from graphs.dag import layered_dag
-from graphs.errors import SparseNASError, existing_file
 from graphs.io import edges_from_string
 from graphs.properties import PROPERTY_NAMES, graph_properties
 from graphs.spectral import EXTENDED_FEATURES, spectral_features

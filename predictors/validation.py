@@ -32,8 +32,8 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import mean_absolute_error, r2_score
 from sklearn.model_selection import GroupKFold, KFold
 
-from graphs.errors import SparseNASError
-from graphs.seeds import child_seeds
+from core.errors import SparseNASError
+from core.seeds import child_seeds
 from predictors.features import SIZE_ONLY
 from predictors.regressors import GraphRegressor, check_kind, clone_without_bootstrap, kendall_tau
 from predictors.table import EvaluationTable, graph_groups

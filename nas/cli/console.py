@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 
 # Soft wrap: a long line (a path, an error) is left for the terminal to fold, never broken
 # with a newline inside a word, so what is printed can be copied back; tables still fit.

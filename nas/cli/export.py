@@ -65,7 +65,7 @@ def infer_command(
     """Run an exported network: each input's class and its probability."""
 
     def infer():
-        from graphs.errors import SparseNASError
+        from core.errors import SparseNASError
         from nas.experiments.export import infer_texts
 
         inputs = list(texts or [])

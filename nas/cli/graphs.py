@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from graphs.checks import check_choices, check_int
+from core.checks import check_choices, check_int
 from graphs.generators import FAMILIES
 from nas.cli.console import (
     check_out_file,

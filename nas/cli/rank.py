@@ -42,7 +42,7 @@ def rank_command(
     """
 
     def rank():
-        from graphs.errors import SparseNASError
+        from core.errors import SparseNASError
         from nas.reports.ranking import rank_source
 
         if as_json and as_csv:

@@ -48,7 +48,7 @@ def report_command(
     """
 
     def build():
-        from graphs.errors import SparseNASError
+        from core.errors import SparseNASError
         from nas.reports.build import build_report
         from nas.reports.data import load_sources
 

@@ -10,12 +10,12 @@ from collections.abc import Callable, Sequence
 
 import networkx as nx
 
-from graphs.checks import check_int
+from core.checks import check_int
+from core.errors import SparseNASError
+from core.seeds import child_seeds
 from graphs.dag import LayeredDAG, layered_dag
-from graphs.errors import SparseNASError
 from graphs.io import edges_to_string
 from graphs.properties import graph_properties
-from graphs.seeds import child_seeds
 from models.cells import DEFAULT_EMBEDDING_DIM, check_cell
 from models.data import Task
 from models.engine import Candidate, EpochCallback, train_many, train_stream

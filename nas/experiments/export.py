@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
-from graphs.checks import check_int
-from graphs.errors import SparseNASError
+from core.checks import check_int
+from core.errors import SparseNASError
 from graphs.io import edges_from_string, read_graph
 from graphs.properties import PROPERTY_NAMES
 from models.cells import DEFAULT_EMBEDDING_DIM

@@ -38,11 +38,11 @@ import networkx as nx
 import pandas as pd
 import torch
 
-from graphs.checks import check_choice, check_fraction, check_int, check_real
+from core.checks import check_choice, check_fraction, check_int, check_real
+from core.errors import SparseNASError
+from core.seeds import child_seeds, derive_seed
 from graphs.dag import layered_dag
-from graphs.errors import SparseNASError
 from graphs.io import read_graph
-from graphs.seeds import child_seeds, derive_seed
 from graphs.spectral import spectral_features
 from models.cells import DEFAULT_EMBEDDING_DIM, GATES, check_cell, recurrent_weights
 from models.data import Task

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from graphs.checks import check_int
-from graphs.errors import SparseNASError
+from core.checks import check_int
+from core.errors import SparseNASError
+from core.seeds import child_seeds
 from graphs.generators import FAMILIES, GraphSpec, sample_thesis
 from graphs.io import edges_to_string, read_graph
 from graphs.properties import graph_properties
-from graphs.seeds import child_seeds
 
 if TYPE_CHECKING:  # pandas costs ~0.4 s of imports; `nas evaluate` needs none of it
     import pandas as pd

@@ -289,7 +289,7 @@ def prune_match(run: RunData, path: str | Path | None = None) -> pd.DataFrame | 
     found = next((p for p in candidates if p.is_file()), None)
     if found is None:
         if path:
-            from graphs.errors import SparseNASError
+            from core.errors import SparseNASError
 
             raise SparseNASError(f"prune match file '{path}' does not exist")
         return None

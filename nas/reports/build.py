@@ -23,8 +23,8 @@ import jinja2
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from graphs.checks import check_int
-from graphs.errors import SparseNASError
+from core.checks import check_int
+from core.errors import SparseNASError
 from nas.reports import analysis, drawing, figures, pngs
 from nas.reports.data import RunData
 from nas.reports.ranking import ranking, records

@@ -19,7 +19,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from nas.search.results import EVALUATIONS, evaluations_frame, study_config
 from predictors import read_table
 

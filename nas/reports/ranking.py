@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from graphs.checks import check_int
-from graphs.errors import SparseNASError
+from core.checks import check_int
+from core.errors import SparseNASError
 from nas.reports.data import RunData, load_sources, selection_accuracy
 
 RANK_COLUMNS: tuple[str, ...] = (

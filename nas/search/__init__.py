@@ -5,7 +5,7 @@ Imports graphs/, models/, predictors/, nas.tasks and nas.experiments; never nas.
 
 from typing import TYPE_CHECKING
 
-from graphs.lazy import lazy_exports
+from core.lazy import lazy_exports
 
 if TYPE_CHECKING:  # the names below are imported on first use (PEP 562)
     from nas.search.loop import SearchEvent, SearchInterrupted, export_results, run_search

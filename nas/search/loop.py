@@ -44,7 +44,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from graphs.io import edges_from_string, edges_to_string
 from models.data import Task
 from models.engine import StackError

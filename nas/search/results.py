@@ -22,8 +22,8 @@ import pandas as pd
 import torch
 from optuna.trial import FrozenTrial, TrialState
 
-from graphs.errors import SparseNASError
-from graphs.files import atomic_write
+from core.errors import SparseNASError
+from core.files import atomic_write
 from graphs.io import edges_from_string, write_graph
 from graphs.properties import PROPERTY_NAMES
 from nas.search.space import family_columns

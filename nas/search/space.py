@@ -29,8 +29,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from graphs.checks import check_choices
-from graphs.errors import SparseNASError
+from core.checks import check_choices
+from core.errors import SparseNASError
 from graphs.generators import FAMILIES, GraphSpec
 
 SEED_HIGH = 2**31 - 1

@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from graphs.checks import check_choice, check_choices, check_fraction, check_int, check_real
-from graphs.errors import SparseNASError
+from core.checks import check_choice, check_choices, check_fraction, check_int, check_real
+from core.errors import SparseNASError
+from core.seeds import derive_seed
 from graphs.generators import FAMILIES, THESIS_NODES
-from graphs.seeds import derive_seed
 from models.cells import check_cell
 from models.train_spec import TrainSpec
 from nas.search.space import SearchSpace

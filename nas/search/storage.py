@@ -28,7 +28,7 @@ import optuna
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from nas.search.results import PLAN_KEYS, study_config
 from nas.search.spec import HEARTBEAT_GRACE, IDENTITY, SearchSpec
 

@@ -46,9 +46,9 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
+from core.seeds import derive_seed
 from graphs.io import edges_from_string, edges_to_string
-from graphs.seeds import derive_seed
 from nas.search.moves import mutate
 from nas.search.results import attr, pareto_front, ranked_trials, selection_acc, trial_status
 from nas.search.space import SearchSpace, build_graph

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from graphs.checks import check_int
-from graphs.errors import SparseNASError
+from core.checks import check_int
+from core.errors import SparseNASError
 
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 STOP_GRACE = 30

@@ -8,8 +8,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from graphs.errors import SparseNASError
-from graphs.lazy import lazy_exports
+from core.errors import SparseNASError
+from core.lazy import lazy_exports
 
 if TYPE_CHECKING:  # imported on first use: the names and help cost no torch or sklearn
     from pathlib import Path

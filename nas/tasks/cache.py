@@ -4,7 +4,7 @@ Generating the default Reber task (25,000 strings, encoded and split) costs up t
 of every command's start, the same work each time for the same parameters. The cache keeps
 each generated task as one file named by a hash of everything the result depends on: the
 task's parameters, the source of the generators (``nas/tasks``, ``models/data.py``,
-``graphs/seeds.py``), numpy's and torch's versions (numpy's random streams and torch's file
+``core/seeds.py``), numpy's and torch's versions (numpy's random streams and torch's file
 format may change between releases) and ``FORMAT``. Editing a generator therefore never
 serves a stale task.
 
@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 import torch
 
-import graphs.seeds
+import core.seeds
 import models.data
-from graphs.errors import SparseNASError
-from graphs.files import atomic_write
+from core.errors import SparseNASError
+from core.files import atomic_write
 from models.data import SequenceSet, Task
 
 CACHE_ENV = "SPARSE_NAS_CACHE"
@@ -42,7 +42,7 @@ FORMAT = 1
 _SOURCES = (
     *sorted(Path(__file__).parent.glob("*.py")),
     Path(models.data.__file__),
-    Path(graphs.seeds.__file__),  # the task's random streams come from its seed through these
+    Path(core.seeds.__file__),  # the task's random streams come from its seed through these
 )
 _SPLITS = ("train", "valid", "test")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from graphs.errors import SparseNASError, existing_file
+from core.errors import SparseNASError, existing_file
 from models.data import SequenceSet, Task
 from nas.tasks.encoding import (
     build_vocab,

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import torch
 
-from graphs.checks import check_int
-from graphs.errors import SparseNASError
-from graphs.seeds import child_rngs
+from core.checks import check_int
+from core.errors import SparseNASError
+from core.seeds import child_rngs
 from models.data import SequenceSet, Task
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from models.data import Task
 from nas.tasks.encoding import (
     check_count,

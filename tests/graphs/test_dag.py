@@ -4,8 +4,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from core.errors import SparseNASError
 from graphs.dag import layered_dag, sorted_edges, sorted_integer_labels
-from graphs.errors import SparseNASError
 from graphs.generators import GraphSpec
 
 WORKED_EDGES = [(0, 2), (1, 2), (1, 3), (2, 3), (2, 4), (3, 4)]

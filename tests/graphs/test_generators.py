@@ -6,8 +6,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from core.errors import SparseNASError
 from graphs import generators
-from graphs.errors import SparseNASError
 from graphs.generators import (
     FAMILIES,
     GraphSpec,

@@ -3,7 +3,7 @@
 import networkx as nx
 import pytest
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from graphs.generators import FAMILIES, GraphSpec
 from graphs.io import edges_from_string, edges_to_string, read_graph, write_graph
 

@@ -7,8 +7,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from core.errors import SparseNASError
 from graphs.dag import layered_dag
-from graphs.errors import SparseNASError
 from graphs.generators import FAMILIES, GraphSpec, sample_thesis
 from graphs.properties import PROPERTY_NAMES, THESIS_PROPERTIES, graph_properties
 from graphs.spectral import (

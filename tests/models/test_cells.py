@@ -3,8 +3,8 @@
 import networkx as nx
 import pytest
 
+from core.errors import SparseNASError
 from graphs.dag import layered_dag
-from graphs.errors import SparseNASError
 from graphs.generators import FAMILIES, sample_thesis
 from models.cells import CELLS, GATES, check_cell, nonzero_params, recurrent_weights, stored_params
 from models.data import SequenceSet, Task

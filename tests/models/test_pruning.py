@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.nn.utils import prune
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from models.networks import DenseRNNClassifier, parameter_counts
 from models.pruning import (
     TARGETS,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from models.expansion import bipartite_expansion, layer_expansion
 from models.networks import DenseRNNClassifier
 from models.pruning import (

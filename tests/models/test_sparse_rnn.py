@@ -138,7 +138,7 @@ def test_dense_base_model_is_the_thesis_shape(cell):
 
 
 def test_unknown_cell_is_a_clear_error():
-    from graphs.errors import SparseNASError
+    from core.errors import SparseNASError
 
     with pytest.raises(SparseNASError, match="unknown cell 'gruu'"):
         SparseRNNClassifier(layered_dag(WORKED_EXAMPLE), "gruu", n_classes=2, vocab_size=5)

@@ -4,8 +4,8 @@ import networkx as nx
 import pytest
 import torch
 
+from core.errors import SparseNASError
 from graphs.dag import layered_dag
-from graphs.errors import SparseNASError
 from models.networks import DenseRNNClassifier, SparseRNNClassifier
 from models.training import TrainSpec, evaluate, length_buckets, train_model
 

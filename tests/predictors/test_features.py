@@ -3,8 +3,8 @@
 import networkx as nx
 import pytest
 
+from core.errors import SparseNASError
 from graphs.dag import layered_dag
-from graphs.errors import SparseNASError
 from graphs.properties import PROPERTY_NAMES
 from graphs.spectral import EXTENDED_FEATURES
 from models.cells import DEFAULT_EMBEDDING_DIM, nonzero_params

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from predictor_fixtures import our_table
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from predictors.features import ALL
 from predictors.persistence import (
     PREDICTION,

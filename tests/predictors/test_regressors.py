@@ -6,7 +6,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from predictors.regressors import KINDS, GraphRegressor, kendall_tau, make_pipeline
 
 # Every check applies and passes: none is skipped. (The sample_weight checks are left out

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from predictor_fixtures import THESIS_COLUMNS, THESIS_TABLE, our_table, thesis_table
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from graphs.io import edges_from_string
 from graphs.spectral import EXTENDED_FEATURES
 from predictors.features import ALL, THESIS, feature_row

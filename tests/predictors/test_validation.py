@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from predictor_fixtures import THESIS_TABLE, our_table
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from predictors.regressors import GraphRegressor
 from predictors.table import load_table
 from predictors.validation import (

@@ -7,8 +7,8 @@ from dataclasses import replace
 import networkx as nx
 import pytest
 
+from core.errors import SparseNASError
 from graphs.dag import layered_dag
-from graphs.errors import SparseNASError
 from models.cells import recurrent_weights
 from models.networks import SparseRNNClassifier, parameter_counts
 from models.pruning import count_pruned

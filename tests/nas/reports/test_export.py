@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from graphs.io import edges_from_string
 from models.export import CARD, GRAPHML, WEIGHTS, load_exported, save_exported
 from models.training import TrainSpec, evaluate

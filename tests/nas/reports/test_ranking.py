@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from nas.reports.data import load_run, load_study, load_table_run
 from nas.reports.ranking import rank_source, ranking, records, smallest_within
 from nas.search.results import ranked_trials

@@ -22,11 +22,11 @@ from optuna.trial import TrialState, create_trial
 import models.engine
 import nas.search.loop
 import nas.search.storage
+from core.errors import SparseNASError
+from core.seeds import child_seeds
 from graphs.dag import layered_dag
-from graphs.errors import SparseNASError
 from graphs.generators import GraphSpec
 from graphs.io import edges_from_string, edges_to_string, read_graph
-from graphs.seeds import child_seeds
 from models.engine import _train_epoch as real_train_epoch
 from models.networks import SparseRNNClassifier
 from models.training import train_model

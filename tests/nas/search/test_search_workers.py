@@ -10,7 +10,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from nas.search import SearchSpec
 from nas.search.results import counts_toward_budget
 from nas.search.workers import check_workers, worker_spec

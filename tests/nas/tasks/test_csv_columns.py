@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from nas.tasks import load_task
 from nas.tasks.csv_task import make_csv_task
 from nas.tasks.encoding import decode_sequences

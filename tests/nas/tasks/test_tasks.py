@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 from models.data import Task
 from nas.tasks import TASK_NAMES, load_task
 from nas.tasks.csv_task import make_csv_task

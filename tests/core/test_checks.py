@@ -1,11 +1,11 @@
-"""The shared argument checks (graphs/checks.py) and seed derivation (graphs/seeds.py)."""
+"""The shared argument checks (core/checks.py) and seed derivation (core/seeds.py)."""
 
 import numpy as np
 import pytest
 
-from graphs.checks import check_choice, check_choices, check_fraction, check_int, check_real
-from graphs.errors import SparseNASError
-from graphs.seeds import child_rngs, child_seeds, derive_seed
+from core.checks import check_choice, check_choices, check_fraction, check_int, check_real
+from core.errors import SparseNASError
+from core.seeds import child_rngs, child_seeds, derive_seed
 
 
 def test_values_come_back_normalised():

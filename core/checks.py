@@ -12,7 +12,7 @@ import math
 import numbers
 from collections.abc import Sequence
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 
 
 def check_int(value: object, name: str, *, low: int | None = None, high: int | None = None) -> int:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from graphs.errors import SparseNASError
+from core.errors import SparseNASError
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
