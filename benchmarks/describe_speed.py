@@ -58,8 +58,10 @@ def measure(graphs: int, cell: str, passes: int) -> dict[str, Any]:
     from graphs.properties import graph_properties
     from graphs.spectral import spectral_features
     from nas.search import SearchSpec
-    from nas.search.loop import predictor_strategy
     from nas.search.space import SearchSpace, build_graph
+    from nas.search.strategies.base import Warm
+    from nas.search.strategies.predictor import PredictorStrategy
+    from predictors import ALL
     from predictors.features import feature_row, params_feature
 
     spec = SearchSpec(cell=cell)
@@ -95,7 +97,8 @@ def measure(graphs: int, cell: str, passes: int) -> dict[str, Any]:
         timed("spectral_features", lambda: [spectral_features(g, d) for g, d in pairs])
         timed("params_feature", lambda: [params_feature(d, cell) for d in dags])
         rows = timed("feature_row (whole describe)", lambda: [feature_row(g, cell) for g in built])
-        strategy = predictor_strategy(spec, space)  # a fresh one: draw 0 is built again
+        # A fresh one: draw 0 is built again.
+        strategy = PredictorStrategy.from_spec(spec, space, Warm(ALL))
         drawn = timed("pool draw (all of it)", lambda: strategy.draw(0))
         return built, list(zip(strings, rows, strict=True)), drawn
 

@@ -26,9 +26,10 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 from replay import Pool, Replay
 
 from nas.search import SearchSpec
-from nas.search.loop import predictor_strategy
 from nas.search.space import SearchSpace
-from nas.search.strategies import POOL_ROUNDS
+from nas.search.strategies.base import Warm
+from nas.search.strategies.predictor import POOL_ROUNDS, PredictorStrategy
+from predictors import ALL
 
 
 def main() -> None:
@@ -52,7 +53,7 @@ def main() -> None:
         ("fresh pool each round", 1),
         (f"rolling, {POOL_ROUNDS} rounds", POOL_ROUNDS),
     ):
-        strategy = predictor_strategy(spec, space, pool_rounds=rounds)
+        strategy = PredictorStrategy.from_spec(spec, space, Warm(ALL), pool_rounds=rounds)
         started = time.perf_counter()
         strategy.propose(trials, spec.round_size, 0)
         first = time.perf_counter() - started

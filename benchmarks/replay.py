@@ -3,18 +3,18 @@
 A pool (``benchmarks/make_table.py --space search``) holds topologies drawn uniformly from the
 search space, each already trained once; replaying a search looks results up instead of
 training, so every strategy can be run over many seeds at the full budget in seconds. Each
-replay is a real Optuna study (in memory) told exactly what ``nas search`` would tell it:
+replay is a real Optuna study (in memory) driven by the search's own strategy objects
+(``nas.search.strategies``: the registry, ``from_spec``, ``warmup_left``, ``propose``,
+``sampler``), round by round as ``nas search`` drives them, and told what the pool says:
 
-- ``random``: the pool in a seeded random order (the pool is itself a uniform sample of the
-  space, so this is random search).
-- ``predictor``: the same random warm-up (``SearchSpec.warmup`` of the budget), then rounds
-  of ``SearchSpec.round_size`` chosen by ``nas.search.strategies.PredictorStrategy`` among the pool
-  members not yet evaluated (a fixed candidate set: no local moves, their graphs are not in
-  the pool).
-- ``tpe``: Optuna's TPE over the generator parameters, as in the search (per-round seeded
-  sampler, constant liar, the same random start-up); each suggestion is snapped to the
-  nearest unevaluated pool member of its family (nodes and family parameters scaled to
-  [0, 1]; the graph seed is ignored).
+- a proposal names a graph of the pool (the strategy is given the pool as its fixed
+  candidate set, so the predictor chooses among the members not yet evaluated and makes no
+  local moves: their graphs are not in the pool);
+- a trial its sampler draws is mapped to a pool member: a uniform draw (the warm-up, random
+  search) takes the next member of the pool in a seeded random order (the pool is itself a
+  uniform sample of the space); any other sampler's (TPE's) suggestion is snapped to the
+  nearest unevaluated member of its family (nodes and family parameters scaled to [0, 1];
+  the graph seed is ignored).
 
 No multi-fidelity: every evaluation is a full training (the pool has no pruned runs).
 Prints, per strategy, the best accuracy after n evaluations (median and quartiles over seeds),
@@ -42,10 +42,11 @@ import pandas as pd
 
 from graphs.io import edges_from_string
 from nas.search import SearchSpec
-from nas.search.loop import predictor_strategy
 from nas.search.results import hypervolume
 from nas.search.space import FAMILY_PARAMS, SearchSpace, er_p_range
-from nas.search.strategies import STRATEGIES, make_sampler
+from nas.search.strategies import STRATEGIES, strategy_class
+from nas.search.strategies.base import Warm
+from predictors import ALL
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -137,34 +138,40 @@ class Replay:
         self.tell(trial, member)
 
     def run(self) -> list[int]:
+        """Round after round as the search asks them: the warm-up the strategy still needs,
+        else its proposals, then its sampler for the slots left."""
         spec = self.spec
-        random_order = np.random.default_rng([spec.seed, 99]).permutation(len(self.pool.acc))
-        if spec.strategy == "random":
-            for member in random_order[: spec.budget]:
-                self.enqueue(int(member))
-            return self.order
-        warmup = spec.warmup_trials
-        if spec.strategy == "predictor":
-            for member in random_order[:warmup]:
-                self.enqueue(int(member))
-            members = list(zip(self.pool.params, self.pool.graphs, strict=True))
-            strategy = predictor_strategy(spec, self.space, candidates=members)
+        members = list(zip(self.pool.params, self.pool.graphs, strict=True))
+        strategy = strategy_class(spec.strategy).from_spec(
+            spec, self.space, Warm(ALL, candidates=members)
+        )
+        random_order = iter(np.random.default_rng([spec.seed, 99]).permutation(len(self.pool.acc)))
         round_index = 0
         while len(self.order) < spec.budget:
-            count = min(spec.round_size, spec.budget - len(self.order))
-            if spec.strategy == "predictor":
-                trials = self.study.get_trials(deepcopy=False)
-                for proposal in strategy.propose(trials, count, round_index):
-                    self.enqueue(self.index[proposal.attrs["edge_list"]])
+            left = spec.budget - len(self.order)
+            warming = strategy.warmup_left(len(self.order))
+            if warming > 0:  # the warm-up is no round of its own
+                for _ in range(min(warming, left)):
+                    self.enqueue(int(next(random_order)))
+                continue
+            count = min(spec.round_size, left)
+            trials = self.study.get_trials(deepcopy=False)
+            for proposal in strategy.propose(trials, count, round_index):
+                self.enqueue(self.index[proposal.attrs["edge_list"]])
+                count -= 1
+            sampler = strategy.sampler(round_index)
+            if isinstance(sampler, optuna.samplers.RandomSampler):
+                for _ in range(count):
+                    self.enqueue(int(next(random_order)))
             else:
-                self.tpe_round(count, round_index, warmup)
+                self.sampled_round(sampler, count)
             round_index += 1
         return self.order
 
-    def tpe_round(self, count: int, round_index: int, startup: int) -> None:
-        """Ask a round of TPE trials first (as the search does), then snap and tell them."""
-        spec = self.spec
-        self.study.sampler = make_sampler("tpe", spec.seed, round_index, startup)
+    def sampled_round(self, sampler: optuna.samplers.BaseSampler, count: int) -> None:
+        """Ask ``count`` trials of ``sampler`` first (as the search does), then snap and tell
+        them."""
+        self.study.sampler = sampler
         asked = [self.study.ask() for _ in range(count)]
         taken = set(self.order)
         for trial in asked:

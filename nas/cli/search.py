@@ -26,7 +26,8 @@ from rich.progress import (
 
 from models.cells import CELLS
 from nas.cli.console import console, err_console, records_table, run_or_exit
-from nas.search.spec import OBJECTIVES, STRATEGIES, SearchSpec
+from nas.search.spec import OBJECTIVES, SearchSpec
+from nas.search.strategies import strategies_help
 from nas.search.workers import check_workers
 from nas.tasks import TASK_NAMES, TEST_DATA_HELP
 
@@ -54,7 +55,7 @@ def search_command(
         D.epochs
     ),
     strategy: Annotated[
-        str, typer.Option(help=f"Search strategy: {', '.join(STRATEGIES)}.")
+        str, typer.Option(help=f"Search strategy. {strategies_help()}.")
     ] = D.strategy,
     objective: Annotated[
         str,

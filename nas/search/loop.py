@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
@@ -65,7 +64,8 @@ from nas.search.results import (
 from nas.search.space import SearchSpace, build_graph
 from nas.search.spec import SearchSpec
 from nas.search.storage import heartbeat_interval, heartbeats, open_study, seconds_to_takeover
-from nas.search.strategies import PredictorStrategy, make_sampler
+from nas.search.strategies import strategy_class
+from nas.search.strategies.base import SearchStrategy, Warm
 from nas.search.workers import check_workers, local_workers
 from nas.tasks import load_task
 from predictors import ALL, load_table
@@ -127,33 +127,16 @@ def make_pruner(spec: SearchSpec) -> optuna.pruners.BasePruner:
     return optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=3)
 
 
-def predictor_strategy(
-    spec: SearchSpec,
-    space: SearchSpace,
-    features: tuple[str, ...] = ALL,
-    **extra: Any,
-) -> PredictorStrategy:
-    """The predictor strategy of ``spec``'s settings (``extra``: warm-start rows, or the
-    fixed candidate set of a tabular replay)."""
-    return PredictorStrategy(
-        space,
-        spec.cell,
-        spec.objective,
-        features,
-        spec.seed,
-        pool_size=spec.pool_size,
-        kappa=spec.kappa,
-        local_fraction=spec.local_fraction,
-        kind=spec.predictor,
-        **extra,
-    )
+def make_strategy(spec: SearchSpec, space: SearchSpace, warm: Warm) -> SearchStrategy:
+    """The strategy ``spec.strategy`` names, built from the search's settings."""
+    return strategy_class(spec.strategy).from_spec(spec, space, warm)
 
 
-def _load_warm_start(spec: SearchSpec) -> tuple[tuple[str, ...], np.ndarray, np.ndarray] | None:
+def _load_warm_start(spec: SearchSpec) -> Warm:
     if spec.warm_start is None:
-        return None
+        return Warm(ALL)
     table = load_table(spec.warm_start, features=ALL, cell=spec.cell)
-    return table.features, table.X.to_numpy(dtype=float), table.y
+    return Warm(table.features, table.X.to_numpy(dtype=float), table.y)
 
 
 # -- the search ----------------------------------------------------------------------------------
@@ -249,13 +232,8 @@ class _Search:
         self.space = SearchSpace(spec.families, spec.nodes)
         self.train = spec.train_spec()
         self.single = spec.objective == "accuracy"
-        features, warm_X, warm_y = warm if warm is not None else (ALL, None, None)
-        self.features = features
-        self.strategy = (
-            predictor_strategy(spec, self.space, features, warm_X=warm_X, warm_y=warm_y)
-            if spec.strategy == "predictor"
-            else None
-        )
+        self.features = warm.features
+        self.strategy = make_strategy(spec, self.space, warm)
         self.study.pruner = make_pruner(spec)
         self.open: dict[int, _Open] = {}
         self.models: dict[int, Any] = {}
@@ -398,18 +376,18 @@ class _Search:
         count = min(free, left, math.ceil(left / self.peers))
         round_index = 1 + max((int(t.user_attrs.get("round", -1)) for t in trials), default=-1)
         waiting = sum(t.state == TrialState.WAITING for t in trials)
-        origin = "tpe" if spec.strategy == "tpe" else "random"
-        if waiting == 0 and self.strategy is not None:
-            if started < spec.warmup_trials:
+        origin = self.strategy.origin
+        if waiting == 0:
+            warming = self.strategy.warmup_left(started)
+            if warming > 0:
                 origin = "warm-up"
-                count = min(count, spec.warmup_trials - started)
+                count = min(count, warming)
             else:
-                origin = "random"
                 size = min(spec.round_size, left)
                 for proposal in self.strategy.propose(trials, size, round_index):
                     attrs = {**proposal.attrs, "round": round_index}
                     self.study.enqueue_trial(proposal.params, user_attrs=attrs)
-        self.study.sampler = make_sampler(spec.strategy, spec.seed, round_index, spec.warmup_trials)
+        self.study.sampler = self.strategy.sampler(round_index)
         batch = self.ask(count, round_index, origin)
         if batch:
             label = ", ".join(sorted({o.plan["origin"] for o, _ in batch}))

@@ -21,10 +21,9 @@ from graphs.generators import FAMILIES, THESIS_NODES
 from models.cells import check_cell
 from models.train_spec import TrainSpec
 from nas.search.space import SearchSpace
+from nas.search.strategies import REGISTRY
 from predictors.names import check_kind
 
-STRATEGIES: tuple[str, ...] = ("predictor", "tpe", "random")
-"""How candidates are chosen (``nas.search.strategies``)."""
 OBJECTIVES: tuple[str, ...] = ("accuracy", "pareto")
 PRUNERS: tuple[str, ...] = ("sha", "hyperband", "none")
 """Optuna pruners that stop unpromising networks early (``none``: every network trains all
@@ -76,7 +75,7 @@ class SearchSpec:
     budget : networks whose training may start (finished, stopped early, diverged or crashed).
     task : reber, embedded-reber, digits or csv:PATH (``nas.tasks.load_task``).
     epochs : training epochs of a network that is not stopped early.
-    strategy : predictor, tpe or random (``nas.search.strategies``).
+    strategy : a name of ``nas.search.strategies.REGISTRY`` (predictor, tpe, random).
     objective : accuracy, or pareto (maximise accuracy, minimise nonzero parameters).
     nodes : inclusive node range, ``(low, high)`` or ``"low:high"``, low >= 3.
     families : graph families searched (``"ws,ba,er"``, ``"all"`` or a sequence).
@@ -149,7 +148,7 @@ class SearchSpec:
         check_int(self.pool_size, "pool_size", low=1)
         check_int(self.keep_best, "keep_best", low=1)
         check_int(self.seed, "seed", low=0)
-        check_choice(self.strategy, "strategy", STRATEGIES)
+        check_choice(self.strategy, "strategy", tuple(REGISTRY))
         check_choice(self.objective, "objective", OBJECTIVES)
         check_choice(self.pruner, "pruner", PRUNERS)
         check_kind(self.predictor)

@@ -36,9 +36,11 @@ from nas.search.moves import mutate
 from nas.search.results import counts_toward_budget, hypervolume, pareto_front
 from nas.search.space import SearchSpace, build_graph
 from nas.search.storage import open_study
-from nas.search.strategies import PredictorStrategy, training_targets
+from nas.search.strategies.base import Warm
+from nas.search.strategies.predictor import PredictorStrategy
+from nas.search.strategies.targets import training_targets
 from nas.tasks import load_task
-from predictors import THESIS
+from predictors import ALL, THESIS
 
 THESIS_TABLE = str(Path(__file__).parents[2] / "data" / "thesis_table.csv")
 
@@ -317,7 +319,7 @@ def test_a_trial_asked_beyond_the_budget_is_given_back(tmp_path):
     study = open_study(spec.resolved())
     first = study.ask()  # another worker's claim, asked just before ours
     study._storage.record_heartbeat(first._trial_id)
-    search = nas.search.loop._Search(spec.resolved(), study, None, None, lambda e: None, 1)
+    search = nas.search.loop._Search(spec.resolved(), study, None, Warm(ALL), lambda e: None, 1)
     search.budget_claimed = lambda asked, trials=None: (
         False
     )  # it looked before the other worker asked
@@ -334,7 +336,7 @@ def test_a_trial_taken_over_while_it_is_asked_is_dropped_not_fatal(tmp_path, mon
     spec = tiny(tmp_path, budget=2, strategy="random").resolved()
     study = open_study(spec)
     other_worker = open_study(spec)
-    search = nas.search.loop._Search(spec, study, None, None, lambda e: None, 1)
+    search = nas.search.loop._Search(spec, study, None, Warm(ALL), lambda e: None, 1)
     suggest = SearchSpace.suggest
 
     def suggest_then_lose(space, trial):

@@ -1,8 +1,7 @@
-"""How a search chooses its next candidates: Optuna samplers, or the predictor's rounds.
+"""The predictor strategy: a random warm-up, then rounds a regressor chooses.
 
-``random`` and ``tpe`` are Optuna's RandomSampler and TPESampler over the generator
-parameters (``nas.search.space``). ``predictor`` starts like ``random`` (the warm-up), then
-``PredictorStrategy.propose`` picks each round:
+The warm-up draws with Optuna's RandomSampler over the generator parameters
+(``nas.search.space``); then ``PredictorStrategy.propose`` picks each round:
 
 1. **Training data.** Every finished trial with a graph: completed ones with their measured
    accuracy; stopped ones with their last accuracy plus the median gain that completed trials
@@ -28,7 +27,7 @@ parameters (``nas.search.space``). ``predictor`` starts like ``random`` (the war
    with local penalisation: after each pick, every candidate's (shifted) score is multiplied
    by ``1 - exp(-d^2 / 2h^2)``, d its distance to the pick in standardised features, so a
    round does not spend its slots on near-copies. The first ``local_fraction`` of the slots
-   go to local moves, the rest to the pool.
+   go to local moves, the rest to the pool (``nas.search.strategies.acquisition``).
 
 Everything is seeded by ``(seed, round)``, so a round's choice is a function of the study's
 finished trials: seeded sequential runs repeat, and a resumed run picks up where it stopped.
@@ -37,22 +36,33 @@ finished trials: seeded sequential runs repeat, and a resumed run picks up where
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 import numpy as np
 import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from core.errors import SparseNASError
 from core.seeds import derive_seed
 from graphs.io import edges_from_string, edges_to_string
 from nas.search.moves import mutate
-from nas.search.results import attr, pareto_front, ranked_trials, selection_acc, trial_status
+from nas.search.results import pareto_front, ranked_trials
 from nas.search.space import SearchSpace, build_graph
-from nas.search.spec import STRATEGIES  # noqa: F401 (its home is the light spec module)
+from nas.search.spec import SearchSpec
+from nas.search.strategies.acquisition import select_round
+from nas.search.strategies.base import (
+    LOCAL_STREAM,
+    MODEL_STREAM,
+    POOL_STREAM,
+    Proposal,
+    SearchStrategy,
+    Warm,
+    random_sampler,
+)
+from nas.search.strategies.targets import training_targets
 from predictors import GraphRegressor
 from predictors.features import PARAMS_FEATURE, feature_row
 
@@ -63,84 +73,6 @@ POOL_ROUNDS = 8
 """Rounds a pool draw stays in the pool: each round draws ``pool_size / POOL_ROUNDS`` graphs."""
 MIN_TRAINING_ROWS = 3
 """Rows the regressor needs before it guides a round (before that: random candidates)."""
-BANDWIDTH_SHARE = 0.02
-"""Local penalisation's h^2, as a share of the median squared distance between candidates."""
-
-# Streams of numpy SeedSequence([seed, STREAM, round, ...]).
-_POOL, _LOCAL, _MODEL, _SAMPLER = 1, 2, 3, 4
-
-
-def make_sampler(
-    strategy: str, seed: int, round_index: int, startup_trials: int
-) -> optuna.samplers.BaseSampler:
-    """The sampler for one round: RandomSampler (random, and the predictor's warm-up) or
-    TPESampler (tpe; random for its first ``startup_trials``). Seeded by (seed, round), so a
-    resumed study does not draw its first rounds again."""
-    sampler_seed = derive_seed(seed, _SAMPLER, round_index)
-    if strategy == "tpe":
-        return optuna.samplers.TPESampler(
-            seed=sampler_seed, n_startup_trials=max(1, startup_trials), constant_liar=True
-        )
-    return optuna.samplers.RandomSampler(seed=sampler_seed)
-
-
-# -- training data -------------------------------------------------------------------------------
-
-
-def training_targets(trials: Sequence[FrozenTrial]) -> tuple[list[str], np.ndarray]:
-    """Edge lists and accuracy targets the predictor learns from (see the module docstring).
-
-    Completed trials give their measured accuracy. A trial stopped early after epoch e with
-    accuracy a_e gives ``min(1, a_e + g_e)``, g_e the median of ``final - acc[e]`` over
-    completed trials (0 while fewer than three completed trials exist): the pruner stopped it
-    because it was behind at epoch e, and this keeps it behind. A diverged trial gives the
-    lowest target of the others.
-    """
-    complete, stopped, diverged = [], [], []
-    for trial in trials:
-        edges = trial.user_attrs.get("edge_list")
-        status = trial_status(trial)
-        if not edges or not trial.state.is_finished():
-            continue
-        if trial.state == TrialState.COMPLETE and selection_acc(trial) is not None:
-            complete.append(trial)
-        elif status == "stopped" and selection_acc(trial) is not None:
-            stopped.append(trial)
-        elif status == "diverged":
-            diverged.append(trial)
-    edges, targets = [], []
-    for trial in complete:
-        edges.append(trial.user_attrs["edge_list"])
-        targets.append(selection_acc(trial))
-    histories = [_accs(t) for t in complete]
-    for trial in stopped:
-        accs = _accs(trial)
-        epoch = len(accs)
-        last = selection_acc(trial)
-        gains = [h[-1] - h[epoch - 1] for h in histories if len(h) > epoch]
-        gain = float(np.median(gains)) if len(gains) >= 3 else 0.0
-        edges.append(trial.user_attrs["edge_list"])
-        targets.append(min(1.0, last + max(gain, 0.0)))
-    floor = min(targets) if targets else 0.0
-    for trial in diverged:
-        edges.append(trial.user_attrs["edge_list"])
-        targets.append(floor)
-    return edges, np.asarray(targets, dtype=float)
-
-
-def _accs(trial: FrozenTrial) -> list[float]:
-    return [float("nan") if a is None else float(a) for a in attr(trial, "acc_by_epoch", [])]
-
-
-# -- the predictor strategy ----------------------------------------------------------------------
-
-
-@dataclass
-class Proposal:
-    """A chosen candidate: the trial parameters and the user attributes to enqueue it with."""
-
-    params: dict[str, Any]
-    attrs: dict[str, Any]
 
 
 @dataclass
@@ -166,8 +98,21 @@ class _Candidates:
     def __len__(self) -> int:
         return len(self.edges)
 
+    def proposal(self, i: int, mean: float, std: float) -> Proposal:
+        """Candidate ``i`` as chosen, with its predicted accuracy and spread."""
+        attrs: dict[str, Any] = {
+            "origin": self.origin[i],
+            "predicted_acc": mean,
+            "predicted_std": std,
+            "edge_list": self.edges[i],
+        }
+        if self.parent[i] is not None:
+            attrs["parent"] = self.parent[i]
+            attrs["move"] = self.move[i]
+        return Proposal(params=dict(self.params[i]), attrs=attrs)
 
-class PredictorStrategy:
+
+class PredictorStrategy(SearchStrategy):
     """Predictor-guided rounds; see the module docstring.
 
     Parameters
@@ -183,7 +128,10 @@ class PredictorStrategy:
     warm_X, warm_y : extra training rows (a warm-start table), or None.
     candidates : a fixed set of ``(parameters, graph)`` to choose from instead of fresh
         draws (see the module docstring), or None.
+    warmup_trials : networks drawn at random before the first round is proposed.
     """
+
+    origin = "random"  # a round the predictor cannot fill is drawn at random
 
     def __init__(
         self,
@@ -201,6 +149,7 @@ class PredictorStrategy:
         warm_X: np.ndarray | None = None,
         warm_y: np.ndarray | None = None,
         candidates: Sequence[tuple[dict[str, Any], nx.Graph]] | None = None,
+        warmup_trials: int = 0,
     ) -> None:
         self.space = space
         self.cell = cell
@@ -215,9 +164,29 @@ class PredictorStrategy:
         self.warm_X = warm_X
         self.warm_y = warm_y
         self.candidates = candidates
+        self.warmup_trials = warmup_trials
         self._rows: dict[str, tuple[np.ndarray, float]] = {}
         self._fixed: list[tuple[dict[str, Any], nx.Graph, str]] | None = None
         self._draws: dict[int, list[tuple[dict[str, Any], str, tuple[np.ndarray, float]]]] = {}
+
+    @classmethod
+    def from_spec(
+        cls, spec: SearchSpec, space: SearchSpace, warm: Warm, **extra: Any
+    ) -> PredictorStrategy:
+        """The strategy of ``spec``'s settings (``extra``: e.g. ``pool_rounds``)."""
+        return cls(
+            space, spec.cell, spec.objective, warm.features, spec.seed,
+            pool_size=spec.pool_size, kappa=spec.kappa, local_fraction=spec.local_fraction,
+            kind=spec.predictor, warm_X=warm.X, warm_y=warm.y, candidates=warm.candidates,
+            warmup_trials=spec.warmup_trials, **extra,
+        )  # fmt: skip
+
+    def sampler(self, round_index: int) -> optuna.samplers.BaseSampler:
+        """Random draws: the warm-up, and the slots a round could not fill."""
+        return random_sampler(self.seed, round_index)
+
+    def warmup_left(self, started: int) -> int:
+        return max(0, self.warmup_trials - started)
 
     def describe(
         self, graph: nx.Graph, edges: str | None = None, *, cache: bool = False
@@ -246,7 +215,7 @@ class PredictorStrategy:
         if len(X) < MIN_TRAINING_ROWS:
             return None
         model = GraphRegressor(
-            kind=self.kind, random_state=derive_seed(self.seed, _MODEL, round_index)
+            kind=self.kind, random_state=derive_seed(self.seed, MODEL_STREAM, round_index)
         )
         return model.fit(np.vstack(X), y)
 
@@ -258,7 +227,12 @@ class PredictorStrategy:
         if model is None or count < 1:
             return []
         seen = {t.user_attrs["edge_list"] for t in trials if t.user_attrs.get("edge_list")}
-        local = self._local_moves(trials, seen, round_index)
+        local = _Candidates()
+        if self.candidates is None:  # a fixed set's members only: moves would leave it
+            parents = incumbents(trials, self.objective)
+            local_moves(
+                local, parents, seen, self.space.nodes, self.describe, self.seed, round_index
+            )
         earlier = {
             t.user_attrs.get("round") for t in trials
             if t.user_attrs.get("origin") in ("pool", "local")
@@ -272,23 +246,15 @@ class PredictorStrategy:
         is_local = np.arange(len(rows)) < len(local)
         n_local = min(len(local), round(count * self.local_fraction)) if len(local) else 0
         sizes = np.asarray(local.sizes + pool.sizes)
-        chosen = self._select(rows, sizes, mean, std, is_local, count, n_local)
+        chosen = select_round(
+            rows, sizes, mean + self.kappa * std, is_local, count, n_local,
+            pareto=self.objective == "pareto", seed=self.seed,
+        )  # fmt: skip
         proposals = []
         for index in chosen:
             group, i = (local, index) if is_local[index] else (pool, index - len(local))
-            attrs: dict[str, Any] = {
-                "origin": group.origin[i],
-                "predicted_acc": float(mean[index]),
-                "predicted_std": float(std[index]),
-                "edge_list": group.edges[i],
-            }
-            if group.parent[i] is not None:
-                attrs["parent"] = group.parent[i]
-                attrs["move"] = group.move[i]
-            proposals.append(Proposal(params=dict(group.params[i]), attrs=attrs))
+            proposals.append(group.proposal(i, float(mean[index]), float(std[index])))
         return proposals
-
-    # -- candidates ------------------------------------------------------------------------------
 
     def _pool(self, seen: set[str], round_index: int, earlier: int) -> _Candidates:
         """The draws of this round and of the ``earlier`` predictor rounds the study records,
@@ -313,7 +279,7 @@ class PredictorStrategy:
         negative ones included): parameters, edge list and description of each connected
         graph drawn, built once per process and kept while in the window."""
         if index not in self._draws:
-            rng = np.random.default_rng([self.seed, _POOL, index + self.pool_rounds])
+            rng = np.random.default_rng([self.seed, POOL_STREAM, index + self.pool_rounds])
             draw = []
             for _ in range(math.ceil(self.pool_size / self.pool_rounds)):
                 params = self.space.sample(rng)
@@ -336,86 +302,44 @@ class PredictorStrategy:
                 pool.add(params, edges, self.describe(graph, edges, cache=True), "pool")
         return pool
 
-    def _incumbents(self, trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
-        with_graph = [t for t in trials if t.user_attrs.get("edge_list")]
-        if self.objective == "pareto":
-            front = pareto_front(with_graph)
-            if len(front) <= INCUMBENTS:
-                return front
-            picks = np.linspace(0, len(front) - 1, INCUMBENTS).round().astype(int)
-            return [front[i] for i in sorted(set(picks.tolist()))]
-        return ranked_trials(with_graph, INCUMBENTS)
 
-    def _local_moves(
-        self, trials: Sequence[FrozenTrial], seen: set[str], round_index: int
-    ) -> _Candidates:
-        local = _Candidates()
-        if self.candidates is not None:
-            return local
-        low, high = self.space.nodes
-        for rank, parent in enumerate(self._incumbents(trials)):
-            rng = np.random.default_rng([self.seed, _LOCAL, round_index, rank])
-            graph = edges_from_string(parent.user_attrs["edge_list"])
-            for _ in range(LOCAL_PER_INCUMBENT):
-                moved = mutate(graph, rng, min_nodes=low, max_nodes=high)
-                if moved is None:
-                    break
-                child, move = moved
-                edges = edges_to_string(child)
-                if edges in seen:
-                    continue
-                seen.add(edges)
-                described = self.describe(child, edges)
-                local.add(dict(parent.params), edges, described, "local", parent.number, move)
-        return local
+def incumbents(trials: Sequence[FrozenTrial], objective: str) -> list[FrozenTrial]:
+    """The ``INCUMBENTS`` best trials with a graph (accuracy), or as many trials spread evenly
+    along the Pareto front (pareto): the parents of a round's local moves."""
+    with_graph = [t for t in trials if t.user_attrs.get("edge_list")]
+    if objective == "pareto":
+        front = pareto_front(with_graph)
+        if len(front) <= INCUMBENTS:
+            return front
+        picks = np.linspace(0, len(front) - 1, INCUMBENTS).round().astype(int)
+        return [front[i] for i in sorted(set(picks.tolist()))]
+    return ranked_trials(with_graph, INCUMBENTS)
 
-    # -- acquisition -----------------------------------------------------------------------------
 
-    def _select(
-        self,
-        rows: np.ndarray,
-        sizes: np.ndarray,
-        mean: np.ndarray,
-        std: np.ndarray,
-        is_local: np.ndarray,
-        count: int,
-        n_local: int,
-    ) -> list[int]:
-        ucb = mean + self.kappa * std
-        scale = rows.std(axis=0)
-        z = (rows - rows.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-        rng = np.random.default_rng([self.seed, _MODEL, len(rows)])
-        sample = z[rng.choice(len(z), size=min(len(z), 256), replace=False)]
-        pair_d2 = ((sample[:, None, :] - sample[None, :, :]) ** 2).sum(-1)
-        median = (
-            float(np.median(pair_d2[np.triu_indices(len(sample), 1)])) if len(sample) > 1 else 1.0
-        )
-        h2 = max(BANDWIDTH_SHARE * median, 1e-9)
-        if self.objective == "pareto":
-            acc_z, size_z = _standard(ucb), _standard(np.log(np.maximum(sizes, 1.0)))
-        penalty = np.ones(len(rows))
-        chosen: list[int] = []
-        for slot in range(min(count, len(rows))):
-            if self.objective == "pareto":
-                weight = (slot + 0.5) / count
-                score = weight * acc_z - (1.0 - weight) * size_z
-            else:
-                score = ucb
-            allowed = is_local if slot < n_local else ~is_local
-            if not allowed.any() or all(i in chosen for i in np.flatnonzero(allowed)):
-                allowed = np.ones(len(rows), dtype=bool)
-            shifted = (score - score.min() + 1e-9) * penalty
-            shifted[~allowed] = -math.inf
-            shifted[chosen] = -math.inf
-            if not np.isfinite(shifted).any():
+def local_moves(
+    local: _Candidates,
+    parents: Sequence[FrozenTrial],
+    seen: set[str],
+    nodes: tuple[int, int],
+    describe: Callable[[nx.Graph, str], tuple[np.ndarray, float]],
+    seed: int,
+    round_index: int,
+) -> None:
+    """Add to ``local`` up to ``LOCAL_PER_INCUMBENT`` unseen graphs one move
+    (``nas.search.moves``) away from each parent, within the node range."""
+    low, high = nodes
+    for rank, parent in enumerate(parents):
+        rng = np.random.default_rng([seed, LOCAL_STREAM, round_index, rank])
+        graph = edges_from_string(parent.user_attrs["edge_list"])
+        for _ in range(LOCAL_PER_INCUMBENT):
+            moved = mutate(graph, rng, min_nodes=low, max_nodes=high)
+            if moved is None:
                 break
-            pick = int(np.argmax(shifted))
-            chosen.append(pick)
-            d2 = ((z - z[pick]) ** 2).sum(axis=1)
-            penalty *= 1.0 - np.exp(-d2 / (2.0 * h2))
-        return chosen
-
-
-def _standard(values: np.ndarray) -> np.ndarray:
-    spread = values.std()
-    return (values - values.mean()) / (spread if spread > 0 else 1.0)
+            child, move = moved
+            edges = edges_to_string(child)
+            if edges in seen:
+                continue
+            seen.add(edges)
+            local.add(
+                dict(parent.params), edges, describe(child, edges), "local", parent.number, move
+            )
