@@ -13,29 +13,29 @@ from __future__ import annotations
 import functools
 import random
 import sqlite3
-import sys
 import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.storages import RDBStorage
-from optuna.trial import FrozenTrial, Trial, TrialState
+from optuna.trial import FrozenTrial, Trial
 
 from core.errors import SparseNASError
+from nas.search.optuna_adapter import (
+    HeartbeatStorage,
+    rdb_backend,
+    study_id,
+    trial_id,
+)
 from nas.search.results import PLAN_KEYS, study_config
 from nas.search.spec import HEARTBEAT_GRACE, IDENTITY, SearchSpec
 
-RETRY_SECONDS = 120
-"""How long a storage operation is retried while the database server cannot be reached."""
-RETRY_PAUSE = 2.0
-"""Seconds between those retries."""
 OPEN_ATTEMPTS = 8
 """Attempts at opening a storage whose schema another process is creating at the same time."""
 DRIVER_HINT = "pip install 'sparse-rnn-nas[postgres]'"
@@ -75,7 +75,7 @@ def open_storage(url: str, grace: float = HEARTBEAT_GRACE) -> RDBStorage:
         try:
             with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                storage = _Storage(
+                storage = HeartbeatStorage(
                     url,
                     engine_kwargs=engine_kwargs,
                     heartbeat_interval=heartbeat_interval(grace),  # type: ignore[arg-type]
@@ -142,119 +142,15 @@ def _schema_race(exc: BaseException) -> bool:
     return False
 
 
-def _connection_lost(exc: BaseException) -> bool:
-    """Whether a storage error means the database server cannot be reached (as opposed to
-    bad data): those are retried for ``RETRY_SECONDS``."""
-    import sqlalchemy.exc
-
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, sqlalchemy.exc.DBAPIError) and seen.connection_invalidated:
-            return True
-        if isinstance(seen, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError):
-            return "locked" not in str(seen)
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-class StorageUnreachable(SparseNASError):
-    """The database server could not be reached for ``RETRY_SECONDS``."""
-
-
-def _retrying(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def call(self: _Storage, *args: Any, **kwargs: Any) -> Any:
-        deadline = time.monotonic() + RETRY_SECONDS
-        warned = False
-        while True:
-            try:
-                return method(self, *args, **kwargs)
-            except Exception as exc:
-                if not _connection_lost(exc):
-                    raise
-                if time.monotonic() > deadline:
-                    reason = " ".join(str(exc.__cause__ or exc).split())[:160]
-                    raise StorageUnreachable(
-                        f"lost the storage {self.url!r} for more than {RETRY_SECONDS} s "
-                        f"({reason}); finished trials are kept: run the same command again "
-                        "once the server is back"
-                    ) from None
-                if not warned and threading.current_thread() is threading.main_thread():
-                    print(
-                        f"storage unreachable, retrying for up to {RETRY_SECONDS} s",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    warned = True
-                time.sleep(RETRY_PAUSE)
-
-    return call
-
-
-class _Storage(RDBStorage):
-    """Optuna's RDB storage, with two additions for workers that die or lose the server:
-
-    - a running trial with no heartbeat at all (its worker died between asking for it and
-      its first heartbeat) is stale too once it started ``grace_period`` seconds ago (Optuna
-      only fails trials that have a heartbeat);
-    - every operation is retried while the server cannot be reached (a restart, a network
-      outage) for up to ``RETRY_SECONDS``, then raises ``StorageUnreachable``.
-    """
-
-    def running_ages(self, study_id: int) -> dict[int, float]:
-        """Seconds since each running trial's last sign of life (its heartbeat or, before
-        the first, its start), by trial id."""
-        from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import _create_scoped_session
-        from sqlalchemy import func, orm
-
-        ages = {}
-        with _create_scoped_session(self.scoped_session, True) as session:
-            server_now = session.execute(func.now()).scalar().replace(tzinfo=None)
-            running = (
-                session.query(models.TrialModel)
-                .options(orm.selectinload(models.TrialModel.heartbeats))
-                .filter(models.TrialModel.state == TrialState.RUNNING)
-                .filter(models.TrialModel.study_id == study_id)
-                .all()
-            )
-            for trial in running:
-                if trial.heartbeats:  # recorded with the server's clock
-                    age = server_now - trial.heartbeats[0].heartbeat
-                elif trial.datetime_start is not None:  # the asking worker's clock
-                    age = datetime.now() - trial.datetime_start
-                else:
-                    continue
-                ages[trial.trial_id] = age.total_seconds()
-        return ages
-
-    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
-        grace = self.grace_period or 2 * (self.heartbeat_interval or 0)
-        return [i for i, age in self.running_ages(study_id).items() if age > grace]
-
-
-for _name in (
-    "_create_new_trial", "_get_best_trial_id", "_get_trials", "_set_trial_param",
-    "create_new_study", "delete_study", "get_all_studies", "get_study_directions",
-    "get_study_id_from_name", "get_study_name_from_id", "get_study_system_attrs",
-    "get_study_user_attrs", "get_trial", "get_trial_id_from_study_id_trial_number",
-    "record_heartbeat", "running_ages", "set_study_system_attr", "set_study_user_attr",
-    "set_trial_intermediate_value", "set_trial_state_values", "set_trial_system_attr",
-    "set_trial_user_attr",
-):  # fmt: skip
-    setattr(_Storage, _name, _retrying(getattr(_Storage, _name)))
-
-
 def seconds_to_takeover(study: optuna.Study, own: set[int]) -> dict[int, float]:
     """For each running trial of another worker (trial number -> seconds): how long until
     it is taken for lost if its worker sends no further heartbeat (negative: overdue)."""
-    storage = study._storage
-    backend = getattr(storage, "_backend", storage)  # Optuna wraps the RDB storage in a cache
-    if not isinstance(backend, _Storage):
+    backend = rdb_backend(study)
+    if not isinstance(backend, HeartbeatStorage):
         return {}
     grace = backend.grace_period or 0
-    ages = backend.running_ages(study._study_id)
-    numbers = {t._trial_id: t.number for t in study.get_trials(deepcopy=False)}
+    ages = backend.running_ages(study_id(study))
+    numbers = {trial_id(t): t.number for t in study.get_trials(deepcopy=False)}
     return {
         numbers[i]: grace - age for i, age in ages.items() if i in numbers and numbers[i] not in own
     }
@@ -285,7 +181,7 @@ def heartbeats(storage: optuna.storages.BaseStorage, trials: list[Trial]) -> Ite
         while True:
             for trial in list(trials):
                 with suppress(Exception):  # a missed beat is retried next interval
-                    storage.record_heartbeat(trial._trial_id)  # Optuna has no public id
+                    storage.record_heartbeat(trial_id(trial))
             if stop.wait(interval):
                 return
 
