@@ -93,7 +93,8 @@ def engine_section() -> list[str]:
         "Seconds per candidate-epoch: the reference loop (`SparseRNN.forward`) against the "
         "engine training K networks in one stack. "
         + _source(
-            "`benchmarks/data/engine_benchmark.txt`", "python benchmarks/engine.py --repeat 5"
+            "`benchmarks/data/engine_benchmark.txt`",
+            "python benchmarks/engine.py --repeat 5 > benchmarks/data/engine_benchmark.txt",
         )
         + f" Conditions, as the file records them: {header}.",
         "",
@@ -215,6 +216,7 @@ def predictors_section() -> list[str]:
                 _score(mean["models"], "kendall_tau"),
                 _f(mean["baseline"]["r2_mean"]),
                 _score(thesis["models"], "r2", with_name=False),
+                _score(thesis["models"], "kendall_tau", with_name=False),
             ]
         )
         run = _json(f"{stem}_all.json")
@@ -240,6 +242,7 @@ def predictors_section() -> list[str]:
         "best τ",
         "size only R²",
         "thesis' 23, best R²",
+        "thesis' 23, best τ",
     ]
     run_cols = ["table", "rows", "noise ceiling", "best R²", "best τ", "size only R²"]
     pool = _json("predictor_rnn_tanh_pool_all.json")
