@@ -1,0 +1,83 @@
+"""docs/figures.md is generated from benchmarks/data/: it must match what the script makes now,
+and its numbers must be the data's (read here a second way, without the script)."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "benchmarks" / "data"
+PAGE = ROOT / "docs" / "figures.md"
+
+
+@pytest.fixture(scope="module")
+def figures_page():
+    spec = importlib.util.spec_from_file_location(
+        "figures_page", ROOT / "benchmarks" / "figures_page.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return PAGE.read_text(encoding="utf-8")
+
+
+def test_committed_page_is_what_the_data_give(figures_page, page):
+    assert figures_page.render() == page, "run: python benchmarks/figures_page.py"
+
+
+def test_check_flag_passes_on_the_committed_page(figures_page):
+    assert figures_page.main(["--check"]) == 0
+
+
+def test_page_is_short(page):
+    assert len(page.splitlines()) <= 200
+
+
+def _row(page: str, *cells: str) -> str:
+    """The one table row of the page that starts with these cells."""
+    start = "| " + " | ".join(cells) + " |"
+    rows = [line for line in page.splitlines() if line.startswith(start)]
+    assert len(rows) == 1, f"expected one row starting {start!r}, found {rows}"
+    return rows[0]
+
+
+def test_predictor_r2_matches_the_json(page):
+    data = json.loads((DATA / "predictor_gru_all_mean.json").read_text(encoding="utf-8"))
+    r2 = max(m["r2_mean"] for m in data["models"].values())
+    std = next(m["r2_std"] for m in data["models"].values() if m["r2_mean"] == r2)
+    row = _row(page, "gru", "`evaluations_gru.csv`")
+    assert f"{r2:.3f} ± {std:.3f}" in row
+    assert f"| {data['noise_ceiling']:.3f} |" in row
+
+
+def test_engine_time_matches_the_text_file(page):
+    lines = (DATA / "engine_benchmark.txt").read_text(encoding="utf-8").splitlines()
+    fields = next(line.split() for line in lines if line.split()[:2] == ["gru", "K=32"])
+    assert _row(page, "gru", "K=32").split(" | ")[2] == fields[2]
+
+
+def test_pruning_thesis_cell_matches_the_summary(page):
+    with (DATA / "pruning_thesis" / "summary.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    r = next(
+        r
+        for r in rows
+        if (r["cell"], r["seed"], r["target"], float(r["percent"])) == ("lstm", "2", "both", 70.0)
+    )
+    cell = f"{float(r['acc_pruned']):.3f} / {float(r['acc_epoch_1']):.3f} / {r['epochs_to_regain']}"
+    assert cell in _row(page, "lstm", "both", "2")
+
+
+def test_replay_reach_matches_the_json(page):
+    data = json.loads((DATA / "replay_pool_rnn_tanh_accuracy.json").read_text(encoding="utf-8"))
+    reach = data["strategies"]["tpe"]["evals_to_random_best"]
+    assert f"| {round(reach['median'])} (" in _row(page, "tpe", "accuracy")
