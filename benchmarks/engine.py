@@ -5,7 +5,7 @@ p = 1, one graph seed per candidate), the default Reber task (18,750 training st
 batch 128, one training epoch per variant:
 
 * reference  - the plain time x layer loop (SparseRNN.forward via train_model), one network;
-* batched K  - the batched engine (models/engine.py) training K networks together.
+* batched K  - the batched engine (models/engine/) training K networks together.
 
 Each variant runs in its own process, so the peak resident memory it reports is its own.
 Not a test: run it by hand and read the figures.

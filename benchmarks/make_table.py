@@ -38,10 +38,11 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from core.seeds import child_seeds
 from graphs.dag import layered_dag
 from graphs.generators import sample_thesis
+from models.evaluation import evaluate_many
 from models.training import TrainSpec
-from nas.experiments.evaluate import child_seeds, evaluate_many
 from nas.search.space import PARAM_NAMES, SearchSpace
 from nas.search.spec import parse_nodes
 from nas.tasks import load_task

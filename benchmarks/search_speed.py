@@ -3,7 +3,7 @@
 Setting (the speed issue's "done when": at most 1.5x): run ``nas search --cell gru --budget 24
 --epochs 5 --seed 0 --workers 1`` into a temporary folder, timing its wall clock; then, in a
 fresh process, train the very graphs the search trained with the function ``nas evaluate``
-uses for many graphs (``nas.experiments.evaluate.evaluate_many``: all stacked, the search's
+uses for many graphs (``models.evaluation.evaluate_many``: all stacked, the search's
 task, TrainSpec and training seed, every graph for the full epochs), timed the same way; then,
 in a third process, the search's very work without the search: the same graphs through the
 search's continuous batching (``evaluate_stream``, ``round_size`` slots, trial order), each
@@ -44,6 +44,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,8 +153,8 @@ def evaluate_child(out: Path, same_work: bool) -> dict[str, Any]:
     each graph stops after the epochs the search trained it."""
     begun = time.perf_counter()
     from graphs.io import edges_from_string
+    from models.evaluation import evaluate_many, evaluate_stream
     from models.fused import fused_kernel
-    from nas.experiments.evaluate import evaluate_many, evaluate_stream
     from nas.tasks import load_task
 
     spec, trials = trained_trials(out)
@@ -171,11 +172,12 @@ def evaluate_child(out: Path, same_work: bool) -> dict[str, Any]:
             taken, queue[:free] = queue[:free], []
             return [(key, graph, spec.train_seed) for key, graph in taken]
 
-        evaluate_stream(
-            feed, spec.cell, task, spec.train_spec(), slots=spec.round_size,
-            on_epoch=lambda key, metrics: metrics.epoch >= trained[key],
-            on_end=lambda _key, record, _model: records.append(record),
-        )  # fmt: skip
+        scheduler = SimpleNamespace(
+            ask=feed,
+            report=lambda key, metrics: metrics.epoch >= trained[key],
+            tell=lambda _key, record, _model: records.append(record),
+        )
+        evaluate_stream(scheduler, spec.cell, task, spec.train_spec(), slots=spec.round_size)
     else:
         records, _ = evaluate_many(
             graphs, spec.cell, task, spec.train_spec(), seeds=[spec.train_seed] * len(graphs)

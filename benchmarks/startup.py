@@ -48,10 +48,10 @@ def measure_phases() -> dict[str, float]:
     import torch  # noqa: F401
 
     import nas.cli.evaluate  # noqa: F401 - the command's module and what it imports
+    from models.evaluation import evaluate_many
     from models.fused import fused_kernel
     from models.train_spec import TrainSpec
     from models.training import resolve_device
-    from nas.experiments.evaluate import evaluate_many
     from nas.experiments.topologies import topologies_to_evaluate
     from nas.tasks import load_task
 

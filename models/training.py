@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from core.errors import SparseNASError
+from core.status import TrialStatus
 from models.data import SequenceSet, Task
 
 # TrainSpec and check_device live in the torch-free models.train_spec (the CLI reads them).
@@ -39,13 +40,13 @@ class EpochMetrics:
 
 @dataclass
 class TrainResult:
-    """Outcome of one training run. ``status`` is ``ok``, ``diverged`` or ``stopped`` (by the
-    per-epoch callback). ``valid_*`` are the last completed epoch's; ``test_*`` are measured
-    once, after the last epoch (NaN for a diverged run). ``batch_offset``: epochs of the
-    mini-batch stream skipped before the first (a network that joined a running stack,
-    see ``models.engine.train_stream``)."""
+    """Outcome of one training run. ``status`` (a ``core.status.TrialStatus``) is ``ok``,
+    ``diverged`` or ``stopped`` (by the per-epoch callback). ``valid_*`` are the last
+    completed epoch's; ``test_*`` are measured once, after the last epoch (NaN for a
+    diverged run). ``batch_offset``: epochs of the mini-batch stream skipped before the
+    first (a network that joined a running stack, see ``models.engine.train_stream``)."""
 
-    status: str
+    status: TrialStatus
     history: list[EpochMetrics] = field(default_factory=list)
     train_seconds: float = 0.0
     reason: str = ""
@@ -63,7 +64,7 @@ class TrainResult:
 
     def summary(self) -> dict[str, object]:
         return {
-            "status": self.status,
+            "status": str(self.status),  # a record holds plain JSON values
             "reason": self.reason,
             "valid_acc": self.valid_acc,
             "valid_loss": self.valid_loss,
@@ -150,7 +151,7 @@ def train_model(
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
     generator = torch.Generator().manual_seed(seed)
     skip_epochs(task.train.lengths, spec.batch_size, generator, batch_offset)
-    result = TrainResult(status="ok", batch_offset=batch_offset)
+    result = TrainResult(status=TrialStatus.OK, batch_offset=batch_offset)
     started = time.perf_counter()
     for epoch in range(1, spec.epochs + 1):
         epoch_start = time.perf_counter()
@@ -162,7 +163,8 @@ def train_model(
             logits = model(batch.inputs.to(device), batch.lengths.to(device))
             loss = nn.functional.cross_entropy(logits, labels)
             if not torch.isfinite(loss):
-                result.status, result.reason = "diverged", f"non-finite loss in epoch {epoch}"
+                result.status = TrialStatus.DIVERGED
+                result.reason = f"non-finite loss in epoch {epoch}"
                 result.train_seconds = time.perf_counter() - started
                 return result
             optimizer.zero_grad(set_to_none=True)
@@ -174,7 +176,7 @@ def train_model(
             seen += len(index)
         valid_loss, valid_acc = evaluate(model, valid, device)
         if not math.isfinite(valid_loss):
-            result.status = "diverged"
+            result.status = TrialStatus.DIVERGED
             result.reason = f"non-finite validation loss in epoch {epoch}"
             result.train_seconds = time.perf_counter() - started
             return result
@@ -188,7 +190,7 @@ def train_model(
         )
         result.history.append(metrics)
         if on_epoch is not None and on_epoch(metrics):
-            result.status, result.reason = "stopped", f"stopped after epoch {epoch}"
+            result.status, result.reason = TrialStatus.STOPPED, f"stopped after epoch {epoch}"
             break
     result.train_seconds = time.perf_counter() - started
     result.test_loss, result.test_acc = evaluate(model, task.test, device)

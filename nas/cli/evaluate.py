@@ -71,8 +71,8 @@ def evaluate_command(
         )
     )
     # After the cheap checks: these imports (torch, igraph, pandas) take seconds.
+    from models.evaluation import evaluate_many
     from models.training import resolve_device
-    from nas.experiments.evaluate import evaluate_many
     from nas.experiments.topologies import topologies_to_evaluate
     from nas.tasks import load_task
 

@@ -46,6 +46,7 @@ from graphs.io import read_graph
 from graphs.spectral import spectral_features
 from models.cells import DEFAULT_EMBEDDING_DIM, GATES, check_cell, recurrent_weights
 from models.data import Task
+from models.evaluation import evaluate_graph
 from models.expansion import expansion_summary, layer_expansion
 from models.networks import DenseRNNClassifier
 from models.pruning import (
@@ -68,7 +69,6 @@ from models.training import (
     resolve_device,
     train_model,
 )
-from nas.experiments.evaluate import evaluate_graph
 from nas.search.results import ranked_run_graph
 
 METHODS: tuple[str, ...] = ("magnitude", "gradual", "random", "expander", "anti-expander")

@@ -1,7 +1,7 @@
 """``run_search``: a predictor-guided search for Sparse-RNN topologies, kept in an Optuna study.
 
 Ask/tell with continuous batching: up to ``round_size`` networks train together in one stack
-(``nas.experiments.evaluate.evaluate_stream``, one shared training seed, so they share
+(``models.evaluation.evaluate_stream``, one shared training seed, so they share
 mini-batches). Whenever a slot frees up, the next trial is asked into it: the strategy's
 queued proposals first (a round of them is enqueued when the queue is empty, see
 ``nas.search.strategies``), its graph built from its parameters (``nas.search.space``).
@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import networkx as nx
@@ -47,8 +48,8 @@ from core.errors import SparseNASError
 from graphs.io import edges_from_string, edges_to_string
 from models.data import Task
 from models.engine import StackError
+from models.evaluation import evaluate_many, evaluate_stream
 from models.training import EpochMetrics
-from nas.experiments.evaluate import evaluate_many, evaluate_stream
 from nas.search.results import (
     PLAN_KEYS,
     best_trials,
@@ -315,7 +316,7 @@ class _Search:
         return True
 
     def train_stream(self) -> None:
-        """Continuous batching (``nas.experiments.evaluate.evaluate_stream``): up to
+        """Continuous batching (``models.evaluation.evaluate_stream``): up to
         ``round_size`` networks train together; whenever the pruner stops one or one
         finishes, ``feed`` asks the next candidate into its slot at the next epoch boundary.
         A stack that raises is retrained network by network, a crash becoming a record."""
@@ -347,11 +348,12 @@ class _Search:
             live.extend(entry.trial for entry, _ in batch)
             return [(entry.trial.number, graph, self.spec.train_seed) for entry, graph in batch]
 
+        scheduler = SimpleNamespace(ask=feed, report=on_epoch, tell=on_end)  # a Scheduler
         with heartbeats(self.study._storage, live):  # the study's own storage object
             try:
                 evaluate_stream(
-                    feed, self.spec.cell, self.task, self.train, slots=self.spec.round_size,
-                    on_epoch=on_epoch, on_end=on_end, keep_models=True,
+                    scheduler, self.spec.cell, self.task, self.train,
+                    slots=self.spec.round_size, keep_models=True,
                 )  # fmt: skip
             except StackError as exc:
                 entries = [self.open[key] for key in exc.keys if key in self.open]

@@ -180,7 +180,7 @@ def test_the_evaluate_path_imports_nothing_it_does_not_use(tmp_path):
     imports afterwards."""
     heavy = "{'sklearn', 'pandas', 'matplotlib.pyplot'}"
     probe = (
-        "import sys, nas.cli.evaluate, nas.experiments.evaluate, nas.experiments.topologies; "
+        "import sys, nas.cli.evaluate, models.evaluation, nas.experiments.topologies; "
         "from nas.tasks import load_task; load_task('reber', n_strings=40); "
         "import graphs.properties as p; p.graph_properties(p.nx.cycle_graph(5)); "
         f"print(sorted({heavy} & set(sys.modules))); import matplotlib.pyplot"

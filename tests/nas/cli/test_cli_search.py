@@ -7,8 +7,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import models.engine
-from models.engine import _train_epoch as real_train_epoch
+import models.engine.stream
+from models.engine.stream import _train_epoch as real_train_epoch
 from nas.cli.search import search_command
 
 runner = CliRunner()
@@ -130,7 +130,7 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real_train_epoch(*args)
 
-    monkeypatch.setattr(models.engine, "_train_epoch", interrupt_the_second_epoch)
+    monkeypatch.setattr(models.engine.stream, "_train_epoch", interrupt_the_second_epoch)
     result = search(tmp_path, "--budget", "10", "--epochs", "2")  # one stack: two epochs
     assert result.exit_code == 130
     assert "run the same command again to resume" in " ".join(result.stderr.split())

@@ -8,9 +8,9 @@ import torch
 
 from core.errors import SparseNASError
 from graphs.io import edges_from_string
+from models.evaluation import evaluate_many
 from models.export import CARD, GRAPHML, WEIGHTS, load_exported, save_exported
 from models.training import TrainSpec, evaluate
-from nas.experiments.evaluate import evaluate_many
 from nas.experiments.export import encode_texts, export_network, infer_texts
 from nas.reports.data import load_run
 from nas.reports.ranking import ranking

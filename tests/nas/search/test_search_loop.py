@@ -10,6 +10,7 @@ import math
 import time
 from contextlib import suppress
 from pathlib import Path
+from types import SimpleNamespace
 
 import networkx as nx
 import numpy as np
@@ -19,7 +20,7 @@ import pytest
 import torch
 from optuna.trial import TrialState, create_trial
 
-import models.engine
+import models.engine.stream
 import nas.search.loop
 import nas.search.storage
 from core.errors import SparseNASError
@@ -27,10 +28,10 @@ from core.seeds import child_seeds
 from graphs.dag import layered_dag
 from graphs.generators import GraphSpec
 from graphs.io import edges_from_string, edges_to_string, read_graph
-from models.engine import _train_epoch as real_train_epoch
+from models.engine.stream import _train_epoch as real_train_epoch
+from models.evaluation import evaluate_stream as real_evaluate_stream
 from models.networks import SparseRNNClassifier
 from models.training import train_model
-from nas.experiments.evaluate import evaluate_stream as real_evaluate_stream
 from nas.search import SearchInterrupted, SearchSpec, run_search
 from nas.search.moves import mutate
 from nas.search.results import counts_toward_budget, hypervolume, pareto_front
@@ -159,14 +160,15 @@ def test_same_seed_repeats_and_another_seed_differs(tmp_path):
 
 
 def test_a_diverged_network_is_a_failed_trial_and_the_search_goes_on(tmp_path, monkeypatch):
-    def diverge_first(feed, *args, on_end, **kwargs):
+    def diverge_first(scheduler, *args, **kwargs):
         def end(key, record, model):
             if not diverge_first.done:
                 record, model = {**record, "status": "diverged", "reason": "non-finite loss"}, None
                 diverge_first.done = True
-            on_end(key, record, model)
+            scheduler.tell(key, record, model)
 
-        return real_evaluate_stream(feed, *args, on_end=end, **kwargs)
+        wrapped = SimpleNamespace(ask=scheduler.ask, report=scheduler.report, tell=end)
+        return real_evaluate_stream(wrapped, *args, **kwargs)
 
     diverge_first.done = False
     monkeypatch.setattr(nas.search.loop, "evaluate_stream", diverge_first)
@@ -190,7 +192,7 @@ def test_a_crash_fails_only_that_network(tmp_path, monkeypatch):
             raise RuntimeError("out of memory")
         return real_train_epoch(stack, optimizer, slots, *args)
 
-    monkeypatch.setattr(models.engine, "_train_epoch", crash_twice)
+    monkeypatch.setattr(models.engine.stream, "_train_epoch", crash_twice)
     study = run_search(tiny(tmp_path, budget=3, epochs=1, strategy="random"))
     states = [t.state for t in study.get_trials()]
     assert calls == [3, 1, 1, 1] and states.count(TrialState.FAIL) == 1
@@ -256,7 +258,7 @@ def test_ctrl_c_keeps_finished_trials_and_the_same_search_resumes(tmp_path, monk
             raise KeyboardInterrupt
         return real_train_epoch(stack, optimizer, slots, *args)
 
-    monkeypatch.setattr(models.engine, "_train_epoch", interrupt_the_second_three)
+    monkeypatch.setattr(models.engine.stream, "_train_epoch", interrupt_the_second_three)
     with pytest.raises(SearchInterrupted) as stop:
         run_search(tiny(tmp_path, budget=6, strategy="random"))
     assert stop.value.done == 3
@@ -266,7 +268,7 @@ def test_ctrl_c_keeps_finished_trials_and_the_same_search_resumes(tmp_path, monk
     interrupted = [t.user_attrs["edge_list"] for t in study.get_trials()[3:6]]
     assert len(pd.read_csv(tmp_path / "run" / "evaluations.csv")) == 6
 
-    monkeypatch.setattr(models.engine, "_train_epoch", real_train_epoch)
+    monkeypatch.setattr(models.engine.stream, "_train_epoch", real_train_epoch)
     resumed = run_search(tiny(tmp_path, budget=6, strategy="random"))
     trials = resumed.get_trials()
     assert [t.state for t in trials[6:]] == [TrialState.COMPLETE] * 3
@@ -390,7 +392,7 @@ def test_a_live_worker_keeps_its_trials_through_a_long_epoch(tmp_path, monkeypat
         return real_train_epoch(*args)
 
     slow.done = False
-    monkeypatch.setattr(models.engine, "_train_epoch", slow)
+    monkeypatch.setattr(models.engine.stream, "_train_epoch", slow)
     study = run_search(spec)
     assert [t.state for t in study.get_trials()] == [TrialState.COMPLETE] * 2
 

@@ -1,12 +1,15 @@
-"""Evaluate one topology: graph -> layered DAG -> Sparse-RNN -> trained accuracy + properties.
+"""Evaluate topologies: graph -> layered DAG -> Sparse-RNN -> trained accuracy + properties.
 
-The record it returns is one row of the evaluations table (docs/data-formats.md):
-graph properties, parameter counts, training outcome and the edge list, all plain JSON values.
+The record each network gets is one row of the evaluations table (docs/data-formats.md):
+graph properties, parameter counts, training outcome and the edge list, all plain JSON
+values. ``evaluate_many`` trains a given list of graphs; ``evaluate_stream`` trains what a
+:class:`Scheduler` (the search) feeds it, one stack with continuous batching.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import networkx as nx
 
@@ -21,6 +24,23 @@ from models.data import Task
 from models.engine import Candidate, EpochCallback, train_many, train_stream
 from models.networks import SparseRNNClassifier, planned_parameter_counts
 from models.training import EpochMetrics, TrainResult, TrainSpec
+
+
+class Scheduler(Protocol):
+    """Whoever feeds a stream of networks to the engine (the search adapts to it)."""
+
+    def ask(self, free: int) -> Sequence[tuple[int, nx.Graph, int]]:
+        """Up to ``free`` ``(key, graph, seed)`` to start now ([]: none for now)."""
+        ...
+
+    def report(self, key: int, metrics: EpochMetrics) -> bool:
+        """After each epoch of network ``key``; True stops that network."""
+        ...
+
+    def tell(self, key: int, record: dict[str, object], model: SparseRNNClassifier | None) -> None:
+        """Network ``key`` ended: its record and (with ``keep_models``, unless it diverged)
+        its trained module."""
+        ...
 
 
 def evaluate_graph(
@@ -88,35 +108,28 @@ def evaluate_many(
     return records, models
 
 
-#: Asked with the number of free slots: up to that many ``(key, graph, seed)`` to start now.
-GraphFeed = Callable[[int], Sequence[tuple[int, nx.Graph, int]]]
-#: Told each ended network's key, record and (with ``keep_models``) trained module.
-RecordCallback = Callable[[int, dict[str, object], "SparseRNNClassifier | None"], None]
-
-
 def evaluate_stream(
-    feed: GraphFeed,
+    scheduler: Scheduler,
     cell: str,
     task: Task,
     train: TrainSpec,
     *,
     slots: int,
-    on_end: RecordCallback,
     embedding_dim: int = DEFAULT_EMBEDDING_DIM,
-    on_epoch: EpochCallback | None = None,
     keep_models: bool = False,
 ) -> int:
     """Continuous batching of graphs (``models.engine.train_stream``): up to ``slots``
-    networks train together and a freed slot takes the next graph ``feed`` gives at the
-    next epoch boundary. Each network trains as alone with its seed, its mini-batch stream
-    started ``batch_offset`` epochs in (in its record). Returns the epochs the stack ran.
-    Raises ``models.engine.StackError`` with the keys in the stack when training raises."""
+    networks train together and a freed slot takes the next graph ``scheduler.ask`` gives at
+    the next epoch boundary. Each network trains as alone with its seed, its mini-batch
+    stream started ``batch_offset`` epochs in (in its record). Returns the epochs the stack
+    ran. Raises ``models.engine.StackError`` with the keys in the stack when training
+    raises."""
     check_cell(cell)
     held: dict[int, tuple[nx.Graph, LayeredDAG, int]] = {}
 
     def candidates(free: int) -> list[Candidate]:
         chosen = []
-        for key, graph, seed in feed(free):
+        for key, graph, seed in scheduler.ask(free):
             dag = layered_dag(graph)
             init, order = child_seeds(seed, 2)
             held[key] = (graph, dag, seed)
@@ -125,11 +138,11 @@ def evaluate_stream(
 
     def ended(key: int, result: TrainResult, model: SparseRNNClassifier | None) -> None:
         graph, dag, seed = held.pop(key)
-        on_end(key, describe(graph, dag, cell, task, seed, result, embedding_dim), model)
+        scheduler.tell(key, describe(graph, dag, cell, task, seed, result, embedding_dim), model)
 
     return train_stream(
         candidates, cell, task, train, slots=slots, embedding_dim=embedding_dim,
-        on_epoch=on_epoch, on_end=ended, keep_models=keep_models,
+        on_epoch=scheduler.report, on_end=ended, keep_models=keep_models,
     )  # fmt: skip
 
 
