@@ -1,6 +1,8 @@
-"""The search: its spec, space, moves, strategies, storage, loop, workers and results.
+"""The search: its spec, space, moves, strategies, budget, asking, open trials, the engine's
+scheduler, storage (Optuna's internals behind one adapter), loop, workers and results.
 
-Imports graphs/, models/, predictors/, nas.tasks and nas.experiments; never nas.cli.
+Imports core/, graphs/, models/, predictors/ and nas.tasks; never nas.experiments,
+nas.reports or nas.cli.
 """
 
 from typing import TYPE_CHECKING

@@ -2,10 +2,11 @@
 
 Ask/tell with continuous batching: up to ``round_size`` networks train together in one stack
 (``models.evaluation.evaluate_stream``, one shared training seed, so they share
-mini-batches). Whenever a slot frees up, the next trial is asked into it: the strategy's
-queued proposals first (a round of them is enqueued when the queue is empty, see
-``nas.search.strategies``), its graph built from its parameters (``nas.search.space``).
-Every trial is told:
+mini-batches). The engine and the search talk through one protocol: the search is the
+engine's scheduler (``nas.search.scheduler``). Whenever a slot frees up, the next trial is
+asked into it (``nas.search.asking``): the strategy's queued proposals first (a round of them
+is enqueued when the queue is empty, see ``nas.search.strategies``), its graph built from its
+parameters (``nas.search.space``). Every trial is told (``nas.search.ledger``):
 
 - COMPLETE with the last epoch's validation accuracy (``objective="pareto"``: that and the
   nonzero parameter count); the test accuracy, measured once after the last epoch, is
@@ -29,40 +30,37 @@ never trained again. With ``workers > 1`` the other workers are local processes
 from __future__ import annotations
 
 import math
-import os
-import socket
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from contextlib import suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-import networkx as nx
 import optuna
-from optuna.trial import FrozenTrial, Trial, TrialState
+from optuna.trial import FrozenTrial
 
-from core.errors import SparseNASError
-from graphs.io import edges_from_string, edges_to_string
+from core.status import TrialStatus
+from graphs.io import edges_from_string
 from models.data import Task
 from models.engine import StackError
 from models.evaluation import evaluate_many, evaluate_stream
-from models.training import EpochMetrics
+from nas.search import budget
+from nas.search.asking import Asker
+from nas.search.events import Progress, SearchEvent, Tally
+from nas.search.ledger import OpenTrial, OpenTrials
+from nas.search.optuna_adapter import fail_stale_trials, storage_of
 from nas.search.results import (
-    PLAN_KEYS,
     best_trials,
     check_out_owner,
     counts_toward_budget,
     export_evaluations,
-    json_value,
     networks_done,
-    record_attrs,
     save_best,
     write_json,
 )
-from nas.search.space import SearchSpace, build_graph
+from nas.search.scheduler import SearchScheduler
+from nas.search.space import SearchSpace
 from nas.search.spec import SearchSpec
 from nas.search.storage import heartbeat_interval, heartbeats, open_study, seconds_to_takeover
 from nas.search.strategies import strategy_class
@@ -71,36 +69,12 @@ from nas.search.workers import check_workers, local_workers
 from nas.tasks import load_task
 from predictors import ALL, load_table
 
-MAX_INVALID_PER_SLOT = 50
 WAIT_POLL = 5.0
 """Seconds between looks at the study while other workers hold the rest of the budget."""
 EXPORT_SECONDS = 10.0
 """Longest time the out dir's tables lag behind the study while networks train."""
-MAX_CRASH_STREAK = 5
-"""Crashed trainings in a row after which the search stops with the error (a bug, not a
-bad candidate)."""
 
-
-@dataclass(frozen=True)
-class SearchEvent:
-    """What ``run_search`` reports to its ``progress`` callback.
-
-    kind : ``start``, ``round`` (a round begins), ``epoch`` (a network finished an epoch),
-        ``trial`` (a trial was told) or ``end``.
-    done : networks whose training finished or stopped (the budget's unit, once finished).
-    budget : the budget.
-    best : best measured accuracy of a completed trial so far (None before the first).
-    message : a short description, e.g. ``round 3: 8 networks (predictor)``.
-    """
-
-    kind: str
-    done: int
-    budget: int
-    best: float | None
-    message: str = ""
-
-
-Progress = Callable[[SearchEvent], None]
+__all__ = ["SearchEvent", "SearchInterrupted", "export_results", "run_search"]
 
 
 class SearchInterrupted(KeyboardInterrupt):
@@ -182,13 +156,13 @@ def run_search(
     warm = _load_warm_start(spec)
     check_out_owner(Path(spec.out), spec.study, spec.storage)  # type: ignore[arg-type]
     study = open_study(spec)
-    search = _Search(spec, study, task, warm, progress or (lambda event: None), peers or workers)
+    search = SearchRun(spec, study, task, warm, progress or (lambda event: None), peers or workers)
     if write_config:
         search.write_config()
 
     def wait_for(helpers: Any, step: str, action: Callable[[], None]) -> None:
         """Wait for the local workers (Ctrl-C: the interrupted search, resumable)."""
-        search.emit("wait", f"waiting for {len(helpers)} worker(s) to {step}")
+        search.tally.emit("wait", f"waiting for {len(helpers)} worker(s) to {step}")
         try:
             action()
         except KeyboardInterrupt:
@@ -213,37 +187,32 @@ def export_results(study: optuna.Study, spec: SearchSpec, models: dict[int, Any]
     save_best(best_trials(study, spec.objective, spec.keep_best), out, models)
 
 
-@dataclass
-class _Open:
-    """A trial asked in this process and not yet told."""
+class SearchRun:
+    """One worker's search: the parts (asking, the open trials, the engine's scheduler) and
+    the steps between streams of training (exports, waiting for other workers)."""
 
-    trial: Trial
-    params: dict[str, Any] = field(default_factory=dict)
-    plan: dict[str, Any] = field(default_factory=dict)
-
-
-class _Search:
-    def __init__(self, spec, study, task: Task, warm, progress: Progress, peers: int) -> None:
-        self.spec: SearchSpec = spec
-        self.peers = max(1, peers)
-        self.study: optuna.Study = study
+    def __init__(
+        self,
+        spec: SearchSpec,
+        study: optuna.Study,
+        task: Task | None,
+        warm: Warm,
+        progress: Progress,
+        peers: int,
+    ) -> None:
+        self.spec = spec
+        self.study = study
         self.task = task
-        self.progress = progress
-        self.out = Path(spec.out)
-        self.space = SearchSpace(spec.families, spec.nodes)
+        self.out = Path(spec.out)  # type: ignore[arg-type]
         self.train = spec.train_spec()
-        self.single = spec.objective == "accuracy"
         self.features = warm.features
-        self.strategy = make_strategy(spec, self.space, warm)
         self.study.pruner = make_pruner(spec)
-        self.open: dict[int, _Open] = {}
-        self.models: dict[int, Any] = {}
-        self.crash_streak = 0
+        self.tally = Tally(spec.budget, progress)
+        self.trials = OpenTrials(study, self.tally)
+        strategy = make_strategy(spec, SearchSpace(spec.families, spec.nodes), warm)
+        self.asker = Asker(spec, study, strategy, self.trials, self.tally, peers)
+        self.scheduler = SearchScheduler(spec, self.asker, self.trials, self.tally, self.boundary)
         self.exported = time.monotonic()
-        self.done = 0
-        self.best: float | None = None
-
-    # -- bookkeeping -----------------------------------------------------------------------------
 
     def write_config(self) -> None:
         """``config.json``; its budget is the larger of this run's and what the study already
@@ -268,252 +237,83 @@ class _Search:
         }
         write_json(self.out / "config.json", config)
 
-    def emit(self, kind: str, message: str = "") -> None:
-        self.progress(SearchEvent(kind, self.done, self.spec.budget, self.best, message))
-
-    def refresh(self, trials: list[FrozenTrial]) -> None:
-        self.done = networks_done(trials)
-        accs = [t.values[0] for t in trials if t.state == TrialState.COMPLETE and t.values]
-        self.best = max(accs) if accs else None
-
     def export(self) -> None:
-        export_results(self.study, self.spec, self.models)
-        self.models = {}
+        export_results(self.study, self.spec, self.scheduler.models)
+        self.scheduler.models = {}
         self.exported = time.monotonic()
 
-    # -- the loop --------------------------------------------------------------------------------
-
     def run(self) -> None:
-        self.refresh(self.study.get_trials(deepcopy=False))
-        self.emit("start")
+        self.tally.refresh(self.study.get_trials(deepcopy=False))
+        self.tally.emit("start")
         try:
             while self.step():
                 pass
         except KeyboardInterrupt:
             self.abandon()
             self.export()
-            raise SearchInterrupted(self.study, self.spec, self.done) from None
+            raise SearchInterrupted(self.study, self.spec, self.tally.done) from None
         except BaseException:
             self.abandon()
             raise
         self.export()
-        self.emit("end")
+        self.tally.emit("end")
 
     def step(self) -> bool:
         """Train a stream of networks while this worker can claim some of the budget, or wait
         a moment while other workers hold the rest; False once the study holds the budget of
         finished networks."""
-        self.take_over_stale()
+        fail_stale_trials(self.study)
         trials = self.study.get_trials(deepcopy=False)
-        self.refresh(trials)
-        if self.done >= self.spec.budget:
+        self.tally.refresh(trials)
+        if self.tally.done >= self.spec.budget:
             return False
-        if self.spec.budget - claims(trials) <= 0:
+        if self.spec.budget - budget.claims(trials) <= 0:
             self.wait_for_others()
             return True
         self.train_stream()
         self.export()
         return True
 
-    def train_stream(self) -> None:
-        """Continuous batching (``models.evaluation.evaluate_stream``): up to
-        ``round_size`` networks train together; whenever the pruner stops one or one
-        finishes, ``feed`` asks the next candidate into its slot at the next epoch boundary.
-        A stack that raises is retrained network by network, a crash becoming a record."""
-        last_epoch = self.train.epochs
-        live: list[Trial] = []  # the trials whose heartbeats are recorded
-
-        def on_epoch(key: int, metrics: EpochMetrics) -> bool:
-            trial = self.open[key].trial
-            self.emit(
-                "epoch",
-                f"trial {trial.number} epoch {metrics.epoch}/{last_epoch}: "
-                f"valid acc {metrics.valid_acc:.4f}",
-            )
-            if not self.single:
-                return False
-            try:  # the pruner writes its rung to the trial too, so both calls can find it taken
-                trial.report(metrics.valid_acc, metrics.epoch)
-                return metrics.epoch < last_epoch and trial.should_prune()
-            except optuna.exceptions.UpdateFinishedTrialError:
-                return True  # taken over by another worker: stop training it here
-
-        def on_end(key: int, record: dict[str, Any], model: Any) -> None:
-            entry = self.open[key]
-            live.remove(entry.trial)
-            self.finish(entry, record, model)
-
-        def feed(free: int) -> list[tuple[int, nx.Graph, int]]:
-            batch = self.next_networks(free)
-            live.extend(entry.trial for entry, _ in batch)
-            return [(entry.trial.number, graph, self.spec.train_seed) for entry, graph in batch]
-
-        scheduler = SimpleNamespace(ask=feed, report=on_epoch, tell=on_end)  # a Scheduler
-        with heartbeats(self.study._storage, live):  # the study's own storage object
-            try:
-                evaluate_stream(
-                    scheduler, self.spec.cell, self.task, self.train,
-                    slots=self.spec.round_size, keep_models=True,
-                )  # fmt: skip
-            except StackError as exc:
-                entries = [self.open[key] for key in exc.keys if key in self.open]
-                self.retrain_alone(entries, on_epoch)
-                live.clear()
-
-    def next_networks(self, free: int) -> list[tuple[_Open, nx.Graph]]:
-        """Up to ``free`` networks to start now: the strategy's queued proposals first (a new
-        round of ``round_size`` is proposed when none is queued), within this worker's share
-        of the budget left. Refreshes the out dir first when its last export is older than
-        ``EXPORT_SECONDS``, and takes over the trials of dead workers."""
-        spec = self.spec
+    def boundary(self) -> Sequence[FrozenTrial]:
+        """The search's step at an epoch boundary, before the engine is given networks:
+        refresh the out dir when its last export is older than ``EXPORT_SECONDS``, fail the
+        trials of workers silent for longer than the grace (``lost``; the storage's callback
+        queues their networks again), and read the study."""
         if time.monotonic() - self.exported > EXPORT_SECONDS:
             self.export()
-        self.take_over_stale()
+        fail_stale_trials(self.study)
         trials = self.study.get_trials(deepcopy=False)
-        self.refresh(trials)
-        left = spec.budget - claims(trials)
-        if left <= 0 or free <= 0:
-            return []
-        started = sum(counts_toward_budget(t) for t in trials)
-        count = min(free, left, math.ceil(left / self.peers))
-        round_index = 1 + max((int(t.user_attrs.get("round", -1)) for t in trials), default=-1)
-        waiting = sum(t.state == TrialState.WAITING for t in trials)
-        origin = self.strategy.origin
-        if waiting == 0:
-            warming = self.strategy.warmup_left(started)
-            if warming > 0:
-                origin = "warm-up"
-                count = min(count, warming)
-            else:
-                size = min(spec.round_size, left)
-                for proposal in self.strategy.propose(trials, size, round_index):
-                    attrs = {**proposal.attrs, "round": round_index}
-                    self.study.enqueue_trial(proposal.params, user_attrs=attrs)
-        self.study.sampler = self.strategy.sampler(round_index)
-        batch = self.ask(count, round_index, origin)
-        if batch:
-            label = ", ".join(sorted({o.plan["origin"] for o, _ in batch}))
-            rounds = ", ".join(str(r) for r in sorted({o.plan["round"] for o, _ in batch}))
-            self.emit("round", f"round {rounds}: {len(batch)} network(s) start ({label})")
-        kept = []
-        for entry, graph in batch:
+        self.tally.refresh(trials)
+        return trials
+
+    def train_stream(self) -> None:
+        """Continuous batching (``models.evaluation.evaluate_stream``): up to ``round_size``
+        networks train together, the scheduler filling each freed slot at the next epoch
+        boundary. A stack that raises is retrained network by network, a crash becoming a
+        record."""
+        scheduler = self.scheduler
+        with heartbeats(storage_of(self.study), scheduler.live):
             try:
-                entry.trial.set_user_attr("train_seed", spec.train_seed)
-            except optuna.exceptions.UpdateFinishedTrialError:
-                self.taken_over(entry.trial)
-                continue
-            kept.append((entry, graph))
-        return kept
+                evaluate_stream(
+                    scheduler, self.spec.cell, self.task, self.train, slots=self.spec.round_size,
+                    keep_models=True,
+                )  # fmt: skip
+            except StackError as exc:
+                entries = [self.trials[key] for key in exc.keys if key in self.trials]
+                self.retrain_alone(entries)
+                scheduler.live.clear()
 
-    def take_over_stale(self) -> None:
-        """Trials of workers silent for longer than the grace are told FAIL (``lost``) and
-        their networks queued again (the storage's callback), at every epoch boundary."""
-        with warnings.catch_warnings():  # Optuna marks it experimental
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(self.study)
-
-    def wait_for_others(self) -> None:
-        """The rest of the budget is held by running trials of other workers: wait one poll
-        interval, showing when their worker would be taken for dead."""
-        left = seconds_to_takeover(self.study, set(self.open))
-        if left:
-            soonest = max(0, math.ceil(min(left.values())))
-            self.emit(
-                "wait",
-                f"waiting for {len(left)} network(s) of other workers; "
-                f"taken over in {soonest} s if their worker is dead",
-            )
-        time.sleep(min(WAIT_POLL, heartbeat_interval(self.spec.grace)))
-
-    def ask(self, count: int, round_index: int, origin: str) -> list[tuple[_Open, nx.Graph]]:
-        batch = []
-        invalid = 0
-        seen = None  # the study as ``surplus`` last read it, which the next budget check reuses
-        while len(batch) < count and not self.budget_claimed(len(batch), seen):
-            seen = None
-            with warnings.catch_warnings():  # heartbeats are recorded by ``heartbeats``
-                warnings.filterwarnings("ignore", "Heartbeat of storage is supposed")
-                trial = self.study.ask()
-            with suppress(Exception):  # a first sign of life before any training
-                self.study._storage.record_heartbeat(trial._trial_id)
-            entry = self.open.setdefault(trial.number, _Open(trial))
-            try:  # UpdateFinishedTrialError: another worker took it for lost meanwhile
-                plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_KEYS}
-                plan.setdefault("origin", origin)
-                entry.params = self.space.suggest(trial)
-                trials = self.study.get_trials(deepcopy=False)
-                if self.surplus(trial, trials):
-                    trial.set_user_attr("status", "surplus")
-                    self.tell(entry, TrialState.FAIL)
-                    break
-                try:
-                    if plan.get("edge_list"):
-                        graph = edges_from_string(plan["edge_list"])
-                    else:
-                        graph = build_graph(entry.params)
-                except SparseNASError as exc:
-                    trial.set_user_attr("status", "invalid")
-                    trial.set_user_attr("reason", str(exc))
-                    self.tell(entry, TrialState.FAIL)
-                    invalid += 1
-                    if invalid > MAX_INVALID_PER_SLOT * count:
-                        raise SparseNASError(
-                            f"{invalid} parameter draws in a row gave no connected graph; "
-                            "widen the node range or add families"
-                        ) from None
-                    continue
-                new = {
-                    "round": plan.get("round", round_index),  # a proposal keeps its round
-                    "edge_list": edges_to_string(graph),
-                    "worker": f"{socket.gethostname()}:{os.getpid()}",  # who claimed it
-                }
-                if "origin" not in trial.user_attrs:
-                    new["origin"] = plan["origin"]
-                for key, value in new.items():
-                    if trial.user_attrs.get(key) != value:
-                        trial.set_user_attr(key, value)
-                entry.plan = {**plan, **new}
-                batch.append((entry, graph))
-                seen = trials
-            except optuna.exceptions.UpdateFinishedTrialError:
-                self.taken_over(trial)
-        return batch
-
-    def surplus(self, trial: Trial, trials: Sequence[FrozenTrial]) -> bool:
-        """Whether ``trial`` would overshoot the budget, ``trials`` being the study read
-        after it was asked: two workers that checked the budget at the same moment both
-        asked. Trial numbers order the claims, so every worker agrees that the later trial
-        is the one too many."""
-        earlier = [t for t in trials if t.number <= trial.number]
-        return claims(earlier) > self.spec.budget
-
-    def budget_claimed(self, asked: int, trials: Sequence[FrozenTrial] | None = None) -> bool:
-        """Whether the networks started or claimed (here: ``asked`` so far this round; by any
-        worker: running trials) already fill the budget. Checked before every ask, so
-        workers sharing a study overshoot it by at most one network each. ``trials``: a read
-        of the study taken after the last ask (``surplus``'s, milliseconds old), else the
-        study is read now."""
-        if trials is None:
-            trials = self.study.get_trials(deepcopy=False)
-        started = sum(counts_toward_budget(t) for t in trials)
-        claimed = sum(
-            t.state == TrialState.RUNNING and not counts_toward_budget(t)
-            and "status" not in t.user_attrs and t.number not in self.open
-            for t in trials
-        )  # fmt: skip
-        return started + claimed + asked >= self.spec.budget
-
-    def retrain_alone(self, entries: list[_Open], on_epoch) -> None:
+    def retrain_alone(self, entries: list[OpenTrial]) -> None:
         """After a stack raised: each of its networks trained alone from the start, so the
         one that crashes is found and recorded and the others are told as usual."""
-        spec = self.spec
+        spec, scheduler = self.spec, self.scheduler
         for entry in entries:
             graph = edges_from_string(entry.plan["edge_list"])
 
-            def alone(_i: int, metrics: EpochMetrics, key: int = entry.trial.number) -> bool:
-                return on_epoch(key, metrics)
+            def alone(_i: int, metrics: Any, key: int = entry.trial.number) -> bool:
+                return scheduler.report(key, metrics)
 
-            with heartbeats(self.study._storage, [entry.trial]):
+            with heartbeats(storage_of(self.study), [entry.trial]):
                 try:
                     (record,), (model,) = evaluate_many(
                         [graph], spec.cell, self.task, self.train, seeds=[spec.train_seed],
@@ -523,92 +323,29 @@ class _Search:
                     raise
                 except Exception as exc:  # noqa: BLE001 (a crash becomes a FAIL trial)
                     record, model = _crash_record(exc), None
-            self.finish(entry, record, model)
+            scheduler.finish(entry, record, model)
 
-    def finish(self, entry: _Open, record: dict[str, Any], model: Any) -> None:
-        try:
-            self._finish(entry, record, model)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            self.taken_over(entry.trial)  # this result is dropped
-
-    def taken_over(self, trial: Trial) -> None:
-        """``trial`` was silent longer than the grace (a storage outage) and another worker
-        took it for lost and queued its network again: this worker lets it go."""
-        self.open.pop(trial.number, None)
-        self.emit("trial", f"trial {trial.number}: taken over by another worker")
-
-    def _finish(self, entry: _Open, record: dict[str, Any], model: Any) -> None:
-        trial = entry.trial
-        status = record["status"]
-        if status == "crashed":
-            self.crash_streak += 1
-        else:
-            self.crash_streak = 0
-        attrs = record_attrs(record) if status != "crashed" else {
-            "status": "crashed", "reason": record["reason"]
-        }  # fmt: skip
-        if attrs.get("edge_list") == entry.plan.get("edge_list"):
-            attrs.pop("edge_list", None)  # set when the trial was asked
-        for key, value in attrs.items():
-            trial.set_user_attr(key, value)
-        if status == "ok":
-            values = [float(record["valid_acc"])]
-            if not self.single:
-                values.append(float(record["params_nonzero"]))
-            self.tell(entry, TrialState.COMPLETE, values)
-            if model is not None:
-                self.models[trial.number] = model
-        elif status == "stopped":
-            self.tell(entry, TrialState.PRUNED)
-        else:
-            self.tell(entry, TrialState.FAIL)
-        if self.crash_streak >= MAX_CRASH_STREAK and "error" in record:
-            raise record["error"]
-
-    def tell(self, entry: _Open, state: TrialState, values: list[float] | None = None) -> None:
-        self.study.tell(entry.trial, values, state=state)
-        self.open.pop(entry.trial.number, None)
-        attrs = entry.trial.user_attrs
-        # Counted here rather than re-read from the study (a query per network); other
-        # workers' progress is read at the next epoch boundary (``next_networks``).
-        if "train_seed" in attrs and attrs.get("status") not in ("interrupted", "lost"):
-            self.done += 1
-        if state == TrialState.COMPLETE and values:
-            self.best = values[0] if self.best is None else max(self.best, values[0])
-        if attrs.get("status") != "invalid":
-            status = attrs.get("status", state.name.lower())
-            self.emit("trial", f"trial {entry.trial.number}: {status}")
+    def wait_for_others(self) -> None:
+        """The rest of the budget is held by running trials of other workers: wait one poll
+        interval, showing when their worker would be taken for dead."""
+        left = seconds_to_takeover(self.study, self.trials.numbers())
+        if left:
+            soonest = max(0, math.ceil(min(left.values())))
+            self.tally.emit(
+                "wait",
+                f"waiting for {len(left)} network(s) of other workers; "
+                f"taken over in {soonest} s if their worker is dead",
+            )
+        time.sleep(min(WAIT_POLL, heartbeat_interval(self.spec.grace)))
 
     def abandon(self) -> None:
-        """Ctrl-C: every trial asked here and not yet told is told FAIL (``interrupted``) and
-        its candidate queued again, so a resumed search trains it first."""
-        states = {t.number: t.state for t in self.study.get_trials(deepcopy=False)}
-        for number, entry in list(self.open.items()):
-            if states.get(number) != TrialState.RUNNING:
-                continue
-            trial = entry.trial
-            trial.set_user_attr("status", "interrupted")
-            self.study.tell(trial, state=TrialState.FAIL)
-            if entry.params:
-                plan = {
-                    k: json_value(v) for k, v in entry.plan.items() if k not in ("round", "worker")
-                }
-                self.study.enqueue_trial(entry.params, user_attrs=plan)
-        self.open.clear()
-        self.refresh(self.study.get_trials(deepcopy=False))
-
-
-def claims(trials: Sequence[FrozenTrial]) -> int:
-    """Networks that hold a share of the budget: started ones (finished or training), and
-    trials asked for by some worker and not yet training."""
-    return sum(
-        counts_toward_budget(t) or (t.state == TrialState.RUNNING and "status" not in t.user_attrs)
-        for t in trials
-    )
+        """Ctrl-C or an error: the open trials are told and queued again (``OpenTrials``)."""
+        self.trials.abandon()
+        self.tally.refresh(self.study.get_trials(deepcopy=False))
 
 
 def _crash_record(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, StackError) and exc.__cause__ is not None:
         exc = exc.__cause__  # what went wrong, not where
     reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
-    return {"status": "crashed", "reason": reason, "error": exc}
+    return {"status": TrialStatus.CRASHED, "reason": reason, "error": exc}

@@ -21,6 +21,7 @@ import torch
 from optuna.trial import TrialState, create_trial
 
 import models.engine.stream
+import nas.search.asking
 import nas.search.loop
 import nas.search.storage
 from core.errors import SparseNASError
@@ -321,11 +322,11 @@ def test_a_trial_asked_beyond_the_budget_is_given_back(tmp_path):
     study = open_study(spec.resolved())
     first = study.ask()  # another worker's claim, asked just before ours
     study._storage.record_heartbeat(first._trial_id)
-    search = nas.search.loop._Search(spec.resolved(), study, None, Warm(ALL), lambda e: None, 1)
-    search.budget_claimed = lambda asked, trials=None: (
+    search = nas.search.loop.SearchRun(spec.resolved(), study, None, Warm(ALL), lambda e: None, 1)
+    search.asker.budget_claimed = lambda asked, trials=None: (
         False
     )  # it looked before the other worker asked
-    assert search.ask(1, 0, "random") == []
+    assert search.asker.ask(1, 0, "random") == []
     mine = study.get_trials()[1]
     assert mine.state == TrialState.FAIL and mine.user_attrs["status"] == "surplus"
     assert not counts_toward_budget(mine)
@@ -338,7 +339,7 @@ def test_a_trial_taken_over_while_it_is_asked_is_dropped_not_fatal(tmp_path, mon
     spec = tiny(tmp_path, budget=2, strategy="random").resolved()
     study = open_study(spec)
     other_worker = open_study(spec)
-    search = nas.search.loop._Search(spec, study, None, Warm(ALL), lambda e: None, 1)
+    search = nas.search.loop.SearchRun(spec, study, None, Warm(ALL), lambda e: None, 1)
     suggest = SearchSpace.suggest
 
     def suggest_then_lose(space, trial):
@@ -348,9 +349,9 @@ def test_a_trial_taken_over_while_it_is_asked_is_dropped_not_fatal(tmp_path, mon
         return params
 
     monkeypatch.setattr(SearchSpace, "suggest", suggest_then_lose)
-    batch = search.ask(2, 0, "random")
+    batch = search.asker.ask(2, 0, "random")
     assert [entry.trial.number for entry, _ in batch] == [1, 2]
-    assert 0 not in search.open and study.get_trials()[0].state == TrialState.FAIL
+    assert 0 not in search.trials and study.get_trials()[0].state == TrialState.FAIL
 
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")
@@ -453,7 +454,7 @@ def test_an_unconnectable_space_is_an_error(tmp_path, monkeypatch):
     def no_graph(params):
         raise SparseNASError("no connected graph")
 
-    monkeypatch.setattr(nas.search.loop, "build_graph", no_graph)
+    monkeypatch.setattr(nas.search.asking, "build_graph", no_graph)
     with pytest.raises(SparseNASError, match="no connected graph"):
         run_search(tiny(tmp_path, budget=1, strategy="random"))
 

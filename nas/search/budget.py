@@ -1,0 +1,53 @@
+"""The budget as workers share it: how many networks this worker may start now, whether the
+budget is already claimed, and which of two racing claims is the one too many.
+
+What counts toward the budget (``counts_toward_budget``, ``claims``) is the record's rule
+(``nas.search.results``); this module is about sharing it between workers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+
+from optuna.trial import FrozenTrial, TrialState
+
+from nas.search.results import counts_toward_budget
+
+
+def claims(trials: Sequence[FrozenTrial]) -> int:
+    """Networks that hold a share of the budget: started ones (finished or training), and
+    trials asked for by some worker and not yet training."""
+    return sum(
+        counts_toward_budget(t) or (t.state == TrialState.RUNNING and "status" not in t.user_attrs)
+        for t in trials
+    )
+
+
+def share(left: int, free: int, peers: int) -> int:
+    """Networks this worker may start now: at most ``free`` slots and what is ``left`` of
+    the budget, and an even share of that among ``peers`` local workers."""
+    return min(free, left, math.ceil(left / peers))
+
+
+def budget_claimed(
+    budget: int, trials: Sequence[FrozenTrial], asked: int, own: Collection[int]
+) -> bool:
+    """Whether the networks started or claimed (``asked`` so far this round here; by any
+    worker: running trials not asked here, ``own``) already fill the budget. Checked before
+    every ask, so workers sharing a study overshoot it by at most one network each."""
+    started = sum(counts_toward_budget(t) for t in trials)
+    claimed = sum(
+        t.state == TrialState.RUNNING and not counts_toward_budget(t)
+        and "status" not in t.user_attrs and t.number not in own
+        for t in trials
+    )  # fmt: skip
+    return started + claimed + asked >= budget
+
+
+def is_surplus(budget: int, number: int, trials: Sequence[FrozenTrial]) -> bool:
+    """Whether trial ``number`` would overshoot the budget, ``trials`` being the study read
+    after it was asked: two workers that checked the budget at the same moment both asked.
+    Trial numbers order the claims, so every worker agrees that the later trial is the one
+    too many."""
+    return claims([t for t in trials if t.number <= number]) > budget

@@ -1,0 +1,84 @@
+"""The trials this worker has asked and not yet told, and how each is told.
+
+Asking (``nas.search.asking``) opens them, the engine's results (``nas.search.scheduler``)
+finish them, and Ctrl-C abandons them; every one of those ends in ``OpenTrials.tell``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.trial import Trial, TrialState
+
+from core.status import TrialStatus
+from nas.search.events import Tally
+from nas.search.results import json_value
+
+
+@dataclass
+class OpenTrial:
+    """A trial asked in this process and not yet told: its parameters and its plan (how it
+    was chosen, its graph; ``nas.search.results.PLAN_KEYS``)."""
+
+    trial: Trial
+    params: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)
+
+
+class OpenTrials:
+    """The open trials of this worker, by trial number."""
+
+    def __init__(self, study: optuna.Study, tally: Tally) -> None:
+        self.study = study
+        self.tally = tally
+        self.open: dict[int, OpenTrial] = {}
+
+    def __contains__(self, number: int) -> bool:
+        return number in self.open
+
+    def __getitem__(self, number: int) -> OpenTrial:
+        return self.open[number]
+
+    def numbers(self) -> set[int]:
+        return set(self.open)
+
+    def opened(self, trial: Trial) -> OpenTrial:
+        return self.open.setdefault(trial.number, OpenTrial(trial))
+
+    def tell(self, entry: OpenTrial, state: TrialState, values: list[float] | None = None) -> None:
+        """Tell the study, close the entry and count it (a network whose training started
+        counts as done unless it is queued again)."""
+        self.study.tell(entry.trial, values, state=state)
+        self.open.pop(entry.trial.number, None)
+        attrs = entry.trial.user_attrs
+        status = attrs.get("status")
+        requeued = status in (TrialStatus.INTERRUPTED, TrialStatus.LOST)
+        value = values[0] if state == TrialState.COMPLETE and values else None
+        self.tally.finished("train_seed" in attrs and not requeued, value)
+        if status != TrialStatus.INVALID:
+            self.tally.emit("trial", f"trial {entry.trial.number}: {status or state.name.lower()}")
+
+    def taken_over(self, trial: Trial) -> None:
+        """``trial`` was silent longer than the grace (a storage outage) and another worker
+        took it for lost and queued its network again: this worker lets it go."""
+        self.open.pop(trial.number, None)
+        self.tally.emit("trial", f"trial {trial.number}: taken over by another worker")
+
+    def abandon(self) -> None:
+        """Ctrl-C: every trial asked here and not yet told is told FAIL (``interrupted``) and
+        its candidate queued again, so a resumed search trains it first."""
+        states = {t.number: t.state for t in self.study.get_trials(deepcopy=False)}
+        for number, entry in list(self.open.items()):
+            if states.get(number) != TrialState.RUNNING:
+                continue
+            trial = entry.trial
+            trial.set_user_attr("status", TrialStatus.INTERRUPTED)
+            self.study.tell(trial, state=TrialState.FAIL)
+            if entry.params:
+                plan = {
+                    k: json_value(v) for k, v in entry.plan.items() if k not in ("round", "worker")
+                }
+                self.study.enqueue_trial(entry.params, user_attrs=plan)
+        self.open.clear()
