@@ -35,8 +35,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from models.pruning import MASK_METHODS
+
 RESULTS = "prune_methods_results.csv"
-METHODS = ("magnitude", "random", "expander", "anti-expander")
+METHODS = MASK_METHODS
 SUBSETS: dict[str, tuple[str, ...]] = {
     "all methods": METHODS,
     "weight-agnostic": ("random", "expander", "anti-expander"),

@@ -8,13 +8,13 @@ rich or as JSON. Bad input exits with code 2 after one ``error:`` line (``nas.cl
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from core.jsonsafe import json_safe
 from models.cells import CELLS
 from nas.cli.console import (
     check_out_file,
@@ -97,7 +97,7 @@ def train(
         "missing_features": list(table.missing),
         "model": estimator.kind,
         "chosen": estimator.kind_,
-        "inner_kendall_tau": {k: _json(v) for k, v in estimator.cv_scores_.items()},
+        "inner_kendall_tau": json_safe(estimator.cv_scores_),
         "data_hash": predictor.data_hash,
     }
     if as_json:
@@ -276,7 +276,3 @@ def _print_report(report: EvaluationReport) -> None:
             spread = fmt_pm(row["importance_mean"], row["importance_std"])
             importance.add_row(row["feature"], spread)
         console.print(importance)
-
-
-def _json(value: float) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)

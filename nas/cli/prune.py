@@ -1,8 +1,8 @@
 """``nas prune``: the magnitude-pruning baseline.
 
-Options -> ``nas.experiments.prune.PruneSpec`` -> one ``run_prune`` call -> a rich table (or
-JSON), CSV tables and PNG plots in ``--out``. Bad input exits with code 2 after one
-``error:`` line (``nas.cli.console.run_or_exit``).
+Options -> ``nas.experiments.prune_spec.PruneSpec`` (checked before torch is imported) ->
+one ``run_prune`` call -> a rich table (or JSON), CSV tables and PNG plots in ``--out``. Bad
+input exits with code 2 after one ``error:`` line (``nas.cli.console.run_or_exit``).
 """
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from models.cells import CELLS, DEFAULT_EMBEDDING_DIM
 from models.pruning import TARGETS
-from models.training import EpochMetrics
 from nas.cli.console import (
     check_out_dir,
     console,
@@ -26,21 +25,21 @@ from nas.cli.console import (
     progress_bar,
     run_or_exit,
 )
-from nas.experiments.prune import (
+from nas.experiments.prune_spec import (
     DEFAULT_BASE_EPOCHS,
     DEFAULT_PERCENTS,
     DEFAULT_RETRAIN_EPOCHS,
     METHODS,
-    PruneOutcome,
     PruneSpec,
-    check_match,
     parse_percents,
     parse_targets,
     planned_epochs,
-    resolve_match,
-    run_prune,
 )
-from nas.tasks import TASK_HELP, TEST_DATA_HELP, load_task
+from nas.tasks import TASK_HELP, TEST_DATA_HELP
+
+if TYPE_CHECKING:
+    from models.training import EpochMetrics
+    from nas.experiments.prune import PruneOutcome
 
 TARGET_HELP = (
     f"What to prune ({', '.join(TARGETS)}, or a comma list): i2h / h2h are the input- / "
@@ -115,7 +114,7 @@ def prune_command(
     Ramanujan bound, isolated neurons) is recorded beside it.
     """
 
-    def prepare():
+    def check_options() -> PruneSpec:
         percents = parse_percents(percent) if percent is not None else None
         if percents is None:
             percents = () if match is not None else DEFAULT_PERCENTS
@@ -136,13 +135,21 @@ def prune_command(
         )
         if out is not None:
             check_out_dir(out)
+        return spec
+
+    spec = run_or_exit(check_options)
+    # After the cheap checks: these imports (torch, pandas, igraph) take seconds.
+    from nas.experiments.prune import check_match, resolve_match, run_prune
+    from nas.tasks import load_task
+
+    def prepare():
         graph, label = resolve_match(match, rank, cell)
         data = load_task(task, seed=task_seed, test_data=test_data)
         if graph is not None:
             check_match(graph, spec, data)
-        return spec, graph, label, data
+        return graph, label, data
 
-    spec, graph, label, data = run_or_exit(prepare)
+    graph, label, data = run_or_exit(prepare)
     with progress_bar(not as_json) as bar:
         job = bar.add_task("dense base", total=planned_epochs(spec, graph is not None), status="")
 

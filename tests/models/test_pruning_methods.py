@@ -1,25 +1,32 @@
-"""Structure-controlled mask methods (random, expander, anti-expander): exact counts, degree
-bounds, expansion contrast, fixed masks through retraining."""
+"""Mask methods (models/pruning/methods.py): the registry of method objects, the global
+magnitude threshold, and the structure-controlled methods (random, expander, anti-expander):
+exact counts, degree bounds, expansion contrast, fixed masks through retraining."""
 
 import math
 
 import numpy as np
 import pytest
 import torch
+from pruning_fixtures import masks_of, tiny_dense
+from torch.nn.utils import prune
 
 from core.errors import SparseNASError
 from models.expansion import bipartite_expansion, layer_expansion
 from models.networks import DenseRNNClassifier
 from models.pruning import (
     MASK_METHODS,
+    MaskMethod,
     anti_expander_mask,
     count_pruned,
     expander_mask,
+    global_magnitude_masks,
+    mask_method,
     method_masks,
     prunable_weights,
     prune_magnitude,
     prune_method,
     prune_to_nonzero,
+    register,
     weight_mask,
 )
 from models.training import TrainSpec, train_model
@@ -175,3 +182,57 @@ def test_bad_method_and_counts_are_rejected():
         method_masks([torch.ones(2, 3, 1)], 1, "expander")
     with pytest.raises(SparseNASError, match="amount="):
         prune_method(dense(), "both", math.nan, "random")
+
+
+def test_mask_function_matches_torch_global_unstructured_l1():
+    ours, theirs = tiny_dense("lstm", seed=3), tiny_dense("lstm", seed=3)
+    prune_magnitude(ours, "both", 0.37)
+    pairs = [(w.module, w.attr) for w in prunable_weights(theirs, "both")]
+    prune.global_unstructured(pairs, pruning_method=prune.L1Unstructured, amount=0.37)
+    for name, mask in masks_of(ours, "both").items():
+        module_name, attr = name.split(".")
+        assert torch.equal(mask, getattr(theirs.get_submodule(module_name), f"{attr}_mask"))
+
+
+def test_ties_go_to_the_earlier_tensor_and_index():
+    masks = global_magnitude_masks([torch.tensor([1.0, -1.0]), torch.tensor([[1.0], [0.5]])], 2)
+    assert masks[0].tolist() == [0.0, 1.0]
+    assert masks[1].tolist() == [[1.0], [0.0]]
+
+
+# -- the registry ------------------------------------------------------------------------------
+
+
+def test_the_registry_is_the_one_list_of_methods():
+    assert MASK_METHODS == ("magnitude", "random", "expander", "anti-expander")
+    for name in MASK_METHODS:
+        method = mask_method(name)
+        assert isinstance(method, MaskMethod) and method.name == name
+    with pytest.raises(SparseNASError, match="unknown mask method 'lottery'"):
+        mask_method("lottery")
+
+
+def test_a_name_registers_once():
+    class Again(MaskMethod):
+        name = "random"
+
+        def compute_mask(self, weight, keep, rng):
+            raise AssertionError("never called")
+
+    with pytest.raises(ValueError, match="registered twice"):
+        register(Again)
+    assert type(mask_method("random")).__name__ == "RandomMask"
+
+
+@pytest.mark.parametrize("method", MASK_METHODS)
+def test_compute_mask_keeps_exactly_the_count_asked(method):
+    weight = torch.randn(6, 9, generator=torch.Generator().manual_seed(0))
+    for keep in (0, 1, 20, 54):
+        mask = mask_method(method).compute_mask(weight, keep, np.random.default_rng(keep))
+        assert mask.shape == (6, 9) and mask.dtype == bool and int(mask.sum()) == keep
+
+
+def test_magnitude_compute_mask_keeps_the_largest_weights():
+    weight = torch.tensor([[0.1, -3.0, 0.5], [2.0, -0.2, 0.0]])
+    mask = mask_method("magnitude").compute_mask(weight, 3, np.random.default_rng(0))
+    assert mask.tolist() == [[False, True, True], [True, False, False]]

@@ -190,3 +190,20 @@ def test_the_evaluate_path_imports_nothing_it_does_not_use(tmp_path):
                             capture_output=True, text=True)  # fmt: skip
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == "[]", loaded.stderr
+
+
+def test_the_prune_command_checks_its_options_before_it_imports_torch(tmp_path):
+    """`nas prune` loads without torch, pandas or Optuna and refuses a bad option before
+    importing them; they come only once the options are good."""
+    heavy = "{'torch', 'optuna', 'pandas'}"
+    probe = (
+        "import sys; from typer.testing import CliRunner; from nas.cli import app; "
+        "import nas.cli.prune; loaded = sorted(HEAVY & set(sys.modules)); "
+        "bad = CliRunner().invoke(app, ['prune', '--cell', 'nope']); "
+        "print(bad.exit_code, loaded, sorted(HEAVY & set(sys.modules)))"
+    ).replace("HEAVY", heavy)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
+                            capture_output=True, text=True)  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "2 [] []", loaded.stderr

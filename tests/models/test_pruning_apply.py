@@ -1,78 +1,29 @@
-"""Magnitude pruning of the dense model: the global threshold, fixed masks, counts, state."""
+"""Applying masks (models/pruning/apply.py): the global threshold on a model, fixed masks
+through training, 100 %, rollback on failure, state dicts."""
 
 import io
 import math
 
 import pytest
 import torch
+from pruning_fixtures import CELLS, batch, masks_of, tiny_dense, worked_model
 from torch.nn.utils import prune
 
 from core.errors import SparseNASError
-from models.networks import DenseRNNClassifier, parameter_counts
+from models.networks import parameter_counts
 from models.pruning import (
     TARGETS,
-    CubicSchedule,
-    GradualPruner,
     count_pruned,
     effective_weight,
-    global_magnitude_masks,
     load_pruned_state_dict,
     prunable_weights,
     prune_magnitude,
     prune_to_nonzero,
     pruned_parameter_counts,
-    pruning_summary,
     recurrent_nonzero,
     remove_pruning,
 )
 from models.training import TrainSpec, train_model
-
-CELLS = ["rnn_tanh", "rnn_relu", "gru", "lstm"]
-
-
-def tiny_dense(cell="gru", seed=0, hidden=4, layers=2):
-    return DenseRNNClassifier(
-        cell, 2, vocab_size=6, embedding_dim=3, hidden_size=hidden, num_layers=layers, seed=seed
-    )
-
-
-def batch():
-    generator = torch.Generator().manual_seed(5)
-    inputs = torch.randint(1, 6, (7, 5), generator=generator)
-    return inputs, torch.full((7,), 5)
-
-
-def worked_model():
-    """rnn_tanh, 2 layers x 2 units, 2-wide embedding: four 2x2 recurrent matrices whose
-    magnitudes are 1..16 (/ 100), signs alternating. Layer 1 holds the smallest ones, so a
-    per-layer threshold and the global one disagree."""
-    model = DenseRNNClassifier(
-        "rnn_tanh", 2, vocab_size=4, embedding_dim=2, hidden_size=2, num_layers=2, seed=0
-    )
-    values = {
-        "weight_ih_l0": [[9, -13], [11, -15]],
-        "weight_hh_l0": [[-10, 14], [-12, 16]],
-        "weight_ih_l1": [[1, -5], [3, -7]],
-        "weight_hh_l1": [[-2, 6], [-4, 8]],
-    }
-    with torch.no_grad():
-        for name, rows in values.items():
-            getattr(model.rnn, name).copy_(torch.tensor(rows, dtype=torch.float32) / 100)
-    return model
-
-
-def masks_of(model, target="all"):
-    return {
-        w.name: (
-            w.module._buffers[f"{w.attr}_mask"].clone()
-            if f"{w.attr}_mask" in w.module._buffers
-            else None
-        )
-        for w in prunable_weights(model, target)
-    }
-
-
-# -- the global threshold ----------------------------------------------------------------------
 
 
 def test_global_threshold_picks_the_smallest_weights_over_all_layers():
@@ -100,31 +51,12 @@ def test_i2h_target_thresholds_only_the_input_matrices():
     assert "weight_hh_l0_mask" not in dict(model.rnn.named_buffers())
 
 
-def test_mask_function_matches_torch_global_unstructured_l1():
-    ours, theirs = tiny_dense("lstm", seed=3), tiny_dense("lstm", seed=3)
-    prune_magnitude(ours, "both", 0.37)
-    pairs = [(w.module, w.attr) for w in prunable_weights(theirs, "both")]
-    prune.global_unstructured(pairs, pruning_method=prune.L1Unstructured, amount=0.37)
-    for name, mask in masks_of(ours, "both").items():
-        module_name, attr = name.split(".")
-        assert torch.equal(mask, getattr(theirs.get_submodule(module_name), f"{attr}_mask"))
-
-
-def test_ties_go_to_the_earlier_tensor_and_index():
-    masks = global_magnitude_masks([torch.tensor([1.0, -1.0]), torch.tensor([[1.0], [0.5]])], 2)
-    assert masks[0].tolist() == [0.0, 1.0]
-    assert masks[1].tolist() == [[1.0], [0.0]]
-
-
 def test_prune_to_nonzero_leaves_exactly_that_many():
     model = tiny_dense("gru")
     prune_to_nonzero(model, "both", 37)
     assert recurrent_nonzero(model) == 37
     # gru, 3-wide embedding, 2 layers x 4 units: 3 gates x 4 x (3 + 4 + 4 + 4) weights
     assert count_pruned(model, "both") == (180 - 37, 180)
-
-
-# -- masks through training, 100 %, counts -----------------------------------------------------
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -173,16 +105,6 @@ def test_percent_100_zeroes_everything_it_targets_and_nothing_else(target):
     )
 
 
-def test_summary_counts_pruned_and_zero_entries():
-    model = tiny_dense("gru", hidden=4, layers=2)
-    prune_magnitude(model, "h2h", 0.5)
-    rows = {r["name"]: r for r in pruning_summary(model, "both")}
-    assert rows["rnn.weight_hh_l0"]["total"] == 3 * 4 * 4
-    assert rows["rnn.weight_ih_l0"]["pruned"] == 0
-    assert sum(rows[f"rnn.weight_hh_l{k}"]["pruned"] for k in (0, 1)) == 48
-    assert rows["rnn.weight_hh_l1"]["zeros"] >= rows["rnn.weight_hh_l1"]["pruned"]
-
-
 def test_pruning_again_never_revives_and_keeps_parameter_identity():
     model = tiny_dense("gru")
     params = {id(p) for p in model.parameters()}
@@ -195,9 +117,6 @@ def test_pruning_again_never_revives_and_keeps_parameter_identity():
         assert (mask <= first[name]).all()
     assert count_pruned(model, "both")[0] == round(0.8 * count_pruned(model, "both")[1])
     assert {id(p) for p in model.parameters()} == params
-
-
-# -- validation and rollback -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("amount", [-0.1, 1.5, math.nan, "0.5", True, None])
@@ -248,9 +167,6 @@ def test_a_model_without_a_torch_rnn_is_rejected():
         prune_magnitude(torch.nn.Linear(3, 3), "both", 0.5)
 
 
-# -- state dict --------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_state_dict_round_trip_of_a_pruned_model(cell):
     model = tiny_dense(cell, seed=0)
@@ -284,58 +200,6 @@ def test_loading_a_state_that_does_not_fit_leaves_the_model_unchanged():
     after = dict(other.named_parameters())
     assert set(after) == set(before)
     assert all(torch.equal(after[n], v) for n, v in before.items())
-
-
-# -- gradual pruning ---------------------------------------------------------------------------
-
-
-def test_cubic_schedule_at_worked_points():
-    schedule = CubicSchedule(final=0.8, steps=4)
-    # s_t = 0.8 (1 - (1 - t/4)^3)
-    expected = [0.0, 0.4625, 0.7, 0.7875, 0.8, 0.8]
-    assert [schedule.sparsity(t) for t in range(6)] == pytest.approx(expected)
-    late = CubicSchedule(final=0.8, steps=4, begin=10, interval=5)
-    assert late.sparsity(9) == 0.0 and late.sparsity(10) == 0.0 and late.sparsity(14) == 0.0
-    assert late.sparsity(15) == pytest.approx(0.4625)
-    assert late.sparsity(29) == pytest.approx(0.7875) and late.sparsity(30) == 0.8
-    assert late.end == 30
-    assert [t for t in range(40) if late.is_pruning_step(t)] == [10, 15, 20, 25, 30]
-    warm = CubicSchedule(final=0.6, initial=0.2, steps=2)
-    assert warm.sparsity(0) == pytest.approx(0.2)
-    assert warm.sparsity(1) == pytest.approx(0.6 - 0.4 * 0.125)
-
-
-@pytest.mark.parametrize(
-    "kwargs, fragment",
-    [
-        ({"final": 1.2, "steps": 3}, "amount="),
-        ({"final": 0.5, "steps": 0}, "steps="),
-        ({"final": 0.5, "steps": 2, "interval": 0}, "interval="),
-        ({"final": 0.3, "initial": 0.5, "steps": 2}, "initial sparsity"),
-    ],
-)
-def test_bad_schedules_are_rejected(kwargs, fragment):
-    with pytest.raises(SparseNASError, match=fragment):
-        CubicSchedule(**kwargs)
-
-
-def test_gradual_pruner_reaches_the_final_sparsity_while_training(tiny_task):
-    model = tiny_dense("gru")
-    schedule = CubicSchedule(final=0.75, steps=6, interval=2)  # ends at step 12
-    pruner = GradualPruner(model, "both", schedule)
-    handle = pruner.attach()
-    result = train_model(model, tiny_task, TrainSpec(epochs=3, batch_size=16), seed=0)
-    handle.remove()
-    assert result.status == "ok"
-    assert pruner.t == 3 * 6  # 96 strings / 16 per batch, evaluation forwards not counted
-    assert [t for t, _ in pruner.history] == [0, 2, 4, 6, 8, 10, 12]
-    sparsities = [s for _, s in pruner.history]
-    assert sparsities == sorted(sparsities) and sparsities[-1] == 0.75
-    pruned, total = count_pruned(model, "both")
-    assert pruned == round(0.75 * total)
-    for weight in prunable_weights(model, "both"):
-        mask = getattr(weight.module, f"{weight.attr}_mask")
-        assert (getattr(weight.module, weight.attr)[mask == 0] == 0).all()
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])

@@ -1,0 +1,178 @@
+"""``evaluate_table``: the whole validation of ``nas predictor eval`` on an ``EvaluationTable``.
+
+Every model kind and a size-only baseline (``nodes``, ``edges``; a random forest) are
+cross-validated on the same splits, beside the noise ceiling, the feature correlations and
+the permutation importances of the best fixed kind."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from core.errors import SparseNASError
+from core.jsonsafe import json_safe
+from predictors.features import SIZE_ONLY
+from predictors.regressors import GraphRegressor, check_kind
+from predictors.table import EvaluationTable
+from predictors.validation.cv import (
+    CVResult,
+    FoldCallback,
+    cross_validate_predictor,
+    repeated_splits,
+)
+from predictors.validation.importance import feature_correlations, permutation_importances
+from predictors.validation.noise import noise_ceiling
+
+DEFAULT_MODELS: tuple[str, ...] = ("auto", "bayesridge", "rf", "adaboost", "xgboost", "extratrees")
+BASELINE = "size-only"
+BASELINE_KIND = "rf"
+
+
+@dataclass
+class EvaluationReport:
+    """Everything ``nas predictor eval`` shows: scores, baseline, ceiling, correlations."""
+
+    cell: str | None
+    rows: int
+    features: tuple[str, ...]
+    cv: int
+    repeats: int
+    seed: int
+    y: np.ndarray
+    models: dict[str, CVResult]
+    baseline: CVResult | None
+    noise_ceiling: float | None
+    correlations: pd.DataFrame
+    importance: pd.DataFrame | None = None
+    importance_model: str | None = None
+    dropped: dict[str, int] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
+
+    @property
+    def best(self) -> str:
+        """The model with the highest mean Kendall tau."""
+
+        def score(name: str) -> float:
+            value = self.models[name].summary()["kendall_tau_mean"]
+            return -math.inf if value is None else value
+
+        return max(self.models, key=score)
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON values (NaN becomes None)."""
+        out: dict[str, object] = {
+            "cell": self.cell,
+            "rows": self.rows,
+            "features": list(self.features),
+            "missing_features": list(self.missing),
+            "dropped_rows": dict(self.dropped),
+            "cv": self.cv,
+            "repeats": self.repeats,
+            "seed": self.seed,
+            "models": {name: result.summary() for name, result in self.models.items()},
+            "best": self.best,
+            "baseline": None if self.baseline is None else self.baseline.summary(),
+            "noise_ceiling": self.noise_ceiling,
+            "correlations": _records(self.correlations),
+        }
+        if self.importance is not None:
+            out["importance_model"] = self.importance_model
+            out["importance"] = _records(self.importance)
+        return out
+
+
+def evaluate_table(
+    table: EvaluationTable,
+    models: Sequence[str] = DEFAULT_MODELS,
+    *,
+    cv: int = 5,
+    repeats: int = 3,
+    seed: int = 0,
+    n_estimators: int = 200,
+    importance: bool = True,
+    on_fold: FoldCallback | None = None,
+) -> EvaluationReport:
+    """Cross-validate every model kind, the size-only baseline and compute the ceiling.
+
+    All models and the baseline share the same splits. Permutation importance is computed
+    for the best fixed kind among those evaluated (by mean Kendall tau; ``auto`` is left out,
+    since importance needs one fixed model; extratrees when only ``auto`` was evaluated).
+    """
+    if table.target is None:
+        raise SparseNASError("evaluation needs a table with a target column")
+    kinds = [check_kind(kind) for kind in models]
+    if not kinds:
+        raise SparseNASError("no model to evaluate; name at least one")
+    kinds = list(dict.fromkeys(kinds))
+    X, y = table.X, table.y
+    splits = repeated_splits(len(y), cv, repeats, seed, table.groups)
+    results = {}
+    for kind in kinds:
+        estimator = GraphRegressor(kind=kind, n_estimators=n_estimators, random_state=seed)
+        results[kind] = cross_validate_predictor(
+            estimator, X, y, splits=splits, repeats=repeats, name=kind, on_fold=on_fold
+        )
+    baseline = None
+    size = size_features(table)
+    if size is not None:
+        estimator = GraphRegressor(kind=BASELINE_KIND, n_estimators=n_estimators, random_state=seed)
+        baseline = cross_validate_predictor(
+            estimator, size, y, splits=splits, repeats=repeats, name=BASELINE, on_fold=on_fold
+        )
+    report = EvaluationReport(
+        cell=table.cell,
+        rows=len(table),
+        features=table.features,
+        cv=cv,
+        repeats=repeats,
+        seed=seed,
+        y=y,
+        models=results,
+        baseline=baseline,
+        noise_ceiling=noise_ceiling(table),
+        correlations=feature_correlations(X, y),
+        dropped=dict(table.dropped),
+        missing=table.missing,
+    )
+    if importance:
+        fixed = [name for name in results if name != "auto"] or ["extratrees"]
+        chosen = max(fixed, key=lambda n: _score(results.get(n)))
+        estimator = GraphRegressor(kind=chosen, n_estimators=n_estimators, random_state=seed)
+        report.importance = permutation_importances(
+            estimator, X, y, cv=cv, seed=seed, groups=table.groups, on_fold=on_fold
+        )
+        report.importance_model = chosen
+    return report
+
+
+def size_features(table: EvaluationTable) -> pd.DataFrame | None:
+    """The size-only baseline's features (``nodes``, ``edges``, those the table has), or None
+    when it has neither or one is not finite."""
+    columns = [c for c in SIZE_ONLY if c in table.frame.columns]
+    if not columns:
+        return None
+    size = table.frame[columns].apply(pd.to_numeric, errors="coerce").astype(float)
+    return size if np.isfinite(size.to_numpy()).all() else None
+
+
+def planned_folds(
+    table: EvaluationTable, n_models: int, cv: int, repeats: int, *, importance: bool
+) -> int:
+    """Number of ``on_fold`` calls ``evaluate_table`` makes (a progress bar's total)."""
+    baseline = size_features(table) is not None
+    return (n_models + int(baseline)) * cv * repeats + (cv if importance else 0)
+
+
+def _score(result: CVResult | None) -> float:
+    if result is None:
+        return -math.inf
+    value = result.summary()["kendall_tau_mean"]
+    return -math.inf if value is None else value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    return [json_safe(row) for row in frame.to_dict("records")]
