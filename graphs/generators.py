@@ -210,9 +210,18 @@ def erdos_renyi(n: int, p: float, *, seed: Seed = None, tries: int = 100) -> nx.
 
 # -- the families: thesis defaults and search ranges ------------------------------------------
 #
-# The thesis preset (WS k = n // 5, p = 1; BA m = n // 10; ER p = 2 ln(n)/n) lies inside each
-# search range. ER is ours, not the thesis': its default is twice the connectivity threshold
-# ln(n)/n of G(n, p) and its range starts above it, so rejection rarely has to redraw.
+# ======  =========================  ===============  ==============================================
+# family  parameter                  thesis default   search range (n = nodes)
+# ======  =========================  ===============  ==============================================
+# ws      k ring degree (even)       n // 5           2 .. the largest even number <= min(n-1, n/2)
+# ws      p rewiring probability     1                [0, 1]
+# ba      m edges per new node       max(1, n // 10)  1 .. max(1, n // 4)
+# er      p edge probability         2 ln(n)/n        [1.2 ln(n)/n, min(1, 4 ln(n)/n)]
+# ======  =========================  ===============  ==============================================
+#
+# The thesis preset lies inside each search range. ER is ours, not the thesis': its default is
+# twice the connectivity threshold ln(n)/n of G(n, p) (at most 1) and its range starts above the
+# threshold, so rejection rarely has to redraw.
 
 
 def _ws_k_default(nodes: int) -> int:
