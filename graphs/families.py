@@ -107,7 +107,7 @@ class FamilyRegistry(Sequence[str]):
         """Remove a family (tests and plugins); returns it."""
         return self._families.pop(self.get(name).name)
 
-    def get(self, name: object) -> Family:  # type: ignore[override]
+    def get(self, name: object) -> Family:
         """The family called ``name``; an unknown name raises, listing the choices."""
         return self._families[check_choice(name, "graph family", self)]
 
