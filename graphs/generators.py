@@ -5,8 +5,10 @@ connected ``nx.Graph`` with nodes ``0..n-1`` is returned. The seed (an int, a
 ``numpy.random.Generator`` or None) is handed to networkx, which turns it into an RNG; passing
 the same Generator to several calls draws them from one stream.
 
-``GraphSpec`` is the frozen, hashable configuration of one draw; ``thesis_spec`` and
-``sample_thesis`` reproduce the thesis preset (WS, BA and ER graphs with 10 to 50 nodes).
+Each generator is registered as a ``graphs.families.Family`` right below it: its parameters
+with their thesis defaults and search ranges. ``GraphSpec`` is the frozen, hashable
+configuration of one draw of any registered family; ``thesis_spec`` and ``sample_thesis``
+reproduce the thesis preset (WS, BA and ER graphs with 10 to 50 nodes).
 
 A numpy Generator is handed to networkx wrapped in ``NumpyBitsRandom``: networkx' own adapter
 with the same bits drawn without its overhead (which dominated drawing a graph), so every seed
@@ -17,19 +19,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import networkx as nx
 import numpy as np
 
-from core.checks import check_choice, check_fraction, check_int
+from core.checks import check_fraction, check_int
 from core.errors import SparseNASError
+from graphs.families import FAMILIES, Family, Parameter, register
 
 Seed = int | np.random.Generator | None
-Family = Literal["ws", "ba", "er"]
-
-FAMILIES: tuple[str, ...] = ("ws", "ba", "er")
-"""Graph families: Watts-Strogatz, Barabasi-Albert and Erdos-Renyi."""
 
 THESIS_NODES: tuple[int, int] = (10, 50)
 """Inclusive range the thesis preset draws the number of nodes from."""
@@ -83,10 +81,6 @@ def py_random(seed: Seed) -> Seed | NumpyBitsRandom:
 
 
 # -- argument checks ---------------------------------------------------------------------------
-
-
-def _check_family(family: object) -> str:
-    return check_choice(family, "graph family", FAMILIES)
 
 
 def _check_ws(n: object, k: object, p: object) -> tuple[int, int, float]:
@@ -214,9 +208,88 @@ def erdos_renyi(n: int, p: float, *, seed: Seed = None, tries: int = 100) -> nx.
     )
 
 
-# -- specs and the thesis preset ---------------------------------------------------------------
+# -- the families: thesis defaults and search ranges ------------------------------------------
+#
+# ======  =========================  ===============  ==============================================
+# family  parameter                  thesis default   search range (n = nodes)
+# ======  =========================  ===============  ==============================================
+# ws      k ring degree (even)       n // 5           2 .. the largest even number <= min(n-1, n/2)
+# ws      p rewiring probability     1                [0, 1]
+# ba      m edges per new node       max(1, n // 10)  1 .. max(1, n // 4)
+# er      p edge probability         2 ln(n)/n        [1.2 ln(n)/n, min(1, 4 ln(n)/n)]
+# ======  =========================  ===============  ==============================================
+#
+# The thesis preset lies inside each search range. ER is ours, not the thesis': its default is
+# twice the connectivity threshold ln(n)/n of G(n, p) (at most 1) and its range starts above the
+# threshold, so rejection rarely has to redraw.
 
-_PARAMETERS: dict[str, tuple[str, ...]] = {"ws": ("k", "p"), "ba": ("m",), "er": ("p",)}
+
+def _ws_k_default(nodes: int) -> int:
+    if nodes // 5 < 2:
+        raise SparseNASError(
+            f"family 'ws' needs k for nodes < 10, since the default k = nodes // 5 is "
+            f"below 2 (got nodes={nodes})"
+        )
+    return nodes // 5
+
+
+def ws_k_high(nodes: int) -> int:
+    """Largest ring degree searched for ``nodes`` nodes (even, at least 2)."""
+    return 2 * max(1, min(nodes - 1, nodes // 2) // 2)
+
+
+def ba_m_high(nodes: int) -> int:
+    """Largest number of edges per new BA node searched for ``nodes`` nodes."""
+    return max(1, nodes // 4)
+
+
+def _er_p_default(nodes: int) -> float:
+    if nodes < 2:
+        raise SparseNASError(f"an Erdos-Renyi graph needs n >= 2 nodes (got nodes={nodes})")
+    return min(1.0, 2 * math.log(nodes) / nodes)
+
+
+def er_p_range(nodes: int) -> tuple[float, float]:
+    """The ER edge probabilities searched for ``nodes`` nodes."""
+    threshold = math.log(nodes) / nodes
+    return min(1.0, 1.2 * threshold), min(1.0, 4.0 * threshold)
+
+
+register(
+    Family(
+        "ws", "Watts-Strogatz", "small world: a ring lattice with randomly rewired edges",
+        (
+            Parameter(
+                "k", int, "ring degree", _ws_k_default, "nodes // 5",
+                lambda n: (2, ws_k_high(n)), step=2,
+            ),
+            Parameter("p", float, "rewiring probability", lambda n: 1.0, "1", lambda n: (0.0, 1.0)),
+        ),
+        _check_ws, watts_strogatz,
+    )
+)  # fmt: skip
+register(
+    Family(
+        "ba", "Barabasi-Albert", "preferential attachment: new nodes join well-linked ones",
+        (
+            Parameter(
+                "m", int, "edges per new node", lambda n: max(1, n // 10), "max(1, nodes // 10)",
+                lambda n: (1, ba_m_high(n)),
+            ),
+        ),
+        _check_ba, barabasi_albert,
+    )
+)  # fmt: skip
+register(
+    Family(
+        "er", "Erdos-Renyi", "G(n, p): each edge present independently, conditioned on connected",
+        (Parameter("p", float, "edge probability", _er_p_default, "2 ln(n)/n", er_p_range),),
+        _check_er, erdos_renyi,
+    )
+)  # fmt: skip
+
+
+# -- specs and the thesis preset ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -227,74 +300,52 @@ class GraphSpec:
     ``GraphSpec("ws", 20) == GraphSpec("ws", 20, k=4, p=1.0)``. Parameters that do not apply
     to the family (``m`` for WS and ER, ``k`` for BA and ER, ``p`` for BA) must stay None.
     Every value is checked on construction, so a bad configuration fails before any draw.
+    The fields are ``graphs.families.SLOTS``, the parameter names families may use.
     """
 
-    family: Family
+    family: str
     nodes: int
     k: int | None = None
     p: float | None = None
     m: int | None = None
 
     def __post_init__(self) -> None:
-        family = _check_family(self.family)
+        family = FAMILIES.get(self.family)
         nodes = check_int(self.nodes, "nodes")
         given = {"k": self.k, "p": self.p, "m": self.m}
-        extra = [n for n, v in given.items() if v is not None and n not in _PARAMETERS[family]]
+        extra = [n for n, v in given.items() if v is not None and n not in family.names]
         if extra:
             raise SparseNASError(
-                f"{', '.join(extra)} does not apply to family {family!r} "
-                f"(it takes {', '.join(_PARAMETERS[family])})"
+                f"{', '.join(extra)} does not apply to family {family.name!r} "
+                f"(it takes {', '.join(family.names)})"
             )
-        defaults = _thesis_parameters(family, nodes, given)
         values = {
-            name: defaults[name] if given[name] is None else given[name]
-            for name in _PARAMETERS[family]
+            parameter.name: parameter.default(nodes)
+            if given[parameter.name] is None
+            else given[parameter.name]
+            for parameter in family.parameters
         }
-        if family == "ws":
-            _, values["k"], values["p"] = _check_ws(nodes, values["k"], values["p"])
-        elif family == "ba":
-            _, values["m"] = _check_ba(nodes, values["m"])
-        else:
-            _, values["p"] = _check_er(nodes, values["p"])
+        checked = family.check(nodes, **values)[1:]
         # Frozen dataclass: store the normalised values (plain int/float, JSON-friendly).
-        object.__setattr__(self, "family", family)
+        object.__setattr__(self, "family", family.name)
         object.__setattr__(self, "nodes", nodes)
-        for name, value in values.items():
+        for name, value in zip(family.names, checked, strict=True):
             object.__setattr__(self, name, value)
 
     def build(self, seed: Seed) -> nx.Graph:
         """Draw the graph; the same seed gives the same edges."""
-        if self.family == "ws":
-            return watts_strogatz(self.nodes, self.k, self.p, seed=seed)  # type: ignore[arg-type]
-        if self.family == "ba":
-            return barabasi_albert(self.nodes, self.m, seed=seed)  # type: ignore[arg-type]
-        return erdos_renyi(self.nodes, self.p, seed=seed)  # type: ignore[arg-type]
-
-
-def _thesis_parameters(family: str, nodes: int, given: dict[str, object]) -> dict[str, object]:
-    """The thesis defaults for the parameters of ``family`` that were not given."""
-    if family == "ws":
-        if given["k"] is None and nodes // 5 < 2:
-            raise SparseNASError(
-                f"family 'ws' needs k for nodes < 10, since the default k = nodes // 5 is "
-                f"below 2 (got nodes={nodes})"
-            )
-        return {"k": nodes // 5, "p": 1.0}
-    if family == "ba":
-        return {"m": max(1, nodes // 10)}
-    if nodes < 2:
-        raise SparseNASError(f"an Erdos-Renyi graph needs n >= 2 nodes (got nodes={nodes})")
-    return {"p": min(1.0, 2 * math.log(nodes) / nodes)}
+        family = FAMILIES.get(self.family)
+        return family.build(self.nodes, seed=seed, **{n: getattr(self, n) for n in family.names})
 
 
 def thesis_spec(family: str, nodes: int) -> GraphSpec:
-    """The thesis preset for ``family`` with ``nodes`` nodes.
+    """The thesis preset for ``family`` with ``nodes`` nodes: each parameter's default.
 
     WS: ``k = nodes // 5`` and ``p = 1``; BA: ``m = max(1, nodes // 10)``. ER is ours, not the
     thesis': ``p = min(1, 2 ln(nodes) / nodes)``, twice the connectivity threshold
     ``ln(n) / n`` of G(n, p), so rejection rarely has to redraw.
     """
-    return GraphSpec(family, nodes)  # type: ignore[arg-type]
+    return GraphSpec(family, nodes)
 
 
 def sample_thesis(family: str, seed: Seed) -> tuple[GraphSpec, nx.Graph]:
@@ -310,7 +361,7 @@ def sample_thesis(family: str, seed: Seed) -> tuple[GraphSpec, nx.Graph]:
     SparseNASError
         For an unknown family, or if 100 rounds of 10 tries found no connected graph.
     """
-    _check_family(family)
+    FAMILIES.get(family)
     rng = np.random.default_rng(seed)
     low, high = THESIS_NODES
     spec = thesis_spec(family, int(rng.integers(low, high + 1)))

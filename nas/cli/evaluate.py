@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from graphs.generators import FAMILIES
+from graphs.families import FAMILIES
 from models.cells import CELLS, check_cell
 from models.train_spec import TrainSpec
 from nas.cli.console import console, pairs_table, progress_bar, records_table, run_or_exit
@@ -26,14 +26,9 @@ def evaluate_command(
     cell: Annotated[str, typer.Option(help=f"Recurrent cell: {', '.join(CELLS)}.")] = "gru",
     family: Annotated[str, typer.Option(help=f"Graph family: {', '.join(FAMILIES)}.")] = "ws",
     nodes: Annotated[int, typer.Option(help="Number of nodes (neurons).")] = 30,
-    k: Annotated[int | None, typer.Option(help="WS ring degree (default: nodes // 5).")] = None,
-    p: Annotated[
-        float | None,
-        typer.Option(help="WS rewiring or ER edge probability (default: 1, or 2 ln(n)/n for ER)."),
-    ] = None,
-    m: Annotated[
-        int | None, typer.Option(help="BA edges per new node (default: max(1, nodes // 10)).")
-    ] = None,
+    k: Annotated[int | None, typer.Option(help=FAMILIES.option_help("k"))] = None,
+    p: Annotated[float | None, typer.Option(help=FAMILIES.option_help("p"))] = None,
+    m: Annotated[int | None, typer.Option(help=FAMILIES.option_help("m"))] = None,
     graph: Annotated[
         list[Path] | None,
         typer.Option(

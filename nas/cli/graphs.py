@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from core.checks import check_choices, check_int
-from graphs.generators import FAMILIES
+from graphs.families import FAMILIES
 from nas.cli.console import (
     check_out_file,
     console,
@@ -26,7 +26,9 @@ SHOWN_ROWS = 50
 
 
 def sample_command(
-    family: Annotated[str, typer.Option(help="Families: ws, ba, er, a comma list, or all.")] = "ws",
+    family: Annotated[
+        str, typer.Option(help=f"Families: {', '.join(FAMILIES)}, a comma list, or all.")
+    ] = "ws",
     count: Annotated[int, typer.Option(help="Graphs per family.")] = 100,
     seed: Annotated[int, typer.Option(help="Seed of the draw.")] = 0,
     out: Annotated[Path | None, typer.Option(help="Write the table here (CSV).")] = None,

@@ -24,6 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from graphs.families import FAMILIES
 from models.cells import CELLS
 from nas.cli.console import console, err_console, records_table, run_or_exit
 from nas.search.spec import OBJECTIVES, SearchSpec
@@ -68,7 +69,7 @@ def search_command(
         map(str, D.nodes)
     ),
     families: Annotated[
-        str, typer.Option(help="Graph families: a comma list of ws, ba, er, or all.")
+        str, typer.Option(help=f"Graph families: a comma list of {', '.join(FAMILIES)}, or all.")
     ] = ",".join(D.families),
     storage: Annotated[
         str | None,

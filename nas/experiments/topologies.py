@@ -16,7 +16,8 @@ import networkx as nx
 from core.checks import check_int
 from core.errors import SparseNASError
 from core.seeds import child_seeds
-from graphs.generators import FAMILIES, GraphSpec, sample_thesis
+from graphs.families import FAMILIES
+from graphs.generators import GraphSpec, sample_thesis
 from graphs.io import edges_to_string, read_graph
 from graphs.properties import graph_properties
 

@@ -1,28 +1,17 @@
 """The search space: a graph generator's parameters as Optuna parameters.
 
 Every trial of a search draws ``family`` (categorical), ``nodes`` (integer), the family's own
-parameters and ``graph_seed``; together they rebuild the graph exactly (``SearchSpace.build``).
-Family parameters carry the family's prefix, so that TPE never mixes a Watts-Strogatz
-rewiring probability with an Erdos-Renyi edge probability:
-
-======  ==========================================  ===============================================
-family  parameter                                   range (n = nodes)
-======  ==========================================  ===============================================
-ws      ``ws_k`` ring degree (even)                 2 .. the largest even number <= min(n-1, n/2)
-ws      ``ws_p`` rewiring probability               [0, 1]
-ba      ``ba_m`` edges per new node                 1 .. max(1, n // 4)
-er      ``er_p`` edge probability                   [1.2 ln(n)/n, min(1, 4 ln(n)/n)]
-======  ==========================================  ===============================================
-
-The thesis preset (WS k = n // 5, p = 1; BA m = n // 10; ER p = 2 ln(n)/n) lies inside each
-range. ER's range starts above the connectivity threshold ln(n)/n, so rejection rarely redraws.
-Ranges that depend on ``nodes`` are Optuna's dynamic ranges (same distribution class, other
-bounds), which its samplers support.
+parameters and ``graph_seed``; together they rebuild the graph exactly (``build_graph``). The
+families, their parameters and their ranges as functions of ``nodes`` come from the registry
+``graphs.families.FAMILIES`` (the built-ins' table is in ``graphs.generators``). A parameter is
+named ``<family>_<name>`` in the study (``search_name``: ``ws_k``, ``ws_p``, ``ba_m``, ``er_p``),
+so that TPE never mixes a Watts-Strogatz rewiring probability with an Erdos-Renyi edge
+probability. Ranges that depend on ``nodes`` are Optuna's dynamic ranges (same distribution
+class, other bounds), which its samplers support.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,38 +20,28 @@ import numpy as np
 
 from core.checks import check_choices
 from core.errors import SparseNASError
-from graphs.generators import FAMILIES, GraphSpec
+from graphs.families import FAMILIES, Parameter, search_name
+from graphs.generators import GraphSpec
+from graphs.generators import ba_m_high as ba_m_high  # re-exported: benchmarks read them here
+from graphs.generators import er_p_range as er_p_range
+from graphs.generators import ws_k_high as ws_k_high
 
 SEED_HIGH = 2**31 - 1
 """Largest ``graph_seed``."""
 
 FAMILY_PARAMS: dict[str, tuple[str, ...]] = {
-    "ws": ("ws_k", "ws_p"),
-    "ba": ("ba_m",),
-    "er": ("er_p",),
+    family: tuple(search_name(family, name) for name in FAMILIES.get(family).names)
+    for family in FAMILIES
 }
-"""The search parameters of each family."""
+"""The search parameters of each family registered when this module was imported."""
 
-PARAM_NAMES: tuple[str, ...] = ("family", "nodes", "ws_k", "ws_p", "ba_m", "er_p", "graph_seed")
+PARAM_NAMES: tuple[str, ...] = (
+    "family", "nodes", *(name for names in FAMILY_PARAMS.values() for name in names), "graph_seed",
+)  # fmt: skip
+"""Every search parameter, as ``FAMILY_PARAMS`` (the tables of ``benchmarks/make_table.py``)."""
 
 #: Draws from one Generator before a parameter set is declared to have no connected graph.
 BUILD_TRIES = 10
-
-
-def ws_k_high(nodes: int) -> int:
-    """Largest ring degree searched for ``nodes`` nodes (even, at least 2)."""
-    return 2 * max(1, min(nodes - 1, nodes // 2) // 2)
-
-
-def ba_m_high(nodes: int) -> int:
-    """Largest number of edges per new BA node searched for ``nodes`` nodes."""
-    return max(1, nodes // 4)
-
-
-def er_p_range(nodes: int) -> tuple[float, float]:
-    """The ER edge probabilities searched for ``nodes`` nodes."""
-    threshold = math.log(nodes) / nodes
-    return min(1.0, 1.2 * threshold), min(1.0, 4.0 * threshold)
 
 
 @dataclass(frozen=True)
@@ -84,13 +63,9 @@ class SearchSpace:
         family = trial.suggest_categorical("family", list(self.families))
         nodes = trial.suggest_int("nodes", *self.nodes)
         params: dict[str, Any] = {"family": family, "nodes": nodes}
-        if family == "ws":
-            params["ws_k"] = trial.suggest_int("ws_k", 2, ws_k_high(nodes), step=2)
-            params["ws_p"] = trial.suggest_float("ws_p", 0.0, 1.0)
-        elif family == "ba":
-            params["ba_m"] = trial.suggest_int("ba_m", 1, ba_m_high(nodes))
-        else:
-            params["er_p"] = trial.suggest_float("er_p", *er_p_range(nodes))
+        for parameter in FAMILIES.get(family).parameters:
+            name = search_name(family, parameter.name)
+            params[name] = _suggest(trial, name, parameter, nodes)
         params["graph_seed"] = trial.suggest_int("graph_seed", 0, SEED_HIGH)
         return params
 
@@ -99,13 +74,8 @@ class SearchSpace:
         family = str(self.families[int(rng.integers(len(self.families)))])
         nodes = int(rng.integers(self.nodes[0], self.nodes[1] + 1))
         params: dict[str, Any] = {"family": family, "nodes": nodes}
-        if family == "ws":
-            params["ws_k"] = 2 * int(rng.integers(1, ws_k_high(nodes) // 2 + 1))
-            params["ws_p"] = float(rng.uniform(0.0, 1.0))
-        elif family == "ba":
-            params["ba_m"] = int(rng.integers(1, ba_m_high(nodes) + 1))
-        else:
-            params["er_p"] = float(rng.uniform(*er_p_range(nodes)))
+        for parameter in FAMILIES.get(family).parameters:
+            params[search_name(family, parameter.name)] = _sample(rng, parameter, nodes)
         params["graph_seed"] = int(rng.integers(0, SEED_HIGH + 1))
         return params
 
@@ -124,14 +94,30 @@ class SearchSpace:
         return drawn
 
 
+def _suggest(trial: Any, name: str, parameter: Parameter, nodes: int) -> int | float:
+    """One family parameter suggested on an Optuna trial, in its range for ``nodes``."""
+    low, high = parameter.search(nodes)
+    if parameter.kind is float:
+        return trial.suggest_float(name, low, high)
+    if parameter.step is None:
+        return trial.suggest_int(name, low, high)
+    return trial.suggest_int(name, low, high, step=parameter.step)
+
+
+def _sample(rng: np.random.Generator, parameter: Parameter, nodes: int) -> int | float:
+    """One family parameter drawn uniformly from its range (its grid, for a step)."""
+    low, high = parameter.search(nodes)
+    if parameter.kind is float:
+        return float(rng.uniform(low, high))
+    step = parameter.step or 1
+    return step * int(rng.integers(int(low) // step, int(high) // step + 1))
+
+
 def graph_spec(params: dict[str, Any]) -> GraphSpec:
     """The ``GraphSpec`` of a trial's parameters."""
-    family, nodes = params["family"], int(params["nodes"])
-    if family == "ws":
-        return GraphSpec("ws", nodes, k=int(params["ws_k"]), p=float(params["ws_p"]))
-    if family == "ba":
-        return GraphSpec("ba", nodes, m=int(params["ba_m"]))
-    return GraphSpec("er", nodes, p=float(params["er_p"]))
+    family = FAMILIES.get(params["family"])
+    values = {p.name: p.kind(params[search_name(family.name, p.name)]) for p in family.parameters}
+    return GraphSpec(family.name, int(params["nodes"]), **values)
 
 
 def build_graph(params: dict[str, Any]) -> nx.Graph:
@@ -156,11 +142,10 @@ def build_graph(params: dict[str, Any]) -> nx.Graph:
 
 
 def family_columns(params: dict[str, Any]) -> dict[str, Any]:
-    """A trial's parameters in the evaluations table's names: family, k, p, m, graph_seed."""
-    return {
-        "family": params.get("family"),
-        "k": params.get("ws_k"),
-        "p": params.get("ws_p", params.get("er_p")),
-        "m": params.get("ba_m"),
-        "graph_seed": params.get("graph_seed"),
-    }
+    """A trial's parameters in the evaluations table's names: family, then every family
+    parameter by its own name (k, p, m: WS's and ER's p share a column), then graph_seed."""
+    family = params.get("family")
+    columns = {"family": family}
+    for name in FAMILIES.parameter_names():
+        columns[name] = params.get(search_name(str(family), name))
+    return {**columns, "graph_seed": params.get("graph_seed")}

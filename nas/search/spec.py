@@ -17,7 +17,8 @@ from typing import Any
 from core.checks import check_choice, check_choices, check_fraction, check_int, check_real
 from core.errors import SparseNASError
 from core.seeds import derive_seed
-from graphs.generators import FAMILIES, THESIS_NODES
+from graphs.families import FAMILIES
+from graphs.generators import THESIS_NODES
 from models.cells import check_cell
 from models.train_spec import TrainSpec
 from nas.search.space import SearchSpace
