@@ -20,8 +20,8 @@ from graphs.io import read_graph
 from graphs.spectral import spectral_features
 from models.cells import GATES, check_cell, recurrent_weights
 from models.data import Task
-from models.expansion import expansion_summary
 from models.evaluation import evaluate_graph
+from models.expansion import expansion_summary
 from nas.experiments.prune_retrain import BaseModel, EpochHook, prune_once
 from nas.experiments.prune_spec import PruneSpec
 from nas.search.results import ranked_run_graph
