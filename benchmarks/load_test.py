@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from graphs.io import edges_to_string  # noqa: E402
 from graphs.properties import PROPERTY_NAMES  # noqa: E402
 from nas.search import loop  # noqa: E402
-from nas.search.results import counts_toward_budget  # noqa: E402
+from nas.search.records import TrialStatus, counts_toward_budget  # noqa: E402
 from nas.search.spec import SearchSpec  # noqa: E402
 from nas.search.storage import open_study  # noqa: E402
 
@@ -75,7 +75,7 @@ class TabularSearch(loop._Search):
         row = self.pool.iloc[zlib.crc32(edges_to_string(graph).encode()) % len(self.pool)]
         acc, loss = float(row.test_acc), float(row.test_loss)  # the pool's one accuracy
         return {
-            "status": "ok", "valid_acc": acc, "valid_loss": loss,
+            "status": TrialStatus.OK, "valid_acc": acc, "valid_loss": loss,
             "test_acc": acc, "test_loss": loss,
             "params_nonzero": int(row.params_nonzero), "params_total": int(row.params_total),
             "train_seconds": float(row.train_seconds), "epochs": int(row.epochs),
@@ -95,7 +95,7 @@ class TabularSearch(loop._Search):
 
 def worker(spec: SearchSpec, pool_path: str, peers: int, out: str) -> None:
     pool = pd.read_csv(pool_path)
-    pool = pool[pool.status.eq("ok")].reset_index(drop=True)
+    pool = pool[pool.status.eq(TrialStatus.OK)].reset_index(drop=True)
     study = open_study(spec)
     errors: Counter[str] = Counter()
     search = TabularSearch(spec, study, None, None, lambda event: None, peers, pool=pool)

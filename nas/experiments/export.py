@@ -25,6 +25,7 @@ from models.cells import DEFAULT_EMBEDDING_DIM
 from models.export import ExportedNetwork, build_network, load_exported, save_exported
 from nas.reports.data import load_run
 from nas.reports.ranking import ranking
+from nas.search.records import json_value
 from nas.search.results import BEST_DIR, best_file
 from nas.tasks import load_task
 from nas.tasks.encoding import split_tokens
@@ -113,7 +114,7 @@ def _card(run, row, task, config: dict[str, Any]) -> dict[str, Any]:
         }
     else:
         source = {"kind": "features", "n_features": task.n_features}
-    properties = {name: _plain(full.get(name)) for name in PROPERTY_NAMES if name in full}
+    properties = {name: json_value(full.get(name)) for name in PROPERTY_NAMES if name in full}
     return {
         "cell": config["cell"],
         "task": config["task"],
@@ -126,14 +127,14 @@ def _card(run, row, task, config: dict[str, Any]) -> dict[str, Any]:
         "rank": int(row["rank"]),
         "trial": int(row["trial"]),
         "study": config.get("study"),
-        "valid_acc": _plain(row.get("valid_acc")),
+        "valid_acc": json_value(row.get("valid_acc")),
         "test_acc": float(row["test_acc"]),
-        "epochs": _plain(row.get("epochs")),
-        "family": _plain(full.get("family")),
-        "graph_params": {k: _plain(full.get(k)) for k in ("k", "p", "m", "graph_seed")},
-        "layer_sizes": _plain(full.get("layer_sizes")),
+        "epochs": json_value(row.get("epochs")),
+        "family": json_value(full.get("family")),
+        "graph_params": {k: json_value(full.get(k)) for k in ("k", "p", "m", "graph_seed")},
+        "layer_sizes": json_value(full.get("layer_sizes")),
         "properties": properties,
-        "seeds": {"search": config.get("seed"), "train": _plain(full.get("train_seed"))},
+        "seeds": {"search": config.get("seed"), "train": json_value(full.get("train_seed"))},
         "versions": {
             "sparse-rnn-nas": _version("sparse-rnn-nas"),
             "torch": torch.__version__,
@@ -142,16 +143,6 @@ def _card(run, row, task, config: dict[str, Any]) -> dict[str, Any]:
             "platform": platform.platform(),
         },
     }
-
-
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def _version(name: str) -> str:

@@ -50,6 +50,7 @@ from models.data import Task
 from models.engine import StackError
 from models.training import EpochMetrics
 from nas.experiments.evaluate import evaluate_many, evaluate_stream
+from nas.search.records import claims
 from nas.search.results import (
     PLAN_KEYS,
     best_trials,
@@ -616,15 +617,6 @@ class _Search:
                 self.study.enqueue_trial(entry.params, user_attrs=plan)
         self.open.clear()
         self.refresh(self.study.get_trials(deepcopy=False))
-
-
-def claims(trials: Sequence[FrozenTrial]) -> int:
-    """Networks that hold a share of the budget: started ones (finished or training), and
-    trials asked for by some worker and not yet training."""
-    return sum(
-        counts_toward_budget(t) or (t.state == TrialState.RUNNING and "status" not in t.user_attrs)
-        for t in trials
-    )
 
 
 def _crash_record(exc: BaseException) -> dict[str, Any]:
