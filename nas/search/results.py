@@ -1,10 +1,12 @@
-"""Read a search's Optuna study: trial records, rankings, the Pareto front, exported files.
+"""Read a search's Optuna study and write what is exported from it: user attributes, the
+evaluations table, a run dir's study, the best topologies and the summary.
 
 The study is the only record of a search. Each trial's user attributes hold what the
 evaluation produced (``record_attrs``; read them back with ``attr``) plus how the trial came
 about (``origin``, ``round``, ``predicted_acc``, ``parent``, ``move``...);
 ``evaluations.csv`` / ``.parquet``, the best topologies and their checkpoints are written
-from it, never the other way round.
+from it, never the other way round. Statuses, the budget rule and the ranking live in
+``nas.search.records`` (their names are re-exported here).
 """
 
 from __future__ import annotations
