@@ -220,6 +220,13 @@ def test_a_pending_file_still_fails_a_check(name):
     assert offences or in_cycle, f"{name} passes every check now: remove it from PENDING"
 
 
+@pytest.mark.parametrize("name, literal", sorted(OTHER_MEANINGS))
+def test_an_allowed_literal_is_still_there(name, literal):
+    """An entry of ``OTHER_MEANINGS`` whose literal is gone leaves it."""
+    tree = _tree(ROOT / name)
+    assert any(isinstance(n, ast.Constant) and n.value == literal for n in ast.walk(tree))
+
+
 def test_the_checks_find_what_they_look_for(tmp_path, monkeypatch):
     """The checks themselves see a cycle, an upward import, a status literal and a long
     class."""

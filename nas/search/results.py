@@ -28,7 +28,7 @@ from core.errors import SparseNASError
 from core.files import atomic_write
 from graphs.io import edges_from_string, write_graph
 from graphs.properties import PROPERTY_NAMES
-from nas.search.records import attr as attr
+from nas.search.records import attr as attr  # ``X as X``: re-exported, the old import path
 from nas.search.records import counts_toward_budget as counts_toward_budget
 from nas.search.records import json_value as json_value
 from nas.search.records import networks_done as networks_done
