@@ -44,13 +44,17 @@ sys.path.insert(0, str(ROOT))
 from graphs.io import edges_to_string  # noqa: E402
 from graphs.properties import PROPERTY_NAMES  # noqa: E402
 from nas.search import loop  # noqa: E402
-from nas.search.results import counts_toward_budget  # noqa: E402
+from nas.search.records import TrialStatus, counts_toward_budget  # noqa: E402
 from nas.search.spec import SearchSpec  # noqa: E402
 from nas.search.storage import open_study  # noqa: E402
+from nas.search.strategies.base import Warm  # noqa: E402
+from predictors import ALL  # noqa: E402
 
 
-class TabularSearch(loop._Search):
-    """The search loop with training replaced by a pool lookup, timing ask and tell."""
+class TabularSearch(loop.SearchRun):
+    """The search with training replaced by a pool lookup: a tabular engine that drives the
+    search's scheduler through the engine's protocol (ask a stack's worth, tell each network
+    its pool record), timing the asking and the telling of each trial."""
 
     def __init__(self, *args: Any, pool: pd.DataFrame, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -58,24 +62,34 @@ class TabularSearch(loop._Search):
         self.ask_seconds: list[float] = []
         self.tell_seconds: list[float] = []
         self.told: list[int] = []
+        ask, finish = self.asker.ask, self.scheduler.finish
 
-    def ask(self, count, round_index, origin):
-        began = time.perf_counter()
-        batch = super().ask(count, round_index, origin)
-        if batch:
-            self.ask_seconds += [(time.perf_counter() - began) / len(batch)] * len(batch)
-        return batch
+        def timed_ask(count, round_index, origin):
+            began = time.perf_counter()
+            batch = ask(count, round_index, origin)
+            if batch:
+                self.ask_seconds += [(time.perf_counter() - began) / len(batch)] * len(batch)
+            return batch
+
+        def timed_finish(entry, record, model):
+            began = time.perf_counter()
+            finish(entry, record, model)
+            self.tell_seconds.append(time.perf_counter() - began)
+            self.told.append(entry.trial.number)
+
+        self.asker.ask = timed_ask
+        self.scheduler.finish = timed_finish
 
     def train_stream(self):
-        while batch := self.next_networks(self.spec.round_size):
-            for entry, graph in batch:
-                self.finish(entry, self.lookup(graph), None)
+        while batch := self.scheduler.ask(self.spec.round_size):
+            for key, graph, _seed in batch:
+                self.scheduler.tell(key, self.lookup(graph), None)
 
     def lookup(self, graph):
         row = self.pool.iloc[zlib.crc32(edges_to_string(graph).encode()) % len(self.pool)]
         acc, loss = float(row.test_acc), float(row.test_loss)  # the pool's one accuracy
         return {
-            "status": "ok", "valid_acc": acc, "valid_loss": loss,
+            "status": TrialStatus.OK, "valid_acc": acc, "valid_loss": loss,
             "test_acc": acc, "test_loss": loss,
             "params_nonzero": int(row.params_nonzero), "params_total": int(row.params_total),
             "train_seconds": float(row.train_seconds), "epochs": int(row.epochs),
@@ -83,22 +97,16 @@ class TabularSearch(loop._Search):
             "history": [{"valid_acc": acc, "valid_loss": loss}],
         } | {name: row.get(name) for name in PROPERTY_NAMES}  # fmt: skip
 
-    def finish(self, entry, record, model):
-        began = time.perf_counter()
-        super().finish(entry, record, model)
-        self.tell_seconds.append(time.perf_counter() - began)
-        self.told.append(entry.trial.number)
-
     def export(self) -> None:  # the out dir's files are not the storage path
         pass
 
 
 def worker(spec: SearchSpec, pool_path: str, peers: int, out: str) -> None:
     pool = pd.read_csv(pool_path)
-    pool = pool[pool.status.eq("ok")].reset_index(drop=True)
+    pool = pool[pool.status.eq(TrialStatus.OK)].reset_index(drop=True)
     study = open_study(spec)
     errors: Counter[str] = Counter()
-    search = TabularSearch(spec, study, None, None, lambda event: None, peers, pool=pool)
+    search = TabularSearch(spec, study, None, Warm(ALL), lambda event: None, peers, pool=pool)
     try:
         search.run()
     except Exception as exc:  # noqa: BLE001 (counted by kind, then reported)

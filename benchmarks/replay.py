@@ -40,6 +40,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from core.status import TrialStatus
 from graphs.io import edges_from_string
 from nas.search import SearchSpec
 from nas.search.results import hypervolume
@@ -77,7 +78,7 @@ class Pool:
                 values[name] = int(value) if name in ("ws_k", "ba_m") else float(value)
             params.append(values)
             scaled.append(_scaled(values, space))
-        ok = table["status"].eq("ok") & table["test_acc"].notna()
+        ok = table["status"].eq(TrialStatus.OK) & table["test_acc"].notna()
         return cls(
             params=params,
             graphs=[edges_from_string(e) for e in table["edge_list"]],
@@ -123,10 +124,10 @@ class Replay:
         trial.set_user_attr("params_nonzero", float(size))
         self.order.append(member)
         if math.isnan(acc):
-            trial.set_user_attr("status", "diverged")
+            trial.set_user_attr("status", TrialStatus.DIVERGED)
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
             return
-        trial.set_user_attr("status", "ok")
+        trial.set_user_attr("status", TrialStatus.OK)
         trial.set_user_attr("test_acc", float(acc))
         values = [float(acc), float(size)] if self.spec.objective == "pareto" else float(acc)
         self.study.tell(trial, values)

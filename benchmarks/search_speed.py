@@ -59,7 +59,7 @@ def trained_trials(out: Path) -> tuple[Any, list[Any]]:
     epoch, by trial number."""
     import optuna
 
-    from nas.search.results import attr
+    from nas.search.records import attr
     from nas.search.spec import SearchSpec
 
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
@@ -76,7 +76,7 @@ def trained_trials(out: Path) -> tuple[Any, list[Any]]:
 
 def network_epochs_by_trial(trials: list[Any]) -> list[int]:
     """Epochs the search trained each trial, in the order of ``trials``."""
-    from nas.search.results import attr
+    from nas.search.records import attr
 
     return [len(attr(t, "acc_by_epoch") or []) for t in trials]
 

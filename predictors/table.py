@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import SparseNASError, existing_file
+from core.status import TrialStatus
 from graphs.dag import layered_dag
 from graphs.io import edges_from_string
 from graphs.properties import PROPERTY_NAMES, graph_properties
@@ -276,7 +277,7 @@ def _clean_target(
     if target not in frame.columns:
         raise SparseNASError(f"table {name} has no target column {target!r}")
     if "status" in frame.columns:
-        ok = (frame["status"].astype(str).str.strip().str.lower() == "ok").to_numpy()
+        ok = (frame["status"].astype(str).str.strip().str.lower() == TrialStatus.OK).to_numpy()
         dropped["status"] = int((~ok).sum())
         frame = frame.loc[ok]
     values = pd.to_numeric(frame[target], errors="coerce")

@@ -15,7 +15,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
-from nas.search.results import counts_toward_budget
+from nas.search.records import counts_toward_budget
 
 ROOT = Path(__file__).resolve().parents[1]
 # Tiny networks and a tiny task: every network trains in well under a second.

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from core.status import TrialStatus
 from graphs.families import FAMILIES
 from models.cells import CELLS, check_cell
 from models.train_spec import TrainSpec
@@ -106,7 +107,7 @@ def evaluate_command(
         record = records[0]
         title = f"{record['cell']} Sparse-RNN on {record['task']}"
         console.print(pairs_table([(name, record[name]) for name in SINGLE], title))
-        if record["status"] != "ok":
+        if record["status"] != TrialStatus.OK:
             console.print(f"[yellow]{record['status']}[/]: {record['reason']}")
     else:
         console.print(records_table(records, SEVERAL, f"{cell} Sparse-RNNs on {data.name}"))

@@ -19,6 +19,7 @@ import torch
 
 from core.checks import check_int
 from core.errors import SparseNASError
+from core.jsonsafe import json_safe
 from graphs.io import edges_from_string, read_graph
 from graphs.properties import PROPERTY_NAMES
 from models.cells import DEFAULT_EMBEDDING_DIM
@@ -113,7 +114,7 @@ def _card(run, row, task, config: dict[str, Any]) -> dict[str, Any]:
         }
     else:
         source = {"kind": "features", "n_features": task.n_features}
-    properties = {name: _plain(full.get(name)) for name in PROPERTY_NAMES if name in full}
+    properties = {name: json_safe(full.get(name)) for name in PROPERTY_NAMES if name in full}
     return {
         "cell": config["cell"],
         "task": config["task"],
@@ -126,14 +127,14 @@ def _card(run, row, task, config: dict[str, Any]) -> dict[str, Any]:
         "rank": int(row["rank"]),
         "trial": int(row["trial"]),
         "study": config.get("study"),
-        "valid_acc": _plain(row.get("valid_acc")),
+        "valid_acc": json_safe(row.get("valid_acc")),
         "test_acc": float(row["test_acc"]),
-        "epochs": _plain(row.get("epochs")),
-        "family": _plain(full.get("family")),
-        "graph_params": {k: _plain(full.get(k)) for k in ("k", "p", "m", "graph_seed")},
-        "layer_sizes": _plain(full.get("layer_sizes")),
+        "epochs": json_safe(row.get("epochs")),
+        "family": json_safe(full.get("family")),
+        "graph_params": {k: json_safe(full.get(k)) for k in ("k", "p", "m", "graph_seed")},
+        "layer_sizes": json_safe(full.get("layer_sizes")),
         "properties": properties,
-        "seeds": {"search": config.get("seed"), "train": _plain(full.get("train_seed"))},
+        "seeds": {"search": config.get("seed"), "train": json_safe(full.get("train_seed"))},
         "versions": {
             "sparse-rnn-nas": _version("sparse-rnn-nas"),
             "torch": torch.__version__,
@@ -142,16 +143,6 @@ def _card(run, row, task, config: dict[str, Any]) -> dict[str, Any]:
             "platform": platform.platform(),
         },
     }
-
-
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def _version(name: str) -> str:

@@ -4,7 +4,7 @@ plotly for report.html; ``pngs``: matplotlib for report.md; ``drawing``: layered
 and write report.html / report.md (``nas.reports.build.build_report``, templates in
 ``templates/``; not re-exported here, so reading and ranking do not load plotly).
 
-Imports graphs/, predictors/ and nas.search.results; never nas.cli.
+Imports graphs/, predictors/, nas.search.records and nas.search.results; never nas.cli.
 """
 
 from nas.reports.data import RunData, load_run, load_sources, load_study, load_table_run

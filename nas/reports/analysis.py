@@ -8,7 +8,6 @@ Sections (in report order): ``summary``, the ranking (``nas.reports.ranking``),
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from graphs.properties import PROPERTY_NAMES
-from nas.reports.data import RunData, selection_accuracy
+from nas.reports.data import RunData
 from nas.reports.ranking import WITHIN_POINTS, ranking, smallest_within
+from nas.search.records import FAILED, NOT_TRAINED, TrialStatus, pareto
 from predictors import (
     GraphRegressor,
     cross_validate_predictor,
@@ -31,12 +31,6 @@ from predictors import (
 )
 from predictors.validation import size_features
 
-STOPPED = ("stopped",)
-FAILED = ("diverged", "crashed", "fail", "failed")
-"""Statuses counted as failed in the summary: see ``nas.search.results.trial_status``."""
-NOT_TRAINED = ("invalid", "interrupted", "lost", "waiting", "running")
-"""Trials that are not a trained network of the budget: ``invalid`` draws never trained;
-interrupted and lost ones were queued again and trained as another trial."""
 CV_FOLDS = 3
 CV_TREES = 100
 MIN_CV_ROWS = 8
@@ -50,8 +44,8 @@ def status_counts(run: RunData) -> dict[str, int]:
     """Networks finished, stopped early and failed (the budget's unit)."""
     status = run.frame["status"]
     return {
-        "finished": int(status.eq("ok").sum()),
-        "stopped": int(status.isin(STOPPED).sum()),
+        "finished": int(status.eq(TrialStatus.OK).sum()),
+        TrialStatus.STOPPED.value: int(status.eq(TrialStatus.STOPPED).sum()),
         "failed": int(status.isin(FAILED).sum()),
     }
 
@@ -108,7 +102,7 @@ def progress(run: RunData) -> pd.DataFrame:
     frame = run.frame[~run.frame["status"].isin(NOT_TRAINED)]
     if "datetime_complete" in frame and frame["datetime_complete"].notna().any():
         frame = frame.sort_values(["datetime_complete", "trial"], kind="stable")
-    accuracy = frame["selection_acc"].where(frame["status"].eq("ok"))
+    accuracy = frame["selection_acc"].where(frame["status"].eq(TrialStatus.OK))
     return pd.DataFrame(
         {
             "trained": np.arange(1, len(frame) + 1),
@@ -220,7 +214,7 @@ def predictor_check(run: RunData, seed: int = 0) -> PredictorCheck:
         return PredictorCheck(None, empty, empty, empty, candidates, rows, note)
     columns = [*known, *(["edge_list"] if edges else [])]
     source = done[[*columns, "test_acc", "trial"]].assign(
-        cell=run.config.get("cell", "gru"), status="ok"
+        cell=run.config.get("cell", "gru"), status=TrialStatus.OK.value
     )
     if "train_seed" in done:
         source["train_seed"] = done["train_seed"].to_numpy()
@@ -258,19 +252,9 @@ def predictor_check(run: RunData, seed: int = 0) -> PredictorCheck:
 
 def pareto_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Section 6: the finished networks no other beats in both accuracy and nonzero
-    parameters, by size (the front of ``nas.search.results.pareto_front``: on validation
-    accuracy, test for older runs and tables)."""
-    frame = frame.assign(selection_acc=selection_accuracy(frame))
-    done = frame[frame["status"].eq("ok") & frame["selection_acc"].notna()]
-    done = done[done["params_nonzero"].notna()]
-    done = done.assign(_neg=-done["selection_acc"])
-    done = done.sort_values(["params_nonzero", "_neg", "trial"])
-    keep, best = [], -math.inf
-    for index, acc in zip(done.index, done["selection_acc"], strict=True):
-        if acc > best:
-            keep.append(index)
-            best = acc
-    return done.loc[keep].drop(columns="_neg").reset_index(drop=True)
+    parameters, by size (``nas.search.records.pareto``: on validation accuracy, test for
+    older runs and tables)."""
+    return pareto(frame)
 
 
 PRUNE_MATCH = "prune_match.csv"

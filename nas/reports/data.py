@@ -9,7 +9,6 @@ rows are numbered in file order and there is no wall time or predictor column.
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +19,18 @@ import optuna
 import pandas as pd
 
 from core.errors import SparseNASError
-from nas.search.results import EVALUATIONS, evaluations_frame, study_config
+from nas.search.records import TrialStatus, selection_accuracy
+from nas.search.results import (
+    EVALUATIONS,
+    STUDY_DB,
+    evaluations_frame,
+    read_config,
+    read_study,
+    run_study,
+    study_config,
+)
 from predictors import read_table
 
-CONFIG = "config.json"
-STUDY_DB = "study.db"
 NUMERIC = (
     "valid_acc", "test_acc", "params_nonzero", "nodes", "edges", "layers", "epochs",
     "predicted_acc", "predicted_std", "train_seconds",
@@ -53,7 +59,7 @@ class RunData:
     @property
     def finished(self) -> pd.DataFrame:
         """Rows whose network trained to the end (status ``ok``, a measured accuracy)."""
-        return self.frame[self.frame["status"].eq("ok") & self.frame["test_acc"].notna()]
+        return self.frame[self.frame["status"].eq(TrialStatus.OK) & self.frame["test_acc"].notna()]
 
     def wall_seconds(self) -> float | None:
         """From the first trial's start to the last one's end (None without timestamps)."""
@@ -66,7 +72,7 @@ class RunData:
 
 def load_run(run_dir: str | Path) -> RunData:
     """A search's out dir: its study when ``study.db`` (or the storage in ``config.json``)
-    opens, else its ``evaluations.csv``.
+    opens (``nas.search.results.run_study``), else its ``evaluations.csv``.
 
     Raises
     ------
@@ -76,15 +82,13 @@ def load_run(run_dir: str | Path) -> RunData:
     folder = Path(run_dir)
     if not folder.is_dir():
         raise SparseNASError(f"run dir '{folder}' does not exist or is not a folder")
-    config = _read_config(folder)
-    name = config.get("study")
-    db = folder / STUDY_DB
-    storage = f"sqlite:///{db}" if db.is_file() else config.get("storage")
-    if name and storage and (db.is_file() or not str(storage).startswith("sqlite:///")):
+    config = read_config(folder)
+    found = run_study(folder, config)
+    if found is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             try:
-                run = load_study(storage, name)
+                run = _study_run(*found)
             except SparseNASError:
                 run = None
         if run is not None:
@@ -97,7 +101,7 @@ def load_run(run_dir: str | Path) -> RunData:
             f"'{folder}' is not a search's out dir (no {STUDY_DB} and no {EVALUATIONS}.csv)"
         )
     run = load_table_run(table)
-    run.label = str(name or folder.name)
+    run.label = str(config.get("study") or folder.name)
     run.config = config
     run.source = str(folder)
     return run
@@ -111,17 +115,12 @@ def load_study(storage: str, study_name: str) -> RunData:
     SparseNASError
         If the storage cannot be opened or holds no such study.
     """
-    from nas.search.storage import open_storage
+    return _study_run(read_study(storage, study_name), storage)
 
-    opened = open_storage(storage)
-    try:
-        study = optuna.load_study(study_name=study_name, storage=opened)
-    except KeyError:
-        names = [s.study_name for s in optuna.get_all_study_summaries(opened)]
-        shown = ", ".join(names) or "none"
-        raise SparseNASError(
-            f"no study {study_name!r} in {storage} (its studies: {shown})"
-        ) from None
+
+def _study_run(study: optuna.Study, storage: str) -> RunData:
+    """A study's ``RunData``; a SparseNASError when it has no trials yet."""
+    study_name = study.study_name
     frame = evaluations_frame(study)
     if frame.empty:
         raise SparseNASError(f"study {study_name!r} in {storage} has no trials yet")
@@ -149,7 +148,7 @@ def load_table_run(path: str | Path) -> RunData:
     if "trial" not in frame:
         frame.insert(0, "trial", np.arange(len(frame)))
     if "status" not in frame:
-        frame["status"] = np.where(frame["test_acc"].notna(), "ok", "failed")
+        frame["status"] = np.where(frame["test_acc"].notna(), TrialStatus.OK.value, "failed")
     config = {}
     for key in ("cell", "task"):
         if key in frame and frame[key].nunique() == 1:
@@ -186,17 +185,6 @@ def load_sources(
     return runs
 
 
-def _read_config(folder: Path) -> dict[str, Any]:
-    path = folder / CONFIG
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SparseNASError(f"cannot read '{path}': {exc}") from None
-    return data if isinstance(data, dict) else {}
-
-
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Numeric columns as floats; columns a report reads and a table lacks, as missing."""
     for column in NUMERIC:
@@ -208,13 +196,3 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     frame["status"] = frame["status"].fillna("unknown").astype(str)
     frame["selection_acc"] = selection_accuracy(frame)
     return frame.sort_values("trial", kind="stable").reset_index(drop=True)
-
-
-def selection_accuracy(frame: pd.DataFrame) -> pd.Series:
-    """What ranks a row: its validation accuracy; tables and studies made before the
-    validation split have only the test accuracy, which chose by then (as
-    ``nas.search.results.selection_acc``)."""
-    test = pd.to_numeric(frame["test_acc"], errors="coerce")
-    if "valid_acc" not in frame:
-        return test
-    return pd.to_numeric(frame["valid_acc"], errors="coerce").fillna(test)

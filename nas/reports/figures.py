@@ -14,12 +14,13 @@ from plotly.subplots import make_subplots
 
 from nas.reports.analysis import PredictorCheck
 from nas.reports.data import RunData
+from nas.search.records import TrialStatus
 
 STATUS_COLOURS = {
-    "ok": "#2b8a3e",
-    "stopped": "#f08c00",
-    "diverged": "#c92a2a",
-    "crashed": "#862e9c",
+    TrialStatus.OK: "#2b8a3e",
+    TrialStatus.STOPPED: "#f08c00",
+    TrialStatus.DIVERGED: "#c92a2a",
+    TrialStatus.CRASHED: "#862e9c",
 }
 PALETTE = ("#1c7ed6", "#e8590c", "#2f9e44", "#9c36b5", "#f59f00", "#0c8599")
 HOVER = "trial %{customdata[0]}<br>family %{customdata[1]}<br>nodes %{customdata[2]}<br>"
@@ -60,7 +61,7 @@ def progress_figure(runs: Sequence[RunData], series: Sequence[pd.DataFrame]) -> 
                 hovertemplate="%{x} networks trained<br>best %{y:.4f}<extra></extra>",
             )
         )  # fmt: skip
-        done = data[data["status"].eq("ok")]
+        done = data[data["status"].eq(TrialStatus.OK)]
         frame = run.frame.set_index("trial").loc[done["trial"]].reset_index()
         figure.add_trace(
             go.Scatter(

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from nas.reports.analysis import PredictorCheck  # noqa: E402
 from nas.reports.data import RunData  # noqa: E402
 from nas.reports.figures import PALETTE, STATUS_COLOURS  # noqa: E402
+from nas.search.records import TrialStatus  # noqa: E402
 
 STYLE = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 9}
 
@@ -42,7 +43,7 @@ def progress_png(runs: Sequence[RunData], series: Sequence[pd.DataFrame]) -> Fig
     figure, (ax,) = _axes()
     for index, (run, data) in enumerate(zip(runs, series, strict=True)):
         colour = PALETTE[index % len(PALETTE)]
-        done = data[data["status"].eq("ok")]
+        done = data[data["status"].eq(TrialStatus.OK)]
         ax.scatter(done["trained"], done["selection_acc"], s=8, alpha=0.4, color=colour)
         ax.step(data["trained"], data["best"], where="post", color=colour, label=run.label)
     ax.set(xlabel="networks trained", ylabel="validation accuracy", title="Best accuracy so far")

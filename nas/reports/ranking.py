@@ -1,7 +1,7 @@
-"""The topology ranking: finished networks by validation accuracy (ties: fewer nonzero
-parameters, then the earlier trial), the order of ``nas.search.results.ranked_trials``; the
-test accuracy beside it is reported, never used to rank (older runs and tables without a
-validation accuracy rank on their test accuracy).
+"""The topology ranking as ``nas rank`` and the reports show it: the order of
+``nas.search.records.rank`` (validation accuracy; ties: fewer nonzero parameters, then the
+earlier trial), with the test accuracy beside it, reported and never used to rank (older
+runs and tables without a validation accuracy rank on their test accuracy).
 
 Only networks that trained to the end are ranked: a network stopped early by the pruner
 has the accuracy of fewer epochs, which is not comparable.
@@ -9,20 +9,24 @@ has the accuracy of fewer epochs, which is not comparable.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
 
 from core.checks import check_int
 from core.errors import SparseNASError
-from nas.reports.data import RunData, load_sources, selection_accuracy
+from core.jsonsafe import json_safe
+from nas.reports.data import RunData, load_sources
+from nas.search.records import rank
 
 RANK_COLUMNS: tuple[str, ...] = (
     "rank", "trial", "family", "nodes", "edges", "layers", "params_nonzero", "predicted_acc",
     "predicted_std", "valid_acc", "test_acc", "epochs", "status",
 )  # fmt: skip
 """Columns of the ranking, in order (``nas rank``, the reports)."""
+
+COUNT_COLUMNS = ("rank", "trial", "nodes", "edges", "layers", "params_nonzero", "epochs")
+"""Columns that hold counts: integers in JSON."""
 
 WITHIN_POINTS = 0.5
 """The summary's "smallest network within 0.5 points of the best" (accuracy points, %)."""
@@ -33,13 +37,8 @@ def ranking(frame: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     ``RANK_COLUMNS`` (missing ones as NaN) plus ``edge_list`` when known."""
     if top is not None:
         check_int(top, "top", low=1)
-    frame = frame.assign(selection_acc=selection_accuracy(frame))
-    done = frame[frame["status"].eq("ok") & frame["selection_acc"].notna()].copy()
-    size = done.get("params_nonzero", math.inf)
-    done = done.assign(_size=pd.Series(size, index=done.index).fillna(math.inf))
-    done = done.sort_values(["selection_acc", "_size", "trial"], ascending=[False, True, True])
+    done = rank(frame)
     done = done.head(top) if top is not None else done
-    done.insert(0, "rank", range(1, len(done) + 1))
     columns = [*RANK_COLUMNS, "selection_acc", *(["edge_list"] if "edge_list" in done else [])]
     return done.reindex(columns=columns).reset_index(drop=True)
 
@@ -59,18 +58,13 @@ def smallest_within(frame: pd.DataFrame, points: float = WITHIN_POINTS) -> dict[
 
 
 def records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain JSON values (NaN becomes None; counts as integers)."""
+    """Rows as plain JSON values (``core.jsonsafe.json_safe``; counts as integers)."""
     out = []
     for row in table.to_dict("records"):
-        clean: dict[str, Any] = {}
-        for key, value in row.items():
-            if isinstance(value, float) and math.isnan(value):
-                value = None
-            elif key in ("rank", "trial", "nodes", "edges", "layers", "params_nonzero", "epochs"):
-                value = None if value is None else int(value)
-            elif hasattr(value, "item"):
-                value = value.item()
-            clean[key] = value
+        clean = {key: json_safe(value) for key, value in row.items()}
+        for key in COUNT_COLUMNS:
+            if clean.get(key) is not None:
+                clean[key] = int(clean[key])
         out.append(clean)
     return out
 

@@ -28,7 +28,8 @@ from nas.search import budget
 from nas.search.events import Tally
 from nas.search.ledger import OpenTrial, OpenTrials
 from nas.search.optuna_adapter import record_heartbeat
-from nas.search.results import PLAN_KEYS, counts_toward_budget
+from nas.search.records import claims, counts_toward_budget
+from nas.search.results import PLAN_KEYS
 from nas.search.space import SearchSpace, build_graph
 from nas.search.spec import SearchSpec
 from nas.search.strategies.base import SearchStrategy
@@ -64,7 +65,7 @@ class Asker:
         strategy's queued proposals first (a new round is proposed when none is queued),
         within this worker's share of the budget left."""
         spec = self.spec
-        left = spec.budget - budget.claims(trials)
+        left = spec.budget - claims(trials)
         if left <= 0 or free <= 0:
             return []
         started = sum(counts_toward_budget(t) for t in trials)

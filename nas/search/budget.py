@@ -2,7 +2,7 @@
 budget is already claimed, and which of two racing claims is the one too many.
 
 What counts toward the budget (``counts_toward_budget``, ``claims``) is the record's rule
-(``nas.search.results``); this module is about sharing it between workers.
+(``nas.search.records``); this module is about sharing it between workers.
 """
 
 from __future__ import annotations
@@ -10,18 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
-from nas.search.results import counts_toward_budget
-
-
-def claims(trials: Sequence[FrozenTrial]) -> int:
-    """Networks that hold a share of the budget: started ones (finished or training), and
-    trials asked for by some worker and not yet training."""
-    return sum(
-        counts_toward_budget(t) or (t.state == TrialState.RUNNING and "status" not in t.user_attrs)
-        for t in trials
-    )
+from nas.search.records import claims, counts_toward_budget
 
 
 def share(left: int, free: int, peers: int) -> int:
@@ -36,13 +27,8 @@ def budget_claimed(
     """Whether the networks started or claimed (``asked`` so far this round here; by any
     worker: running trials not asked here, ``own``) already fill the budget. Checked before
     every ask, so workers sharing a study overshoot it by at most one network each."""
-    started = sum(counts_toward_budget(t) for t in trials)
-    claimed = sum(
-        t.state == TrialState.RUNNING and not counts_toward_budget(t)
-        and "status" not in t.user_attrs and t.number not in own
-        for t in trials
-    )  # fmt: skip
-    return started + claimed + asked >= budget
+    others = [t for t in trials if counts_toward_budget(t) or t.number not in own]
+    return claims(others) + asked >= budget
 
 
 def is_surplus(budget: int, number: int, trials: Sequence[FrozenTrial]) -> bool:

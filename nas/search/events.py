@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from optuna.trial import FrozenTrial, TrialState
 
-from nas.search.results import networks_done
+from nas.search.records import networks_done
 
 
 @dataclass(frozen=True)

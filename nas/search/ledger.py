@@ -12,9 +12,10 @@ from typing import Any
 import optuna
 from optuna.trial import Trial, TrialState
 
+from core.jsonsafe import json_safe
 from core.status import TrialStatus
 from nas.search.events import Tally
-from nas.search.results import json_value
+from nas.search.records import REQUEUED
 
 
 @dataclass
@@ -54,7 +55,7 @@ class OpenTrials:
         self.open.pop(entry.trial.number, None)
         attrs = entry.trial.user_attrs
         status = attrs.get("status")
-        requeued = status in (TrialStatus.INTERRUPTED, TrialStatus.LOST)
+        requeued = status in REQUEUED
         value = values[0] if state == TrialState.COMPLETE and values else None
         self.tally.finished("train_seed" in attrs and not requeued, value)
         if status != TrialStatus.INVALID:
@@ -78,7 +79,7 @@ class OpenTrials:
             self.study.tell(trial, state=TrialState.FAIL)
             if entry.params:
                 plan = {
-                    k: json_value(v) for k, v in entry.plan.items() if k not in ("round", "worker")
+                    k: json_safe(v) for k, v in entry.plan.items() if k not in ("round", "worker")
                 }
                 self.study.enqueue_trial(entry.params, user_attrs=plan)
         self.open.clear()

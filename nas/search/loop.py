@@ -45,17 +45,15 @@ from graphs.io import edges_from_string
 from models.data import Task
 from models.engine import StackError
 from models.evaluation import evaluate_many, evaluate_stream
-from nas.search import budget
 from nas.search.asking import Asker
 from nas.search.events import Progress, SearchEvent, Tally
 from nas.search.ledger import OpenTrial, OpenTrials
 from nas.search.optuna_adapter import fail_stale_trials, storage_of
+from nas.search.records import claims, counts_toward_budget, networks_done
 from nas.search.results import (
     best_trials,
     check_out_owner,
-    counts_toward_budget,
     export_evaluations,
-    networks_done,
     save_best,
     write_json,
 )
@@ -267,7 +265,7 @@ class SearchRun:
         self.tally.refresh(trials)
         if self.tally.done >= self.spec.budget:
             return False
-        if self.spec.budget - budget.claims(trials) <= 0:
+        if self.spec.budget - claims(trials) <= 0:
             self.wait_for_others()
             return True
         self.train_stream()

@@ -1,17 +1,19 @@
-"""Read a search's Optuna study: trial records, rankings, the Pareto front, exported files.
+"""Read a search's Optuna study and write what is exported from it: user attributes, the
+evaluations table, a run dir's study, the best topologies and the summary.
 
 The study is the only record of a search. Each trial's user attributes hold what the
 evaluation produced (``record_attrs``; read them back with ``attr``) plus how the trial came
 about (``origin``, ``round``, ``predicted_acc``, ``parent``, ``move``...);
 ``evaluations.csv`` / ``.parquet``, the best topologies and their checkpoints are written
-from it, never the other way round.
+from it, never the other way round. Statuses, the budget rule and the ranking live in
+``nas.search.records`` (their names are re-exported here).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -24,8 +26,11 @@ from optuna.trial import FrozenTrial, TrialState
 
 from core.errors import SparseNASError
 from core.files import atomic_write
+from core.jsonsafe import json_safe
 from graphs.io import edges_from_string, write_graph
 from graphs.properties import PROPERTY_NAMES
+from nas.search.records import attr, pareto_front, ranked_trials, selection_acc, trial_status
+from nas.search.records import rank as rank_frame
 from nas.search.space import family_columns
 
 FLAT_KEYS: tuple[str, ...] = (
@@ -65,50 +70,23 @@ PLAN_KEYS: tuple[str, ...] = (
 
 EVALUATIONS = "evaluations"
 BEST_DIR = "best"
+CONFIG = "config.json"
+STUDY_DB = "study.db"
 _BEST_FILE = re.compile(r"trial-(\d+)\.(graphml|pt)")
-
-
-def json_value(value: Any) -> Any:
-    """``value`` as a JSON-safe user attribute (NaN and inf become None)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
-        return json_value(value.item())
-    return value
 
 
 def record_attrs(record: dict[str, Any]) -> dict[str, Any]:
     """The user attributes of an ``evaluate_many`` record: ``FLAT_KEYS``, then ``metrics``
     (``METRIC_KEYS``, with the per-epoch validation accuracy and loss) and ``properties``."""
-    attrs = {key: json_value(record.get(key)) for key in FLAT_KEYS}
+    attrs = {key: json_safe(record.get(key)) for key in FLAT_KEYS}
     history = record.get("history") or []
     per_epoch = ("acc_by_epoch", "loss_by_epoch")
-    metrics = {key: json_value(record.get(key)) for key in METRIC_KEYS if key not in per_epoch}
-    metrics["acc_by_epoch"] = [json_value(h["valid_acc"]) for h in history]
-    metrics["loss_by_epoch"] = [json_value(h["valid_loss"]) for h in history]
+    metrics = {key: json_safe(record.get(key)) for key in METRIC_KEYS if key not in per_epoch}
+    metrics["acc_by_epoch"] = [json_safe(h["valid_acc"]) for h in history]
+    metrics["loss_by_epoch"] = [json_safe(h["valid_loss"]) for h in history]
     attrs["metrics"] = metrics
-    attrs["properties"] = {name: json_value(record.get(name)) for name in PROPERTY_NAMES}
+    attrs["properties"] = {name: json_safe(record.get(name)) for name in PROPERTY_NAMES}
     return attrs
-
-
-def attr(trial: FrozenTrial, key: str, default: Any = None) -> Any:
-    """A result of ``trial`` by name, wherever ``record_attrs`` stored it."""
-    attrs = trial.user_attrs
-    if key in attrs:
-        return attrs[key]
-    for group in ("metrics", "properties"):
-        values = attrs.get(group)
-        if isinstance(values, dict) and key in values:
-            return values[key]
-    return default
-
-
-def selection_acc(trial: FrozenTrial) -> float | None:
-    """The accuracy that chooses between trials: the validation accuracy (of the last epoch
-    trained), or for a study made before the validation split, the test accuracy it chose
-    by then."""
-    value = trial.user_attrs.get("valid_acc", trial.user_attrs.get("test_acc"))
-    return None if value is None else float(value)
 
 
 def trial_graph_edges(trial: FrozenTrial) -> str | None:
@@ -117,38 +95,13 @@ def trial_graph_edges(trial: FrozenTrial) -> str | None:
     return str(edges) if edges else None
 
 
-def trial_status(trial: FrozenTrial) -> str:
-    """``ok``, ``stopped`` (early, by Optuna's pruner), ``diverged``, ``crashed``,
-    ``invalid``, ``interrupted``, ``lost``
-    (its worker died in training: failed by the heartbeat check, which alone fails a trial
-    without a status), or the trial's state for one still running or waiting."""
-    status = trial.user_attrs.get("status")
-    if status and trial.state.is_finished():
-        return "stopped" if status == "pruned" else str(status)  # studies made before 0.2
-    if trial.state == TrialState.FAIL and "train_seed" in trial.user_attrs:
-        return "lost"
-    return trial.state.name.lower()
-
-
-def counts_toward_budget(trial: FrozenTrial) -> bool:
-    """Whether the trial's network started training (the budget's unit): such a trial has
-    a ``train_seed``. Interrupted and lost trials are queued again instead, so they do not
-    count."""
-    return "train_seed" in trial.user_attrs and trial_status(trial) not in ("interrupted", "lost")
-
-
-def networks_done(trials: Sequence[FrozenTrial]) -> int:
-    """Networks whose training started and ended (the progress shown against the budget)."""
-    return sum(counts_toward_budget(t) and t.state.is_finished() for t in trials)
-
-
 def trial_row(trial: FrozenTrial, config: dict[str, Any]) -> dict[str, Any]:
     """One row of the evaluations table (the predictors' table format)."""
     attrs = trial.user_attrs
     row: dict[str, Any] = {
         "trial": trial.number,
         "state": trial.state.name,
-        "status": trial_status(trial),
+        "status": str(trial_status(trial)),  # stored as its plain value
         "origin": attrs.get("origin"),
         "round": attrs.get("round"),
         "cell": config.get("cell"),
@@ -236,36 +189,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-# -- rankings ----------------------------------------------------------------------------------
-
-
-def _params(trial: FrozenTrial) -> float:
-    value = attr(trial, "params_nonzero")
-    return float(value) if value is not None else math.inf
-
-
-def ranked_trials(trials: Iterable[FrozenTrial], count: int | None = None) -> list[FrozenTrial]:
-    """Completed trials by their value, the validation accuracy (ties: fewer nonzero
-    parameters, then earlier)."""
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
-    complete.sort(key=lambda t: (-t.values[0], _params(t), t.number))
-    return complete if count is None else complete[:count]
-
-
-def pareto_front(trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
-    """Completed trials no other beats in both accuracy (higher) and nonzero parameters
-    (fewer); ordered by parameters. Of equal points the earliest trial is kept."""
-    points = [
-        (t.values[0], _params(t), t) for t in trials if t.state == TrialState.COMPLETE and t.values
-    ]
-    points.sort(key=lambda p: (p[1], -p[0], p[2].number))
-    front: list[FrozenTrial] = []
-    best_acc = -math.inf
-    for acc, _, trial in points:  # increasing size: keep each strict accuracy improvement
-        if acc > best_acc:
-            front.append(trial)
-            best_acc = acc
-    return front
+# -- rankings and run dirs --------------------------------------------------------------------
 
 
 def hypervolume(points: Iterable[tuple[float, float]], reference: tuple[float, float]) -> float:
@@ -282,21 +206,94 @@ def hypervolume(points: Iterable[tuple[float, float]], reference: tuple[float, f
     return area
 
 
-def ranked_run_graph(run_dir: Path, rank: int) -> tuple[Any, dict[str, Any]]:
-    """The graph of the ``rank``-th best network of a search's out dir (1 = best; by
-    validation accuracy, ties: fewer nonzero parameters, then the earlier trial) and its row of
-    ``evaluations.csv``.
+def read_config(folder: Path) -> dict[str, Any]:
+    """A run dir's ``config.json`` (empty when there is none).
 
     Raises
     ------
     SparseNASError
-        If the folder holds no evaluations table or fewer than ``rank`` finished networks.
+        If the file is there but cannot be read.
     """
-    table_path = Path(run_dir) / f"{EVALUATIONS}.csv"
-    if not table_path.is_file():
+    path = Path(folder) / CONFIG
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SparseNASError(f"cannot read '{path}': {exc}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def read_study(storage: str, study_name: str) -> optuna.Study:
+    """The study ``study_name`` of ``storage`` (an Optuna URL), to read.
+
+    Raises
+    ------
+    SparseNASError
+        If the storage cannot be opened or holds no such study.
+    """
+    from nas.search.storage import open_storage  # storage reads this module's PLAN_KEYS
+
+    opened = open_storage(storage)
+    try:
+        return optuna.load_study(study_name=study_name, storage=opened)
+    except KeyError:
+        names = [s.study_name for s in optuna.get_all_study_summaries(opened)]
+        shown = ", ".join(names) or "none"
+        raise SparseNASError(
+            f"no study {study_name!r} in {storage} (its studies: {shown})"
+        ) from None
+
+
+def run_study(folder: Path, config: dict[str, Any]) -> tuple[optuna.Study, str] | None:
+    """A run dir's study and its storage URL, when it opens: ``study.db`` beside
+    ``config.json``, or the server ``config.json`` names (a SQLite file elsewhere is not
+    opened: it may be gone, and opening would make an empty one); None otherwise, and the
+    run dir's ``evaluations.csv`` stands in for it."""
+    name = config.get("study")
+    db = Path(folder) / STUDY_DB
+    storage = f"sqlite:///{db}" if db.is_file() else config.get("storage")
+    if not (name and storage) or not (db.is_file() or not str(storage).startswith("sqlite:///")):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            return read_study(str(storage), str(name)), str(storage)
+        except SparseNASError:
+            return None
+
+
+def ranked_run_graph(run_dir: Path, rank: int) -> tuple[Any, dict[str, Any]]:
+    """The graph of the ``rank``-th best network of a search's out dir (1 = best; the order
+    of ``nas.search.records.rank``, as ``nas rank`` and ``nas export``) and its row of the
+    evaluations table. The run dir's study is ranked when it opens (``run_study``);
+    ``evaluations.csv``, which lags the study while a search runs, only without one.
+
+    Raises
+    ------
+    SparseNASError
+        If the folder holds neither a study nor an evaluations table, or fewer than ``rank``
+        finished networks.
+    """
+    folder = Path(run_dir)
+    table_path = folder / f"{EVALUATIONS}.csv"
+    found = run_study(folder, read_config(folder)) if folder.is_dir() else None
+    if found is None and not table_path.is_file():
         raise SparseNASError(f"'{run_dir}' is not a search's out dir (no {EVALUATIONS}.csv)")
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
         raise SparseNASError(f"rank must be an integer >= 1 (got {rank!r})")
+    table = evaluations_frame(found[0]) if found is not None else _read_evaluations(table_path)
+    done = rank_frame(table) if len(table) else table
+    if len(done) < rank:
+        raise SparseNASError(
+            f"'{run_dir}' has {len(done)} finished networks; rank {rank} is beyond"
+        )
+    row = done.iloc[rank - 1].to_dict()
+    return edges_from_string(str(row["edge_list"])), row
+
+
+def _read_evaluations(table_path: Path) -> pd.DataFrame:
+    """A run dir's ``evaluations.csv``, with the columns a ranking reads."""
     try:
         table = pd.read_csv(table_path)
     except (OSError, ValueError) as exc:
@@ -307,14 +304,7 @@ def ranked_run_graph(run_dir: Path, rank: int) -> tuple[Any, dict[str, Any]]:
         raise SparseNASError(
             f"'{table_path}' lacks columns {', '.join(sorted(needed - set(table.columns)))}"
         )
-    done = table[table["status"].eq("ok") & table[chooser].notna()]
-    if len(done) < rank:
-        raise SparseNASError(
-            f"'{run_dir}' has {len(done)} finished networks; rank {rank} is beyond"
-        )
-    done = done.sort_values([chooser, "params_nonzero", "trial"], ascending=[False, True, True])
-    row = done.iloc[rank - 1].to_dict()
-    return edges_from_string(str(row["edge_list"])), row
+    return table
 
 
 def best_file(out: Path, trial: int, suffix: str) -> Path:
@@ -393,7 +383,7 @@ def search_summary(study: optuna.Study, spec: Any) -> dict[str, Any]:
     the study lives, its settings, the trials by status and the best trials (accuracy) or
     the Pareto front (pareto) as ``summary_rows``."""
     trials = study.get_trials(deepcopy=False)
-    statuses = Counter(trial_status(t) for t in trials if t.state != TrialState.WAITING)
+    statuses = Counter(str(trial_status(t)) for t in trials if t.state != TrialState.WAITING)
     rows = summary_rows(best_trials(study, spec.objective, spec.keep_best))
     return {
         "study": spec.study,

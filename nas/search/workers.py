@@ -120,7 +120,7 @@ def main(argv: list[str]) -> int:
 
     # Imported here: nas.search.loop imports this module to start the workers.
     from nas.search.loop import SearchInterrupted, run_search
-    from nas.search.results import networks_done
+    from nas.search.records import networks_done
     from nas.search.spec import SearchSpec
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

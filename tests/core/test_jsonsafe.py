@@ -41,3 +41,10 @@ def test_the_result_is_strict_json():
         "x": [None, 2.5],
         "y": {"z": 4},
     }
+
+
+def test_scalars_and_statuses_become_plain_json_values():
+    assert json_safe(np.float32(0.5)) == 0.5 and type(json_safe(np.int64(3))) is int
+    assert json_safe(math.nan) is None and json_safe(np.float64("inf")) is None
+    assert json_safe(TrialStatus.OK) == "ok" and type(json_safe(TrialStatus.OK)) is str
+    assert json_safe([1, 2]) == [1, 2] and json_safe(None) is None

@@ -49,7 +49,7 @@ from core.errors import SparseNASError
 from core.seeds import derive_seed
 from graphs.io import edges_from_string, edges_to_string
 from nas.search.moves import mutate
-from nas.search.results import pareto_front, ranked_trials
+from nas.search.records import pareto_front, ranked_trials
 from nas.search.space import SearchSpace, build_graph
 from nas.search.spec import SearchSpec
 from nas.search.strategies.acquisition import select_round

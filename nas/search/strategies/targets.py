@@ -8,7 +8,7 @@ import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
 from core.status import TrialStatus
-from nas.search.results import attr, selection_acc, trial_status
+from nas.search.records import attr, selection_acc, trial_status
 
 
 def training_targets(trials: Sequence[FrozenTrial]) -> tuple[list[str], np.ndarray]:

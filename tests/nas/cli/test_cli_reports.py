@@ -8,7 +8,7 @@ import json
 from typer.testing import CliRunner
 
 from nas.cli import app
-from nas.search.results import ranked_trials
+from nas.search.records import ranked_trials
 
 runner = CliRunner()
 

@@ -8,7 +8,7 @@ import pytest
 from core.errors import SparseNASError
 from nas.reports.data import load_run, load_study, load_table_run
 from nas.reports.ranking import rank_source, ranking, records, smallest_within
-from nas.search.results import ranked_trials
+from nas.search.records import ranked_trials
 
 
 def frame(rows):

@@ -21,7 +21,7 @@ from nas.reports.analysis import (
 )
 from nas.reports.build import build_report
 from nas.reports.data import load_run, load_table_run
-from nas.search.results import pareto_front, ranked_trials
+from nas.search.records import pareto_front, ranked_trials
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SECTIONS = [

@@ -35,7 +35,8 @@ from models.networks import SparseRNNClassifier
 from models.training import train_model
 from nas.search import SearchInterrupted, SearchSpec, run_search
 from nas.search.moves import mutate
-from nas.search.results import counts_toward_budget, hypervolume, pareto_front
+from nas.search.records import counts_toward_budget, pareto_front
+from nas.search.results import hypervolume
 from nas.search.space import SearchSpace, build_graph
 from nas.search.storage import open_study
 from nas.search.strategies.base import Warm
@@ -587,7 +588,7 @@ def test_hypervolume_of_a_worked_staircase():
 
 def test_a_stored_pruned_status_reads_as_stopped():
     """Studies written before the rename said ``pruned`` for a network stopped early."""
-    from nas.search.results import trial_status
+    from nas.search.records import trial_status
 
     old = create_trial(state=TrialState.PRUNED, user_attrs={"status": "pruned"})
     new = create_trial(state=TrialState.PRUNED, user_attrs={"status": "stopped"})

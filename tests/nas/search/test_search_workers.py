@@ -12,7 +12,7 @@ import pytest
 
 from core.errors import SparseNASError
 from nas.search import SearchSpec
-from nas.search.results import counts_toward_budget
+from nas.search.records import counts_toward_budget
 from nas.search.workers import check_workers, worker_spec
 
 
