@@ -41,6 +41,7 @@ import optuna
 import pandas as pd
 
 from core.status import TrialStatus
+from graphs.families import FAMILIES
 from graphs.io import edges_from_string
 from nas.search import SearchSpec
 from nas.search.results import hypervolume
@@ -221,7 +222,7 @@ def main() -> None:
         cell=cell,
         budget=args.budget,
         objective=args.objective,
-        families=tuple(sorted(set(table["family"]), key=["ws", "ba", "er"].index)),
+        families=tuple(sorted(set(table["family"]), key=list(FAMILIES).index)),
         nodes=(int(table["nodes"].min()), int(table["nodes"].max())),
         round_size=args.round_size,
     )

@@ -25,7 +25,7 @@ stopped after the epochs the search trained it.
 The compiled kernel is built (``fused_kernel()``) before anything is timed. Each side runs in
 its own process, one after the other; ``--repeat N`` goes round the three N times and shows
 medians, ranges in brackets (these shared machines drift within minutes, so one round proves
-little; docs/benchmarks.md has the figures). Not a test: run it by hand and read the figures.
+little; docs/figures.md has the figures). Not a test: run it by hand and read the figures.
 
     python benchmarks/search_speed.py [--budget 24] [--epochs 5] [--repeat 5] [--json]
 """

@@ -90,7 +90,7 @@ class _FusedStack(torch.autograd.Function):
     """The stack on the compiled recurrence: flat leaf -> logits (K, B, C), differentiated
     by hand in one step. Recorded operation by operation (per-parameter views, token table,
     read-out, copies), autograd's bookkeeping around the compiled call was a share of every
-    batch worth removing (docs/benchmarks.md); here the whole backward is a few products,
+    batch worth removing (docs/history.md, Engine speed); here the whole backward is a few products,
     and the gradients are written straight into one masked (K, total) tensor."""
 
     @staticmethod

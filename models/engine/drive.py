@@ -98,7 +98,7 @@ def _with_idle_row(embedding: torch.Tensor) -> torch.Tensor:
 def token_table(t: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """The embedding with its idle row (K, V + 1, D), and per token its projection plus bias
     (K, V + 1, G*N); row V, the idle input, is the bias alone. Formed token-major: MKL is much
-    slower at the product with only V + 1 output columns (docs/benchmarks.md)."""
+    slower at the product with only V + 1 output columns (docs/history.md, Engine speed)."""
     rows = _with_idle_row(t["embedding"])
     return rows, torch.baddbmm(t["bias_x"][:, None, :], rows, t["weight_in"].transpose(1, 2))
 
@@ -117,6 +117,6 @@ def readout(t: dict[str, torch.Tensor], last: torch.Tensor) -> torch.Tensor:
     """Last states (K, N, B) -> logits (K, B, C), as (K, C, N) x (K, N, B) products: the
     transposed operands of the (K, B, N) x (K, N, C) form take a slower path in PyTorch. The
     logits are made contiguous: ``argmax`` over the last dimension of the transposed view
-    takes a slow path that cost far more than the copy (docs/benchmarks.md)."""
+    takes a slow path that cost far more than the copy (docs/history.md, Engine speed)."""
     logits = torch.bmm(t["readout_w"], last) + t["readout_b"][:, :, None]
     return logits.transpose(1, 2).contiguous()

@@ -34,7 +34,7 @@ def depth_groups(dags: Sequence[LayeredDAG], capacity: int) -> list[list[int]]:
     A stack runs T + L - 1 steps for its deepest member, but the compiled loop skips every
     neuron's steps outside its sequence, so a shallow graph pays little for a deep stack-mate,
     and fewer, fuller stacks share the per-batch work: one stack trains faster than stacks
-    split by depth (measured in docs/benchmarks.md, "Stacking by depth").
+    split by depth (measured in docs/history.md, "Stacking by depth").
     """
     order = sorted(
         range(len(dags)), key=lambda i: (dags[i].n_layers, dags[i].max_span, dags[i].n_nodes)

@@ -16,7 +16,7 @@ def run() -> None:
     """The ``nas`` command: the Typer app, then a quick exit.
 
     At exit the interpreter's last garbage collections walk every object PyTorch, SciPy and
-    Optuna created, a cost measured in docs/benchmarks.md (Startup). The storages are closed
+    Optuna created, a cost measured in docs/figures.md (Startup). The storages are closed
     first (a SQLite file's connections must close to fold their write-ahead log back in),
     then the objects alive are frozen out of the collector's reach; everything else about
     exiting is unchanged. The storage module is only looked up: a command that never

@@ -20,6 +20,7 @@ import torch
 from core.checks import check_int
 from core.errors import SparseNASError
 from core.jsonsafe import json_safe
+from graphs.families import FAMILIES
 from graphs.io import edges_from_string, read_graph
 from graphs.properties import PROPERTY_NAMES
 from models.cells import DEFAULT_EMBEDDING_DIM
@@ -131,7 +132,9 @@ def _card(run, row, task, config: dict[str, Any]) -> dict[str, Any]:
         "test_acc": float(row["test_acc"]),
         "epochs": json_safe(row.get("epochs")),
         "family": json_safe(full.get("family")),
-        "graph_params": {k: json_safe(full.get(k)) for k in ("k", "p", "m", "graph_seed")},
+        "graph_params": {
+            k: json_safe(full.get(k)) for k in (*FAMILIES.parameter_names(), "graph_seed")
+        },
         "layer_sizes": json_safe(full.get("layer_sizes")),
         "properties": properties,
         "seeds": {"search": config.get("seed"), "train": json_safe(full.get("train_seed"))},

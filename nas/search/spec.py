@@ -88,7 +88,7 @@ class SearchSpec:
         cell also train the predictor.
     round_size : candidates proposed per round, and trained together in one stack (16: the
         stack trains faster per network than 8, and the tabular replay finds random search's
-        best as fast; docs/benchmarks.md).
+        best as fast; docs/figures.md).
     pool_size : random candidates the predictor scores per round.
     warmup : share of the budget drawn at random before the predictor guides (predictor
         strategy; also TPE's random start-up trials).
