@@ -29,6 +29,7 @@ from models.cells import CELLS
 from nas.cli.console import console, err_console, records_table, run_or_exit
 from nas.search.spec import OBJECTIVES, SearchSpec
 from nas.search.strategies import strategies_help
+from nas.search.urls import shown_url
 from nas.search.workers import check_workers
 from nas.tasks import TASK_NAMES, TEST_DATA_HELP
 
@@ -134,7 +135,7 @@ def search_command(
     except SearchInterrupted as stop:
         err_console.print(
             f"interrupted: {stop.done} of {spec.budget} networks are kept in study "
-            f"'{spec.study}' ({spec.storage}); run the same command again to resume.",
+            f"'{spec.study}' ({shown_url(spec.storage)}); run the same command again to resume.",
             markup=False,
             highlight=False,
         )
@@ -193,7 +194,7 @@ def _print_summary(summary: dict[str, Any], spec: SearchSpec) -> None:
     table = records_table(rows, COLUMNS, title, box=box.SIMPLE_HEAD, pad_edge=False)
     console.print(table)
     counts = ", ".join(f"{n} {status}" for status, n in summary["trials"].items())
-    console.print(f"study '{spec.study}' in {spec.storage}: {counts or 'no trials'}")
+    console.print(f"study '{spec.study}' in {shown_url(spec.storage)}: {counts or 'no trials'}")
     out = Path(spec.out)  # type: ignore[arg-type]
     console.print(
         f"wrote {out / 'evaluations.csv'} (and .parquet), {out / 'best'}/ and {out / 'config.json'}"

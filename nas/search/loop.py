@@ -63,6 +63,7 @@ from nas.search.spec import SearchSpec
 from nas.search.storage import heartbeat_interval, heartbeats, open_study, seconds_to_takeover
 from nas.search.strategies import strategy_class
 from nas.search.strategies.base import SearchStrategy, Warm
+from nas.search.urls import stored_url
 from nas.search.workers import check_workers, local_workers
 from nas.tasks import load_task
 from predictors import ALL, load_table
@@ -226,6 +227,7 @@ class SearchRun:
         config = {
             **asdict(self.spec),
             "budget": max(held, self.spec.budget),
+            "storage": stored_url(self.spec.storage),  # never its password
             "directions": self.spec.directions,
             "train_seed": self.spec.train_seed,
             "warmup_trials": self.spec.warmup_trials,

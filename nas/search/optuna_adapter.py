@@ -27,6 +27,7 @@ from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from core.errors import SparseNASError
+from nas.search.urls import redacted, shown_url
 
 RETRY_SECONDS = 120
 """How long a storage operation is retried while the database server cannot be reached."""
@@ -65,9 +66,9 @@ def _retrying(method: Callable[..., Any]) -> Callable[..., Any]:
                 if not _connection_lost(exc):
                     raise
                 if time.monotonic() > deadline:
-                    reason = " ".join(str(exc.__cause__ or exc).split())[:160]
+                    reason = redacted(" ".join(str(exc.__cause__ or exc).split()), self.url)[:160]
                     raise StorageUnreachable(
-                        f"lost the storage {self.url!r} for more than {RETRY_SECONDS} s "
+                        f"lost the storage {shown_url(self.url)!r} for more than {RETRY_SECONDS} s "
                         f"({reason}); finished trials are kept: run the same command again "
                         "once the server is back"
                     ) from None

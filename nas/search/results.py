@@ -32,6 +32,7 @@ from graphs.properties import PROPERTY_NAMES
 from nas.search.records import attr, pareto_front, ranked_trials, selection_acc, trial_status
 from nas.search.records import rank as rank_frame
 from nas.search.space import family_columns
+from nas.search.urls import shown_url, stored_url
 
 FLAT_KEYS: tuple[str, ...] = (
     "status",
@@ -159,11 +160,12 @@ def check_out_owner(out: Path, study: str, storage: str) -> None:
         return  # no exports yet (or none readable: nothing of another study to protect)
     if not isinstance(config, dict):
         return
-    owner = (config.get("study"), _same_storage(config.get("storage")))
-    if owner != (study, _same_storage(storage)):
+    owner = (config.get("study"), _same_storage(stored_url(config.get("storage"))))
+    if owner != (study, _same_storage(stored_url(storage))):
         raise SparseNASError(
-            f"{out} holds the exports of study {owner[0]!r} ({config.get('storage')}); "
-            f"choose another --out for study {study!r} ({storage})"
+            f"{out} holds the exports of study {owner[0]!r} "
+            f"({shown_url(config.get('storage'))}); "
+            f"choose another --out for study {study!r} ({shown_url(storage)})"
         )
 
 
@@ -241,7 +243,7 @@ def read_study(storage: str, study_name: str) -> optuna.Study:
         names = [s.study_name for s in optuna.get_all_study_summaries(opened)]
         shown = ", ".join(names) or "none"
         raise SparseNASError(
-            f"no study {study_name!r} in {storage} (its studies: {shown})"
+            f"no study {study_name!r} in {shown_url(storage)} (its studies: {shown})"
         ) from None
 
 
@@ -387,7 +389,7 @@ def search_summary(study: optuna.Study, spec: Any) -> dict[str, Any]:
     rows = summary_rows(best_trials(study, spec.objective, spec.keep_best))
     return {
         "study": spec.study,
-        "storage": spec.storage,
+        "storage": shown_url(spec.storage),
         "out": spec.out,
         "budget": spec.budget,
         "objective": spec.objective,

@@ -35,6 +35,7 @@ from nas.search.optuna_adapter import (
 )
 from nas.search.results import PLAN_KEYS, study_config
 from nas.search.spec import HEARTBEAT_GRACE, IDENTITY, SearchSpec
+from nas.search.urls import redacted, shown_url
 
 OPEN_ATTEMPTS = 8
 """Attempts at opening a storage whose schema another process is creating at the same time."""
@@ -63,6 +64,7 @@ def open_storage(url: str, grace: float = HEARTBEAT_GRACE) -> RDBStorage:
     """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    shown = shown_url(url)  # every message shows the URL without its password
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:///") and "?" not in url:
         path = Path(url[len("sqlite:///") :])
@@ -88,15 +90,15 @@ def open_storage(url: str, grace: float = HEARTBEAT_GRACE) -> RDBStorage:
             missing = getattr(exc.__cause__, "name", None) or getattr(exc, "name", None)
             driver = f" ({missing})" if missing else ""
             raise SparseNASError(
-                f"cannot open storage {url!r}: its database driver is not installed{driver}; "
+                f"cannot open storage {shown!r}: its database driver is not installed{driver}; "
                 f"for PostgreSQL run {DRIVER_HINT}"
             ) from None
         except Exception as exc:  # sqlalchemy raises many kinds; all mean "cannot open"
             if _schema_race(exc) and attempt + 1 < OPEN_ATTEMPTS:
                 time.sleep(0.2 + random.random() * 0.5)  # another process is creating it
                 continue
-            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-            raise SparseNASError(f"cannot open storage {url!r} ({reason})") from None
+            reason = redacted(" ".join(f"{type(exc).__name__}: {exc}".split()), url)[:200]
+            raise SparseNASError(f"cannot open storage {shown!r} ({reason})") from None
     raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
@@ -109,17 +111,18 @@ def close_storages() -> None:
 
 
 def _check_sqlite_file(url: str, path: Path) -> None:
+    shown = shown_url(url)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SparseNASError(
-            f"cannot open storage {url!r}: cannot create {path.parent} ({exc.strerror or exc})"
+            f"cannot open storage {shown!r}: cannot create {path.parent} ({exc.strerror or exc})"
         ) from None
     if path.is_file() and path.stat().st_size == 0:
         time.sleep(1.0)  # a process that is creating it right now fills it within milliseconds
         if path.stat().st_size == 0:
             raise SparseNASError(
-                f"cannot open storage {url!r}: {path} is an empty file, not a study; remove "
+                f"cannot open storage {shown!r}: {path} is an empty file, not a study; remove "
                 "it to start a new study there"
             )
 
@@ -238,7 +241,7 @@ def _check_resumable(study: optuna.Study, spec: SearchSpec) -> None:
     config = study_config(study)
     if not config:
         raise SparseNASError(
-            f"study {spec.study!r} in {spec.storage} was not created by `nas search`; "
+            f"study {spec.study!r} in {shown_url(spec.storage)} was not created by `nas search`; "
             "choose another --study"
         )
     wanted = spec.identity()
@@ -246,6 +249,6 @@ def _check_resumable(study: optuna.Study, spec: SearchSpec) -> None:
     if differ:
         shown = ", ".join(f"{n}={config.get(n)!r} (now {wanted[n]!r})" for n in differ)
         raise SparseNASError(
-            f"study {spec.study!r} in {spec.storage} was created with {shown}; "
+            f"study {spec.study!r} in {shown_url(spec.storage)} was created with {shown}; "
             "run it with the same settings to resume, or choose another --study"
         )

@@ -30,6 +30,8 @@ STOP_GRACE = 30
 """Seconds a worker gets to end by itself (on Ctrl-C the terminal signals every worker)."""
 START_WAIT = 120
 """Seconds worker 0 waits at most for the others to be ready (imports take a while)."""
+SPEC_ENV = "SPARSE_NAS_WORKER_SPEC"
+"""The environment variable that hands a worker its spec as JSON."""
 READY = "worker pid"
 """How a worker's log starts once it is ready to ask for trials (its task loaded and the
 study open)."""
@@ -99,11 +101,15 @@ def local_workers(spec, count: int) -> Iterator[LocalWorkers]:
         log_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **WORKER_ENV}
         for index in range(1, count + 1):
+            # The spec (its storage URL may hold a password) goes through the environment,
+            # which only this user can read, never the command line, which ``ps`` shows all.
             config = json.dumps(worker_spec(spec, index).to_json())
-            command = [sys.executable, "-m", "nas.search.workers", config, str(count + 1)]
+            command = [sys.executable, "-m", "nas.search.workers", str(count + 1)]
             with open(log_dir / f"worker-{index}.log", "w") as log:  # the child keeps its copy
                 procs.append(
-                    subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+                    subprocess.Popen(
+                        command, stdout=log, stderr=subprocess.STDOUT, env={**env, SPEC_ENV: config}
+                    )
                 )
     workers = LocalWorkers(procs, log_dir)
     try:
@@ -113,9 +119,9 @@ def local_workers(spec, count: int) -> Iterator[LocalWorkers]:
 
 
 def main(argv: list[str]) -> int:
-    """A worker process: run the search whose spec is the JSON in ``argv[0]`` (``argv[1]``:
-    how many local workers share it); prints a line when it starts and one JSON line
-    (study, seed, networks done) when it ends."""
+    """A worker process: run the search whose spec is the JSON in the environment variable
+    ``SPEC_ENV`` (``argv[0]``: how many local workers share it); prints a line when it starts
+    and one JSON line (study, seed, networks done) when it ends."""
     import optuna
 
     # Imported here: nas.search.loop imports this module to start the workers.
@@ -125,8 +131,8 @@ def main(argv: list[str]) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        spec = SearchSpec.from_json(json.loads(argv[0]))
-        peers = int(argv[1]) if len(argv) > 1 else 1
+        spec = SearchSpec.from_json(json.loads(os.environ[SPEC_ENV]))
+        peers = int(argv[0]) if argv else 1
 
         def ready(event) -> None:  # task loaded, study open: its first ask comes next
             if event.kind == "start":
