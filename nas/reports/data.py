@@ -71,13 +71,15 @@ class RunData:
 
 
 def load_run(run_dir: str | Path) -> RunData:
-    """A search's out dir: its study when ``study.db`` (or the storage in ``config.json``)
-    opens (``nas.search.results.run_study``), else its ``evaluations.csv``.
+    """A search's out dir: its study when it has ``study.db`` (``nas.search.results.run_study``;
+    a storage ``config.json`` names elsewhere is never connected to), else its
+    ``evaluations.csv``.
 
     Raises
     ------
     SparseNASError
-        If the folder is missing or holds neither a study nor an evaluations table.
+        If the folder is missing, holds neither a study nor an evaluations table, or holds a
+        ``study.db`` that is no study.
     """
     folder = Path(run_dir)
     if not folder.is_dir():

@@ -248,21 +248,27 @@ def read_study(storage: str, study_name: str) -> optuna.Study:
 
 
 def run_study(folder: Path, config: dict[str, Any]) -> tuple[optuna.Study, str] | None:
-    """A run dir's study and its storage URL, when it opens: ``study.db`` beside
-    ``config.json``, or the server ``config.json`` names (a SQLite file elsewhere is not
-    opened: it may be gone, and opening would make an empty one); None otherwise, and the
-    run dir's ``evaluations.csv`` stands in for it."""
+    """A run dir's study and its storage URL: ``study.db`` beside ``config.json``; None when
+    there is none, and the run dir's ``evaluations.csv`` stands in for it.
+
+    A storage ``config.json`` names elsewhere (a database server) is never connected to: a
+    run dir may come from someone else, and reading it reads its files. Read a server's study
+    with ``--storage`` and ``--study``.
+
+    Raises
+    ------
+    SparseNASError
+        If ``study.db`` is there but is no study (empty, junk, or without this study), as
+        ``nas search`` refuses it.
+    """
     name = config.get("study")
     db = Path(folder) / STUDY_DB
-    storage = f"sqlite:///{db}" if db.is_file() else config.get("storage")
-    if not (name and storage) or not (db.is_file() or not str(storage).startswith("sqlite:///")):
+    if not (name and db.is_file()):
         return None
+    storage = f"sqlite:///{db}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        try:
-            return read_study(str(storage), str(name)), str(storage)
-        except SparseNASError:
-            return None
+        return read_study(storage, str(name)), storage
 
 
 def ranked_run_graph(run_dir: Path, rank: int) -> tuple[Any, dict[str, Any]]:
