@@ -2,7 +2,9 @@
 networks (``ranking``), compute each section's numbers (``analysis``), draw them (``figures``:
 plotly for report.html; ``pngs``: matplotlib for report.md; ``drawing``: layered networks)
 and write report.html / report.md (``nas.reports.build.build_report``, templates in
-``templates/``; not re-exported here, so reading and ranking do not load plotly).
+``templates/``; not re-exported here, so reading and ranking do not load plotly). Sections
+beyond the seven built-in ones are ``ReportSection`` subclasses in the one registry of
+``sections/``.
 
 Imports graphs/, predictors/, nas.search.records and nas.search.results; never nas.cli.
 """

@@ -5,7 +5,8 @@ with PNG figures in ``figures/`` beside it.
 The sections, in order: 1 summary, 2 topology ranking, 3 search progress and timeline, 4
 the thesis' analysis (accuracy by family, against the most correlated properties, Pearson
 and Spearman of every property), 5 the predictor, 6 the Pareto front (with a ``nas prune
---match`` result where there is one), 7 drawings of the top networks.
+--match`` result where there is one), 7 drawings of the top networks; then every section
+registered in ``nas.reports.sections``, rendered by one generic block of each template.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from core.errors import SparseNASError
 from nas.reports import analysis, drawing, figures, pngs
 from nas.reports.data import RunData
 from nas.reports.ranking import ranking, records
+from nas.reports.sections import BUILT_IN, Table, registered
 
 FIGURES = "figures"
 DRAWN = 5
@@ -62,6 +64,27 @@ class _Section:
     drawings: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class _Part:
+    """One run's part of a registered section: its table and its figures (div, PNG path)."""
+
+    label: str
+    table: Table
+    html: str = ""
+    png: str = ""
+
+
+@dataclass
+class _Registered:
+    """A registered section as the templates render it, numbered after the built-in ones."""
+
+    number: int
+    name: str
+    title: str
+    intro: str
+    parts: list[_Part]
+
+
 def build_report(
     runs: Sequence[RunData],
     out: str | Path,
@@ -93,8 +116,8 @@ def build_report(
     series = [analysis.progress(run) for run in runs]
     prefix = len(runs) > 1
     for index, section in enumerate(sections):
-        tag = f"run{index + 1}-" if prefix else ""
-        written += _figures(section, images, tag, DRAWN if not prefix else 3)
+        written += _figures(section, images, _tag(index, prefix), DRAWN if not prefix else 3)
+    added = _added_sections(runs, images, prefix, written)
     shared = {
         "progress": (figures.progress_figure(runs, series), pngs.progress_png(runs, series)),
         "pareto": (
@@ -115,6 +138,7 @@ def build_report(
         "pngs": common_png,
         "top": top,
         "cv_note": sections[0].predictor.note,
+        "registered": added,
     }
     environment = _environment()
     html = folder / "report.html"
@@ -192,6 +216,35 @@ def _figures(section: _Section, images: Path, tag: str, drawn: int) -> list[Path
             }
         )
     return written
+
+
+def _added_sections(
+    runs: Sequence[RunData], images: Path, compare: bool, written: list[Path]
+) -> list[_Registered]:
+    """Run every registered section on every run: its table, its HTML div and its PNG
+    (appended to ``written``)."""
+    out = []
+    for number, (name, section) in enumerate(registered(), start=len(BUILT_IN) + 1):
+        parts = []
+        for index, run in enumerate(runs):
+            stem = f"{_tag(index, compare)}{name}"
+            table = section.compute(run)
+            part = _Part(run.label, table)
+            plot = section.figure(run, table)
+            if plot is not None:
+                part.html = _div(plot, stem)
+            still = section.png(run, table)
+            if still is not None:
+                written.append(pngs.save_png(still, images / f"{stem}.png"))
+                part.png = f"{FIGURES}/{stem}.png"
+            parts.append(part)
+        out.append(_Registered(number, name, section.title, section.intro, parts))
+    return out
+
+
+def _tag(index: int, compare: bool) -> str:
+    """The prefix of a run's figure names when runs are compared (``run1-``, ...)."""
+    return f"run{index + 1}-" if compare else ""
 
 
 def _div(figure: go.Figure, name: str) -> str:

@@ -104,3 +104,32 @@ def test_the_report_renders_in_chromium_without_errors(tiny_run, tmp_path, brows
     screenshot = tmp_path / "report.png"
     assert browser.save_screenshot(str(screenshot))
     assert screenshot.read_bytes().startswith(b"\x89PNG") and screenshot.stat().st_size > 20_000
+
+
+def test_a_registered_section_renders_in_chromium(tiny_run, tmp_path, browser, monkeypatch):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    from test_sections import TOY
+
+    from nas.reports import sections
+
+    monkeypatch.setattr(sections, "REGISTRY", TOY)
+    out, _ = tiny_run
+    built = build_report([load_run(out)], tmp_path / "report", top=3)
+    browser.get(built.html.as_uri())
+
+    def drawn(driver) -> bool:
+        return driver.execute_script(
+            "var d = document.getElementById('plot-sizes');"
+            "return !!(d && d.querySelector('svg.main-svg') && d.querySelector('g.trace path'))"
+        )
+
+    WebDriverWait(browser, 60).until(drawn)
+    assert browser.find_element(By.ID, "sizes").text == "8. Networks by size"
+    table = browser.find_element(By.ID, "sizes-1")
+    column = "return Array.from(arguments[0].tBodies[0].rows).map(r => r.cells[1].textContent)"
+    before = browser.execute_script(column, table)
+    table.find_elements(By.TAG_NAME, "th")[1].click()  # sortable like the built-in tables
+    assert browser.execute_script(column, table) == sorted(before, key=int)
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    assert not errors, errors
