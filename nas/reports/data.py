@@ -29,6 +29,7 @@ from nas.search.results import (
     run_study,
     study_config,
 )
+from nas.search.urls import shown_url
 from predictors import read_table
 
 NUMERIC = (
@@ -125,7 +126,7 @@ def _study_run(study: optuna.Study, storage: str) -> RunData:
     study_name = study.study_name
     frame = evaluations_frame(study)
     if frame.empty:
-        raise SparseNASError(f"study {study_name!r} in {storage} has no trials yet")
+        raise SparseNASError(f"study {study_name!r} in {shown_url(storage)} has no trials yet")
     times = {
         t.number: (t.datetime_start, t.datetime_complete) for t in study.get_trials(deepcopy=False)
     }
@@ -135,7 +136,7 @@ def _study_run(study: optuna.Study, storage: str) -> RunData:
         label=study_name,
         frame=_typed(frame),
         config=study_config(study),
-        source=f"{storage} (study {study_name})",
+        source=f"{shown_url(storage)} (study {study_name})",  # never its password
         study=study,
     )
 

@@ -89,6 +89,12 @@ def test_a_storage_password_shows_in_no_output_file_or_command_line(pg_url, tmp_
     code, out, err = run(*args, cwd=tmp_path)  # the same command resumes: nothing to train
     assert code == 0 and secret not in out + err
     assert len(started(pg_url, "pw")) == 6
+    code, out, err = run("report", "--storage", url, "--study", "pw", "--out", "rep", cwd=tmp_path)
+    assert code == 0, err
+    code, ranked, err2 = run("rank", "--storage", url, "--study", "pw", "--json", cwd=tmp_path)
+    assert code == 0 and secret not in out + err + ranked + err2
+    written = [p for p in (tmp_path / "rep").rglob("*") if p.is_file()]
+    assert written and not [p for p in written if secret.encode() in p.read_bytes()]
 
 
 def test_a_storage_that_cannot_be_opened_names_it_without_its_password(tmp_path):
