@@ -53,6 +53,7 @@ from nas.search.records import claims, counts_toward_budget, networks_done
 from nas.search.results import (
     best_trials,
     check_out_owner,
+    config_storage,
     export_evaluations,
     save_best,
     write_json,
@@ -63,7 +64,6 @@ from nas.search.spec import SearchSpec
 from nas.search.storage import heartbeat_interval, heartbeats, open_study, seconds_to_takeover
 from nas.search.strategies import strategy_class
 from nas.search.strategies.base import SearchStrategy, Warm
-from nas.search.urls import stored_url
 from nas.search.workers import check_workers, local_workers
 from nas.tasks import load_task
 from predictors import ALL, load_table
@@ -227,7 +227,7 @@ class SearchRun:
         config = {
             **asdict(self.spec),
             "budget": max(held, self.spec.budget),
-            "storage": stored_url(self.spec.storage),  # never its password
+            **config_storage(self.spec.storage, self.out),  # never its password
             "directions": self.spec.directions,
             "train_seed": self.spec.train_seed,
             "warmup_trials": self.spec.warmup_trials,

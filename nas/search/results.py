@@ -16,6 +16,7 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +161,8 @@ def check_out_owner(out: Path, study: str, storage: str) -> None:
         return  # no exports yet (or none readable: nothing of another study to protect)
     if not isinstance(config, dict):
         return
-    owner = (config.get("study"), _same_storage(stored_url(config.get("storage"))))
+    base = out if config.get("storage_relative_to") == RUN_DIR else None
+    owner = (config.get("study"), _same_storage(stored_url(config.get("storage")), base))
     if owner != (study, _same_storage(stored_url(storage))):
         raise SparseNASError(
             f"{out} holds the exports of study {owner[0]!r} "
@@ -169,13 +171,38 @@ def check_out_owner(out: Path, study: str, storage: str) -> None:
         )
 
 
-def _same_storage(url: Any) -> Any:
-    """A SQLite URL with its path made absolute, so two spellings of one file compare equal."""
+RUN_DIR = "run dir"
+"""``config.json``'s ``storage_relative_to`` when its SQLite path is relative to the run dir."""
+
+
+def config_storage(storage: str, out: Path) -> dict[str, str]:
+    """How ``config.json`` records the storage: without its password, and a SQLite file
+    inside the run dir by its path relative to it (``storage_relative_to``), so the folder
+    can be moved and resumed from anywhere."""
+    shown = stored_url(storage)
+    path = _sqlite_path(shown)
+    if path is not None:
+        with suppress(ValueError):
+            inside = path.resolve().relative_to(Path(out).resolve())
+            return {"storage": f"sqlite:///{inside.as_posix()}", "storage_relative_to": RUN_DIR}
+    return {"storage": shown}
+
+
+def _sqlite_path(url: Any) -> Path | None:
     if isinstance(url, str) and url.startswith("sqlite:///") and "?" not in url:
         path = url[len("sqlite:///") :]
         if path and path != ":memory:":
-            return "sqlite:///" + str(Path(path).resolve())
-    return url
+            return Path(path)
+    return None
+
+
+def _same_storage(url: Any, base: Path | None = None) -> Any:
+    """A SQLite URL with its path made absolute (a relative one against ``base``, else the
+    working folder), so two spellings of one file compare equal."""
+    path = _sqlite_path(url)
+    if path is None:
+        return url
+    return "sqlite:///" + str(((base / path) if base is not None else path).resolve())
 
 
 def study_config(study: optuna.Study) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 import json
 import random
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -82,3 +83,27 @@ def test_bad_worker_counts_are_refused(workers, storage, message):
     with pytest.raises(SparseNASError, match=message):
         check_workers(workers, storage)
     assert check_workers(1, "sqlite:///:memory:") == 1
+
+
+@pytest.mark.slow
+def test_a_moved_run_folder_resumes_from_another_working_folder(tmp_path):
+    """config.json keeps the run dir's own study.db relative to the folder, so the folder
+    can be moved and the same search resumed from anywhere."""
+    data = _tiny_csv(tmp_path / "parity.csv")
+    first, elsewhere = tmp_path / "first", tmp_path / "elsewhere"
+    first.mkdir()
+    elsewhere.mkdir()
+    args = ["search", "--epochs", "1", "--nodes", "10:12", "--strategy", "random",
+            "--task", f"csv:{data}", "--json"]  # fmt: skip
+    result = _nas(*args, "--budget", "3", "--out", "run", cwd=first)
+    assert result.returncode == 0, result.stderr
+    config = json.loads((first / "run" / "config.json").read_text())
+    assert config["storage"] == "sqlite:///study.db"
+    assert config["storage_relative_to"] == "run dir"
+    shutil.move(first / "run", tmp_path / "moved")
+    result = _nas(*args, "--budget", "5", "--out", str(tmp_path / "moved"), cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert sum(summary["trials"].values()) == 5  # the 3 trained before, and 2 more
+    table = pd.read_csv(tmp_path / "moved" / "evaluations.csv")
+    assert list(table["trial"]) == [0, 1, 2, 3, 4]
