@@ -214,6 +214,8 @@ def open_study(spec: SearchSpec) -> optuna.Study:
         study = None
     if study is not None:
         _await_config(study)
+        if not study_config(study) and _orphaned(study, spec):
+            study.set_user_attr("search_config", spec.identity())
         _check_resumable(study, spec)
         return study
     study = optuna.create_study(
@@ -235,6 +237,14 @@ def _await_config(study: optuna.Study) -> None:
     deadline = time.monotonic() + CONFIG_WAIT_SECONDS
     while not study_config(study) and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def _orphaned(study: optuna.Study, spec: SearchSpec) -> bool:
+    """Whether a study without search settings is one whose creating command died between
+    creating it and writing them: it has no trial and the directions ``spec`` asks for, so
+    nothing in it can belong to anyone else, and this command takes it as new."""
+    directions = [d.name.lower() for d in study.directions]
+    return directions == spec.directions and not study.get_trials(deepcopy=False)
 
 
 def _check_resumable(study: optuna.Study, spec: SearchSpec) -> None:

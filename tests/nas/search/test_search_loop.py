@@ -35,7 +35,7 @@ from models.networks import SparseRNNClassifier
 from models.training import train_model
 from nas.search import SearchInterrupted, SearchSpec, run_search
 from nas.search.moves import mutate
-from nas.search.records import counts_toward_budget, pareto_front
+from nas.search.records import counts_toward_budget, networks_done, pareto_front
 from nas.search.results import hypervolume
 from nas.search.space import SearchSpace, build_graph
 from nas.search.storage import open_study
@@ -677,7 +677,42 @@ def test_a_study_without_a_search_config_is_refused_after_a_short_wait(tmp_path,
 
     monkeypatch.setattr(storage_module, "CONFIG_WAIT_SECONDS", 0.5)
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    optuna.create_study(storage=url, study_name="plain")
+    plain = optuna.create_study(storage=url, study_name="plain")
+    plain.enqueue_trial({"x": 1})  # someone else's trial: the study is not ours to take
     spec = SearchSpec(cell="gru", storage=url, study="plain", out=str(tmp_path / "run"))
+    with pytest.raises(SparseNASError, match="not created by `nas search`"):
+        open_study(spec)
+
+
+@pytest.mark.parametrize("step", ["schema only", "study without settings", "settings"])
+def test_a_command_killed_at_any_step_of_creating_its_study_leaves_one_the_same_command_resumes(
+    tmp_path, monkeypatch, step
+):
+    """Creating a study is three writes: the storage's tables, the study, its search
+    settings. Whichever was the last before a kill, the same command opens the study and
+    runs on it."""
+    import nas.search.storage as storage_module
+
+    monkeypatch.setattr(storage_module, "CONFIG_WAIT_SECONDS", 0.2)
+    spec = tiny(tmp_path, budget=1, strategy="random").resolved()
+    storage = nas.search.storage.open_storage(spec.storage)
+    if step != "schema only":
+        study = optuna.create_study(
+            storage=storage, study_name=spec.study, directions=spec.directions
+        )
+        if step == "settings":
+            study.set_user_attr("search_config", spec.identity())
+    study = open_study(spec)
+    assert study.user_attrs["search_config"] == spec.identity()
+    assert networks_done(run_search(spec).get_trials()) == 1
+
+
+def test_a_study_without_settings_but_other_directions_is_not_taken(tmp_path, monkeypatch):
+    import nas.search.storage as storage_module
+
+    monkeypatch.setattr(storage_module, "CONFIG_WAIT_SECONDS", 0.2)
+    spec = tiny(tmp_path, budget=1, strategy="random").resolved()
+    storage = nas.search.storage.open_storage(spec.storage)
+    optuna.create_study(storage=storage, study_name=spec.study, direction="minimize")
     with pytest.raises(SparseNASError, match="not created by `nas search`"):
         open_study(spec)
