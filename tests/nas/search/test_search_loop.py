@@ -304,12 +304,18 @@ def test_a_trial_whose_worker_died_before_its_first_heartbeat_is_taken_over(tmp_
     """Issue 16, fault 1: a trial asked by a worker killed before any heartbeat holds the
     budget until the grace has passed since its start; the search waits (saying how long)
     instead of spinning or ending short, then trains the budget itself."""
-    spec = tiny(tmp_path, budget=2, strategy="random", grace=1)
-    dead = open_study(spec.resolved()).ask()  # no heartbeat, no attributes: killed at once
-    events = []
-    study = run_search(tiny(tmp_path, budget=1, strategy="random", grace=1), events.append)
+    spec = tiny(tmp_path, budget=1, strategy="random", grace=1)
+    other = open_study(spec.resolved())
+    events, dead = [], []
+
+    def hear(event) -> None:
+        if event.kind == "start":  # the other worker asks just before this one's first look,
+            dead.append(other.ask())  # so its trial is fresh then, however slow the start
+        events.append(event)
+
+    study = run_search(spec, hear)
     trials = study.get_trials()
-    assert trials[dead.number].state == TrialState.FAIL
+    assert trials[dead[0].number].state == TrialState.FAIL
     assert len(started(study)) == 1 and trials[1].state == TrialState.COMPLETE
     waits = [e.message for e in events if e.kind == "wait"]
     assert waits and "taken over in" in waits[0] and "1 network(s) of other workers" in waits[0]
