@@ -155,7 +155,10 @@ def _find_root(folder: Path) -> Path:
 
 def _read_list(path: Path) -> set[str]:
     """The clips a list file names (``word/file.wav`` per line)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SparseNASError(f"could not read the list file '{path}' ({exc})") from None
     return {line.strip() for line in lines if line.strip()}
 
 

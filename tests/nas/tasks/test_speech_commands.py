@@ -108,6 +108,9 @@ def _break(folder: Path, fault: str) -> str:
     if fault == "missing list":
         (folder / "testing_list.txt").unlink()
         return "testing_list.txt not found"
+    if fault == "binary list":
+        (folder / "validation_list.txt").write_bytes(b"\xff\xfe\x00junk")
+        return "could not read the list file"
     if fault == "missing word":
         for path in (folder / "go").iterdir():
             path.unlink()
@@ -134,8 +137,8 @@ def _break(folder: Path, fault: str) -> str:
 
 @pytest.mark.parametrize(
     "fault",
-    ["missing list", "missing word", "sample rate", "stereo", "not a wav", "short noise",
-     "no noise"],
+    ["missing list", "binary list", "missing word", "sample rate", "stereo", "not a wav",
+     "short noise", "no noise"],
 )  # fmt: skip
 def test_a_bad_speech_folder_is_one_error(tmp_path, fault) -> None:
     folder = write_speech(tmp_path)
