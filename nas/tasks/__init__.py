@@ -89,17 +89,17 @@ def load_task(
     """Build the task named by ``spec``: one of TASK_NAMES, ``NAME:DIR`` for a FOLDER_TASKS
     data set or ``csv:PATH``.
 
-    ``n_strings`` sizes the Reber tasks (None keeps their default; the other tasks have
-    one size); the column names (None:
-    ``sequence``/``label`` or ``string``/``valid``) and a fixed ``test_data`` file only apply
-    to CSV files. Generated tasks come from the per-user task cache (nas.tasks.cache) when it
-    holds them, bit for bit the task generating them gives.
+    ``n_strings`` sizes the Reber tasks (None keeps their default; the other tasks have one
+    size); the column names (None: ``sequence``/``label`` or ``string``/``valid``) and a fixed
+    ``test_data`` file only apply to CSV files. Generated tasks come from the per-user task
+    cache (nas.tasks.cache) when it holds them, bit for bit the task generating them gives;
+    data folders are read afresh each time.
     """
     is_csv = spec.startswith("csv:") and spec[len("csv:") :]
     if test_data is not None and not is_csv:
         raise SparseNASError(
             f"a test file ({test_data}) needs a CSV task (csv:PATH), not {spec!r}; "
-            "the generated tasks make their own split"
+            "the other tasks make their own split or bring their published one"
         )
     if spec in _MAKERS:
         from nas.tasks.cache import cached_task
