@@ -31,7 +31,7 @@ from nas.search.spec import OBJECTIVES, SearchSpec
 from nas.search.strategies import strategies_help
 from nas.search.urls import shown_url
 from nas.search.workers import check_workers
-from nas.tasks import TASK_NAMES, TEST_DATA_HELP
+from nas.tasks import TASK_CHOICES, TEST_DATA_HELP
 
 D = SearchSpec  # option defaults are the spec's
 COLUMNS = {
@@ -51,7 +51,7 @@ def search_command(
         ),
     ],
     cell: Annotated[str, typer.Option(help=f"Recurrent cell: {', '.join(CELLS)}.")] = D.cell,
-    task: Annotated[str, typer.Option(help=f"Task: {', '.join(TASK_NAMES)} or csv:PATH.")] = D.task,
+    task: Annotated[str, typer.Option(help=f"Task: {TASK_CHOICES}.")] = D.task,
     test_data: Annotated[Path | None, typer.Option(help=TEST_DATA_HELP)] = None,
     epochs: Annotated[int, typer.Option(help="Training epochs of a network not stopped.")] = (
         D.epochs

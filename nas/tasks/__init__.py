@@ -1,6 +1,8 @@
-"""Sequence classification tasks: Reber grammars, row-by-row digits and the user's CSV files.
+"""Sequence classification tasks: Reber grammars, row-by-row digits, MNIST-1D, the user's CSV
+files and the published image and speech data sets read from their downloaded folders.
 
-Each task is built in-process from a seed and returned as a ``models.data.Task``.
+Each task is built in-process (from a seed, or from files and a seed for the splits) and
+returned as a ``models.data.Task``.
 """
 
 from __future__ import annotations
@@ -18,13 +20,20 @@ if TYPE_CHECKING:  # imported on first use: the names and help cost no torch or 
     from nas.tasks.csv_task import make_csv_task
     from nas.tasks.digits import make_digits_task
     from nas.tasks.embedded_reber import make_embedded_reber_task
+    from nas.tasks.folders import make_cifar10_task, make_seq_mnist_task
+    from nas.tasks.mnist1d import make_mnist1d_task
     from nas.tasks.reber import make_reber_task
     from nas.tasks.reber_thesis import make_reber_thesis_task
+    from nas.tasks.speech import make_speech_commands_task
 
-TASK_NAMES = ("reber", "reber-thesis", "embedded-reber", "digits")
+TASK_NAMES = ("reber", "reber-thesis", "embedded-reber", "digits", "mnist1d")
+FOLDER_TASKS = ("seq-mnist", "cifar10", "speech-commands")
+"""The tasks read from a downloaded data set's folder, named ``NAME:DIR``."""
+TASK_CHOICES = f"{', '.join(TASK_NAMES)}, {', '.join(f'{n}:DIR' for n in FOLDER_TASKS)} or csv:PATH"
+"""Every form of ``--task``, in one line."""
 TASK_HELP = (
-    f"Task: {', '.join(TASK_NAMES)} or csv:PATH (columns `sequence`, `label` or the thesis' "
-    "`string`, `valid`)."
+    f"Task: {TASK_CHOICES} (CSV columns `sequence`, `label` or the thesis' `string`, `valid`; "
+    "DIR: the folder a download unpacks to, see docs/tasks.md)."
 )
 """The ``--task`` option's help, the same in every command."""
 TEST_DATA_HELP = (
@@ -34,15 +43,21 @@ TEST_DATA_HELP = (
 """The ``--test-data`` option's help, the same in every command."""
 
 __all__ = [
+    "FOLDER_TASKS",
+    "TASK_CHOICES",
     "TASK_HELP",
     "TEST_DATA_HELP",
     "TASK_NAMES",
     "load_task",
     "make_csv_task",
     "make_digits_task",
+    "make_cifar10_task",
     "make_embedded_reber_task",
+    "make_mnist1d_task",
     "make_reber_task",
     "make_reber_thesis_task",
+    "make_seq_mnist_task",
+    "make_speech_commands_task",
 ]
 
 
@@ -51,8 +66,16 @@ _MAKERS = {
     "reber-thesis": "make_reber_thesis_task",
     "embedded-reber": "make_embedded_reber_task",
     "digits": "make_digits_task",
+    "mnist1d": "make_mnist1d_task",
 }
 """The tasks generated from a seed (the grammars also from a size), and their makers."""
+_ONE_SIZE = ("digits", "mnist1d")
+"""Generated tasks of one fixed size: ``n_strings`` does not apply to them."""
+_FOLDER_MAKERS = {
+    "seq-mnist": "make_seq_mnist_task",
+    "cifar10": "make_cifar10_task",
+    "speech-commands": "make_speech_commands_task",
+}
 
 
 def load_task(
@@ -63,33 +86,40 @@ def load_task(
     label_column: str | None = None,
     test_data: str | Path | None = None,
 ) -> Task:
-    """Build the task named by ``spec``: one of TASK_NAMES or ``csv:PATH``.
+    """Build the task named by ``spec``: one of TASK_NAMES, ``NAME:DIR`` for a FOLDER_TASKS
+    data set or ``csv:PATH``.
 
-    ``n_strings`` sizes the Reber tasks (None keeps their default); the column names (None:
-    ``sequence``/``label`` or ``string``/``valid``) and a fixed ``test_data`` file only apply
-    to CSV files. Generated tasks come from the per-user task cache (nas.tasks.cache) when it
-    holds them, bit for bit the task generating them gives.
+    ``n_strings`` sizes the Reber tasks (None keeps their default; the other tasks have one
+    size); the column names (None: ``sequence``/``label`` or ``string``/``valid``) and a fixed
+    ``test_data`` file only apply to CSV files. Generated tasks come from the per-user task
+    cache (nas.tasks.cache) when it holds them, bit for bit the task generating them gives;
+    data folders are read afresh each time.
     """
     is_csv = spec.startswith("csv:") and spec[len("csv:") :]
     if test_data is not None and not is_csv:
         raise SparseNASError(
             f"a test file ({test_data}) needs a CSV task (csv:PATH), not {spec!r}; "
-            "the generated tasks make their own split"
+            "the other tasks make their own split or bring their published one"
         )
     if spec in _MAKERS:
         from nas.tasks.cache import cached_task
 
-        size = None if spec == "digits" else n_strings  # digits has one size
-        params = {"task": spec, "seed": seed, "n_strings": size}
+        size = None if spec in _ONE_SIZE else n_strings
+        params = {"task": spec, "seed": seed, "n_strings": size, **_versions(spec)}
         return cached_task(params, lambda: _generate(spec, seed, size))
+    name, _, folder = spec.partition(":")
+    if name in _FOLDER_MAKERS:
+        if not folder.strip():
+            raise SparseNASError(f"task {name}:DIR needs the data set's folder after the colon")
+        make = getattr(sys.modules[__name__], _FOLDER_MAKERS[name])
+        return make(folder, seed=seed)
     if is_csv:
         from nas.tasks.csv_task import make_csv_task
 
         return make_csv_task(
             spec[len("csv:") :], sequence_column, label_column, seed=seed, test_path=test_data
         )
-    choices = ", ".join(TASK_NAMES)
-    raise SparseNASError(f"unknown task {spec!r}; choose one of {choices} or csv:PATH")
+    raise SparseNASError(f"unknown task {spec!r}; choose one of {TASK_CHOICES}")
 
 
 def _generate(spec: str, seed: int, n_strings: int | None) -> Task:
@@ -99,12 +129,25 @@ def _generate(spec: str, seed: int, n_strings: int | None) -> Task:
     return make(seed=seed) if n_strings is None else make(n_strings=n_strings, seed=seed)
 
 
+def _versions(spec: str) -> dict[str, str]:
+    """The versions of outside generators a task depends on (the cache keys on them)."""
+    if spec != "mnist1d":
+        return {}
+    from nas.tasks.mnist1d import package_version
+
+    return {"mnist1d": package_version()}
+
+
 __getattr__ = lazy_exports(
     __name__,
     {
         "make_csv_task": "nas.tasks.csv_task",
         "make_digits_task": "nas.tasks.digits",
+        "make_cifar10_task": "nas.tasks.folders",
         "make_embedded_reber_task": "nas.tasks.embedded_reber",
+        "make_mnist1d_task": "nas.tasks.mnist1d",
+        "make_seq_mnist_task": "nas.tasks.folders",
+        "make_speech_commands_task": "nas.tasks.speech",
         "make_reber_task": "nas.tasks.reber",
         "make_reber_thesis_task": "nas.tasks.reber_thesis",
     },
