@@ -81,7 +81,8 @@ class SearchSpec:
     nodes : inclusive node range, ``(low, high)`` or ``"low:high"``, low >= 3.
     families : graph families searched (``"ws,ba,er"``, ``"all"`` or a sequence).
     storage : Optuna storage URL; default ``sqlite:///<out>/study.db``.
-    study : study name; default ``<cell>-<task>`` (a CSV task by its file's stem).
+    study : study name; default ``<cell>-<task>`` (a CSV task by its file's stem, a folder
+        task by its kind: ``gru-seq-mnist``).
     out : output folder; default ``runs/<study>``.
     seed : seeds the samplers, the pool, the predictor and the training seed.
     warm_start : an evaluations table (CSV/Parquet, ours or the thesis') whose rows of this
@@ -166,7 +167,8 @@ class SearchSpec:
 
     def resolved(self) -> SearchSpec:
         """The spec with the study name, out dir and storage URL filled in."""
-        task_label = Path(self.task[4:]).stem if self.task.startswith("csv:") else self.task
+        kind, _, where = self.task.partition(":")
+        task_label = Path(where).stem if kind == "csv" else kind  # a folder task by its kind
         study = self.study or _slug(f"{self.cell}-{task_label}")
         out = self.out or str(Path("runs") / _slug(study))
         storage = self.storage or f"sqlite:///{Path(out) / 'study.db'}"
