@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike
@@ -141,11 +142,11 @@ def load_exported(folder: str | PathLike[str]) -> ExportedNetwork:
                 f"'{file}' does not match its checksum in {CARD}: the file is corrupt or "
                 "from another export"
             )
-    least = _least_weights(card) * _LEAST_BYTES_PER_WEIGHT
-    if (path / WEIGHTS).stat().st_size < least:
+    least, size = _least_weights(card) * _LEAST_BYTES_PER_WEIGHT, (path / WEIGHTS).stat().st_size
+    if size < least:
         raise SparseNASError(
-            f"'{path / CARD}' describes a network larger than '{path / WEIGHTS}' can hold "
-            f"(at least {least} bytes of weights): the card does not belong to these weights"
+            f"'{path / WEIGHTS}' holds {size} bytes, fewer than the network of {CARD} needs "
+            f"(at least {least}): it is truncated, or the card is not the one of these weights"
         )
     graph = read_graph(path / GRAPHML)
     model = build_network(graph, card)
@@ -252,9 +253,11 @@ def load_weights(model: torch.nn.Module, path: Path, purpose: str = "") -> None:
     not a tensor, shapes of another network) is one SparseNASError."""
     where = f"'{path}' {purpose}".rstrip()
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's notes on pickle protocols: not for users
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 (a crafted or damaged file raises anything)
-        raise SparseNASError(f"cannot load {where}: {_unreadable(exc)}") from None
+        raise SparseNASError(f"cannot load {where}: {_unreadable(exc, path)}") from None
     if not isinstance(state, Mapping) or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
     ):
@@ -266,19 +269,22 @@ def load_weights(model: torch.nn.Module, path: Path, purpose: str = "") -> None:
         raise SparseNASError(f"cannot load {where} ({reason})") from None
 
 
-def _unreadable(exc: Exception) -> str:
+def _unreadable(exc: Exception, path: Path) -> str:
     """Why torch could not read a weights file, without torch's advice to unpickle it."""
-    text = " ".join(str(exc).split())
-    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if isinstance(exc, (PermissionError, FileNotFoundError, IsADirectoryError)):
+        return f"it cannot be read ({exc.strerror})"
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
     if found:
         return (
             f"it refers to {found.group(1)}, which a weights file never holds (it holds "
             "tensors only; the file is not loaded)"
         )
-    if isinstance(exc, EOFError) or "Ran out of input" in text:
+    if isinstance(exc, EOFError):
         return "it is empty or truncated"
-    if "zip archive" in text or "central directory" in text:
-        return "it is a damaged or truncated PyTorch zip file"
+    with open(path, "rb") as stream:
+        zipped = stream.read(4) == b"PK\x03\x04"
+    if zipped:
+        return f"it is a damaged or truncated PyTorch zip file ({type(exc).__name__})"
     return f"it is not a PyTorch weights file ({type(exc).__name__})"
 
 
