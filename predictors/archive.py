@@ -24,7 +24,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
 from sklearn.pipeline import Pipeline
 from sklearn.tree._tree import Tree
 from xgboost import XGBRegressor
@@ -63,6 +62,8 @@ def write_archive(path: Path, card: dict[str, Any], estimator: GraphRegressor) -
         shell.model_, *shell.bootstraps_ = [_without_booster(pipe) for pipe in pipelines]
     else:
         shell = estimator
+    import skops.io as sio  # imports all of scikit-learn's estimators: only when needed
+
     full = {**card, "boosters": len(boosters)}
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(CARD, json.dumps(full, indent=2) + "\n")
@@ -91,6 +92,8 @@ def read_estimator(archive: zipfile.ZipFile, card: dict[str, Any], source: str) 
     names = set(archive.namelist())
     if MODEL not in names:
         raise SparseNASError(f"{source} is incomplete ({MODEL} is missing)")
+    import skops.io as sio  # imports all of scikit-learn's estimators: only when needed
+
     data = archive.read(MODEL)
     try:
         untrusted = [name for name in sio.get_untrusted_types(data=data) if name not in TRUSTED]
