@@ -18,6 +18,7 @@ import hashlib
 import platform
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from importlib import metadata
 from os import PathLike
@@ -179,7 +180,8 @@ def _read_zip(path: Path, source: str) -> tuple[dict, GraphRegressor]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # sklearn's own version warning: ours is clearer
                 return card, archive.read_estimator(zipped, card, source)
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError,
+            RuntimeError, ValueError) as exc:  # fmt: skip
         raise SparseNASError(f"{source} is corrupt ({type(exc).__name__})") from None
 
 

@@ -194,6 +194,10 @@ CRAFTED = {
         "XGBoost models its card.json",
     ),
     "truncated": (lambda p: p.write_bytes(p.read_bytes()[:-200]), "corrupt"),
+    "compressed bytes damaged": (
+        lambda p: p.write_bytes(p.read_bytes()[:60] + bytes(40) + p.read_bytes()[100:]),
+        r"is corrupt \((BadZipFile|error)\)",
+    ),
 }
 
 
