@@ -265,8 +265,11 @@ def load_weights(model: torch.nn.Module, path: Path, purpose: str = "") -> None:
     try:
         model.load_state_dict(state, strict=True)
     except (RuntimeError, ValueError, TypeError) as exc:
-        reason = " ".join(str(exc).split())[:200]
-        raise SparseNASError(f"cannot load {where} ({reason})") from None
+        # torch lists one problem per "\n\t" line: name the first, count the others.
+        problems = [" ".join(p.split()) for p in str(exc).split("\n\t")[1:] if p.strip()]
+        reason = problems[0][:200] if problems else " ".join(str(exc).split())[:200]
+        more = f"; and {len(problems) - 1} more" if len(problems) > 1 else ""
+        raise SparseNASError(f"cannot load {where}: it does not fit ({reason}{more})") from None
 
 
 def _unreadable(exc: Exception, path: Path) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -123,7 +124,9 @@ def read_estimator(archive: zipfile.ZipFile, card: dict[str, Any], source: str) 
         try:
             booster.load_model(bytearray(archive.read(name)))
         except Exception as exc:  # noqa: BLE001 (XGBoost's parser on a crafted file)
-            reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            # XGBoost's messages start "[hh:mm:ss] /its/source.cc:line:": keep what follows.
+            text = re.sub(r"^\[[\d:]+\]\s+\S+:\d+:\s*", "", str(exc).strip())
+            reason = text.splitlines()[0][:120] if text else type(exc).__name__
             raise SparseNASError(f"{source} has a corrupt {name} ({reason})") from None
         pipe.steps[-1] = (pipe.steps[-1][0], booster)
     return estimator

@@ -182,7 +182,8 @@ def _read_zip(path: Path, source: str) -> tuple[dict, GraphRegressor]:
                 return card, archive.read_estimator(zipped, card, source)
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError,
             RuntimeError, ValueError) as exc:  # fmt: skip
-        raise SparseNASError(f"{source} is corrupt ({type(exc).__name__})") from None
+        kind = "zlib.error" if isinstance(exc, zlib.error) else type(exc).__name__
+        raise SparseNASError(f"{source} is corrupt ({kind})") from None
 
 
 def _read_pickle(path: Path, source: str) -> tuple[dict, object]:

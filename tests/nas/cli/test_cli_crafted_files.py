@@ -252,7 +252,10 @@ WEIGHTS_FILES = {
         lambda p, m: pickle.dumps([Payload(m), bytes(400_000)], protocol=2),
         "it refers to io.open, which a weights file never holds",
     ),
-    "wrong tensor shapes": (wrong_shapes, "size mismatch for"),
+    "wrong tensor shapes": (
+        wrong_shapes,
+        "it does not fit (size mismatch for embedding.weight: copying a param with shape",
+    ),
     "not tensors": (not_tensors, "it does not hold a state_dict of tensors"),
     "an empty file": (lambda p, m: b"", "holds 0 bytes, fewer than the network of card.json"),
 }
