@@ -12,12 +12,20 @@
 
 Rebuilt from the same files on the same machine, the network computes exactly what it
 computed before export.
+
+An export may come from someone else, so nothing in it is trusted: ``card.json`` is checked
+against ``check_card``'s schema (types, ranges, and sizes that the weights file can hold)
+before anything is built, and the weights are read with ``torch.load(weights_only=True)``
+(tensors and plain containers only; no code), every failure one ``SparseNASError``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -26,10 +34,11 @@ from typing import Any
 import networkx as nx
 import torch
 
+from core.checks import check_choice, check_int
 from core.errors import SparseNASError
 from graphs.dag import layered_dag
 from graphs.io import read_graph, write_graph
-from models.cells import DEFAULT_EMBEDDING_DIM, check_cell
+from models.cells import CELLS, DEFAULT_EMBEDDING_DIM
 from models.networks import SparseRNNClassifier, parameter_counts
 
 CARD = "card.json"
@@ -38,6 +47,13 @@ EDGES = "graph.edges"
 WEIGHTS = "weights.pt"
 FORMAT = "sparse-rnn-nas/export/1"
 _REQUIRED = ("format", "cell", "n_classes", "input", "files")
+# The card's sizes, bounded before any network is built (far above any task of this project).
+MAX_VOCAB = 1_000_000
+MAX_FEATURES = 100_000
+MAX_CLASSES = 100_000
+MAX_EMBEDDING = 4096
+_LEAST_BYTES_PER_WEIGHT = 2  # half precision: a weights file holds at least this per weight
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -51,19 +67,17 @@ class ExportedNetwork:
 
 def build_network(graph: nx.Graph, card: dict[str, Any]) -> SparseRNNClassifier:
     """The (untrained) classifier the card describes, wired by ``graph``."""
-    source = card.get("input") or {}
-    kind = source.get("kind")
-    if kind == "tokens":
-        shape = {"vocab_size": int(source["vocab_size"])}
-    elif kind == "features":
-        shape = {"n_features": int(source["n_features"])}
+    check_card(card, "the card", received=False)
+    source = card["input"]
+    if source["kind"] == "tokens":
+        shape = {"vocab_size": source["vocab_size"]}
     else:
-        raise SparseNASError(f"the card's input kind must be tokens or features (got {kind!r})")
+        shape = {"n_features": source["n_features"]}
     return SparseRNNClassifier(
         layered_dag(graph),
-        check_cell(card["cell"]),
-        int(card["n_classes"]),
-        embedding_dim=int(card.get("embedding_dim", DEFAULT_EMBEDDING_DIM)),
+        card["cell"],
+        card["n_classes"],
+        embedding_dim=card.get("embedding_dim", DEFAULT_EMBEDDING_DIM),
         **shape,
     )
 
@@ -128,16 +142,15 @@ def load_exported(folder: str | PathLike[str]) -> ExportedNetwork:
                 f"'{file}' does not match its checksum in {CARD}: the file is corrupt or "
                 "from another export"
             )
+    least, size = _least_weights(card) * _LEAST_BYTES_PER_WEIGHT, (path / WEIGHTS).stat().st_size
+    if size < least:
+        raise SparseNASError(
+            f"'{path / WEIGHTS}' holds {size} bytes, fewer than the network of {CARD} needs "
+            f"(at least {least}): it is truncated, or the card is not the one of these weights"
+        )
     graph = read_graph(path / GRAPHML)
     model = build_network(graph, card)
-    try:
-        state = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
-        model.load_state_dict(state, strict=True)
-    except (RuntimeError, OSError, ValueError, TypeError, AttributeError) as exc:
-        reason = " ".join(str(exc).split())[:200]
-        raise SparseNASError(
-            f"cannot load '{path / WEIGHTS}' into the network ({reason})"
-        ) from None
+    load_weights(model, path / WEIGHTS, "into the network")
     model.eval()
     return ExportedNetwork(model=model, graph=graph, card=card)
 
@@ -160,7 +173,122 @@ def read_card(folder: Path) -> dict[str, Any]:
         raise SparseNASError(f"'{file}' has format {card['format']!r}; this version reads {FORMAT}")
     if not isinstance(card["files"], dict) or not isinstance(card["input"], dict):
         raise SparseNASError(f"'{file}' is malformed: files and input must be objects")
-    return card
+    return check_card(card, f"'{file}'")
+
+
+def check_card(card: Mapping[str, Any], source: str, *, received: bool = True) -> dict[str, Any]:
+    """``card`` (as a dict) if its fields have the types and ranges loading relies on: the
+    cell; ``n_classes``, ``embedding_dim`` and the input's sizes within ``MAX_*``; the
+    vocabulary's ids in ``[1, vocab_size)``; and, for a ``received`` card (read from an
+    export), one class name per class and a SHA-256 per file. Other fields (accuracy,
+    seeds, versions...) are for people and are not read."""
+    try:
+        _check_network(card)
+        if received:
+            _check_received(card)
+    except SparseNASError as exc:
+        raise SparseNASError(f"{source} is invalid: {exc}") from None
+    return dict(card)
+
+
+def _check_received(card: Mapping[str, Any]) -> None:
+    names, files = card.get("class_names"), card.get("files")
+    if names is not None and (not _strings(names) or len(names) != card["n_classes"]):
+        raise SparseNASError(
+            f"class_names must be a list of {card['n_classes']} strings (one per class)"
+        )
+    if not isinstance(files, Mapping) or not all(
+        isinstance(v, str) and _SHA256.fullmatch(v) for v in files.values()
+    ):
+        raise SparseNASError("files must map each file name to its SHA-256 (64 hex digits)")
+
+
+def _check_network(card: Mapping[str, Any]) -> None:
+    if not isinstance(card, Mapping):
+        raise SparseNASError("it is not a JSON object")
+    for key in ("cell", "n_classes", "input"):
+        if key not in card:
+            raise SparseNASError(f"it lacks {key}")
+    check_choice(card["cell"], "cell", CELLS)
+    check_int(card["n_classes"], "n_classes", low=2, high=MAX_CLASSES)
+    check_int(card.get("embedding_dim", 1), "embedding_dim", low=1, high=MAX_EMBEDDING)
+    source = card["input"]
+    if not isinstance(source, Mapping):
+        raise SparseNASError("input must be an object")
+    kind = check_choice(source.get("kind"), "input kind", ("tokens", "features"))
+    if kind == "features":
+        check_int(source.get("n_features"), "input.n_features", low=1, high=MAX_FEATURES)
+        return
+    size = check_int(source.get("vocab_size"), "input.vocab_size", low=2, high=MAX_VOCAB)
+    vocabulary = source.get("vocabulary")
+    if not isinstance(vocabulary, Mapping) or not vocabulary:
+        raise SparseNASError("input.vocabulary must map each token to its id")
+    for token, number in vocabulary.items():
+        if not token or isinstance(number, bool) or not isinstance(number, int):
+            raise SparseNASError(f"input.vocabulary must map tokens to integer ids (got {token!r})")
+        if not 1 <= number < size:
+            raise SparseNASError(
+                f"input.vocabulary's id of {token!r} must be in [1, {size - 1}] (got {number})"
+            )
+
+
+def _strings(values: object) -> bool:
+    return isinstance(values, list) and all(isinstance(v, str) for v in values)
+
+
+def _least_weights(card: Mapping[str, Any]) -> int:
+    """Weights the card's network has at least: its embedding (or one per input feature)
+    and one per class in the readout."""
+    source = card["input"]
+    if source["kind"] == "tokens":
+        inputs = source["vocab_size"] * card.get("embedding_dim", DEFAULT_EMBEDDING_DIM)
+    else:
+        inputs = source["n_features"]
+    return inputs + card["n_classes"]
+
+
+def load_weights(model: torch.nn.Module, path: Path, purpose: str = "") -> None:
+    """Load the ``state_dict`` in ``path`` into ``model``, reading tensors only
+    (``weights_only=True``). Any failure (not a weights file, truncated, an object that is
+    not a tensor, shapes of another network) is one SparseNASError."""
+    where = f"'{path}' {purpose}".rstrip()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's notes on pickle protocols: not for users
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 (a crafted or damaged file raises anything)
+        raise SparseNASError(f"cannot load {where}: {_unreadable(exc, path)}") from None
+    if not isinstance(state, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise SparseNASError(f"cannot load {where}: it does not hold a state_dict of tensors")
+    try:
+        model.load_state_dict(state, strict=True)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        # torch lists one problem per "\n\t" line: name the first, count the others.
+        problems = [" ".join(p.split()) for p in str(exc).split("\n\t")[1:] if p.strip()]
+        reason = problems[0][:200] if problems else " ".join(str(exc).split())[:200]
+        more = f"; and {len(problems) - 1} more" if len(problems) > 1 else ""
+        raise SparseNASError(f"cannot load {where}: it does not fit ({reason}{more})") from None
+
+
+def _unreadable(exc: Exception, path: Path) -> str:
+    """Why torch could not read a weights file, without torch's advice to unpickle it."""
+    if isinstance(exc, (PermissionError, FileNotFoundError, IsADirectoryError)):
+        return f"it cannot be read ({exc.strerror})"
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+    if found:
+        return (
+            f"it refers to {found.group(1)}, which a weights file never holds (it holds "
+            "tensors only; the file is not loaded)"
+        )
+    if isinstance(exc, EOFError):
+        return "it is empty or truncated"
+    with open(path, "rb") as stream:
+        zipped = stream.read(4) == b"PK\x03\x04"
+    if zipped:
+        return f"it is a damaged or truncated PyTorch zip file ({type(exc).__name__})"
+    return f"it is not a PyTorch weights file ({type(exc).__name__})"
 
 
 def _sha256(path: Path) -> str:

@@ -1,12 +1,14 @@
 """Train a predictor on an evaluations table, save it, load it and predict with it.
 
-A saved predictor is one joblib file holding a dict: the fitted ``GraphRegressor``, the
-feature list (in the order the model expects), the cell, a SHA-256 hash of the training
-data (feature names, feature values and targets), the number of training rows and the
-library versions it was fitted with. Loading checks all of it: a missing, corrupt or foreign
-file is a ``SparseNASError`` with a one-line message, and a version mismatch warns.
+A saved predictor is one zip file (``predictors.archive``) that holds data only: a
+``card.json`` (the feature list in the order the model expects, the cell, a SHA-256 hash of
+the training data, the number of training rows, the library versions it was fitted with),
+the fitted ``GraphRegressor`` in skops' secure format and, for xgboost, XGBoost's own JSON.
+Loading it runs no code from the file. Loading checks all of it: a missing, corrupt or
+foreign file is a ``SparseNASError`` with a one-line message, and a version mismatch warns.
 
-joblib files are pickles: load only predictors you trust.
+Predictors of format 1 were joblib pickles, which run code when unpickled: they are refused
+with the fix (train again, or ``trust_pickle=True`` for a file you made yourself).
 """
 
 from __future__ import annotations
@@ -15,27 +17,33 @@ import contextlib
 import hashlib
 import platform
 import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from importlib import metadata
 from os import PathLike
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 
+from core.checks import check_int
 from core.errors import SparseNASError, existing_file
+from predictors import archive
 from predictors.regressors import GraphRegressor, check_kind
 from predictors.table import EvaluationTable, load_table
 
 FORMAT = "sparse-rnn-nas predictor"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+PICKLE_VERSION = 1  # the joblib pickle of format 1, read only with trust_pickle
 PREDICTION = "predicted_acc"
 PREDICTION_STD = "predicted_std"
 
-_DISTRIBUTIONS = ("numpy", "pandas", "scikit-learn", "xgboost", "joblib", "sparse-rnn-nas")
+_DISTRIBUTIONS = (
+    "numpy", "pandas", "scikit-learn", "xgboost", "skops", "joblib", "sparse-rnn-nas"
+)  # fmt: skip
 _CHECKED = ("scikit-learn", "xgboost")
-_KEYS = ("estimator", "features", "cell", "data_hash", "rows", "versions")
+_KEYS = ("features", "cell", "data_hash", "rows", "versions")
 
 
 @dataclass(frozen=True)
@@ -108,12 +116,13 @@ def fit_predictor(
 
 
 def save_predictor(predictor: Predictor, path: str | PathLike[str]) -> Path:
-    """Write ``predictor`` to ``path`` (joblib, compressed); returns the path."""
+    """Write ``predictor`` to ``path`` (a zip of card.json and the model as data, see
+    ``predictors.archive``); returns the path."""
     path = Path(path)
-    payload = {
+    card = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "estimator": predictor.estimator,
+        "kind": predictor.estimator.kind_,
         "features": list(predictor.features),
         "cell": predictor.cell,
         "data_hash": predictor.data_hash,
@@ -123,19 +132,23 @@ def save_predictor(predictor: Predictor, path: str | PathLike[str]) -> Path:
     try:
         if path.parent != Path():
             path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(payload, path, compress=3)
+        archive.write_archive(path, card, predictor.estimator)
     except OSError as exc:
         raise SparseNASError(f"cannot write predictor file '{path}': {exc.strerror}") from None
     return path
 
 
-def load_predictor(path: str | PathLike[str]) -> Predictor:
-    """Read a predictor written by ``save_predictor``.
+def load_predictor(path: str | PathLike[str], *, trust_pickle: bool = False) -> Predictor:
+    """Read a predictor written by ``save_predictor``; nothing in the file is run.
+
+    ``trust_pickle`` also reads format 1 (a joblib pickle, which runs code when loaded):
+    only for files you made yourself.
 
     Raises
     ------
     SparseNASError
-        If the file is missing, corrupt, not a predictor or of a newer format.
+        If the file is missing, corrupt, not a predictor, of a newer format, or a pickle
+        without ``trust_pickle``.
 
     Warns
     -----
@@ -144,29 +157,89 @@ def load_predictor(path: str | PathLike[str]) -> Predictor:
     """
     path = existing_file(path, "predictor file")
     source = f"predictor file '{path}'"
+    if zipfile.is_zipfile(path):
+        card, estimator = _read_zip(path, source)
+    elif archive.looks_pickled(path):
+        if not trust_pickle:
+            raise SparseNASError(
+                f"{source} is an old-format predictor (a pickle, which can run code when "
+                "loaded): train it again with `nas predictor train`, or pass --trust-pickle "
+                "if you made the file yourself"
+            )
+        card, estimator = _read_pickle(path, source)
+    else:
+        raise SparseNASError(f"{source} is corrupt or not a predictor file")
+    return _checked(card, estimator, source)
+
+
+def _read_zip(path: Path, source: str) -> tuple[dict, GraphRegressor]:
+    try:
+        with zipfile.ZipFile(path) as zipped:
+            card = archive.read_card(zipped, source)
+            _check_format(card, source, FORMAT_VERSION)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # sklearn's own version warning: ours is clearer
+                return card, archive.read_estimator(zipped, card, source)
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError,
+            RuntimeError, ValueError) as exc:  # fmt: skip
+        kind = "zlib.error" if isinstance(exc, zlib.error) else type(exc).__name__
+        raise SparseNASError(f"{source} is corrupt ({kind})") from None
+
+
+def _read_pickle(path: Path, source: str) -> tuple[dict, object]:
+    """Format 1 (a joblib pickle of one dict); runs whatever the file holds."""
+    import joblib
+
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # sklearn's own version warning: ours is clearer
+            warnings.simplefilter("ignore")
             payload = joblib.load(path)
     except Exception as exc:  # noqa: BLE001 (unpickling a corrupt file raises anything)
         raise SparseNASError(
             f"{source} is corrupt or not a joblib file ({type(exc).__name__})"
         ) from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    if not isinstance(payload, dict):
         raise SparseNASError(f"{source} is not a predictor saved by `nas predictor train`")
-    if payload.get("format_version") != FORMAT_VERSION:
+    _check_format(payload, source, PICKLE_VERSION)
+    return payload, payload.get("estimator")
+
+
+def _check_format(card: dict, source: str, version: int) -> None:
+    if card.get("format") != FORMAT:
+        raise SparseNASError(f"{source} is not a predictor saved by `nas predictor train`")
+    if card.get("format_version") != version:
         raise SparseNASError(
-            f"{source} has format version {payload.get('format_version')!r}; "
+            f"{source} has format version {card.get('format_version')!r}; "
             f"this version reads {FORMAT_VERSION}"
         )
-    lacking = [key for key in _KEYS if key not in payload]
-    estimator = payload.get("estimator")
+
+
+def _checked(card: dict, estimator: object, source: str) -> Predictor:
+    """The Predictor of a read card and estimator, once both hold together."""
+    lacking = [key for key in _KEYS if key not in card]
     if lacking or not isinstance(estimator, GraphRegressor) or not hasattr(estimator, "model_"):
         raise SparseNASError(f"{source} is incomplete (no fitted model or metadata)")
-    features = tuple(str(name) for name in payload["features"])
+    features = card["features"]
+    if not isinstance(features, list) or not all(isinstance(name, str) for name in features):
+        raise SparseNASError(f"{source} has a feature list that is not a list of names")
+    features = tuple(features)
     if not features or len(features) != getattr(estimator, "n_features_in_", -1):
         raise SparseNASError(f"{source} has a feature list that does not match its model")
-    versions = {str(k): str(v) for k, v in dict(payload["versions"]).items()}
+    cell, versions = card["cell"], card["versions"]
+    if not (cell is None or isinstance(cell, str)) or not isinstance(card["data_hash"], str):
+        raise SparseNASError(f"{source} has a malformed cell or data hash")
+    if not isinstance(versions, dict):
+        raise SparseNASError(f"{source} has malformed library versions")
+    try:
+        rows = check_int(card["rows"], "rows", low=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            estimator.predict(pd.DataFrame(np.zeros((1, len(features))), columns=features))
+    except SparseNASError as exc:
+        raise SparseNASError(f"{source} is malformed: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 (a crafted model fails in any way)
+        raise SparseNASError(f"{source} holds a model that cannot predict ({exc!r:.120})") from None
+    versions = {str(k): str(v) for k, v in versions.items()}
     now = library_versions()
     changed = [
         f"{name} {versions.get(name)} -> {now[name]}"
@@ -178,14 +251,14 @@ def load_predictor(path: str | PathLike[str]) -> Predictor:
             f"{source} was fitted with other library versions ({', '.join(changed)}); "
             "its predictions may differ",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     return Predictor(
         estimator=estimator,
         features=features,
-        cell=payload["cell"],
-        data_hash=str(payload["data_hash"]),
-        rows=int(payload["rows"]),
+        cell=cell,
+        data_hash=card["data_hash"],
+        rows=rows,
         versions=versions,
     )
 

@@ -68,7 +68,10 @@ _LABELS = {
 @predictor_app.command()
 def train(
     data: Annotated[Path, typer.Option(help=DATA_HELP)],
-    out: Annotated[Path, typer.Option(help="Write the fitted predictor here (joblib).")],
+    out: Annotated[
+        Path,
+        typer.Option(help="Write the fitted predictor here (a zip: card.json, the model as data)."),
+    ],
     cell: Annotated[str | None, typer.Option(help=CELL_HELP)] = None,
     model: Annotated[str, typer.Option(help=f"Regressor: {', '.join(CHOICES)}.")] = "auto",
     features: Annotated[str, typer.Option(help=FEATURES_HELP)] = "all",
@@ -194,12 +197,20 @@ def predict(
     ],
     out: Annotated[Path | None, typer.Option(help="Write the rows with predictions (CSV).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+    trust_pickle: Annotated[
+        bool,
+        typer.Option(
+            help="Also load an old-format predictor (a joblib pickle). UNSAFE: a pickle runs "
+            "code when loaded; use it only for files you made yourself, never for files from "
+            "others."
+        ),
+    ] = False,
 ) -> None:
     """Predict the accuracy (and its uncertainty) of every graph in a table."""
 
     def run():
         check_out_file(out)
-        predictor = load_predictor(model)
+        predictor = load_predictor(model, trust_pickle=trust_pickle)
         return predictor, predictor.predict_table(data)
 
     predictor, frame = run_or_exit(run)

@@ -24,7 +24,13 @@ from graphs.families import FAMILIES
 from graphs.io import edges_from_string, read_graph
 from graphs.properties import PROPERTY_NAMES
 from models.cells import DEFAULT_EMBEDDING_DIM
-from models.export import ExportedNetwork, build_network, load_exported, save_exported
+from models.export import (
+    ExportedNetwork,
+    build_network,
+    load_exported,
+    load_weights,
+    save_exported,
+)
 from nas.reports.data import load_run
 from nas.reports.ranking import ranking
 from nas.search.results import BEST_DIR, best_file
@@ -79,12 +85,7 @@ def export_network(run_dir: str | Path, rank: int, out: str | Path) -> dict[str,
     graph = _graph(folder, trial, row)
     card = _card(run, row, task, config)
     model = build_network(graph, card)
-    try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        model.load_state_dict(state, strict=True)
-    except (RuntimeError, OSError, ValueError) as exc:
-        reason = " ".join(str(exc).split())[:200]
-        raise SparseNASError(f"cannot load '{weights}' ({reason})") from None
+    load_weights(model, weights)
     save_exported(model, graph, card, out)
     return load_exported(out).card
 
