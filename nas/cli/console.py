@@ -7,6 +7,7 @@ Imports no command module, so each command module can use it.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import warnings
@@ -32,7 +33,9 @@ T = TypeVar("T")
 def run_or_exit(action: Callable[[], T], *, writes: Path | None = None) -> T:
     """Run ``action``; its UserWarnings become ``warning:`` lines on stderr, and bad input
     (SparseNASError) one ``error:`` line and exit code 2. With ``writes``, an OSError is
-    taken as that path being unwritable (bad input too)."""
+    taken as that path being unwritable (bad input too), and a folder ``writes`` that the
+    failed action made and left empty is removed: bad input writes nothing."""
+    existed = writes is None or writes.exists()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         try:
@@ -43,10 +46,18 @@ def run_or_exit(action: Callable[[], T], *, writes: Path | None = None) -> T:
         except SparseNASError as exc:
             _show(caught)
             caught.clear()
+            if not existed:
+                _remove_if_empty(writes)  # type: ignore[arg-type]
             err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
         finally:
             _show(caught)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def _show(caught: list[warnings.WarningMessage]) -> None:

@@ -8,6 +8,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
+import nas.reports.data  # bound to the real read_study before a test patches it
 import nas.search.results
 from nas.cli import app
 
@@ -53,3 +54,4 @@ def test_a_study_db_that_is_no_study_is_refused_by_every_reader(
     lines = result.stderr.strip().splitlines()
     assert result.exit_code == 2 and len(lines) == 1, result.output
     assert lines[0].startswith("error: cannot open storage")
+    assert not (tmp_path / "exported").exists()  # nothing written
