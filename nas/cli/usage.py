@@ -18,8 +18,7 @@ ACCEPTS: dict[object, str] = {int: "an integer", float: "a number", Path: "a pat
 def usage_line(exc: errors.UsageError, args: Sequence[str], root: click.Command) -> str:
     """The one line (without ``error: ``) for ``exc``, raised while parsing ``args`` of the
     ``root`` command."""
-    named, path = _command_of(root, args)
-    command = exc.ctx.command_path if exc.ctx is not None else path
+    named, command = _command_of(root, args)  # "nas predictor eval", whatever the prog name
     if isinstance(exc, errors.MissingParameter) and exc.param is not None:
         kind = "option" if _is_option(exc.param) else "argument"
         return f"missing {kind} {_named(exc.param)}: {_described(exc.param)}"
