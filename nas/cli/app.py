@@ -63,11 +63,17 @@ class LazyCommands(TyperGroup):
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
-        name = args[0] if args else ""
-        if self.get_command(ctx, name) is None and not name.startswith("-"):
+        """Click's, but an unknown command's error lists the commands there are."""
+        try:
+            return super().resolve_command(ctx, args)
+        except errors.UsageError:
+            name = args[0] if args else ""
+            if not name or name.startswith("-") or self.get_command(ctx, name) is not None:
+                raise
             choices = ", ".join(self.list_commands(ctx))
-            raise errors.UsageError(f"no such command {name!r}; choose one of {choices}", ctx)
-        return super().resolve_command(ctx, args)
+            raise errors.UsageError(
+                f"no such command {name!r}; choose one of {choices}", ctx
+            ) from None
 
     def main(
         self,

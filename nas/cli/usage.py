@@ -61,7 +61,7 @@ def _named(param: click.Parameter) -> str:
 
 
 def _described(param: click.Parameter) -> str:
-    """``an integer (number of nodes)``: what ``param`` accepts and its help."""
+    """``an integer, number of nodes``: what ``param`` accepts, then its help."""
     text = (getattr(param, "help", None) or "").strip().rstrip(".")
     return f"{accepts(param)}, {text[:1].lower()}{text[1:]}" if text else accepts(param)
 
