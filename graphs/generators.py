@@ -32,6 +32,13 @@ Seed = int | np.random.Generator | None
 THESIS_NODES: tuple[int, int] = (10, 50)
 """Inclusive range the thesis preset draws the number of nodes from."""
 
+MAX_NODES = 500
+"""Most nodes a graph spec (and a search's node range) may ask for. Training memory grows
+about as nodes cubed: by the engine's estimate (``models.engine.planning.auto_slots``: batch
+32, the Reber task) one Sparse-RNN on a thesis-default WS graph needs about 4.4 GiB of
+activations at 500 nodes and 29 GiB at 1,000, beyond a usual machine; the thesis used 10 to 50.
+Checked before any graph is drawn, so a huge ``--nodes`` is one error line, not a full RAM."""
+
 _THESIS_ROUNDS = 100
 
 
@@ -312,6 +319,7 @@ class GraphSpec:
     def __post_init__(self) -> None:
         family = FAMILIES.get(self.family)
         nodes = check_int(self.nodes, "nodes")
+        check_int(nodes, "nodes", high=MAX_NODES)  # before the family's own checks draw anything
         given = {"k": self.k, "p": self.p, "m": self.m}
         extra = [n for n, v in given.items() if v is not None and n not in family.names]
         if extra:

@@ -2,7 +2,9 @@
 
 Bad input raises SparseNASError anywhere below; the commands run their library call inside
 ``nas.cli.console.run_or_exit``, which prints ``error: <message>`` on one line and exits
-with code 2. A command's module is imported when the command is looked up (``LazyCommands``),
+with code 2; a usage error Click finds (``--nodes abc``, an unknown or missing option) is
+the same one line and exit code 2 (``LazyCommands.main``, ``nas.cli.usage``), never Typer's
+usage box. A command's module is imported when the command is looked up (``LazyCommands``),
 so ``nas search --cell nope`` never imports what ``nas prune`` needs, and each command module
 checks its options before it imports torch, Optuna or pandas: an error appears at once.
 """
@@ -10,10 +12,16 @@ checks its options before it imports torch, Optuna or pandas: an error appears a
 from __future__ import annotations
 
 import importlib
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 import typer
 from typer import _click as click  # Typer's own copy of Click
+from typer._click import exceptions as errors
 from typer.core import TyperGroup
+
+from nas.cli.usage import usage_line
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("nas.cli.evaluate", "evaluate_command"),
@@ -51,6 +59,54 @@ class LazyCommands(TyperGroup):
             group.name, group.help = cmd_name, group.help or help_text
             return group
         return None
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Click's, but an unknown command's error lists the commands there are."""
+        try:
+            return super().resolve_command(ctx, args)
+        except errors.UsageError:
+            name = args[0] if args else ""
+            if not name or name.startswith("-") or self.get_command(ctx, name) is not None:
+                raise
+            choices = ", ".join(self.list_commands(ctx))
+            raise errors.UsageError(
+                f"no such command {name!r}; choose one of {choices}", ctx
+            ) from None
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click's ``main``, but a usage error is one ``error:`` line and exit code 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        given = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(given, prog_name, complete_var, False, **extra)
+        except errors.NoArgsIsHelpError as exc:
+            _exit(exc.exit_code)  # the help is already printed
+        except errors.UsageError as exc:
+            _exit(2, f"error: {usage_line(exc, given, self)}")
+        except errors.ClickException as exc:
+            message = exc.format_message()
+            _exit(exc.exit_code, f"error: {message[:1].lower()}{message[1:]}")
+        except errors.Abort:
+            _exit(1, "Aborted!")
+        _exit(code if isinstance(code, int) else 0)
+
+
+def _exit(code: int, line: str | None = None) -> NoReturn:
+    if line is not None:
+        from nas.cli.console import err_console
+
+        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+    sys.exit(code)
 
 
 app = typer.Typer(

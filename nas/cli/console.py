@@ -71,7 +71,8 @@ def _show(caught: list[warnings.WarningMessage]) -> None:
 
 @contextmanager
 def progress_bar(enabled: bool) -> Iterator[Progress]:
-    """A rich progress bar on stderr (a no-op when not ``enabled``)."""
+    """A rich progress bar on stderr (a no-op when not ``enabled``). A failure found while
+    it runs (an ``error:`` line and exit) erases it, so the error line is all that is left."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -80,7 +81,11 @@ def progress_bar(enabled: bool) -> Iterator[Progress]:
         TextColumn("{task.fields[status]}"),
     )
     with Progress(*columns, console=err_console, disable=not enabled, transient=False) as bar:
-        yield bar
+        try:
+            yield bar
+        except typer.Exit as stop:
+            bar.live.transient = stop.exit_code == 2
+            raise
 
 
 def save_csv(frame, out: Path) -> None:

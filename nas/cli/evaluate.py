@@ -9,8 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
+from core.checks import check_int
 from core.status import TrialStatus
 from graphs.families import FAMILIES
+from graphs.generators import MAX_NODES, GraphSpec
 from models.cells import CELLS, check_cell
 from models.train_spec import TrainSpec
 from nas.cli.console import console, pairs_table, progress_bar, records_table, run_or_exit
@@ -26,7 +28,9 @@ SEVERAL = ["graph", "nodes", "edges", "layers", "params_nonzero", "status", "val
 def evaluate_command(
     cell: Annotated[str, typer.Option(help=f"Recurrent cell: {', '.join(CELLS)}.")] = "gru",
     family: Annotated[str, typer.Option(help=f"Graph family: {', '.join(FAMILIES)}.")] = "ws",
-    nodes: Annotated[int, typer.Option(help="Number of nodes (neurons).")] = 30,
+    nodes: Annotated[
+        int, typer.Option(help=f"Number of nodes (neurons), at most {MAX_NODES}.")
+    ] = 30,
     k: Annotated[int | None, typer.Option(help=FAMILIES.option_help("k"))] = None,
     p: Annotated[float | None, typer.Option(help=FAMILIES.option_help("p"))] = None,
     m: Annotated[int | None, typer.Option(help=FAMILIES.option_help("m"))] = None,
@@ -60,10 +64,16 @@ def evaluate_command(
     Several graphs (repeated --graph, or a folder) train together in one batched program,
     each exactly as it would alone with the same --seed.
     """
-    _, train = run_or_exit(
+    _, train, _, _ = run_or_exit(
         lambda: (
             check_cell(cell),
             TrainSpec(epochs=epochs, batch_size=batch_size, lr=lr, device=device),
+            # the graph's settings (nodes <= MAX_NODES), before torch is imported
+            None if graph else GraphSpec(family, nodes, k, p, m),
+            # models.evaluation checks it again, but only once the bar is drawn
+            None
+            if batch_candidates is None
+            else check_int(batch_candidates, "batch_candidates", low=1),
         )
     )
     # After the cheap checks: these imports (torch, igraph, pandas) take seconds.

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from core.checks import check_choices, check_int
+from core.checks import check_choices
 from graphs.families import FAMILIES
 from nas.cli.console import (
     check_out_file,
@@ -17,6 +17,7 @@ from nas.cli.console import (
     run_or_exit,
     save_csv,
 )
+from nas.experiments.topologies import MAX_COUNT, check_count
 
 MAIN_COLUMNS = (
     "graph", "family", "nodes", "edges", "layers", "source_nodes", "sink_nodes", "diameter",
@@ -29,7 +30,7 @@ def sample_command(
     family: Annotated[
         str, typer.Option(help=f"Families: {', '.join(FAMILIES)}, a comma list, or all.")
     ] = "ws",
-    count: Annotated[int, typer.Option(help="Graphs per family.")] = 100,
+    count: Annotated[int, typer.Option(help=f"Graphs per family (at most {MAX_COUNT:,}).")] = 100,
     seed: Annotated[int, typer.Option(help="Seed of the draw.")] = 0,
     out: Annotated[Path | None, typer.Option(help="Write the table here (CSV).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
@@ -40,7 +41,7 @@ def sample_command(
     """
     _, _, families = run_or_exit(
         lambda: (
-            check_int(count, "count", low=1),
+            check_count(count),
             check_out_file(out),
             check_choices(family, "graph family", FAMILIES),
         )
@@ -64,9 +65,10 @@ def properties_command(
     run_or_exit(lambda: check_out_file(out))
     from nas.experiments.topologies import describe_files, graph_files  # after the checks
 
+    paths = run_or_exit(lambda: graph_files(files))  # a missing file: refused before the bar
     with progress_bar(not as_json and len(files) > 20) as bar:
         job = bar.add_task("reading", total=len(files), status="")
-        table = run_or_exit(lambda: describe_files(graph_files(files), lambda: bar.advance(job)))
+        table = run_or_exit(lambda: describe_files(paths, lambda: bar.advance(job)))
     _emit_table(table, out, as_json, title="graph properties")
 
 

@@ -25,6 +25,7 @@ from rich.progress import (
 )
 
 from graphs.families import FAMILIES
+from graphs.generators import MAX_NODES
 from models.cells import CELLS
 from nas.cli.console import console, err_console, records_table, run_or_exit
 from nas.search.spec import OBJECTIVES, SearchSpec
@@ -66,9 +67,9 @@ def search_command(
             "parameters (prints the Pareto front)."
         ),
     ] = D.objective,
-    nodes: Annotated[str, typer.Option(help="Node range LOW:HIGH (low >= 3).")] = ":".join(
-        map(str, D.nodes)
-    ),
+    nodes: Annotated[
+        str, typer.Option(help=f"Node range LOW:HIGH (3 <= low <= high <= {MAX_NODES}).")
+    ] = ":".join(map(str, D.nodes)),
     families: Annotated[
         str, typer.Option(help=f"Graph families: a comma list of {', '.join(FAMILIES)}, or all.")
     ] = ",".join(D.families),

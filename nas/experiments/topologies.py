@@ -26,6 +26,19 @@ if TYPE_CHECKING:  # pandas costs ~0.4 s of imports; `nas evaluate` needs none o
 
 Progress = Callable[[], None]
 
+MAX_COUNT = 1_000_000
+"""Most graphs per family ``sample_topologies`` draws: a row takes about 0.8 kB in the table
+and 1.5 ms to draw (thesis preset), so a million rows per family (three families: about
+2.3 GB, over an hour) is the most a table on a usual machine holds; the thesis drew
+hundreds. Checked before the first draw."""
+
+
+def check_count(count: object) -> int:
+    """``count`` if it is a number of graphs per family ``sample_topologies`` draws: an
+    integer in [1, MAX_COUNT]."""
+    check_int(count, "count", low=1)
+    return check_int(count, "count", high=MAX_COUNT)
+
 
 def sample_topologies(
     families: Sequence[str], count: int, seed: int, advance: Progress | None = None
@@ -35,7 +48,7 @@ def sample_topologies(
     Graph i of a family uses the i-th child seed of (seed, family), so adding families keeps
     the rows already drawn.
     """
-    check_int(count, "count", low=1)
+    check_count(count)
     rows = []
     for family in families:
         for graph_seed in child_seeds([seed, FAMILIES.index(family)], count):

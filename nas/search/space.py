@@ -21,7 +21,7 @@ import numpy as np
 from core.checks import check_choices
 from core.errors import SparseNASError
 from graphs.families import FAMILIES, Parameter, search_name
-from graphs.generators import GraphSpec
+from graphs.generators import MAX_NODES, GraphSpec
 from graphs.generators import ba_m_high as ba_m_high  # re-exported: benchmarks read them here
 from graphs.generators import er_p_range as er_p_range
 from graphs.generators import ws_k_high as ws_k_high
@@ -54,8 +54,10 @@ class SearchSpace:
     def __post_init__(self) -> None:
         check_choices(self.families, "graph family", FAMILIES)
         low, high = self.nodes
-        if low < 3 or low > high:
-            raise SparseNASError(f"the node range must satisfy 3 <= low <= high (got {low}:{high})")
+        if low < 3 or low > high or high > MAX_NODES:
+            raise SparseNASError(
+                f"the node range must satisfy 3 <= low <= high <= {MAX_NODES} (got {low}:{high})"
+            )
 
     def suggest(self, trial: Any) -> dict[str, Any]:
         """Suggest every parameter on an Optuna trial (fixed values of an enqueued trial are

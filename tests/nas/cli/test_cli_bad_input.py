@@ -120,7 +120,62 @@ CASES = [
     (["prune", "--target", "xx"], "xx"),
     (["prune", "--epochs", "1", "--out", "FILE/x"], "cannot write"),
     (["prune", "--epochs", "1", "--match", "missing-run"], "missing-run"),
+    # issue 32, item 5: every size has an upper bound, checked before any work
+    (["evaluate", "--nodes", "1000000000"], "nodes must be an integer <= 500"),
+    (["evaluate", "--nodes", "501", "--family", "er"], "nodes must be an integer <= 500"),
+    (["sample", "--count", "1000000000000"], "count must be an integer <= 1000000"),
+    (["sample", "--count", "1000001", "--out", "s.csv"], "count must be an integer <= 1000000"),
+    (["search", "--budget", "2", "--nodes", "10:100000000"], "3 <= low <= high <= 500"),
+    (["search", "--budget", "2", "--nodes", "501:600"], "3 <= low <= high <= 500"),
+    # issue 32, item 8: checked before the progress bar, or the bar is erased by the error
+    ([*EVALUATE, "--batch-candidates", "0"], "batch_candidates must be an integer >= 1"),
+    (["properties", *["TRIANGLE"] * 21, "SPLIT"], "disconnected"),
 ]  # fmt: skip
+
+# issue 32, item 7: Click's usage errors, one line naming the option and what it accepts
+USAGE = [
+    (["evaluate", "--nodes", "12.5"], "--nodes must be an integer (got '12.5')"),
+    (["evaluate", "--nodes", "abc"], "--nodes must be an integer (got 'abc')"),
+    (["evaluate", "--nodes=abc"], "--nodes must be an integer (got 'abc')"),
+    (["evaluate", "--p", "x"], "--p must be a number (got 'x')"),
+    (["evaluate", "--lr", "fast"], "--lr must be a number (got 'fast')"),
+    (["evaluate", "--batch-candidates", "all"], "--batch-candidates must be an integer"),
+    (["evaluate", "--nodes"], "option --nodes needs a value: an integer"),
+    (["evaluate", "--bogus"], "nas evaluate has no option --bogus"),
+    (["evaluate", "--batch"], "has no option --batch (did you mean --batch-size?)"),
+    (["evaluate", "--json=yes"], "--json"),
+    (["evaluate", "extra"], "unexpected extra argument"),
+    (["sample", "--count", "ten"], "--count must be an integer (got 'ten')"),
+    (["sample", "--count", "2.5", "--out", "s.csv"], "--count must be an integer"),
+    (["sample", "--seed", "x"], "--seed must be an integer (got 'x')"),
+    (["sample", "--count"], "option --count needs a value: an integer"),
+    (["properties"], "missing argument FILES: a path"),
+    (["properties", "TRIANGLE", "--bogus"], "nas properties has no option --bogus"),
+    (["properties", "TRIANGLE", "--out"], "option --out needs a value: a path"),
+    (["search", "--budget", "ten"], "--budget must be an integer (got 'ten')"),
+    (["search"], "missing option --budget: an integer"),
+    (["search", "--budget", "2", "--epochs", "1.5"], "--epochs must be an integer"),
+    (["search", "--budget", "2", "--grace", "soon"], "--grace must be a number (got 'soon')"),
+    (["search", "--budget", "2", "--workers", "two"], "--workers must be an integer"),
+    (["search", "--budget", "2", "--bogus"], "nas search has no option --bogus"),
+    (["rank", "DIR", "--top", "x"], "--top must be an integer (got 'x')"),
+    (["rank", "--bogus"], "nas rank has no option --bogus"),
+    (["report", "DIR", "--top", "1.5", "--out", "r"], "--top must be an integer (got '1.5')"),
+    (["report", "--bogus", "--out", "r"], "nas report has no option --bogus"),
+    (["export", "DIR"], "missing option --out: a path"),
+    (["export", "--out", "x"], "missing argument RUN_DIR: a path"),
+    (["export", "DIR", "--out", "x", "--rank", "best"], "--rank must be an integer"),
+    (["infer"], "missing argument FOLDER: a path"),
+    (["infer", "DIR", "--input"], "option --input needs a value: a path"),
+    (["infer", "DIR", "--bogus"], "nas infer has no option --bogus"),
+    (["prune", "--hidden-size", "big"], "--hidden-size must be an integer (got 'big')"),
+    (["prune", "--epochs", "1.5", "--out", "p"], "--epochs must be an integer (got '1.5')"),
+    (["prune", "--lr", "x"], "--lr must be a number (got 'x')"),
+    (["prune", "--bogus"], "nas prune has no option --bogus"),
+    (["nosuch"], "no such command 'nosuch'; choose one of evaluate"),
+    (["--bogus"], "nas has no option --bogus"),
+]  # fmt: skip
+CASES += USAGE
 
 
 def _swap(args, files):
@@ -146,6 +201,42 @@ def test_bad_input_is_one_error_line_exit_2_and_no_work(args, message, files, tm
     assert expected in lines[0]
     assert result.stdout == "" and "Traceback" not in result.output
     assert not (tmp_path / "runs").exists()  # refused before anything was written
+    assert not any(tmp_path.iterdir())  # no --out file or folder either
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["evaluate", "--nodes", "12.5"], "error: --nodes must be an integer (got '12.5')"),
+     (["export", "RUN"], "error: missing option --out: a path, folder to write the network into"),
+     (["sample", "--count", "1000000000000"],
+      "error: count must be an integer <= 1000000 (got count=1000000000000)")],
+)  # fmt: skip
+def test_the_nas_command_itself_prints_the_one_line(args, message, tmp_path):
+    """The installed ``nas`` command (not only the test runner) turns Click's usage errors
+    into the one line: exit 2, no usage box, nothing on stdout."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "nas.cli", *args]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr == message + "\n" and result.stdout == ""
+    assert not any(tmp_path.iterdir())
+
+
+def test_help_and_no_arguments_are_unchanged():
+    """``--help`` still exits 0 and ``nas`` alone still shows the help (exit 2)."""
+    assert runner.invoke(app, ["--help"]).exit_code == 0
+    assert runner.invoke(app, ["evaluate", "--help"]).exit_code == 0
+    bare = runner.invoke(app, [])
+    assert bare.exit_code == 2 and "evaluate" in bare.output and "error:" not in bare.output
+
+
+def test_the_bounds_are_stated_in_help():
+    def shown(command: str) -> str:  # the help's words, without the box and line breaks
+        return " ".join(runner.invoke(app, [command, "--help"]).output.replace("│", " ").split())
+
+    assert "at most 500" in shown("evaluate")
+    assert "<= 500" in shown("search")
+    assert "at most 1,000,000" in shown("sample")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
