@@ -15,12 +15,14 @@ import pandas as pd
 
 from core.errors import SparseNASError
 from core.jsonsafe import json_safe
+from predictors.checks import check_n_estimators, check_seed
 from predictors.features import SIZE_ONLY
 from predictors.regressors import GraphRegressor, check_kind
 from predictors.table import EvaluationTable
 from predictors.validation.cv import (
     CVResult,
     FoldCallback,
+    check_splittable,
     cross_validate_predictor,
     repeated_splits,
 )
@@ -102,6 +104,8 @@ def evaluate_table(
     for the best fixed kind among those evaluated (by mean Kendall tau; ``auto`` is left out,
     since importance needs one fixed model; extratrees when only ``auto`` was evaluated).
     """
+    check_seed(seed)
+    check_n_estimators(n_estimators)
     if table.target is None:
         raise SparseNASError("evaluation needs a table with a target column")
     kinds = [check_kind(kind) for kind in models]
@@ -162,7 +166,11 @@ def size_features(table: EvaluationTable) -> pd.DataFrame | None:
 def planned_folds(
     table: EvaluationTable, n_models: int, cv: int, repeats: int, *, importance: bool
 ) -> int:
-    """Number of ``on_fold`` calls ``evaluate_table`` makes (a progress bar's total)."""
+    """Number of ``on_fold`` calls ``evaluate_table`` makes (a progress bar's total).
+
+    Raises the SparseNASError ``evaluate_table`` would for these folds and rows, so a bar is
+    drawn only for an evaluation that starts."""
+    check_splittable(len(table), cv, repeats, table.groups)
     baseline = size_features(table) is not None
     return (n_models + int(baseline)) * cv * repeats + (cv if importance else 0)
 
