@@ -42,11 +42,21 @@ def check_folds(cv: object, repeats: object) -> tuple[int, int]:
     return folds, times
 
 
-def check_fold_rows(cv: int, units: int, grouped: bool) -> None:
-    """A ``cv``-fold split needs a row (a graph, when rows are ``grouped``) per fold."""
-    if units < cv:
+SCORED_ROWS_PER_FOLD = 2
+"""Rows (graphs) each test fold of ``evaluate_table`` needs: R² and Kendall's tau of a
+single row are undefined, so smaller folds would score nothing."""
+
+
+def check_fold_rows(cv: int, units: int, grouped: bool, *, per_fold: int = 1) -> None:
+    """A ``cv``-fold split needs ``per_fold`` rows (graphs, when rows are ``grouped``) per
+    fold."""
+    needed = cv * per_fold
+    if units < needed:
         what = "distinct graphs" if grouped else "rows"
-        raise SparseNASError(f"{cv}-fold cross-validation needs at least {cv} {what} (got {units})")
+        why = f", {per_fold} per test fold to score R² and Kendall's tau" if per_fold > 1 else ""
+        raise SparseNASError(
+            f"{cv}-fold cross-validation needs at least {needed} {what} (got {units}{why})"
+        )
 
 
 def check_train_rows(rows: int, source: str) -> None:

@@ -27,7 +27,7 @@ from nas.cli.console import (
     run_or_exit,
     save_csv,
 )
-from predictors.checks import check_folds, check_n_estimators, check_seed
+from predictors.checks import check_folds, check_n_estimators, check_seed, check_train_rows
 from predictors.features import FEATURE_SETS
 from predictors.persistence import (
     PREDICTION,
@@ -92,8 +92,9 @@ def train(
     def fit():
         check_kind(model)
         _check_settings(seed, n_estimators, max_nan_share)
-        check_out_file(out)
         table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
+        check_train_rows(len(table), table.source)
+        check_out_file(out)  # makes its folder: only once the input is known to be good
         predictor = fit_predictor(table, model, seed=seed, n_estimators=n_estimators)
         save_predictor(predictor, out)
         return table, predictor
@@ -166,14 +167,13 @@ def evaluate(
             check_kind(kind)
         check_folds(cv, repeats)
         _check_settings(seed, n_estimators, max_nan_share)
-        check_out_file(plot)
         table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
-        return average_over_seeds(table) if mean_over_seeds else table
+        table = average_over_seeds(table) if mean_over_seeds else table
+        total = planned_folds(table, len(set(kinds)), cv, repeats, importance=importance)
+        check_out_file(plot)  # makes its folder: only once the input is known to be good
+        return table, total
 
-    table = run_or_exit(prepare)
-    total = run_or_exit(
-        lambda: planned_folds(table, len(set(kinds)), cv, repeats, importance=importance)
-    )
+    table, total = run_or_exit(prepare)
     with progress_bar(not as_json) as bar:
         job = bar.add_task("cross-validating", total=total, status="")
 
@@ -223,9 +223,12 @@ def predict(
 
     def run():
         check_fraction(max_nan_share, "max_nan_share")
-        check_out_file(out)
+        if out is not None and out.is_dir():
+            check_out_file(out)  # the one check that makes nothing
         predictor = load_predictor(model, trust_pickle=trust_pickle)
-        return predictor, predictor.predict_table(data, max_nan_share=max_nan_share)
+        frame = predictor.predict_table(data, max_nan_share=max_nan_share)
+        check_out_file(out)  # makes its folder: only once the input is known to be good
+        return predictor, frame
 
     predictor, frame = run_or_exit(run)
     if out is not None:

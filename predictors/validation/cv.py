@@ -62,13 +62,13 @@ class CVResult:
         return out
 
 
-def check_splittable(n_rows: int, cv: int, repeats: int, groups=None) -> bool:
-    """Raise unless ``n_rows`` (in ``groups``) make ``cv`` folds ``repeats`` times; returns
-    whether rows are grouped (some graph has several rows)."""
+def check_splittable(n_rows: int, cv: int, repeats: int, groups=None, *, per_fold: int = 1) -> bool:
+    """Raise unless ``n_rows`` (in ``groups``) make ``cv`` folds of ``per_fold`` rows or more,
+    ``repeats`` times; returns whether rows are grouped (some graph has several rows)."""
     check_folds(cv, repeats)
     grouped = groups is not None and bool(pd.Series(np.asarray(groups)).duplicated().any())
     units = len(set(np.asarray(groups).tolist())) if grouped else n_rows
-    check_fold_rows(cv, units, grouped)
+    check_fold_rows(cv, units, grouped, per_fold=per_fold)
     return grouped
 
 

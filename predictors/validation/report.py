@@ -15,7 +15,7 @@ import pandas as pd
 
 from core.errors import SparseNASError
 from core.jsonsafe import json_safe
-from predictors.checks import check_n_estimators, check_seed
+from predictors.checks import SCORED_ROWS_PER_FOLD, check_n_estimators, check_seed
 from predictors.features import SIZE_ONLY
 from predictors.regressors import GraphRegressor, check_kind
 from predictors.table import EvaluationTable
@@ -113,6 +113,7 @@ def evaluate_table(
         raise SparseNASError("no model to evaluate; name at least one")
     kinds = list(dict.fromkeys(kinds))
     X, y = table.X, table.y
+    check_splittable(len(y), cv, repeats, table.groups, per_fold=SCORED_ROWS_PER_FOLD)
     splits = repeated_splits(len(y), cv, repeats, seed, table.groups)
     results = {}
     for kind in kinds:
@@ -168,9 +169,10 @@ def planned_folds(
 ) -> int:
     """Number of ``on_fold`` calls ``evaluate_table`` makes (a progress bar's total).
 
-    Raises the SparseNASError ``evaluate_table`` would for these folds and rows, so a bar is
-    drawn only for an evaluation that starts."""
-    check_splittable(len(table), cv, repeats, table.groups)
+    Raises the SparseNASError ``evaluate_table`` would for these folds and rows (at least
+    ``SCORED_ROWS_PER_FOLD`` per test fold), so a bar is drawn only for an evaluation that
+    starts."""
+    check_splittable(len(table), cv, repeats, table.groups, per_fold=SCORED_ROWS_PER_FOLD)
     baseline = size_features(table) is not None
     return (n_models + int(baseline)) * cv * repeats + (cv if importance else 0)
 
