@@ -63,7 +63,7 @@ def report_command(
         from nas.reports.build import build_report
         from nas.reports.data import load_sources
 
-        if prune_match is not None and prune_match.is_file():
+        if prune_match is not None:
             read_prune_match(prune_match)  # a bad file is refused before anything is read
         runs = load_sources(run_dirs, storage, study, data)
         check_out_dir(folder)

@@ -269,6 +269,8 @@ def read_prune_match(path: str | Path) -> pd.DataFrame:
     and numbers where it needs them. Anything else (a binary file, another table) is one
     SparseNASError naming the file."""
     name = f"prune match file '{path}'"
+    if not Path(path).is_file():
+        raise SparseNASError(f"{name} does not exist")
     try:
         match = pd.read_csv(path)
     except pd.errors.EmptyDataError:
@@ -294,14 +296,12 @@ def prune_match(run: RunData, path: str | Path | None = None) -> pd.DataFrame | 
     the matched Sparse-RNN's row of this run (same nodes, edges and layer sizes) gives the
     count; the pruned dense model has the same number of nonzero recurrent weights. Rows
     whose network is not in this run are dropped. None when there is no such file."""
-    candidates = [Path(path)] if path else []
+    candidates: list[Path] = []
     if not path and run.source and Path(run.source).is_dir():
         folder = Path(run.source)
         candidates = [folder / PRUNE_MATCH, folder / "prune" / PRUNE_MATCH]
-    found = next((p for p in candidates if p.is_file()), None)
+    found = path or next((p for p in candidates if p.is_file()), None)
     if found is None:
-        if path:
-            raise SparseNASError(f"prune match file '{path}' does not exist")
         return None
     match = read_prune_match(found)
     done = run.finished
