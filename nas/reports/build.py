@@ -28,7 +28,7 @@ from core.checks import check_int
 from core.errors import SparseNASError
 from nas.reports import analysis, drawing, figures, pngs
 from nas.reports.data import RunData
-from nas.reports.markdown import markdown_code, markdown_text
+from nas.reports.markdown import markdown, markdown_code, markdown_text
 from nas.reports.ranking import ranking, records
 from nas.reports.sections import BUILT_IN, Table, registered
 
@@ -267,6 +267,7 @@ def _environment() -> jinja2.Environment:
     environment.filters["num"] = _num
     environment.filters["duration"] = _duration
     environment.filters["code"] = markdown_code
+    environment.filters["markdown"] = markdown
     return environment
 
 

@@ -6,7 +6,8 @@ label), so none of them may become Markdown or HTML: a ``|`` that splits a table
 passes through, a backtick that ends a code span or a newline that ends a table row.
 The report's Jinja environment applies ``markdown_text`` to every ``{{ ... }}`` of the
 Markdown template (its ``finalize``), so no value can be forgotten; ``markdown_code``
-writes a value as a code span instead and is left alone by ``markdown_text``.
+writes a value as a code span instead, and ``markdown`` marks the project's own prose; both
+are left alone by ``markdown_text``.
 """
 
 from __future__ import annotations
@@ -27,13 +28,20 @@ written as ``&gt;``)."""
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
-class MarkdownCode(str):
-    """A value already written as Markdown (a code span), passed through as it is."""
+class Markdown(str):
+    """Text already written as Markdown (a code span, or the project's own prose), passed
+    through ``markdown_text`` as it is."""
+
+
+def markdown(value: object) -> Markdown:
+    """Mark ``value`` as the project's own Markdown (a note with `code`), never a value read
+    from a file: it is written as it is."""
+    return Markdown(value)
 
 
 def markdown_text(value: object) -> str:
     """``value`` as Markdown text that renders as exactly that text, on one line."""
-    if isinstance(value, MarkdownCode):
+    if isinstance(value, Markdown):
         return value
     text = " ".join(str("" if value is None else value).splitlines())
     text = _SPECIAL.sub(r"\\\1", text)
@@ -42,7 +50,7 @@ def markdown_text(value: object) -> str:
     return re.sub(r"[&<>]", lambda m: _HTML[m.group()], text)
 
 
-def markdown_code(value: object, *, in_table: bool = True) -> MarkdownCode:
+def markdown_code(value: object, *, in_table: bool = True) -> Markdown:
     """``value`` as an inline code span on one line: fenced by more backticks than it holds
     in a row (so it cannot close the span), and, in a table, with ``|`` escaped (a pipe
     splits a cell even inside a code span; GitHub's tables unescape it)."""
@@ -53,4 +61,4 @@ def markdown_code(value: object, *, in_table: bool = True) -> MarkdownCode:
         text = f" {text} "
     if in_table:
         text = text.replace("|", "\\|")
-    return MarkdownCode(f"{fence}{text}{fence}")
+    return Markdown(f"{fence}{text}{fence}")
