@@ -92,9 +92,10 @@ def train(
     def fit():
         check_kind(model)
         _check_settings(seed, n_estimators, max_nan_share)
+        _check_out_early(out)
         table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
         check_train_rows(len(table), table.source)
-        check_out_file(out)  # makes its folder: only once the input is known to be good
+        check_out_file(out)  # may make its folder: only once the input is known to be good
         predictor = fit_predictor(table, model, seed=seed, n_estimators=n_estimators)
         save_predictor(predictor, out)
         return table, predictor
@@ -167,10 +168,11 @@ def evaluate(
             check_kind(kind)
         check_folds(cv, repeats)
         _check_settings(seed, n_estimators, max_nan_share)
+        _check_out_early(plot)
         table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
         table = average_over_seeds(table) if mean_over_seeds else table
         total = planned_folds(table, len(set(kinds)), cv, repeats, importance=importance)
-        check_out_file(plot)  # makes its folder: only once the input is known to be good
+        check_out_file(plot)  # may make its folder: only once the input is known to be good
         return table, total
 
     table, total = run_or_exit(prepare)
@@ -223,11 +225,10 @@ def predict(
 
     def run():
         check_fraction(max_nan_share, "max_nan_share")
-        if out is not None and out.is_dir():
-            check_out_file(out)  # the one check that makes nothing
+        _check_out_early(out)
         predictor = load_predictor(model, trust_pickle=trust_pickle)
         frame = predictor.predict_table(data, max_nan_share=max_nan_share)
-        check_out_file(out)  # makes its folder: only once the input is known to be good
+        check_out_file(out)  # may make its folder: only once the input is known to be good
         return predictor, frame
 
     predictor, frame = run_or_exit(run)
@@ -256,6 +257,19 @@ def _check_settings(seed: int, n_estimators: int, max_nan_share: float) -> None:
     check_seed(seed)
     check_n_estimators(n_estimators)
     check_fraction(max_nan_share, "max_nan_share")
+
+
+def _check_out_early(path: Path | None) -> None:
+    """Check an output file at once when that makes no folder (its folder exists, or a file
+    stands in the way); a missing folder is made only after the input was checked, so bad
+    input leaves nothing behind."""
+    if path is None:
+        return
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if folder == path.parent or not folder.is_dir():
+        check_out_file(path)
 
 
 def _print_report(report: EvaluationReport) -> None:
