@@ -30,8 +30,9 @@ import pandas as pd
 from core.checks import check_int
 from core.errors import SparseNASError, existing_file
 from predictors import archive
+from predictors.checks import check_n_estimators, check_seed, check_train_rows
 from predictors.regressors import GraphRegressor, check_kind
-from predictors.table import EvaluationTable, load_table
+from predictors.table import MAX_NAN_SHARE, EvaluationTable, load_table
 
 FORMAT = "sparse-rnn-nas predictor"
 FORMAT_VERSION = 2
@@ -68,12 +69,17 @@ class Predictor:
     versions: dict[str, str] = field(default_factory=dict)
 
     def predict_table(
-        self, source: str | PathLike[str] | pd.DataFrame, *, return_std: bool = True
+        self,
+        source: str | PathLike[str] | pd.DataFrame,
+        *,
+        return_std: bool = True,
+        max_nan_share: float = MAX_NAN_SHARE,
     ) -> pd.DataFrame:
         """Predict every row of a table (CSV, Parquet or DataFrame) of graph properties.
 
         Features the table lacks are computed from its ``edge_list`` column when it has one.
-        Returns the rows used with ``predicted_acc`` (and ``predicted_std``) appended.
+        Returns the rows used with ``predicted_acc`` (and ``predicted_std``) appended; rows
+        with a NaN or infinite feature are dropped up to ``max_nan_share`` (``load_table``).
 
         Raises
         ------
@@ -82,7 +88,12 @@ class Predictor:
             predictor needs and has no ``edge_list`` to compute it from.
         """
         table = load_table(
-            source, features=self.features, cell=self.cell, target=None, require_all=True
+            source,
+            features=self.features,
+            cell=self.cell,
+            target=None,
+            require_all=True,
+            max_nan_share=max_nan_share,
         )
         frame = table.frame.copy()
         if return_std:
@@ -100,8 +111,12 @@ def fit_predictor(
     seed: int = 0,
     n_estimators: int = 200,
 ) -> Predictor:
-    """Fit a ``GraphRegressor`` of ``kind`` on every row of ``table``."""
+    """Fit a ``GraphRegressor`` of ``kind`` on every row of ``table`` (at least
+    ``predictors.checks.MIN_TRAIN_ROWS``)."""
     kind = check_kind(kind)
+    check_seed(seed)
+    check_n_estimators(n_estimators)
+    check_train_rows(len(table), table.source)
     X, y = table.X, table.y
     estimator = GraphRegressor(kind=kind, n_estimators=n_estimators, random_state=seed)
     estimator.fit(X, y)

@@ -40,6 +40,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from xgboost import XGBRegressor
 
 from core.errors import SparseNASError
+from predictors.checks import INNER_FOLDS
 
 # The names live in the light predictors.kinds (the command line reads them).
 # Their home is the light predictors.names (the command line reads them).
@@ -124,7 +125,7 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         self,
         kind: str = "auto",
         n_estimators: int = 200,
-        inner_cv: int = 3,
+        inner_cv: int = INNER_FOLDS,
         n_bootstrap: int = 5,
         random_state=None,
     ) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.checks import check_fraction
 from core.errors import SparseNASError, existing_file
 from core.status import TrialStatus
 from graphs.dag import layered_dag
@@ -46,6 +47,11 @@ TARGET = "test_acc"
 PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
 
 _THESIS_MODES = set(CELLS)
+
+MAX_NAN_SHARE = 0.5
+"""The default largest share of rows ``load_table`` drops for a NaN or infinite feature: a
+few such rows are gaps, a majority means a broken table (a misread file, a failed join),
+which is refused rather than shrunk to a remnant."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,7 @@ def load_table(
     cell: str | None = None,
     target: str | None = TARGET,
     require_all: bool = False,
+    max_nan_share: float = MAX_NAN_SHARE,
 ) -> EvaluationTable:
     """Read an evaluations table and prepare it for training, validation or prediction.
 
@@ -165,6 +172,9 @@ def load_table(
         filter).
     require_all : every requested feature must be present or computable (prediction with a
         fitted model); otherwise missing features are skipped with a warning.
+    max_nan_share : rows with a NaN or infinite feature are dropped with a warning, up to
+        this share of the rows left after the cell, status and target filters; more is an
+        error (``MAX_NAN_SHARE``; 1 drops any number).
 
     Returns
     -------
@@ -174,13 +184,15 @@ def load_table(
     ------
     SparseNASError
         For a missing or unreadable file, an unknown cell, a missing target column, no rows
-        left, no usable feature, or (``require_all``) a missing feature.
+        left, no usable feature, more than ``max_nan_share`` of the rows with a non-finite
+        feature, or (``require_all``) a missing feature.
 
     Warns
     -----
     UserWarning
         Naming the features skipped and the number of rows dropped, by reason.
     """
+    check_fraction(max_nan_share, "max_nan_share")
     requested = resolve_features(features)
     frame = read_table(source)
     name = "<frame>" if isinstance(source, pd.DataFrame) else f"'{Path(source)}'"
@@ -216,15 +228,22 @@ def load_table(
             stacklevel=2,
         )
 
-    finite = np.isfinite(frame[present].to_numpy(dtype=float)).all(axis=1)
+    values = frame[present].to_numpy(dtype=float)
+    finite = np.isfinite(values).all(axis=1)
+    where = ""
     if not finite.all():
-        dropped["features"] = int((~finite).sum())
+        bad, rows = int((~finite).sum()), len(frame)
+        _check_nan_share(bad, rows, max_nan_share, name)
+        whole = np.isfinite(values).all(axis=0)
+        columns = [c for c, ok in zip(present, whole, strict=True) if not ok]
+        where = f" ({bad} of {rows}, {bad / rows:.0%}; NaN or inf in {_shorten(columns)})"
+        dropped["features"] = bad
         frame = frame.loc[finite]
     if frame.empty:
         raise SparseNASError(f"table {name} has no row left to use ({_reasons(dropped)})")
     if any(dropped.values()):
         warnings.warn(
-            f"dropped {sum(dropped.values())} row(s) of table {name}: {_reasons(dropped)}",
+            f"dropped {sum(dropped.values())} row(s) of table {name}: {_reasons(dropped)}" + where,
             UserWarning,
             stacklevel=2,
         )
@@ -325,6 +344,16 @@ def _complete_features(
     columns = [*wanted_props, *wanted_ext, *([PARAMS_FEATURE] if wanted_params else [])]
     frame = frame.drop(columns=[c for c in columns if c in frame.columns])
     return pd.concat([frame, computed[columns]], axis=1)
+
+
+def _check_nan_share(bad: int, rows: int, limit: float, name: str) -> None:
+    share = bad / rows
+    if share > limit:
+        raise SparseNASError(
+            f"{bad} of {rows} rows ({share:.0%}) of table {name} have a NaN or infinite "
+            f"feature, more than the {limit:.0%} dropped by default; fix the table, or drop "
+            "them anyway with max_nan_share=1 (--max-nan-share 1)"
+        )
 
 
 def graph_groups(frame: pd.DataFrame) -> np.ndarray | None:

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from core.checks import check_fraction
 from core.jsonsafe import json_safe
 from models.cells import CELLS
 from nas.cli.console import (
@@ -26,6 +27,7 @@ from nas.cli.console import (
     run_or_exit,
     save_csv,
 )
+from predictors.checks import check_folds, check_n_estimators, check_seed, check_train_rows
 from predictors.features import FEATURE_SETS
 from predictors.persistence import (
     PREDICTION,
@@ -36,7 +38,7 @@ from predictors.persistence import (
 )
 from predictors.plots import plot_predictions
 from predictors.regressors import CHOICES, check_kind
-from predictors.table import load_table
+from predictors.table import MAX_NAN_SHARE, load_table
 from predictors.validation import (
     DEFAULT_MODELS,
     METRICS,
@@ -56,6 +58,10 @@ predictor_app = typer.Typer(
 DATA_HELP = "Evaluations table (CSV or Parquet): ours or the thesis' published format."
 CELL_HELP = f"Use the rows of this cell ({', '.join(CELLS)}); default: the table's only one."
 FEATURES_HELP = f"Feature set: {', '.join(FEATURE_SETS)}."
+NAN_HELP = (
+    "Drop rows with a NaN or infinite feature (with a warning) up to this share of the rows; "
+    "more is refused as a broken table. 1 drops any number."
+)
 _LABELS = {
     "r2": "R²",
     "kendall_tau": "Kendall τ",
@@ -77,14 +83,19 @@ def train(
     features: Annotated[str, typer.Option(help=FEATURES_HELP)] = "all",
     seed: Annotated[int, typer.Option(help="Seeds the inner split and the models.")] = 0,
     n_estimators: Annotated[int, typer.Option(help="Trees of the tree ensembles.")] = 200,
+    max_nan_share: Annotated[float, typer.Option(help=NAN_HELP)] = MAX_NAN_SHARE,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Fit a predictor on every usable row of a table and save it with its feature list."""
+    """Fit a predictor on every usable row of a table (at least 6) and save it with its
+    feature list."""
 
     def fit():
         check_kind(model)
-        check_out_file(out)
-        table = load_table(data, features=features, cell=cell)
+        _check_settings(seed, n_estimators, max_nan_share)
+        _check_out_early(out)
+        table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
+        check_train_rows(len(table), table.source)
+        check_out_file(out)  # may make its folder: only once the input is known to be good
         predictor = fit_predictor(table, model, seed=seed, n_estimators=n_estimators)
         save_predictor(predictor, out)
         return table, predictor
@@ -132,6 +143,7 @@ def evaluate(
     cell: Annotated[str | None, typer.Option(help=CELL_HELP)] = None,
     seed: Annotated[int, typer.Option(help="Seeds the splits and the models.")] = 0,
     n_estimators: Annotated[int, typer.Option(help="Trees of the tree ensembles.")] = 200,
+    max_nan_share: Annotated[float, typer.Option(help=NAN_HELP)] = MAX_NAN_SHARE,
     importance: Annotated[
         bool, typer.Option(help="Permutation importance of the best fixed model.")
     ] = True,
@@ -154,14 +166,16 @@ def evaluate(
     def prepare():
         for kind in kinds:
             check_kind(kind)
-        check_out_file(plot)
-        table = load_table(data, features=features, cell=cell)
-        return average_over_seeds(table) if mean_over_seeds else table
+        check_folds(cv, repeats)
+        _check_settings(seed, n_estimators, max_nan_share)
+        _check_out_early(plot)
+        table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
+        table = average_over_seeds(table) if mean_over_seeds else table
+        total = planned_folds(table, len(set(kinds)), cv, repeats, importance=importance)
+        check_out_file(plot)  # may make its folder: only once the input is known to be good
+        return table, total
 
-    table = run_or_exit(prepare)
-    total = run_or_exit(
-        lambda: planned_folds(table, len(set(kinds)), cv, repeats, importance=importance)
-    )
+    table, total = run_or_exit(prepare)
     with progress_bar(not as_json) as bar:
         job = bar.add_task("cross-validating", total=total, status="")
 
@@ -197,6 +211,7 @@ def predict(
     ],
     out: Annotated[Path | None, typer.Option(help="Write the rows with predictions (CSV).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+    max_nan_share: Annotated[float, typer.Option(help=NAN_HELP)] = MAX_NAN_SHARE,
     trust_pickle: Annotated[
         bool,
         typer.Option(
@@ -209,9 +224,12 @@ def predict(
     """Predict the accuracy (and its uncertainty) of every graph in a table."""
 
     def run():
-        check_out_file(out)
+        check_fraction(max_nan_share, "max_nan_share")
+        _check_out_early(out)
         predictor = load_predictor(model, trust_pickle=trust_pickle)
-        return predictor, predictor.predict_table(data)
+        frame = predictor.predict_table(data, max_nan_share=max_nan_share)
+        check_out_file(out)  # may make its folder: only once the input is known to be good
+        return predictor, frame
 
     predictor, frame = run_or_exit(run)
     if out is not None:
@@ -232,6 +250,26 @@ def predict(
     console.print(table)
     if len(frame) > len(shown):
         console.print(f"(best 30 of {len(frame)} rows shown; use --out or --json for all)")
+
+
+def _check_settings(seed: int, n_estimators: int, max_nan_share: float) -> None:
+    """The options shared by train and eval, checked before the table is read."""
+    check_seed(seed)
+    check_n_estimators(n_estimators)
+    check_fraction(max_nan_share, "max_nan_share")
+
+
+def _check_out_early(path: Path | None) -> None:
+    """Check an output file at once when that makes no folder (its folder exists, or a file
+    stands in the way); a missing folder is made only after the input was checked, so bad
+    input leaves nothing behind."""
+    if path is None:
+        return
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if folder == path.parent or not folder.is_dir():
+        check_out_file(path)
 
 
 def _print_report(report: EvaluationReport) -> None:

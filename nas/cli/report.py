@@ -47,21 +47,29 @@ def report_command(
     Pareto front and drawings of the top networks (docs/reports.md).
     """
 
-    def build():
+    def target() -> Path:
         from core.errors import SparseNASError
+
+        if out is not None:
+            return out
+        if not run_dirs:
+            raise SparseNASError("give --out (the default, RUN_DIR/report, needs a run dir)")
+        return run_dirs[0] / "report"
+
+    folder = run_or_exit(target)
+
+    def build():
+        from nas.reports.analysis import read_prune_match
         from nas.reports.build import build_report
         from nas.reports.data import load_sources
 
-        folder = out
-        if folder is None:
-            if not run_dirs:
-                raise SparseNASError("give --out (the default, RUN_DIR/report, needs a run dir)")
-            folder = run_dirs[0] / "report"
-        check_out_dir(folder)
+        if prune_match is not None:
+            read_prune_match(prune_match)  # a bad file is refused before anything is read
         runs = load_sources(run_dirs, storage, study, data)
+        check_out_dir(folder)
         return build_report(runs, folder, top=top, prune_match=prune_match)
 
-    report = run_or_exit(build, writes=out)
+    report = run_or_exit(build, writes=folder)
     size = report.html.stat().st_size / 1e6
     err_console.print(
         f"wrote {report.html} ({size:.1f} MB), {report.markdown} and "

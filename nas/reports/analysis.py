@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.errors import SparseNASError
 from graphs.properties import PROPERTY_NAMES
 from nas.reports.data import RunData
 from nas.reports.ranking import WITHIN_POINTS, ranking, smallest_within
@@ -258,6 +259,35 @@ def pareto_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 PRUNE_MATCH = "prune_match.csv"
+PRUNE_MATCH_COLUMNS = (
+    "nodes", "edges", "layer_sizes", "dense_retrained_acc", "sparse_rnn_acc", "sparsity",
+)  # fmt: skip
+
+
+def read_prune_match(path: str | Path) -> pd.DataFrame:
+    """A ``prune_match.csv``, checked: readable as CSV, with the columns the report places
+    and numbers where it needs them. Anything else (a binary file, another table) is one
+    SparseNASError naming the file."""
+    name = f"prune match file '{path}'"
+    if not Path(path).is_file():
+        raise SparseNASError(f"{name} does not exist")
+    try:
+        match = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise SparseNASError(f"{name} is empty") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:  # UnicodeDecodeError too
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+        raise SparseNASError(f"cannot read {name} as a CSV table ({reason})") from None
+    missing = [c for c in PRUNE_MATCH_COLUMNS if c not in match.columns]
+    if missing:
+        raise SparseNASError(
+            f"{name} is not a `nas prune --match` result: it lacks {', '.join(missing)}"
+        )
+    for column in PRUNE_MATCH_COLUMNS[:2] + PRUNE_MATCH_COLUMNS[3:]:
+        numbers = pd.to_numeric(match[column], errors="coerce")
+        if (numbers.isna() & match[column].notna()).any():
+            raise SparseNASError(f"{name} has a value that is not a number in column {column!r}")
+    return match
 
 
 def prune_match(run: RunData, path: str | Path | None = None) -> pd.DataFrame | None:
@@ -266,18 +296,14 @@ def prune_match(run: RunData, path: str | Path | None = None) -> pd.DataFrame | 
     the matched Sparse-RNN's row of this run (same nodes, edges and layer sizes) gives the
     count; the pruned dense model has the same number of nonzero recurrent weights. Rows
     whose network is not in this run are dropped. None when there is no such file."""
-    candidates = [Path(path)] if path else []
+    candidates: list[Path] = []
     if not path and run.source and Path(run.source).is_dir():
         folder = Path(run.source)
         candidates = [folder / PRUNE_MATCH, folder / "prune" / PRUNE_MATCH]
-    found = next((p for p in candidates if p.is_file()), None)
+    found = path or next((p for p in candidates if p.is_file()), None)
     if found is None:
-        if path:
-            from core.errors import SparseNASError
-
-            raise SparseNASError(f"prune match file '{path}' does not exist")
         return None
-    match = pd.read_csv(found)
+    match = read_prune_match(found)
     done = run.finished
     rows = []
     for _, row in match.iterrows():

@@ -28,6 +28,7 @@ from core.checks import check_int
 from core.errors import SparseNASError
 from nas.reports import analysis, drawing, figures, pngs
 from nas.reports.data import RunData
+from nas.reports.markdown import markdown, markdown_code, markdown_text
 from nas.reports.ranking import ranking, records
 from nas.reports.sections import BUILT_IN, Table, registered
 
@@ -105,6 +106,7 @@ def build_report(
     check_int(top, "top", low=1)
     if not runs:
         raise SparseNASError("a report needs at least one run")
+    sections = [_section(run, top, prune_match, seed) for run in runs]  # may refuse input
     folder = Path(out)
     images = folder / FIGURES
     try:
@@ -112,7 +114,6 @@ def build_report(
     except OSError as exc:
         raise SparseNASError(f"cannot write into '{folder}': {exc.strerror or exc}") from None
     written: list[Path] = []
-    sections = [_section(run, top, prune_match, seed) for run in runs]
     series = [analysis.progress(run) for run in runs]
     prefix = len(runs) > 1
     for index, section in enumerate(sections):
@@ -148,9 +149,8 @@ def build_report(
             **context, plotly_js=get_plotlyjs()
         )
         html.write_text(page, encoding="utf-8")
-        markdown.write_text(
-            environment.get_template("report.md.j2").render(**context), encoding="utf-8"
-        )
+        text = environment.overlay(finalize=markdown_text).get_template("report.md.j2")
+        markdown.write_text(text.render(**context), encoding="utf-8")
     except OSError as exc:
         raise SparseNASError(f"cannot write into '{folder}': {exc.strerror or exc}") from None
     return Report(html, markdown, written, time.perf_counter() - started)
@@ -266,6 +266,8 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["num"] = _num
     environment.filters["duration"] = _duration
+    environment.filters["code"] = markdown_code
+    environment.filters["markdown"] = markdown
     return environment
 
 

@@ -47,16 +47,17 @@ def make_csv_task(
     Column names left as None are the defaults ``sequence``/``label``, or ``string``/``valid``
     when the file has those instead. With ``test_path``, ``path`` gives the training and
     validation splits (shuffled by ``seed``), the test file the test split, and
-    ``test_fraction`` is unused; both files share one vocabulary and one label set. Every
+    ``test_fraction`` is unused; both files share one vocabulary, and
+    the classes are the training file's (a test label it lacks is an error). Every
     problem with a file raises a one-line SparseNASError.
     """
     path = Path(path)
     sequences, raw_labels = _read_rows(path, sequence_column, label_column)
     test_rows = None
+    classes = sorted(set(raw_labels))
     if test_path is not None:
         test_rows = _read_rows(Path(test_path), sequence_column, label_column)
-    all_labels = raw_labels + ([] if test_rows is None else test_rows[1])
-    classes = sorted(set(all_labels))
+        _check_test_classes(set(test_rows[1]) - set(classes), Path(test_path), path)
     if len(classes) < 2:
         raise SparseNASError(
             f"the labels of {path} hold a single class ({classes[0]}); "
@@ -80,6 +81,18 @@ def make_csv_task(
         vocab=vocab,
         class_names=[str(label) for label in classes],
     )
+
+
+def _check_test_classes(unseen: set[int], test_path: Path, path: Path) -> None:
+    """A test label the training file lacks would add a class no network learns (and make
+    the task a different one): refuse it, naming the class."""
+    if unseen:
+        shown = ", ".join(str(label) for label in sorted(unseen))
+        plural = "es" if len(unseen) > 1 else ""
+        raise SparseNASError(
+            f"the test file {test_path} has class{plural} {shown} that the training file "
+            f"{path} lacks; every test label must occur in the training file"
+        )
 
 
 def _read_rows(

@@ -17,6 +17,7 @@ from sklearn.model_selection import GroupKFold, KFold
 from core.errors import SparseNASError
 from core.jsonsafe import json_safe
 from core.seeds import child_seeds
+from predictors.checks import check_fold_rows, check_folds
 from predictors.regressors import clone_without_bootstrap
 from predictors.validation.metrics import METRICS, regression_metrics
 
@@ -61,6 +62,16 @@ class CVResult:
         return out
 
 
+def check_splittable(n_rows: int, cv: int, repeats: int, groups=None, *, per_fold: int = 1) -> bool:
+    """Raise unless ``n_rows`` (in ``groups``) make ``cv`` folds of ``per_fold`` rows or more,
+    ``repeats`` times; returns whether rows are grouped (some graph has several rows)."""
+    check_folds(cv, repeats)
+    grouped = groups is not None and bool(pd.Series(np.asarray(groups)).duplicated().any())
+    units = len(set(np.asarray(groups).tolist())) if grouped else n_rows
+    check_fold_rows(cv, units, grouped, per_fold=per_fold)
+    return grouped
+
+
 def repeated_splits(
     n_rows: int, cv: int = 5, repeats: int = 3, seed: int = 0, groups=None
 ) -> list[Split]:
@@ -68,18 +79,7 @@ def repeated_splits(
 
     Each repeat reshuffles with its own child seed of ``seed`` (``SeedSequence.spawn``).
     """
-    for name, value in (("cv", cv), ("repeats", repeats)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise SparseNASError(f"{name} must be an integer (got {name}={value!r})")
-    if cv < 2:
-        raise SparseNASError(f"cv must be at least 2 folds (got cv={cv})")
-    if repeats < 1:
-        raise SparseNASError(f"repeats must be at least 1 (got repeats={repeats})")
-    grouped = groups is not None and pd.Series(np.asarray(groups)).duplicated().any()
-    units = len(set(np.asarray(groups).tolist())) if grouped else n_rows
-    if units < cv:
-        what = "distinct graphs" if grouped else "rows"
-        raise SparseNASError(f"{cv}-fold cross-validation needs at least {cv} {what} (got {units})")
+    grouped = check_splittable(n_rows, cv, repeats, groups)
     seeds = child_seeds(seed, repeats)
     rows = np.arange(n_rows)
     splits: list[Split] = []

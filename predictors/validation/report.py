@@ -15,12 +15,14 @@ import pandas as pd
 
 from core.errors import SparseNASError
 from core.jsonsafe import json_safe
+from predictors.checks import SCORED_ROWS_PER_FOLD, check_n_estimators, check_seed
 from predictors.features import SIZE_ONLY
 from predictors.regressors import GraphRegressor, check_kind
 from predictors.table import EvaluationTable
 from predictors.validation.cv import (
     CVResult,
     FoldCallback,
+    check_splittable,
     cross_validate_predictor,
     repeated_splits,
 )
@@ -102,6 +104,8 @@ def evaluate_table(
     for the best fixed kind among those evaluated (by mean Kendall tau; ``auto`` is left out,
     since importance needs one fixed model; extratrees when only ``auto`` was evaluated).
     """
+    check_seed(seed)
+    check_n_estimators(n_estimators)
     if table.target is None:
         raise SparseNASError("evaluation needs a table with a target column")
     kinds = [check_kind(kind) for kind in models]
@@ -109,6 +113,7 @@ def evaluate_table(
         raise SparseNASError("no model to evaluate; name at least one")
     kinds = list(dict.fromkeys(kinds))
     X, y = table.X, table.y
+    check_splittable(len(y), cv, repeats, table.groups, per_fold=SCORED_ROWS_PER_FOLD)
     splits = repeated_splits(len(y), cv, repeats, seed, table.groups)
     results = {}
     for kind in kinds:
@@ -162,7 +167,12 @@ def size_features(table: EvaluationTable) -> pd.DataFrame | None:
 def planned_folds(
     table: EvaluationTable, n_models: int, cv: int, repeats: int, *, importance: bool
 ) -> int:
-    """Number of ``on_fold`` calls ``evaluate_table`` makes (a progress bar's total)."""
+    """Number of ``on_fold`` calls ``evaluate_table`` makes (a progress bar's total).
+
+    Raises the SparseNASError ``evaluate_table`` would for these folds and rows (at least
+    ``SCORED_ROWS_PER_FOLD`` per test fold), so a bar is drawn only for an evaluation that
+    starts."""
+    check_splittable(len(table), cv, repeats, table.groups, per_fold=SCORED_ROWS_PER_FOLD)
     baseline = size_features(table) is not None
     return (n_models + int(baseline)) * cv * repeats + (cv if importance else 0)
 

@@ -151,3 +151,124 @@ def test_bad_input_exits_2_with_one_error_line(args, table_csv, tmp_path, monkey
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1
     assert "Traceback" not in result.output
+
+
+# -- bad input (issue 32, items 8, 9d, 9e and 18): one `error:` line, exit 2, no progress
+# bar, nothing written ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bad_tables(tmp_path_factory, table_csv):
+    """Tables by the name the matrix uses: too small, mostly NaN, few graphs, a model."""
+    folder = tmp_path_factory.mktemp("bad-tables")
+    full = pd.read_csv(table_csv)
+    made = {"TABLE": table_csv}
+    for name, frame in {
+        "ROWS2": full.head(2),
+        "ROWS5": full.head(5),
+        "REPEATED": pd.concat([full.head(4)] * 3),  # 4 graphs, 12 rows
+    }.items():
+        made[name] = folder / f"{name.lower()}.csv"
+        frame.to_csv(made[name], index=False)
+    mostly_nan = full.drop(columns=["edge_list"])
+    mostly_nan.loc[:19, "density"] = float("nan")  # 20 of 30 rows
+    made["NAN20"] = folder / "nan20.csv"
+    mostly_nan.to_csv(made["NAN20"], index=False)
+    made["MODEL"] = folder / "model.zip"
+    trained = runner.invoke(
+        predictor_app, ["train", "--data", str(table_csv), "--model", "bayesridge",
+                        "--out", str(made["MODEL"])],
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    return made
+
+
+TRAIN = ["train", "--model", "bayesridge", "--out", "OUT/model.zip"]
+EVAL = ["eval", "--models", "bayesridge", "--plot", "OUT/oof.png"]
+PREDICT = ["predict", "--model", "MODEL", "--out", "OUT/predicted.csv"]
+BAD_CASES = [
+    # too small to train or to validate (the minimum and why)
+    ([*TRAIN, "--data", "ROWS2"], "has 2 usable row(s); training a predictor needs at least 6 "
+     "(its inner 3-fold validation needs 2 rows per fold)"),
+    ([*TRAIN, "--data", "ROWS5"], "has 5 usable row(s); training a predictor needs at least 6"),
+    ([*EVAL, "--data", "ROWS2"], "5-fold cross-validation needs at least 10 rows (got 2, 2 "
+     "per test fold to score R² and Kendall's tau)"),
+    ([*EVAL, "--data", "ROWS2", "--cv", "2"], "2-fold cross-validation needs at least 4 rows"),
+    ([*EVAL, "--data", "ROWS5", "--cv", "3"], "3-fold cross-validation needs at least 6 rows"),
+    ([*EVAL, "--data", "REPEATED"], "5-fold cross-validation needs at least 10 distinct graphs "
+     "(got 4, "),
+    ([*EVAL, "--data", "REPEATED", "--cv", "3", "--mean-over-seeds"],
+     "3-fold cross-validation needs at least 6 rows (got 4, "),
+    # folds and repeats
+    ([*EVAL, "--data", "TABLE", "--cv", "1"], "cv must be at least 2 folds (got cv=1)"),
+    ([*EVAL, "--data", "TABLE", "--cv", "0"], "cv must be at least 2 folds (got cv=0)"),
+    ([*EVAL, "--data", "TABLE", "--cv", "-3"], "cv must be at least 2 folds (got cv=-3)"),
+    ([*EVAL, "--data", "TABLE", "--repeats", "0"], "repeats must be at least 1 (got repeats=0)"),
+    ([*EVAL, "--data", "TABLE", "--repeats", "-1"], "repeats must be at least 1"),
+    # trees and seeds
+    ([*TRAIN, "--data", "TABLE", "--n-estimators", "0"],
+     "n_estimators must be an integer >= 1 (got n_estimators=0)"),
+    ([*TRAIN, "--data", "TABLE", "--n-estimators", "-5"], "n_estimators must be an integer >= 1"),
+    ([*EVAL, "--data", "TABLE", "--n-estimators", "0"],
+     "n_estimators must be an integer >= 1 (got n_estimators=0)"),
+    ([*TRAIN, "--data", "TABLE", "--seed", "-1"],
+     "seed must be an integer in [0, 4294967295] (got seed=-1)"),
+    ([*EVAL, "--data", "TABLE", "--seed", "-1"],
+     "seed must be an integer in [0, 4294967295] (got seed=-1)"),
+    ([*EVAL, "--data", "TABLE", "--seed", str(2**32)], "seed must be an integer in [0, "),
+    # rows with NaN features: more than the share dropped by default is refused
+    ([*TRAIN, "--data", "NAN20"], "20 of 30 rows (67%) of table"),
+    ([*EVAL, "--data", "NAN20"], "more than the 50% dropped by default"),
+    ([*PREDICT, "--data", "NAN20"], "--max-nan-share 1"),
+    ([*TRAIN, "--data", "NAN20", "--max-nan-share", "0.6"], "20 of 30 rows (67%)"),
+    ([*TRAIN, "--data", "TABLE", "--max-nan-share", "2"],
+     "max_nan_share must be in [0.0, 1.0] (got max_nan_share=2.0)"),
+    ([*EVAL, "--data", "TABLE", "--max-nan-share", "-0.1"], "max_nan_share must be in [0.0, 1.0]"),
+    ([*PREDICT, "--data", "TABLE", "--max-nan-share", "1.5"], "max_nan_share must be in"),
+]  # fmt: skip
+
+
+def _swap(args, names, out):
+    swapped = []
+    for arg in args:
+        arg = arg.replace("OUT", str(out))
+        swapped.append(str(names[arg]) if arg in names else arg)
+    return swapped
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_CASES, ids=[" ".join(a) for a, _ in BAD_CASES])
+def test_bad_input_is_one_error_line_no_bar_and_nothing_written(
+    args, message, bad_tables, tmp_path
+):
+    out = tmp_path / "out"
+    result = runner.invoke(predictor_app, _swap(args, bad_tables, out))
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert message in lines[0]
+    assert "cross-validating" not in result.output  # no progress bar before the error
+    assert result.stdout == "" and "Traceback" not in result.output
+    assert not out.exists()  # the --out / --plot folder was not even made
+
+
+def test_a_few_rows_with_nan_features_are_dropped_with_their_count(table_csv, tmp_path):
+    frame = pd.read_csv(table_csv).drop(columns=["edge_list"])
+    frame.loc[:2, "degree_mean"] = float("nan")
+    path = tmp_path / "nan3.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "model.zip"
+    args = ["train", "--data", str(path), "--model", "bayesridge", "--out", str(out), "--json"]
+    result = runner.invoke(predictor_app, args)
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: dropped 3 row(s) of table '" in result.stderr
+        and "3 non-finite features (3 of 30, 10%; NaN or inf in degree_mean)" in result.stderr
+    )
+    assert json.loads(result.stdout)["rows"] == 27 and out.is_file()
+    many = tmp_path / "nan20.csv"
+    frame.loc[:19, "degree_mean"] = float("nan")
+    frame.to_csv(many, index=False)
+    args = ["train", "--data", str(many), "--model", "bayesridge", "--out", str(out), "--json"]
+    allowed = runner.invoke(predictor_app, [*args, "--max-nan-share", "1"])
+    assert allowed.exit_code == 0, allowed.output
+    assert "(20 of 30, 67%;" in allowed.stderr and json.loads(allowed.stdout)["rows"] == 10

@@ -142,3 +142,46 @@ def test_commands_refuse_a_bad_test_file_in_one_line(tmp_path, command) -> None:
     assert result.exit_code == 2, result.output
     assert "column 'sequence' not found in" in result.output
     assert "Traceback" not in result.output
+
+
+UNSEEN = [
+    # (training rows, test rows, the class named)
+    (TRAIN, ["BPVPSE,2", "BSXTE,0"], "class 2 that the training file"),
+    (TRAIN, ["BPVPSE,2", "BSXTE,7"], "classes 2, 7 that the training file"),
+    ([r for r in TRAIN if r.endswith(",1")], TEST, "class 0 that the training file"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("train_rows", "test_rows", "message"), UNSEEN)
+def test_a_test_class_the_training_file_lacks_is_refused(
+    tmp_path, train_rows, test_rows, message
+) -> None:
+    train = _write(tmp_path / "train.csv", "string,valid", train_rows)
+    test = _write(tmp_path / "test.csv", "string,valid", test_rows)
+    with pytest.raises(SparseNASError, match=message) as info:
+        make_csv_task(train, test_path=test)
+    assert "\n" not in str(info.value) and str(test) in str(info.value)
+    assert str(train) in str(info.value)
+
+
+def test_a_test_class_the_training_file_lacks_is_one_error_line_in_the_cli(
+    tmp_path, monkeypatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from nas.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    train = _write(tmp_path / "train.csv", "string,valid", TRAIN)
+    test = _write(tmp_path / "test.csv", "string,valid", ["BPVPSE,2", "BSXTE,0"])
+    args = ["evaluate", "--task", f"csv:{train}", "--test-data", str(test), "--epochs", "1"]
+    result = CliRunner().invoke(app, [*args, "--nodes", "10"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0] == (
+        f"error: the test file {test} has class 2 that the training file {train} lacks; "
+        "every test label must occur in the training file"
+    )
+    assert result.stdout == "" and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.csv", "train.csv"]
