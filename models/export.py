@@ -52,6 +52,8 @@ MAX_VOCAB = 1_000_000
 MAX_FEATURES = 100_000
 MAX_CLASSES = 100_000
 MAX_EMBEDDING = 4096
+MAX_LENGTH = 100_000
+"""Largest ``input.longest_trained`` a card may state (tokens of one training sequence)."""
 _LEAST_BYTES_PER_WEIGHT = 2  # half precision: a weights file holds at least this per weight
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -220,6 +222,8 @@ def _check_network(card: Mapping[str, Any]) -> None:
         check_int(source.get("n_features"), "input.n_features", low=1, high=MAX_FEATURES)
         return
     size = check_int(source.get("vocab_size"), "input.vocab_size", low=2, high=MAX_VOCAB)
+    if "longest_trained" in source:  # exports made before it was recorded lack it
+        check_int(source["longest_trained"], "input.longest_trained", low=1, high=MAX_LENGTH)
     vocabulary = source.get("vocabulary")
     if not isinstance(vocabulary, Mapping) or not vocabulary:
         raise SparseNASError("input.vocabulary must map each token to its id")

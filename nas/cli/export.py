@@ -62,7 +62,12 @@ def infer_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
 ) -> None:
-    """Run an exported network: each input's class and its probability."""
+    """Run an exported network: each input's class and its probability.
+
+    An input may be at most 4 times as long as the longest sequence the network was trained
+    on (1,000 tokens for an export that does not record it), and one call reads at most
+    10,000 inputs.
+    """
 
     def infer():
         from core.errors import SparseNASError

@@ -44,6 +44,14 @@ TOKENISATION = (
 )
 
 
+LENGTH_FACTOR = 4
+"""An input may be this many times longer than the longest training sequence."""
+UNRECORDED_LONGEST = 1000
+"""The most tokens per input for an export made before the card recorded its training lengths."""
+MAX_INPUTS = 10_000
+"""Inputs per ``nas infer`` call: the network runs on all of them at once."""
+
+
 def export_network(run_dir: str | Path, rank: int, out: str | Path) -> dict[str, Any]:
     """Export the ``rank``-th best network of a search's out dir (1 = best; the order of
     ``nas rank``) into ``out``; returns its card.
@@ -113,6 +121,7 @@ def _card(run, row, task, config: dict[str, Any]) -> dict[str, Any]:
             "vocabulary": {token: i + 1 for i, token in enumerate(task.vocabulary)},
             "padding_id": 0,
             "tokenisation": TOKENISATION,
+            "longest_trained": int(task.train.lengths.max()),
         }
     else:
         source = {"kind": "features", "n_features": task.n_features}
@@ -200,12 +209,22 @@ def encode_texts(
         )
     if not texts:
         raise SparseNASError("give at least one input text")
+    if len(texts) > MAX_INPUTS:
+        raise SparseNASError(
+            f"give at most {MAX_INPUTS} input texts per call (got {len(texts)}); split the file"
+        )
+    limit = longest_input(source)
     vocabulary: dict[str, int] = source["vocabulary"]
     rows = []
     for number, text in enumerate(texts, start=1):
         tokens = split_tokens(text)
         if not tokens:
             raise SparseNASError(f"input {number} is empty")
+        if len(tokens) > limit:
+            raise SparseNASError(
+                f"input {number} has {len(tokens)} tokens; this network reads at most {limit} "
+                f"({_length_reason(source)})"
+            )
         unknown = sorted({t for t in tokens if t not in vocabulary})
         if unknown:
             shown = ", ".join(repr(t) for t in unknown[:5])
@@ -219,6 +238,21 @@ def encode_texts(
     for index, row in enumerate(rows):
         inputs[index, : len(row)] = torch.tensor(row)
     return inputs, torch.tensor([len(row) for row in rows], dtype=torch.int64)
+
+
+def longest_input(source: dict[str, Any]) -> int:
+    """The most tokens one input may have: ``LENGTH_FACTOR`` times the longest sequence the
+    network was trained on (a recurrent network may carry over to somewhat longer strings,
+    not to any length), or ``UNRECORDED_LONGEST`` for an export that does not record it."""
+    trained = source.get("longest_trained")
+    return LENGTH_FACTOR * int(trained) if trained else UNRECORDED_LONGEST
+
+
+def _length_reason(source: dict[str, Any]) -> str:
+    trained = source.get("longest_trained")
+    if trained:
+        return f"{LENGTH_FACTOR} times its longest training sequence, {trained} tokens"
+    return "the bound for an export that does not record its training lengths"
 
 
 def _vocabulary_text(vocabulary: dict[str, int]) -> str:

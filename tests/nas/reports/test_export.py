@@ -196,3 +196,30 @@ def test_a_tasks_vocabulary_and_split_tokens_re_encode_its_data(kind, tmp_path):
              for tokens in decode_sequences(task.train, vocab)]  # fmt: skip
     again = encode_sequences([split_tokens(t) for t in texts], task.train.labels.tolist(), vocab)
     assert torch.equal(again.inputs, task.train.inputs)
+
+
+def test_inputs_are_bounded_by_the_longest_training_sequence(exported, tiny_run):
+    """The card records the longest training sequence; an input may be 4 times as long,
+    and longer ones are refused at once (a 100 KB string once ran for a minute)."""
+    network = load_exported(exported)
+    out, _ = tiny_run
+    config = json.loads((out / "config.json").read_text())
+    task = load_task(config["task"], config["task_seed"], config["n_strings"])
+    trained = int(task.train.lengths.max())
+    assert network.card["input"]["longest_trained"] == trained
+    limit = 4 * trained
+    fits = "B" + "T" * (limit - 2) + "E"
+    assert len(infer_texts(exported, [fits])) == 1
+    with pytest.raises(SparseNASError, match=rf"has {limit + 1} tokens; .* at most {limit}"):
+        infer_texts(exported, [fits + "E"])
+    with pytest.raises(SparseNASError, match="at most 10000 input texts"):
+        infer_texts(exported, ["BTE"] * 10_001)
+
+
+def test_an_export_without_training_lengths_reads_up_to_a_thousand_tokens(exported):
+    network = load_exported(exported)
+    source = {k: v for k, v in network.card["input"].items() if k != "longest_trained"}
+    network.card["input"] = source
+    assert encode_texts(network, ["B" + "T" * 998 + "E"])[0].shape == (1, 1000)
+    with pytest.raises(SparseNASError, match="at most 1000 .*does not record"):
+        encode_texts(network, ["B" + "T" * 999 + "E"])
