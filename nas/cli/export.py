@@ -29,6 +29,9 @@ def export_command(
     rank: Annotated[
         int, typer.Option(help="Position in the ranking (1 = best; see nas rank).")
     ] = 1,
+    force: Annotated[
+        bool, typer.Option(help="Overwrite --out when it already holds files (an export).")
+    ] = False,
 ) -> None:
     """Export a found network: topology, trained weights and card.json, into one folder.
 
@@ -41,7 +44,7 @@ def export_command(
         from nas.experiments.export import export_network
 
         check_out_dir(out)
-        return export_network(run_dir, rank, out)
+        return export_network(run_dir, rank, out, force=force)
 
     card = run_or_exit(export, writes=out)
     err_console.print(

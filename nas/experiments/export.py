@@ -52,7 +52,9 @@ MAX_INPUTS = 10_000
 """Inputs per ``nas infer`` call: the network runs on all of them at once."""
 
 
-def export_network(run_dir: str | Path, rank: int, out: str | Path) -> dict[str, Any]:
+def export_network(
+    run_dir: str | Path, rank: int, out: str | Path, *, force: bool = False
+) -> dict[str, Any]:
     """Export the ``rank``-th best network of a search's out dir (1 = best; the order of
     ``nas rank``) into ``out``; returns its card.
 
@@ -60,9 +62,17 @@ def export_network(run_dir: str | Path, rank: int, out: str | Path) -> dict[str,
     ------
     SparseNASError
         If the run has fewer finished networks, the network's weights were not kept, the
-        task cannot be rebuilt (a CSV file moved), or ``out`` cannot be written.
+        task cannot be rebuilt (a CSV file moved), ``out`` cannot be written, or ``out``
+        already holds files and ``force`` is not set (an earlier export, or someone's
+        card.json, is never overwritten unasked).
     """
     check_int(rank, "rank", low=1)
+    taken = Path(out)
+    if not force and taken.is_dir() and any(taken.iterdir()):
+        raise SparseNASError(
+            f"'{taken}' already holds files; choose another --out, or pass --force to "
+            "overwrite the export there"
+        )
     folder = Path(run_dir)
     run = load_run(folder)
     table = ranking(run.frame)

@@ -134,3 +134,16 @@ def test_rank_reads_a_study_by_storage_and_name(tiny_run):
     assert by_study.exit_code == 0, by_study.output
     assert json.loads(by_study.stdout) == json.loads(by_dir.stdout)
     assert len(json.loads(by_dir.stdout)) == len(ranked_trials(study.get_trials()))
+
+
+def test_an_export_is_never_overwritten_unasked(tiny_run, tmp_path):
+    out, _ = tiny_run
+    folder = tmp_path / "net"
+    folder.mkdir()
+    (folder / "card.json").write_text('{"someone": "else"}')
+    result = runner.invoke(app, ["export", str(out), "--out", str(folder)])
+    assert "--force" in error_line(result)
+    assert (folder / "card.json").read_text() == '{"someone": "else"}'  # untouched
+    result = runner.invoke(app, ["export", str(out), "--out", str(folder), "--force"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((folder / "card.json").read_text())["rank"] == 1
