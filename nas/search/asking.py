@@ -45,6 +45,7 @@ class Asker:
         self,
         spec: SearchSpec,
         study: optuna.Study,
+        space: SearchSpace,
         strategy: SearchStrategy,
         trials: OpenTrials,
         tally: Tally,
@@ -56,7 +57,7 @@ class Asker:
         self.trials = trials
         self.tally = tally
         self.peers = max(1, peers)
-        self.space = SearchSpace(spec.families, spec.nodes)
+        self.space = space
 
     def next_networks(
         self, free: int, trials: Sequence[FrozenTrial]

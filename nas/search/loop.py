@@ -208,8 +208,9 @@ class SearchRun:
         self.study.pruner = make_pruner(spec)
         self.tally = Tally(spec.budget, progress)
         self.trials = OpenTrials(study, self.tally)
-        strategy = make_strategy(spec, SearchSpace(spec.families, spec.nodes), warm)
-        self.asker = Asker(spec, study, strategy, self.trials, self.tally, peers)
+        space = SearchSpace(spec.families, spec.nodes)
+        strategy = make_strategy(spec, space, warm)
+        self.asker = Asker(spec, study, space, strategy, self.trials, self.tally, peers)
         self.scheduler = SearchScheduler(spec, self.asker, self.trials, self.tally, self.boundary)
         self.exported = time.monotonic()
 

@@ -33,7 +33,7 @@ from graphs.properties import PROPERTY_NAMES
 from nas.search.records import attr, pareto_front, ranked_trials, selection_acc, trial_status
 from nas.search.records import rank as rank_frame
 from nas.search.space import family_columns
-from nas.search.urls import shown_url, stored_url
+from nas.search.urls import shown_url, sqlite_path, stored_url
 
 FLAT_KEYS: tuple[str, ...] = (
     "status",
@@ -179,27 +179,19 @@ def config_storage(storage: str, out: Path) -> dict[str, str]:
     """How ``config.json`` records the storage: without its password, and a SQLite file
     inside the run dir by its path relative to it (``storage_relative_to``), so the folder
     can be moved and resumed from anywhere."""
-    shown = stored_url(storage)
-    path = _sqlite_path(shown)
+    stored = stored_url(storage)
+    path = sqlite_path(stored)
     if path is not None:
         with suppress(ValueError):
             inside = path.resolve().relative_to(Path(out).resolve())
             return {"storage": f"sqlite:///{inside.as_posix()}", "storage_relative_to": RUN_DIR}
-    return {"storage": shown}
-
-
-def _sqlite_path(url: Any) -> Path | None:
-    if isinstance(url, str) and url.startswith("sqlite:///") and "?" not in url:
-        path = url[len("sqlite:///") :]
-        if path and path != ":memory:":
-            return Path(path)
-    return None
+    return {"storage": stored}
 
 
 def _same_storage(url: Any, base: Path | None = None) -> Any:
     """A SQLite URL with its path made absolute (a relative one against ``base``, else the
     working folder), so two spellings of one file compare equal."""
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     if path is None:
         return url
     return "sqlite:///" + str(((base / path) if base is not None else path).resolve())

@@ -35,7 +35,7 @@ from nas.search.optuna_adapter import (
 )
 from nas.search.results import PLAN_KEYS, study_config
 from nas.search.spec import HEARTBEAT_GRACE, IDENTITY, SearchSpec
-from nas.search.urls import redacted, shown_url
+from nas.search.urls import redacted, shown_url, sqlite_path
 
 OPEN_ATTEMPTS = 8
 """Attempts at opening a storage whose schema another process is creating at the same time."""
@@ -66,11 +66,10 @@ def open_storage(url: str, grace: float = HEARTBEAT_GRACE) -> RDBStorage:
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     shown = shown_url(url)  # every message shows the URL without its password
     engine_kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite:///") and "?" not in url:
-        path = Path(url[len("sqlite:///") :])
-        if str(path) not in ("", ":memory:"):
-            _check_sqlite_file(url, path)
-            engine_kwargs["creator"] = functools.partial(_connect_sqlite, str(path))
+    path = sqlite_path(url)
+    if path is not None:
+        _check_sqlite_file(url, path)
+        engine_kwargs["creator"] = functools.partial(_connect_sqlite, str(path))
     elif url.startswith("postgresql"):
         engine_kwargs["pool_pre_ping"] = True  # a restarted server leaves dead connections
     for attempt in range(OPEN_ATTEMPTS):

@@ -10,9 +10,20 @@ workers receive their spec through the environment, never on a command line.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 _USERINFO = re.compile(r"(?P<head>://[^:/@]*):[^@/]*@")
+
+
+def sqlite_path(url: Any) -> Path | None:
+    """The file of a ``sqlite:///PATH`` URL (as written: relative or absolute); None for any
+    other storage, an in-memory database or a URL with options."""
+    if isinstance(url, str) and url.startswith("sqlite:///") and "?" not in url:
+        path = url[len("sqlite:///") :]
+        if path and path != ":memory:":
+            return Path(path)
+    return None
 
 
 def _parsed(url: str) -> Any | None:

@@ -35,3 +35,14 @@ def test_an_error_message_quoting_the_password_is_redacted():
     message = 'connection to "db.example" failed for user "user" with password S3cret'
     assert redacted(message, PG).endswith("with password ***")
     assert redacted(message, "sqlite:///x.db") == message
+
+
+def test_a_sqlite_url_names_its_file_and_other_storages_none():
+    from pathlib import Path
+
+    from nas.search.urls import sqlite_path
+
+    assert sqlite_path("sqlite:///runs/gru-reber/study.db") == Path("runs/gru-reber/study.db")
+    assert sqlite_path("sqlite:////abs/study.db") == Path("/abs/study.db")
+    for url in ("sqlite://", "sqlite:///:memory:", "sqlite:///x.db?timeout=5", PG, None):
+        assert sqlite_path(url) is None
