@@ -96,7 +96,7 @@ class LazyCommands(TyperGroup):
         except errors.ClickException as exc:
             message = exc.format_message()
             _exit(exc.exit_code, f"error: {message[:1].lower()}{message[1:]}")
-        except errors.Abort:
+        except typer.Abort:  # Typer's vendored click has no Abort of its own
             _exit(1, "Aborted!")
         _exit(code if isinstance(code, int) else 0)
 

@@ -15,6 +15,7 @@ from optuna.trial import Trial, TrialState
 from core.jsonsafe import json_safe
 from core.status import TrialStatus
 from nas.search.events import Tally
+from nas.search.optuna_adapter import finished_in_storage
 from nas.search.records import REQUEUED
 
 
@@ -50,8 +51,11 @@ class OpenTrials:
 
     def tell(self, entry: OpenTrial, state: TrialState, values: list[float] | None = None) -> None:
         """Tell the study, close the entry and count it (a network whose training started
-        counts as done unless it is queued again)."""
-        self.study.tell(entry.trial, values, state=state)
+        counts as done unless it is queued again).
+
+        Raises ``UpdateFinishedTrialError`` when another worker finished the trial (took it
+        for lost during a storage outage) after its attributes were written."""
+        self._tell_study(entry.trial, state, values)
         self.open.pop(entry.trial.number, None)
         attrs = entry.trial.user_attrs
         status = attrs.get("status")
@@ -60,6 +64,21 @@ class OpenTrials:
         self.tally.finished("train_seed" in attrs and not requeued, value)
         if status != TrialStatus.INVALID:
             self.tally.emit("trial", f"trial {entry.trial.number}: {status or state.name.lower()}")
+
+    def _tell_study(
+        self, trial: Trial, state: TrialState, values: list[float] | None = None
+    ) -> None:
+        """``study.tell``, with Optuna's ValueError for a trial that is already finished
+        (another worker finished it since its attributes were written) raised as the
+        ``UpdateFinishedTrialError`` that every other write to it raises."""
+        try:
+            self.study.tell(trial, values, state=state)
+        except ValueError:
+            if not finished_in_storage(self.study, trial):
+                raise  # a bad tell (a bug), not a race
+            raise optuna.exceptions.UpdateFinishedTrialError(
+                f"trial {trial.number} was finished by another worker"
+            ) from None
 
     def taken_over(self, trial: Trial) -> None:
         """``trial`` was silent longer than the grace (a storage outage) and another worker
@@ -75,8 +94,11 @@ class OpenTrials:
             if states.get(number) != TrialState.RUNNING:
                 continue
             trial = entry.trial
-            trial.set_user_attr("status", TrialStatus.INTERRUPTED)
-            self.study.tell(trial, state=TrialState.FAIL)
+            try:
+                trial.set_user_attr("status", TrialStatus.INTERRUPTED)
+                self._tell_study(trial, TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                continue  # another worker took it for lost meanwhile and queued it again
             if entry.params:
                 plan = {
                     k: json_safe(v) for k, v in entry.plan.items() if k not in ("round", "worker")

@@ -165,6 +165,12 @@ def trial_id(trial: Trial | FrozenTrial) -> int:
     return trial._trial_id
 
 
+def finished_in_storage(study: optuna.Study, trial: Trial) -> bool:
+    """Whether the storage holds ``trial`` as finished (another worker may have failed it as
+    lost): a ``Trial`` object does not know (no public read of its stored state)."""
+    return storage_of(study).get_trial(trial_id(trial)).state.is_finished()
+
+
 def record_heartbeat(study: optuna.Study, trial: Trial) -> None:
     """A trial's sign of life, recorded now (Optuna records heartbeats only inside
     ``optimize``; the search asks and tells by hand)."""

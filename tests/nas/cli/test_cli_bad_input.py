@@ -298,3 +298,28 @@ def test_the_prune_command_checks_its_options_before_it_imports_torch(tmp_path):
                             capture_output=True, text=True)  # fmt: skip
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == "2 [] []", loaded.stderr
+
+
+def test_an_unexpected_error_of_a_command_reaches_the_user_as_itself(monkeypatch):
+    """A bug inside a command (not bad input) keeps its own exception: the app's usage-error
+    handling lets it through unchanged, and Typer's Abort is "Aborted!" with exit 1."""
+    import importlib
+
+    import typer
+
+    module = importlib.import_module("nas.cli.app")  # nas.cli.app is also the Typer app
+
+    def fail(*args, **kwargs):
+        raise LookupError("a bug")
+
+    monkeypatch.setattr(module.LazyCommands, "invoke", fail)
+    with pytest.raises(LookupError, match="a bug"):
+        module.app(["rank", "x"], standalone_mode=True)
+
+    def abort(*args, **kwargs):
+        raise typer.Abort()
+
+    monkeypatch.setattr(module.LazyCommands, "invoke", abort)
+    with pytest.raises(SystemExit) as stop:
+        module.app(["rank", "x"], standalone_mode=True)
+    assert stop.value.code == 1
