@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from core.errors import SparseNASError
-from models.pruning.methods import check_mask_method, method_masks
+from models.pruning.methods import check_mask_method, mask_method, method_masks
 from models.pruning.targets import check_amount, check_target
 from models.pruning.weights import (
     PrunableWeight,
@@ -89,23 +89,34 @@ def prune_to_nonzero(
 def _prune_count(
     weights: list[PrunableWeight], n_prune: int, method: str = "magnitude", seed: int = 0
 ) -> int:
-    if method != "magnitude" and any(is_pruned(w) for w in weights):
+    if not mask_method(method).continues and any(is_pruned(w) for w in weights):
         raise SparseNASError(
             f"{method} masks are placed from scratch: prune an unpruned model "
-            "(only magnitude pruning can prune further)"
+            "(only magnitude and ramanujan pruning can prune further)"
         )
     masks = method_masks([effective_weight(w) for w in weights], n_prune, method, seed=seed)
+    return install_masks(weights, masks)
+
+
+def install_masks(weights: list[PrunableWeight], masks: list[torch.Tensor]) -> int:
+    """Install ``masks`` (one per weight, 1 keep / 0 prune) on ``weights``: a pruned weight's
+    mask buffer is multiplied by its new mask (a pruned entry is never revived), an unpruned
+    weight gets a ``torch.nn.utils.prune`` mask. All-or-nothing. Returns the number of
+    entries pruned over ``weights`` after the call."""
     undo: list[tuple[PrunableWeight, bool, torch.Tensor]] = []
     try:
         for weight, mask in zip(weights, masks, strict=True):
             if is_pruned(weight):
                 buffer = weight.module._buffers[f"{weight.attr}_mask"]
                 undo.append((weight, True, buffer.detach().clone()))
-                buffer.mul_(mask)
+                buffer.mul_(mask.to(buffer.device, buffer.dtype))
             else:
                 original = weight.module._parameters[weight.attr].detach().clone()
                 undo.append((weight, False, original))
-                prune.custom_from_mask(weight.module, weight.attr, mask)
+                param = weight.module._parameters[weight.attr]
+                prune.custom_from_mask(
+                    weight.module, weight.attr, mask.to(param.device, param.dtype)
+                )
             _refresh(weight)
     except BaseException:
         for weight, was_pruned, saved in reversed(undo):

@@ -6,7 +6,7 @@ In the manner of ``torch.nn.utils.prune``, whose ``BasePruningMethod`` subclasse
 reads (the experiment, the command line, the benchmarks). A new method is one subclass here
 plus its ``@register``.
 
-Every method keeps in each matrix as many weights as the global magnitude threshold would,
+Every one-shot method keeps in each matrix as many weights as the global magnitude threshold would,
 so all of them prune each matrix equally; they differ only in where inside a matrix the kept
 weights sit (inputs = columns, outputs = rows of its bipartite graph):
 
@@ -15,7 +15,12 @@ weights sit (inputs = columns, outputs = rows of its bipartite graph):
 * ``expander``: a random near-biregular graph (:func:`expander_mask`); random biregular
   graphs are near-Ramanujan expanders (Marcus, Spielman & Srivastava 2015; Friedman 2008);
 * ``anti-expander``: the same count in two disconnected dense blocks on few neurons
-  (:func:`anti_expander_mask`): ``s2 = s1``, no spectral gap.
+  (:func:`anti_expander_mask`): ``s2 = s1``, no spectral gap;
+* ``degree-blocks``: the expander's degree sequence in two disjoint blocks covering every
+  neuron (``models.pruning.blocks``): ``s2 = s1`` without isolating neurons;
+* ``ramanujan``: Kalra et al.'s iterative magnitude pruning, which stops pruning a matrix
+  before its graph leaves the Ramanujan bound (``models.pruning.ramanujan``); it may keep
+  more than asked.
 
 Imports numpy but not torch (tensors come in as arguments), so the method names load with
 the command line's option checks.
@@ -32,6 +37,8 @@ import numpy as np
 
 from core.checks import check_choice
 from core.errors import SparseNASError
+from models.pruning.bipartite import near_regular_degrees, ryser_fill
+from models.pruning.blocks import degree_matched_blocks_mask, even_counts
 
 if TYPE_CHECKING:
     import torch
@@ -45,6 +52,10 @@ class MaskMethod(ABC):
     """
 
     name: ClassVar[str]
+    exact: ClassVar[bool] = True
+    """Whether the method prunes exactly the count asked for (an early-stopping one may not)."""
+    continues: ClassVar[bool] = False
+    """Whether the method can prune a pruned model further (else its masks need a fresh one)."""
 
     @abstractmethod
     def compute_mask(self, weight: torch.Tensor, keep: int, rng: np.random.Generator) -> np.ndarray:
@@ -55,16 +66,21 @@ class MaskMethod(ABC):
     ) -> list[torch.Tensor]:
         """Masks that prune exactly ``n_prune`` entries over ``tensors`` (2-d), each tensor
         keeping as many as under the global magnitude threshold; drawn from ``seed``."""
-        magnitude = global_magnitude_masks(tensors, n_prune)
-        rng = np.random.default_rng(seed)
-        masks = []
-        for tensor, kept in zip(tensors, magnitude, strict=True):
+        for tensor in tensors:
             if tensor.dim() != 2:
                 raise SparseNASError(
                     f"{self.name} masks need 2-d weights (got {tuple(tensor.shape)})"
                 )
-            masks.append(tensor.new_tensor(self.compute_mask(tensor, int(kept.sum()), rng)))
-        return masks
+        rng = np.random.default_rng(seed)
+        return [
+            tensor.new_tensor(self.compute_mask(tensor, keep, rng))
+            for tensor, keep in zip(tensors, self.counts(tensors, n_prune), strict=True)
+        ]
+
+    def counts(self, tensors: Sequence[torch.Tensor], n_prune: int) -> list[int]:
+        """How many weights each tensor keeps: as many as under the global magnitude
+        threshold that prunes ``n_prune``."""
+        return [int(kept.sum()) for kept in global_magnitude_masks(tensors, n_prune)]
 
 
 _REGISTRY: dict[str, MaskMethod] = {}
@@ -106,6 +122,7 @@ class MagnitudeMask(MaskMethod):
     """Keep the weights of largest magnitude, one threshold over all matrices together."""
 
     name = "magnitude"
+    continues = True
 
     def compute_mask(self, weight: torch.Tensor, keep: int, rng: np.random.Generator) -> np.ndarray:
         return global_magnitude_masks([weight], weight.numel() - keep)[0].cpu().numpy() > 0
@@ -152,6 +169,49 @@ class AntiExpanderMask(MaskMethod):
         return anti_expander_mask(rows, cols, keep, rng)
 
 
+@register
+class DegreeBlocksMask(MaskMethod):
+    """Keep two disjoint near-biregular blocks with the expander's degree sequence
+    (:func:`models.pruning.blocks.degree_matched_blocks_mask`)."""
+
+    name = "degree-blocks"
+
+    def compute_mask(self, weight: torch.Tensor, keep: int, rng: np.random.Generator) -> np.ndarray:
+        rows, cols = weight.shape
+        return degree_matched_blocks_mask(rows, cols, keep, rng)
+
+    def counts(self, tensors: Sequence[torch.Tensor], n_prune: int) -> list[int]:
+        """Magnitude's counts, with odd ones evened in pairs (one weight moves between two
+        matrices) so that the blocks can be exact copies (``blocks.even_counts``)."""
+        return even_counts(super().counts(tensors, n_prune), [t.numel() for t in tensors])
+
+
+@register
+class RamanujanMask(MaskMethod):
+    """Kalra et al.'s iterative magnitude pruning, each matrix stopped before its graph
+    leaves the Ramanujan bound (``models.pruning.ramanujan``). Here the steps run without
+    retraining between them; ``models.pruning.iterative`` retrains between steps. It may
+    keep more weights than asked: that is its stopping criterion."""
+
+    name = "ramanujan"
+    exact = False
+    continues = True
+
+    def compute_mask(self, weight: torch.Tensor, keep: int, rng: np.random.Generator) -> np.ndarray:
+        return self.masks([weight], weight.numel() - keep)[0].cpu().numpy() > 0
+
+    def masks(
+        self, tensors: Sequence[torch.Tensor], n_prune: int, *, seed: int = 0
+    ) -> list[torch.Tensor]:
+        """Steps from the current zeros (pruned entries stay pruned; ``seed`` unused)."""
+        # imported here: the rule needs networkx (graphs.spectral), the option checks do not
+        from models.pruning.ramanujan import ramanujan_masks
+
+        magnitudes = [t.detach().abs().cpu().numpy() for t in tensors]
+        masks, _ = ramanujan_masks(magnitudes, n_prune, masks=[m != 0 for m in magnitudes])
+        return [t.new_tensor(m) for t, m in zip(tensors, masks, strict=True)]
+
+
 MASK_METHODS: tuple[str, ...] = tuple(_REGISTRY)
 """The registered mask methods, in registration order (the experiment's seeds use it)."""
 
@@ -188,15 +248,6 @@ def global_magnitude_masks(tensors: Sequence[torch.Tensor], n_prune: int) -> lis
     return [t.new_tensor(part.reshape(t.shape)) for t, part in zip(tensors, parts, strict=True)]
 
 
-def near_regular_degrees(nodes: int, edges: int, rng: np.random.Generator) -> np.ndarray:
-    """Degrees ``floor(edges / nodes)`` for all ``nodes`` and one more for ``edges % nodes``
-    of them, picked at random: the most even degree sequence with that sum."""
-    base, extra = divmod(edges, nodes)
-    degrees = np.full(nodes, base, dtype=np.int64)
-    degrees[rng.choice(nodes, size=extra, replace=False)] += 1
-    return degrees
-
-
 def expander_mask(rows: int, cols: int, keep: int, rng: np.random.Generator) -> np.ndarray:
     """A random near-biregular 0/1 mask (``rows`` outputs x ``cols`` inputs, ``keep`` ones).
 
@@ -211,35 +262,9 @@ def expander_mask(rows: int, cols: int, keep: int, rng: np.random.Generator) -> 
         return mask
     if keep > rows * cols:
         raise SparseNASError(f"cannot keep {keep} entries of a {rows} x {cols} matrix")
-    row_degrees = near_regular_degrees(rows, keep, rng)
-    demand = near_regular_degrees(cols, keep, rng)
-    for row in rng.permutation(rows):
-        degree = int(row_degrees[row])
-        if degree == 0:
-            continue
-        chosen = np.lexsort((rng.random(cols), -demand))[:degree]
-        mask[row, chosen] = True
-        demand[chosen] -= 1
-    assert not demand.any(), "Ryser's construction left demand: not a Gale-Ryser sequence"
-    _shuffle_edges(mask, 2 * keep, rng)
-    return mask
-
-
-def _shuffle_edges(mask: np.ndarray, attempts: int, rng: np.random.Generator) -> None:
-    """Degree-preserving double-edge swaps in place: edges (a, b), (c, d) become (a, d),
-    (c, b) when neither exists yet."""
-    edges = np.argwhere(mask)
-    if len(edges) < 2:
-        return
-    picks = rng.integers(0, len(edges), size=(attempts, 2))
-    for first, second in picks:
-        (a, b), (c, d) = edges[first], edges[second]
-        if a == c or b == d or mask[a, d] or mask[c, b]:
-            continue
-        mask[a, b] = mask[c, d] = False
-        mask[a, d] = mask[c, b] = True
-        edges[first] = (a, d)
-        edges[second] = (c, b)
+    return ryser_fill(
+        near_regular_degrees(rows, keep, rng), near_regular_degrees(cols, keep, rng), rng
+    )
 
 
 def anti_expander_mask(rows: int, cols: int, keep: int, rng: np.random.Generator) -> np.ndarray:

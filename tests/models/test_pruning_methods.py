@@ -46,18 +46,26 @@ def masks(model):
 @pytest.mark.parametrize("cell", ["rnn_tanh", "gru", "lstm"])
 @pytest.mark.parametrize("amount", [0.0, 0.3, 0.5, 0.8, 0.9, 0.95, 0.98, 0.999, 1.0])
 def test_every_method_prunes_exactly_the_requested_count(method, cell, amount):
+    """... except an early-stopping one (ramanujan), which prunes at most that many."""
     model = dense(cell)
     total = count_pruned(model, "both")[1]
-    assert prune_method(model, "both", amount, method, seed=3) == round(amount * total)
-    assert count_pruned(model, "both") == (round(amount * total), total)
+    pruned = prune_method(model, "both", amount, method, seed=3)
+    assert count_pruned(model, "both") == (pruned, total)
+    if mask_method(method).exact:
+        assert pruned == round(amount * total)
+    else:
+        assert pruned <= round(amount * total)
 
 
 @pytest.mark.parametrize("method", MASK_METHODS)
 def test_prune_to_nonzero_by_every_method(method):
     model = dense("lstm")
     prune_to_nonzero(model, "both", 101, method, seed=1)
-    total = count_pruned(model, "both")[1]
-    assert count_pruned(model, "both") == (total - 101, total)
+    pruned, total = count_pruned(model, "both")
+    if mask_method(method).exact:
+        assert pruned == total - 101
+    else:
+        assert 0 < pruned <= total - 101
 
 
 @pytest.mark.parametrize("method", ["random", "expander", "anti-expander"])
@@ -73,7 +81,7 @@ def test_structured_methods_keep_in_every_matrix_what_magnitude_keeps(method):
     assert not all(torch.equal(a, b) for a, b in zip(masks(model), masks(reference), strict=True))
 
 
-@pytest.mark.parametrize("method", ["random", "expander", "anti-expander"])
+@pytest.mark.parametrize("method", ["random", "expander", "anti-expander", "degree-blocks"])
 def test_structured_masks_are_seeded(method):
     first, again, other = dense(), dense(), dense()
     for model, seed in ((first, 5), (again, 5), (other, 6)):
@@ -204,7 +212,14 @@ def test_ties_go_to_the_earlier_tensor_and_index():
 
 
 def test_the_registry_is_the_one_list_of_methods():
-    assert MASK_METHODS == ("magnitude", "random", "expander", "anti-expander")
+    assert MASK_METHODS == (
+        "magnitude",
+        "random",
+        "expander",
+        "anti-expander",
+        "degree-blocks",
+        "ramanujan",
+    )
     for name in MASK_METHODS:
         method = mask_method(name)
         assert isinstance(method, MaskMethod) and method.name == name
@@ -229,7 +244,11 @@ def test_compute_mask_keeps_exactly_the_count_asked(method):
     weight = torch.randn(6, 9, generator=torch.Generator().manual_seed(0))
     for keep in (0, 1, 20, 54):
         mask = mask_method(method).compute_mask(weight, keep, np.random.default_rng(keep))
-        assert mask.shape == (6, 9) and mask.dtype == bool and int(mask.sum()) == keep
+        assert mask.shape == (6, 9) and mask.dtype == bool
+        if mask_method(method).exact:
+            assert int(mask.sum()) == keep
+        else:  # stops early: keeps at least that many
+            assert int(mask.sum()) >= keep
 
 
 def test_magnitude_compute_mask_keeps_the_largest_weights():
