@@ -18,6 +18,16 @@ layers are directly comparable:
   (inputs the poorest output reads), and the means ``mean_input_degree = edges / inputs``
   and ``mean_output_degree = edges / outputs``.
 
+Time-unfolded (:func:`unfolded_expansion`). Unfolded over time, recurrent layer ``l`` is a
+chain of bipartite layers, one per step: its inputs at step ``t`` (``x_t`` for the first
+layer, ``h^{l-1}_t`` above it) together with ``h^l_{t-1}`` on one side, ``h^l_t`` on the
+other; the weights are shared over time, so every step's bipartite layer is the same graph,
+the masks of ``W_ih`` and ``W_hh`` side by side (``step``). Across ``k`` steps the paths of
+the unfolded graph join ``h_{t-k}`` to ``h_t`` (``h->h``: the boolean ``k``-th power of the
+hidden-to-hidden graph) and ``x_{t-k+1}`` to ``h_t`` (``x->h``: ``k - 1`` hidden steps after
+the input one); ``k = 1`` gives the two matrices themselves. These are unit graphs: a unit
+reads an input when any of its gates does.
+
 The unnormalised ``spectral_gap`` rewards uneven degrees (``s1`` grows with them), and when
 every output reads at most one input the graph is a forest of stars whose ``s1`` and ``s2``
 are the square roots of the two largest stars (0 gap for equal stars, whatever the layout);
@@ -37,6 +47,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from torch import nn
 
+from core.checks import check_int
 from graphs.spectral import bipartite_spectrum
 from models.pruning import prunable_weights, weight_mask
 
@@ -127,6 +138,51 @@ def layer_expansion(
                     **bipartite_expansion(block),
                 }
             )
+    return rows
+
+
+def _gate_count(model: nn.Module) -> int:
+    return len(next((g for kind, g in GATE_NAMES.items() if isinstance(model.rnn, kind)), ("h",)))
+
+
+def _units(mask: np.ndarray, gates: int) -> np.ndarray:
+    """A stacked-gates mask (gates * units x inputs) as a unit graph: a unit reads an input
+    when any of its gates does."""
+    return mask.reshape(gates, -1, mask.shape[1]).any(axis=0)
+
+
+def _reach(first: np.ndarray, hidden: np.ndarray, hops: int) -> np.ndarray:
+    """Paths of ``hops`` further hidden steps after ``first`` (boolean matrix powers)."""
+    result = first.astype(bool)
+    for _ in range(hops):
+        result = (hidden.astype(np.int64) @ result.astype(np.int64)) > 0
+    return result
+
+
+def unfolded_expansion(model: nn.Module, spans: tuple[int, ...] = (1,)) -> list[dict[str, object]]:
+    """The time-unfolded network's bipartite layers (module doc), one row each: ``layer``,
+    ``kind`` (``step``: inputs and previous hidden state to the next hidden state, gates
+    stacked; ``x->h`` and ``h->h``: unit graphs across ``span`` steps), ``span`` and the
+    ``EXPANSION_MEASURES``."""
+    for span in spans:
+        check_int(span, "span", low=1)
+    gates = _gate_count(model)
+    masks = {
+        (w.layer, w.kind): weight_mask(w).detach().cpu().numpy() != 0
+        for w in prunable_weights(model, "both")
+    }
+    rows = []
+    for layer in sorted({layer for layer, _ in masks}):
+        ih, hh = masks[(layer, "i2h")], masks[(layer, "h2h")]
+        step = np.concatenate([ih, hh], axis=1)
+        rows.append({"layer": layer, "kind": "step", "span": 1, **bipartite_expansion(step)})
+        unit_ih, unit_hh = _units(ih, gates), _units(hh, gates)
+        for span in spans:
+            for kind, first in (("x->h", unit_ih), ("h->h", unit_hh)):
+                graph = _reach(first, unit_hh, span - 1)
+                rows.append(
+                    {"layer": layer, "kind": kind, "span": span, **bipartite_expansion(graph)}
+                )
     return rows
 
 

@@ -64,7 +64,9 @@ def prune_command(
             help=f"{', '.join(METHODS)}: global magnitude threshold at once; the same along "
             "Zhu & Gupta's cubic schedule in the first half of retraining; or masks of a set "
             "structure at once (uniformly random; near-biregular expanders; two dense blocks on "
-            "few neurons), the same share of every matrix (docs/expansion.md)."
+            "few neurons; the expanders' degrees in two disjoint blocks), the same share of "
+            "every matrix; or Kalra et al.'s steps of 10 % by magnitude with a retraining "
+            "epoch between, each matrix stopped at the Ramanujan bound (docs/expansion.md)."
         ),
     ] = "magnitude",
     match: Annotated[

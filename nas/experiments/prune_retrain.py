@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from core.errors import SparseNASError
+from core.seeds import derive_seed
 from core.status import TrialStatus
 from models.data import Task
 from models.expansion import expansion_summary, layer_expansion
@@ -27,12 +28,25 @@ from models.pruning import (
     count_pruned,
     prunable_weights,
     prune_method,
+    prune_ramanujan,
     prune_to_nonzero,
     recurrent_nonzero,
     weight_mask,
 )
-from models.training import EpochMetrics, TrainResult, evaluate, resolve_device, train_model
-from nas.experiments.prune_spec import PRUNING_STEPS_PER_EPOCH, PruneSpec, check_percent
+from models.training import (
+    EpochMetrics,
+    TrainResult,
+    TrainSpec,
+    evaluate,
+    resolve_device,
+    train_model,
+)
+from nas.experiments.prune_spec import (
+    PRUNING_STEPS_PER_EPOCH,
+    RAMANUJAN_STEP_EPOCHS,
+    PruneSpec,
+    check_percent,
+)
 
 EpochHook = Callable[[str, EpochMetrics], object]
 
@@ -144,9 +158,14 @@ def prune_once(
     label = f"{target} {percent:.3g}%"
     handle = None
     oneshot = spec.method != "gradual"
+    steps: list[dict[str, object]] = []
     if oneshot:
         seed = spec.mask_seed(target, percent)
-        if nonzero is None:
+        if spec.method == "ramanujan":  # Kalra et al.: retrain between the pruning steps
+            steps = prune_ramanujan(
+                model, target, fraction, retrain=_step_trainer(model, spec, task)
+            )
+        elif nonzero is None:
             prune_method(model, target, fraction, spec.method, seed=seed)
         else:
             prune_to_nonzero(model, target, nonzero, spec.method, seed=seed)
@@ -202,9 +221,21 @@ def prune_once(
     for epoch in range(1, spec.retrain_epochs + 1):
         row[f"acc_epoch_{epoch}"] = accuracies[epoch - 1] if epoch <= len(accuracies) else math.nan
     keys = {"method": spec.method, "target": target, "percent": float(percent)}
-    history = [{**keys, **asdict(m)} for m in result.history]
+    history = [{**keys, "phase": "step", **r} for r in steps]
+    history += [{**keys, **asdict(m)} for m in result.history]
     expansion = [{**keys, **r} for r in expansion]
     return row, history, expansion
+
+
+def _step_trainer(model: DenseRNNClassifier, spec: PruneSpec, task: Task) -> Callable[[int], float]:
+    """Retraining between two ``ramanujan`` pruning steps: ``RAMANUJAN_STEP_EPOCHS`` epochs
+    with the masks fixed (a batch order per step); returns the validation accuracy."""
+    train = TrainSpec(RAMANUJAN_STEP_EPOCHS, spec.batch_size, spec.lr, device=spec.device)
+
+    def retrain(step: int) -> float:
+        return train_model(model, task, train, seed=derive_seed(spec.seeds[2], step)).valid_acc
+
+    return retrain
 
 
 def _masks(model: DenseRNNClassifier, target: str) -> list[torch.Tensor]:

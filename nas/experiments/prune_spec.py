@@ -28,6 +28,9 @@ robust to pruning (``benchmarks/prune_diagnose.py``)."""
 DEFAULT_RETRAIN_EPOCHS = 10
 PRUNING_STEPS_PER_EPOCH = 10
 """Gradual method: pruning steps (Zhu & Gupta's dt) per retraining epoch."""
+RAMANUJAN_STEP_EPOCHS = 1
+"""Ramanujan method: retraining epochs between two of its pruning steps (each prunes 10 % of
+a matrix's remaining weights), before the ``retrain_epochs`` that follow the last step."""
 
 
 @dataclass(frozen=True)

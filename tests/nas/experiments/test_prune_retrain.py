@@ -60,3 +60,22 @@ def test_prune_once_by_a_structured_method_on_a_shared_base(method, tiny_task):
     again, _, _ = prune_once(base, replace(spec, method=method), tiny_task, "both", 90)
     assert again["acc_retrained"] == row["acc_retrained"]  # seeded masks and batch order
     assert count_pruned(base.model, "both")[0] == 0
+
+
+def test_prune_once_by_ramanujan_steps_records_every_step(tiny_task):
+    """Kalra et al.'s method: steps with a retraining epoch between them, each recorded in
+    the history (phase ``step``) with its gaps and validation accuracy, then the usual
+    retraining with the masks fixed; it stops at the target or earlier, never later."""
+    spec = replace(tiny_spec(retrain_epochs=2, hidden_size=6), method="ramanujan")
+    base = train_base(spec, tiny_task)
+    row, history, expansion = prune_once(base, spec, tiny_task, "both", 60)
+    total = count_pruned(base.model, "both")[1]
+    steps = [r for r in history if r.get("phase") == "step"]
+    epochs = [r for r in history if r.get("phase") != "step"]
+    assert len(epochs) == 2 and len(steps) >= 2
+    assert [r["step"] for r in steps] == list(range(len(steps)))
+    assert all(0.0 <= r["accuracy"] <= 1.0 for r in steps[1:])
+    assert steps[-1]["pruned"] == row["pruned"] <= round(0.6 * total)
+    assert all(r["ramanujan_gap_min"] >= -1e-9 for r in steps)
+    assert min(r["ramanujan_gap"] for r in expansion) >= -1e-9
+    assert count_pruned(base.model, "both")[0] == 0

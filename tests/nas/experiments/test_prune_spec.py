@@ -55,5 +55,13 @@ def test_mask_seeds_differ_by_method_target_and_percent_but_not_by_the_rest():
 
 def test_the_methods_are_the_mask_registry_with_gradual_in_its_seeded_place():
     """A method's index seeds its masks (``PruneSpec.mask_seed``): the order is fixed."""
-    assert METHODS == ("magnitude", "gradual", "random", "expander", "anti-expander")
+    assert METHODS == (
+        "magnitude",
+        "gradual",
+        "random",
+        "expander",
+        "anti-expander",
+        "degree-blocks",
+        "ramanujan",
+    )
     assert set(METHODS) - {"gradual"} == set(MASK_METHODS)
