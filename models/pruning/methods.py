@@ -56,6 +56,8 @@ class MaskMethod(ABC):
     """Whether the method prunes exactly the count asked for (an early-stopping one may not)."""
     continues: ClassVar[bool] = False
     """Whether the method can prune a pruned model further (else its masks need a fresh one)."""
+    reads_weights: ClassVar[bool] = False
+    """Whether the weights' values choose the mask (else it is weight-agnostic)."""
 
     @abstractmethod
     def compute_mask(self, weight: torch.Tensor, keep: int, rng: np.random.Generator) -> np.ndarray:
@@ -123,6 +125,7 @@ class MagnitudeMask(MaskMethod):
 
     name = "magnitude"
     continues = True
+    reads_weights = True
 
     def compute_mask(self, weight: torch.Tensor, keep: int, rng: np.random.Generator) -> np.ndarray:
         return global_magnitude_masks([weight], weight.numel() - keep)[0].cpu().numpy() > 0
@@ -196,6 +199,7 @@ class RamanujanMask(MaskMethod):
     name = "ramanujan"
     exact = False
     continues = True
+    reads_weights = True
 
     def compute_mask(self, weight: torch.Tensor, keep: int, rng: np.random.Generator) -> np.ndarray:
         return self.masks([weight], weight.numel() - keep)[0].cpu().numpy() > 0

@@ -163,7 +163,7 @@ def prune_once(
         seed = spec.mask_seed(target, percent)
         if spec.method == "ramanujan":  # Kalra et al.: retrain between the pruning steps
             steps = prune_ramanujan(
-                model, target, fraction, retrain=_step_trainer(model, spec, task)
+                model, target, fraction, retrain=ramanujan_retrainer(model, spec, task)
             )
         elif nonzero is None:
             prune_method(model, target, fraction, spec.method, seed=seed)
@@ -227,7 +227,9 @@ def prune_once(
     return row, history, expansion
 
 
-def _step_trainer(model: DenseRNNClassifier, spec: PruneSpec, task: Task) -> Callable[[int], float]:
+def ramanujan_retrainer(
+    model: DenseRNNClassifier, spec: PruneSpec, task: Task
+) -> Callable[[int], float]:
     """Retraining between two ``ramanujan`` pruning steps: ``RAMANUJAN_STEP_EPOCHS`` epochs
     with the masks fixed (a batch order per step); returns the validation accuracy."""
     train = TrainSpec(RAMANUJAN_STEP_EPOCHS, spec.batch_size, spec.lr, device=spec.device)

@@ -1,0 +1,418 @@
+"""Does expansion preserve accuracy in Kalra et al.'s setting? The controlled study (issue 30).
+
+One run = task x cell x setting x method x sparsity x seed:
+
+* ``init``: the method's mask is placed on the untrained network (magnitude and ramanujan read
+  the initial weights; ramanujan takes its steps without retraining, there being nothing
+  trained), then the network is trained from scratch with the mask fixed;
+* ``trained``: a dense network is trained to plateau first (once per task, cell and seed,
+  shared by all methods and sparsities), then pruned (ramanujan in its 10 % steps with one
+  retraining epoch between them, ``nas prune``'s procedure) and retrained.
+
+Every training runs to plateau: early stopping on the validation accuracy (``--patience``
+epochs without a new best, at most ``--max-epochs``), and the best epoch's weights are the
+ones measured. Each run is tested clean and with noise on its test inputs: for real-valued
+tasks (digits, mnist1d, the image and speech folders) Gaussian noise of standard deviation
+``level`` x the training inputs' per-feature standard deviation, added at every real step;
+for token tasks (the Reber grammars) each token is replaced by a uniformly random one with
+probability ``level`` (Gaussian noise has no meaning on token ids). The noise is seeded.
+
+The project's own code does the work: ``nas.experiments.prune`` builds and trains the dense
+model (``build_dense``, ``PruneSpec``), ``models.pruning`` places the masks (every method of
+``MASK_METHODS``), ``models.training.train_model`` trains (with a per-epoch hook for the early
+stopping) and ``models.expansion`` measures the pruned matrices and the time-unfolded layers.
+
+Resumable: one row per run is appended to ``<out>/expansion_study.csv`` as it finishes; a
+rerun skips the runs already there (training is deterministic on one CPU thread, so a
+retrained base is the same). ``--summary`` prints, from that CSV, the mean and the 95 %
+t-interval over seeds of every table cell (task x cell x setting x sparsity x method, clean
+and noisy), paired differences between methods, and the rank correlation of accuracy with
+the mean Ramanujan gap at fixed sparsity, computed per seed and then over seeds, separately
+over the weight-agnostic methods and over all methods.
+
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/expansion_study.py \\
+        --out benchmarks/data/expansion_study
+    python benchmarks/expansion_study.py --out benchmarks/data/expansion_study --summary
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+
+from core.seeds import derive_seed
+from models.data import SequenceSet, Task
+from models.expansion import expansion_summary, layer_expansion, unfolded_expansion
+from models.pruning import (
+    count_pruned,
+    mask_method,
+    prune_method,
+    prune_ramanujan,
+    recurrent_nonzero,
+)
+from models.training import EpochMetrics, TrainSpec, evaluate, train_model
+from nas.experiments.prune import PruneSpec, build_dense
+from nas.experiments.prune_retrain import ramanujan_retrainer
+from nas.tasks import load_task
+
+RESULTS = "expansion_study.csv"
+KEY = ("task", "cell", "setting", "method", "percent", "seed")
+SETTINGS = ("init", "trained")
+DEFAULT_METHODS = ("expander", "random", "magnitude", "ramanujan", "degree-blocks", "anti-expander")
+CONTRASTS = (("expander", "random"), ("degree-blocks", "expander"), ("ramanujan", "magnitude"))
+"""Paired differences the summary reports (same task, cell, setting, sparsity and seed)."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--tasks", default="mnist1d,digits")
+    parser.add_argument("--cells", default="rnn_tanh,lstm")
+    parser.add_argument("--settings", default=",".join(SETTINGS))
+    parser.add_argument("--methods", default=",".join(DEFAULT_METHODS))
+    parser.add_argument("--percents", default="90,95,98")
+    parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--hidden-size", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=1)
+    parser.add_argument("--max-epochs", type=int, default=50)
+    parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--noise", default="0.25,0.5,1.0", help="noise levels (see the doc)")
+    parser.add_argument("--summary", action="store_true", help="only summarise the CSV")
+    return parser.parse_args(argv)
+
+
+def items(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+# -- training to plateau and noisy testing -----------------------------------------------------
+
+
+class Plateau:
+    """A ``train_model`` epoch hook: remember the best validation epoch's weights, stop after
+    ``patience`` epochs without a better one."""
+
+    def __init__(self, model: torch.nn.Module, patience: int) -> None:
+        self.model, self.patience = model, patience
+        self.best_acc, self.best_epoch, self.best_state = -1.0, 0, None
+
+    def __call__(self, metrics: EpochMetrics) -> bool:
+        if metrics.valid_acc > self.best_acc:
+            self.best_acc, self.best_epoch = metrics.valid_acc, metrics.epoch
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        return metrics.epoch - self.best_epoch >= self.patience
+
+
+def train_to_plateau(
+    model: torch.nn.Module, task: Task, spec: PruneSpec, max_epochs: int, patience: int, seed: int
+) -> dict[str, object]:
+    """Train with early stopping and load the best validation epoch's weights back."""
+    plateau = Plateau(model, patience)
+    train = TrainSpec(max_epochs, spec.batch_size, spec.lr, device=spec.device)
+    result = train_model(model, task, train, seed=seed, on_epoch=plateau)
+    if plateau.best_state is not None:
+        model.load_state_dict(plateau.best_state)
+    return {
+        "status": str(result.status),
+        "epochs": len(result.history),
+        "best_epoch": plateau.best_epoch,
+        "valid_acc": plateau.best_acc,
+    }
+
+
+def noisy(
+    data: SequenceSet, task: Task, level: float, scale: torch.Tensor | None, seed: int
+) -> SequenceSet:
+    """``data`` with test-time noise of ``level`` (module doc); ``scale``: the per-feature
+    standard deviation of real inputs (None for token tasks)."""
+    generator = torch.Generator().manual_seed(seed)
+    steps = torch.arange(data.inputs.shape[1])[None, :] < data.lengths[:, None]
+    if task.n_features is not None:
+        noise = torch.randn(data.inputs.shape, generator=generator) * level * scale
+        inputs = data.inputs + noise * steps[..., None]
+    else:
+        replace = (torch.rand(data.inputs.shape, generator=generator) < level) & steps
+        random = torch.randint(1, int(task.vocab_size), data.inputs.shape, generator=generator)
+        inputs = torch.where(replace, random, data.inputs)
+    return SequenceSet(inputs, data.lengths, data.labels)
+
+
+def feature_scale(task: Task) -> torch.Tensor | None:
+    """The training inputs' per-feature standard deviation over real steps (None: tokens)."""
+    if task.n_features is None:
+        return None
+    data = task.train
+    steps = torch.arange(data.inputs.shape[1])[None, :] < data.lengths[:, None]
+    return data.inputs[steps].std(dim=0)
+
+
+def measure_accuracies(
+    model: torch.nn.Module, task: Task, levels: Sequence[float], seed: int
+) -> dict[str, float]:
+    device = torch.device("cpu")
+    row = {"test_acc": evaluate(model, task.test, device)[1]}
+    scale = feature_scale(task)
+    for index, level in enumerate(levels):
+        data = noisy(task.test, task, level, scale, derive_seed(seed, index))
+        row[f"test_acc_noise_{level:g}"] = evaluate(model, data, device)[1]
+    return row
+
+
+# -- one run -----------------------------------------------------------------------------------
+
+
+def prune_for(
+    model: torch.nn.Module, setting: str, method: str, percent: float, spec: PruneSpec, task: Task
+) -> int:
+    """Place ``method``'s mask at ``percent`` (Kalra's steps retrain between them only in the
+    trained setting). Returns the pruning steps taken (0 for the one-shot methods)."""
+    if method == "ramanujan" and setting == "trained":
+        retrain = ramanujan_retrainer(model, spec, task)
+        return len(prune_ramanujan(model, "both", percent / 100, retrain=retrain)) - 1
+    seed = replace(spec, method=method).mask_seed("both", percent)
+    prune_method(model, "both", percent / 100, method, seed=seed)
+    return 0
+
+
+def describe(model: torch.nn.Module) -> dict[str, float]:
+    """The expansion figures of a pruned model: per matrix (summary) and unfolded step layer."""
+    summary = expansion_summary(layer_expansion(model, "both"))
+    steps = [r for r in unfolded_expansion(model) if r["kind"] == "step"]
+    pruned, total = count_pruned(model, "both")
+    return {
+        "sparsity": pruned / total,
+        "recurrent_nonzero": recurrent_nonzero(model),
+        **{k: summary[k] for k in ("ramanujan_gap_mean", "ramanujan_gap_min", "spectral_gap_mean")},
+        "isolated": summary["isolated_inputs"] + summary["isolated_outputs"],
+        "unfolded_ramanujan_gap_mean": float(np.mean([r["ramanujan_gap"] for r in steps])),
+    }
+
+
+def run_group(
+    args: argparse.Namespace,
+    task: Task,
+    cell: str,
+    seed: int,
+    todo: list[tuple[str, str, float]],
+    write: Callable[[dict[str, object]], None],
+) -> None:
+    """Every pending (setting, method, percent) of one task, cell and seed."""
+    levels = [float(x) for x in items(args.noise)]
+    spec = PruneSpec(
+        cell=cell, hidden_size=args.hidden_size, num_layers=args.layers, seed=seed, device="cpu"
+    )
+    base = None
+    none = {"dense_valid_acc": float("nan"), "dense_test_acc": float("nan"), "dense_epochs": 0}
+    dense = dict(none)
+    for setting, method, percent in todo:
+        clock = time.perf_counter()
+        if setting == "trained" and base is None:
+            base = build_dense(spec, task)
+            fit = train_to_plateau(base, task, spec, args.max_epochs, args.patience, spec.seeds[1])
+            dense = {"dense_valid_acc": fit["valid_acc"], "dense_epochs": fit["epochs"]}
+            dense["dense_test_acc"] = evaluate(base, task.test, torch.device("cpu"))[1]
+        model = build_dense(spec, task) if setting == "init" else copy.deepcopy(base)
+        steps = prune_for(model, setting, method, percent, spec, task)
+        seeds = spec.seeds[2] if setting == "trained" else spec.seeds[1]
+        fit = train_to_plateau(model, task, spec, args.max_epochs, args.patience, seeds)
+        row = {
+            "task": task.name, "cell": cell, "setting": setting, "method": method,
+            "percent": float(percent), "seed": seed, "hidden_size": args.hidden_size,
+            "layers": args.layers, "weight_agnostic": not mask_method(method).reads_weights,
+            "pruning_steps": steps, **fit, **measure_accuracies(model, task, levels, seed),
+            **describe(model), **(dense if setting == "trained" else none),
+            "seconds": round(time.perf_counter() - clock, 2),
+        }  # fmt: skip
+        write(row)
+
+
+def run(
+    args: argparse.Namespace, loader: Callable[[str], Task] = lambda n: load_task(n, seed=0)
+) -> None:
+    torch.set_num_threads(1)
+    methods = items(args.methods)
+    for method in methods:
+        mask_method(method)  # an unknown name fails before anything trains
+    path = args.out / RESULTS
+    args.out.mkdir(parents=True, exist_ok=True)
+    done = set()
+    if path.exists():
+        frame = pd.read_csv(path)
+        done = {key_of(*row) for row in frame[list(KEY)].itertuples(index=False)}
+    percents = [float(p) for p in items(args.percents)]
+    plan = [(s, m, p) for s in items(args.settings) for m in methods for p in percents]
+    for task_name in items(args.tasks):
+        task = loader(task_name)
+        for cell in items(args.cells):
+            for seed in (int(s) for s in items(args.seeds)):
+                todo = [u for u in plan if key_of(task.name, cell, *u, seed) not in done]
+                if todo:
+                    run_group(args, task, cell, seed, todo, lambda row: append(path, row))
+
+
+def key_of(task: str, cell: str, setting: str, method: str, percent: float, seed: int) -> tuple:
+    return (str(task), str(cell), str(setting), str(method), float(percent), int(seed))
+
+
+def append(path: Path, row: dict[str, object]) -> None:
+    """Append one row under the file's header (written from the first row)."""
+    new = not path.exists()
+    fields = list(row) if new else next(csv.reader(path.open()))
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, restval="", extrasaction="raise")
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+    print(
+        f"{row['task']} {row['cell']} {row['setting']} {row['method']} {row['percent']:g}% "
+        f"seed {row['seed']}: test {row['test_acc']:.3f} (valid {row['valid_acc']:.3f}, "
+        f"{row['epochs']} epochs, {row['seconds']} s)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+# -- the summary -------------------------------------------------------------------------------
+
+
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, int]:
+    """Mean, half-width of the two-sided t-interval over ``values`` (NaN for fewer than two)
+    and their count."""
+    data = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
+    n = len(data)
+    if n == 0:
+        return float("nan"), float("nan"), 0
+    if n < 2:
+        return float(data.mean()), float("nan"), n
+    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * data.std(ddof=1) / np.sqrt(n)
+    return float(data.mean()), float(half), n
+
+
+def accuracy_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c == "test_acc" or c.startswith("test_acc_noise_")]
+
+
+CELL = ["task", "cell", "setting", "percent"]
+
+
+def cell_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per table cell (task, cell, setting, sparsity, method): mean and t half-width over
+    seeds of every accuracy column, and the seeds counted."""
+    rows = []
+    for key, group in frame.groupby([*CELL, "method"], sort=True):
+        row = dict(zip([*CELL, "method"], key, strict=True))
+        for column in accuracy_columns(frame):
+            mean, half, n = t_interval(group[column].tolist())
+            row.update({f"{column}_mean": mean, f"{column}_half": half, "seeds": n})
+        row["ramanujan_gap_mean"] = float(group["ramanujan_gap_mean"].mean())
+        row["isolated"] = float(group["isolated"].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paired(frame: pd.DataFrame, contrasts: Sequence[tuple[str, str]] = CONTRASTS) -> pd.DataFrame:
+    """``first - second`` test accuracy per seed, then its t-interval, per cell."""
+    rows = []
+    wide = frame.pivot_table(index=[*CELL, "seed"], columns="method", values="test_acc")
+    for first, second in contrasts:
+        if first not in wide or second not in wide:
+            continue
+        diff = (wide[first] - wide[second]).dropna()
+        for key, group in diff.groupby(level=CELL):
+            mean, half, n = t_interval(group.tolist())
+            rows.append({**dict(zip(CELL, key, strict=True)), "contrast": f"{first} - {second}",
+                         "mean": mean, "half": half, "seeds": n})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def centred_rank_correlation(
+    frame: pd.DataFrame, column: str, by: str = "ramanujan_gap_mean"
+) -> float:
+    """Pearson's r of ranks centred within each (task, cell, setting, sparsity) group: the
+    rank correlation of ``column`` with ``by`` given the sparsity (Spearman's rho for one
+    group)."""
+    ranks = frame.groupby(CELL)[[column, by]].rank()
+    centred = ranks - ranks.groupby([frame[c] for c in CELL]).transform("mean")
+    if centred[column].std() == 0 or centred[by].std() == 0:
+        return float("nan")
+    return float(np.corrcoef(centred[column], centred[by])[0, 1])
+
+
+def correlations(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per setting and accuracy column: the centred rank correlation with the mean Ramanujan
+    gap computed per seed, then over seeds, over weight-agnostic methods and over all."""
+    rows = []
+    agnostic = frame["weight_agnostic"].astype(str).str.lower() == "true"
+    for setting in sorted(frame["setting"].unique()):
+        everything = pd.Series(True, index=frame.index)
+        for methods, subset in (("weight-agnostic", agnostic), ("all", everything)):
+            part = frame[(frame["setting"] == setting) & subset]
+            for column in accuracy_columns(frame):
+                per_seed = [centred_rank_correlation(g, column) for _, g in part.groupby("seed")]
+                mean, half, n = t_interval(per_seed)
+                rows.append({"setting": setting, "methods": methods, "accuracy": column,
+                             "mean": mean, "half": half, "seeds": n,
+                             "per_seed": " ".join(f"{v:+.3f}" for v in per_seed)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """A pipe table: sparsities as given, other numbers with three decimals, text as is."""
+
+    def shown(column: str, value: object) -> str:
+        if isinstance(value, float | np.floating):
+            if np.isnan(value):
+                return ""
+            return f"{value:g}" if column == "percent" else f"{value:.3f}"
+        return str(value)
+
+    columns = list(table.columns)
+    lines = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+    for row in table.itertuples(index=False):
+        lines.append(
+            "| " + " | ".join(shown(c, v) for c, v in zip(columns, row, strict=True)) + " |"
+        )
+    return "\n".join(lines)
+
+
+def summarise(path: Path) -> str:
+    """The summary of the study's CSV as Markdown tables."""
+    frame = pd.read_csv(path)
+    parts = ["## Accuracy per cell (mean and 95 % t half-width over seeds)", ""]
+    table = cell_table(frame)
+    for column in accuracy_columns(frame):
+        table[column] = [
+            f"{m:.3f} ± {h:.3f}"
+            for m, h in zip(table[f"{column}_mean"], table[f"{column}_half"], strict=True)
+        ]
+    shown = table[
+        [*CELL, "method", "seeds", *accuracy_columns(frame), "ramanujan_gap_mean", "isolated"]
+    ]
+    parts += [markdown(shown), ""]
+    parts += ["## Paired differences (test accuracy, same seed)", ""]
+    parts += [markdown(paired(frame)), ""]
+    parts += ["## Rank correlation with the mean Ramanujan gap at fixed sparsity", ""]
+    parts += [markdown(correlations(frame)), ""]
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if not args.summary:
+        run(args)
+    print(summarise(args.out / RESULTS))
+
+
+if __name__ == "__main__":
+    main()
