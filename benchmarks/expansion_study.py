@@ -176,9 +176,10 @@ def prune_for(
     model: torch.nn.Module, setting: str, method: str, percent: float, spec: PruneSpec, task: Task
 ) -> int:
     """Place ``method``'s mask at ``percent`` (Kalra's steps retrain between them only in the
-    trained setting). Returns the pruning steps taken (0 for the one-shot methods)."""
-    if method == "ramanujan" and setting == "trained":
-        retrain = ramanujan_retrainer(model, spec, task)
+    trained setting). Returns the pruning steps taken (0 for the one-shot methods); the
+    sparsity reached is in the row (ramanujan may stop short of ``percent``)."""
+    if method == "ramanujan":  # the same masks as prune_method's, with the steps counted
+        retrain = ramanujan_retrainer(model, spec, task) if setting == "trained" else None
         return len(prune_ramanujan(model, "both", percent / 100, retrain=retrain)) - 1
     seed = replace(spec, method=method).mask_seed("both", percent)
     prune_method(model, "both", percent / 100, method, seed=seed)
@@ -315,6 +316,7 @@ def cell_table(frame: pd.DataFrame) -> pd.DataFrame:
         for column in accuracy_columns(frame):
             mean, half, n = t_interval(group[column].tolist())
             row.update({f"{column}_mean": mean, f"{column}_half": half, "seeds": n})
+        row["sparsity"] = float(group["sparsity"].mean())
         row["ramanujan_gap_mean"] = float(group["ramanujan_gap_mean"].mean())
         row["isolated"] = float(group["isolated"].mean())
         rows.append(row)
@@ -397,7 +399,15 @@ def summarise(path: Path) -> str:
             for m, h in zip(table[f"{column}_mean"], table[f"{column}_half"], strict=True)
         ]
     shown = table[
-        [*CELL, "method", "seeds", *accuracy_columns(frame), "ramanujan_gap_mean", "isolated"]
+        [
+            *CELL,
+            "method",
+            "seeds",
+            *accuracy_columns(frame),
+            "sparsity",
+            "ramanujan_gap_mean",
+            "isolated",
+        ]
     ]
     parts += [markdown(shown), ""]
     parts += ["## Paired differences (test accuracy, same seed)", ""]
