@@ -164,7 +164,7 @@ def test_rank_needs_a_run_dir_and_a_run_dir_needs_its_table(small_task, tmp_path
         assert fragment in " ".join(result.stderr.split())
 
 
-@pytest.mark.parametrize("method", ["random", "expander", "anti-expander"])
+@pytest.mark.parametrize("method", ["random", "expander", "anti-expander", "degree-blocks"])
 def test_each_mask_method_prunes_to_the_asked_sparsity(small_task, method):
     args = ["prune", *TINY, "--percent", "80", "--target", "h2h", "--method", method, "--json"]
     result = runner.invoke(app, args)
@@ -172,6 +172,19 @@ def test_each_mask_method_prunes_to_the_asked_sparsity(small_task, method):
     (row,) = json.loads(result.stdout)["results"]
     assert row["method"] == method and row["target"] == "h2h"
     assert row["pruned"] == round(0.8 * row["targeted"])
+
+
+def test_ramanujan_writes_its_steps_into_the_history(small_task, tmp_path):
+    out = tmp_path / "out"
+    args = ["prune", *TINY, "--percent", "80", "--method", "ramanujan", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "prune_results.csv").iloc[0]
+    history = pd.read_csv(out / "prune_history.csv")
+    steps = history[history["phase"] == "step"]
+    assert len(steps) >= 2 and steps["pruned"].iloc[-1] == row["pruned"]
+    assert row["pruned"] <= round(0.8 * row["targeted"])
+    assert steps["ramanujan_gap_min"].min() >= -1e-9
 
 
 def test_an_unknown_method_is_one_error_line(small_task):
