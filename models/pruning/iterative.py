@@ -47,7 +47,7 @@ def prune_ramanujan(
     weights) in Ramanujan-stopped steps, retraining between them (module doc).
 
     Returns one row per step, step 0 being the model as it came in: ``step``, ``pruned``,
-    ``sparsity``, ``stopped`` (matrices no longer pruned), ``stopped_now`` (their names, at
+    ``sparsity``, ``matrices_stopped`` (no longer pruned), ``stopped_now`` (their names, at
     this step), ``spectral_gap_min/mean``, ``ramanujan_gap_min/mean`` and ``accuracy`` (what
     ``retrain`` returned; NaN at step 0 or without ``retrain``).
     """
@@ -85,7 +85,7 @@ def _row(
         "step": step,
         "pruned": total - kept,
         "sparsity": (total - kept) / total,
-        "stopped": sum(not a for a in active),
+        "matrices_stopped": sum(not a for a in active),
         "stopped_now": ";".join(stopped),
         "spectral_gap_min": float(spectra["gap"].min()),
         "spectral_gap_mean": float(spectra["gap"].mean()),

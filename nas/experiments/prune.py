@@ -4,7 +4,8 @@
    Adam, batch 32) for ``epochs`` epochs.
 2. For every target and percent: prune a copy (``models.pruning``: by default one global
    magnitude threshold over all recurrent layers together; ``method`` may instead set the
-   masks' structure, ``random``, ``expander`` or ``anti-expander``), measure the test
+   masks' structure, ``random``, ``expander``, ``anti-expander`` or ``degree-blocks``, or
+   take Kalra et al.'s ``ramanujan`` steps with a retraining epoch between them), measure the test
    accuracy right after pruning, retrain ``retrain_epochs`` epochs with the masks fixed
    recording the accuracy after each, and count the epochs needed to regain the base
    accuracy (within ``tolerance``; ``"never"`` if not). The expansion of every pruned matrix

@@ -136,7 +136,7 @@ def test_the_iterative_method_stops_every_matrix_at_the_bound(cell):
     model = tiny_dense(cell, hidden=6, layers=2)
     history = prune_ramanujan(model, "both", 0.99, retrain=None)
     n_matrices = len(prunable_weights(model, "both"))
-    assert history[-1]["stopped"] == n_matrices  # all stopped before 99 %
+    assert history[-1]["matrices_stopped"] == n_matrices  # all stopped before 99 %
     assert history[-1]["sparsity"] < 0.99
     assert check_stopped_where_it_should(model, "both", 0.1) == n_matrices
     assert [row["step"] for row in history] == list(range(len(history)))
@@ -153,7 +153,7 @@ def test_a_low_target_is_reached_exactly_and_the_one_shot_method_agrees():
     total = sum(
         w.module._parameters[f"{w.attr}_orig"].numel() for w in prunable_weights(model, "both")
     )
-    assert history[-1]["pruned"] == round(0.3 * total) and history[-1]["stopped"] == 0
+    assert history[-1]["pruned"] == round(0.3 * total) and history[-1]["matrices_stopped"] == 0
     prune_method(again, "both", 0.3, "ramanujan")  # the same steps, as a mask method
     for first, second in zip(
         prunable_weights(model, "both"), prunable_weights(again, "both"), strict=True

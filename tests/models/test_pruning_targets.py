@@ -38,4 +38,4 @@ def test_the_names_load_without_torch(tmp_path):
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
                             capture_output=True, text=True)  # fmt: skip
     assert loaded.returncode == 0, loaded.stderr
-    assert loaded.stdout.split() == ["4", "False"]
+    assert loaded.stdout.split() == ["6", "False"]
