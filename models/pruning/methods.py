@@ -6,9 +6,10 @@ In the manner of ``torch.nn.utils.prune``, whose ``BasePruningMethod`` subclasse
 reads (the experiment, the command line, the benchmarks). A new method is one subclass here
 plus its ``@register``.
 
-Every one-shot method keeps in each matrix as many weights as the global magnitude threshold would,
-so all of them prune each matrix equally; they differ only in where inside a matrix the kept
-weights sit (inputs = columns, outputs = rows of its bipartite graph):
+Every one-shot method keeps in each matrix as many weights as the global magnitude threshold
+would (``degree-blocks`` up to one weight), so all of them prune each matrix equally; they
+differ only in where inside a matrix the kept weights sit (inputs = columns, outputs = rows
+of its bipartite graph):
 
 * ``magnitude``: the largest weights (one threshold over all matrices together);
 * ``random``: uniformly random entries of each matrix (the control);
@@ -67,7 +68,8 @@ class MaskMethod(ABC):
         self, tensors: Sequence[torch.Tensor], n_prune: int, *, seed: int = 0
     ) -> list[torch.Tensor]:
         """Masks that prune exactly ``n_prune`` entries over ``tensors`` (2-d), each tensor
-        keeping as many as under the global magnitude threshold; drawn from ``seed``."""
+        keeping its :meth:`counts` (by default as many as under the global magnitude
+        threshold); drawn from ``seed``."""
         for tensor in tensors:
             if tensor.dim() != 2:
                 raise SparseNASError(
