@@ -127,7 +127,7 @@ def train_to_plateau(
         "status": str(result.status),
         "epochs": len(result.history),
         "best_epoch": plateau.best_epoch,
-        "valid_acc": plateau.best_acc,
+        "valid_acc": plateau.best_acc if plateau.best_state is not None else float("nan"),
     }
 
 
