@@ -49,7 +49,7 @@ def _split(rows: int, cols: int, keep: int) -> tuple[int, int, int, int] | None:
                 t_low = max(p * alpha + low, m * beta + c_low)
                 t_high = min(p * alpha + high, m * beta + c_high)
                 if t_low <= t_high:
-                    t = (t_low + t_high) // 2
+                    t = min(max(keep // 2, t_low), t_high)  # the edges as even as they go
                     candidates.append((p, t - p * alpha, m, t - m * beta))
         candidates.sort(key=lambda c: abs(2 * c[0] - rows) / rows + abs(2 * c[2] - cols) / cols)
     for p, hr, m, hc in candidates:
