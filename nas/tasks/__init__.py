@@ -52,7 +52,7 @@ TASK_TRAINING: dict[str, dict[str, int | float]] = {
 """Training settings of the tasks on which the thesis' defaults (``TrainSpec``: 15 epochs,
 batch 128, Adam 1e-3, tuned on Reber) leave a network far from what it can reach; a setting
 given on the command line wins. On ``mnist1d`` a GRU read at its last step learns slowly at
-1e-3 (docs/tasks.md, Training settings)."""
+1e-3 (docs/tasks.md, Training settings of `mnist1d`)."""
 
 __all__ = [
     "FOLDER_TASKS",
