@@ -5,7 +5,8 @@ trains with it)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 from core.checks import check_int, check_real
 from core.errors import SparseNASError
@@ -34,3 +35,21 @@ def check_device(device: object) -> str:
     if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
         raise SparseNASError(f"unknown device {device!r}; choose auto, cpu, cuda or cuda:N")
     return device
+
+
+SETTINGS = ("epochs", "batch_size", "lr")
+"""The settings a task may give its own default for (``with_defaults``)."""
+
+
+def with_defaults(
+    defaults: Mapping[str, int | float], **given: int | float | None
+) -> dict[str, int | float]:
+    """Every one of SETTINGS: its ``given`` value, else ``defaults``' (a task's own), else
+    TrainSpec's. A given value is never replaced, so an explicit setting always wins."""
+    unknown = sorted(set(given) - set(SETTINGS)) or sorted(set(defaults) - set(SETTINGS))
+    if unknown:
+        raise SparseNASError(f"unknown training setting {unknown[0]!r}; choose from {SETTINGS}")
+    settings = {f.name: f.default for f in fields(TrainSpec) if f.name in SETTINGS}
+    settings.update(defaults)
+    settings.update({name: value for name, value in given.items() if value is not None})
+    return settings  # type: ignore[return-value]

@@ -16,7 +16,7 @@ from graphs.generators import MAX_NODES, GraphSpec
 from models.cells import CELLS, check_cell
 from models.train_spec import TrainSpec
 from nas.cli.console import console, pairs_table, progress_bar, records_table, run_or_exit
-from nas.tasks import TASK_HELP, TEST_DATA_HELP
+from nas.tasks import TASK_HELP, TEST_DATA_HELP, train_settings, train_settings_help
 
 SINGLE = [
     "graph", "nodes", "edges", "layers", "layer_sizes", "dead_end_nodes", "params_total",
@@ -42,12 +42,18 @@ def evaluate_command(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seeds the graph, the weights and batch order.")] = 0,
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = TrainSpec.epochs,
+    epochs: Annotated[
+        int | None, typer.Option(help=f"Training epochs ({train_settings_help('epochs')}).")
+    ] = None,
     task: Annotated[str, typer.Option(help=TASK_HELP)] = "reber",
     task_seed: Annotated[int, typer.Option(help="Seed of the generated task data.")] = 0,
     test_data: Annotated[Path | None, typer.Option(help=TEST_DATA_HELP)] = None,
-    batch_size: Annotated[int, typer.Option(help="Mini-batch size.")] = TrainSpec.batch_size,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = TrainSpec.lr,
+    batch_size: Annotated[
+        int | None, typer.Option(help=f"Mini-batch size ({train_settings_help('batch_size')}).")
+    ] = None,
+    lr: Annotated[
+        float | None, typer.Option(help=f"Adam learning rate ({train_settings_help('lr')}).")
+    ] = None,
     batch_candidates: Annotated[
         int | None,
         typer.Option(help="Networks trained together (default: chosen from memory)."),
@@ -67,7 +73,10 @@ def evaluate_command(
     _, train, _, _ = run_or_exit(
         lambda: (
             check_cell(cell),
-            TrainSpec(epochs=epochs, batch_size=batch_size, lr=lr, device=device),
+            TrainSpec(
+                **train_settings(task, epochs=epochs, batch_size=batch_size, lr=lr),  # type: ignore[arg-type]
+                device=device,
+            ),
             # the graph's settings (nodes <= MAX_NODES), before torch is imported
             None if graph else GraphSpec(family, nodes, k, p, m),
             # models.evaluation checks it again, but only once the bar is drawn

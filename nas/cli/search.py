@@ -32,7 +32,7 @@ from nas.search.spec import OBJECTIVES, SearchSpec
 from nas.search.strategies import strategies_help
 from nas.search.urls import shown_url
 from nas.search.workers import check_workers
-from nas.tasks import TASK_CHOICES, TEST_DATA_HELP
+from nas.tasks import TASK_CHOICES, TEST_DATA_HELP, train_settings, train_settings_help
 
 D = SearchSpec  # option defaults are the spec's
 COLUMNS = {
@@ -54,9 +54,13 @@ def search_command(
     cell: Annotated[str, typer.Option(help=f"Recurrent cell: {', '.join(CELLS)}.")] = D.cell,
     task: Annotated[str, typer.Option(help=f"Task: {TASK_CHOICES}.")] = D.task,
     test_data: Annotated[Path | None, typer.Option(help=TEST_DATA_HELP)] = None,
-    epochs: Annotated[int, typer.Option(help="Training epochs of a network not stopped.")] = (
-        D.epochs
-    ),
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            help=f"Training epochs of a network not stopped ({train_settings_help('epochs')}; "
+            "the task's own batch size and learning rate too)."
+        ),
+    ] = None,
     strategy: Annotated[
         str, typer.Option(help=f"Search strategy. {strategies_help()}.")
     ] = D.strategy,
@@ -116,7 +120,8 @@ def search_command(
     """
     spec = run_or_exit(
         lambda: SearchSpec(
-            cell=cell, budget=budget, task=task, epochs=epochs, strategy=strategy,
+            cell=cell, budget=budget, task=task, **train_settings(task, epochs=epochs),  # type: ignore[arg-type]
+            strategy=strategy,
             objective=objective, nodes=nodes, families=families, storage=storage,  # type: ignore[arg-type]
             study=study, out=None if out is None else str(out), seed=seed,
             warm_start=None if warm_start is None else str(warm_start), grace=grace,

@@ -2,9 +2,10 @@
 
 Both become real-valued sequence tasks read row by row, as recurrent networks are usually
 tested on them: an image of R rows is R time steps of one row's pixels, scaled from 0..255
-to [0, 1]. Each keeps its published test set; the validation split is carved from the
-training set (stratified, seeded by the task seed). Every missing or malformed file is one
-SparseNASError naming the file and what was expected.
+to [0, 1]; MNIST also pixel by pixel (784 steps of one value). Each keeps its published
+test set; the validation split is carved from the training set (stratified, seeded by the
+task seed). Every missing or malformed file is one SparseNASError naming the file and what
+was expected.
 """
 
 from __future__ import annotations
@@ -41,10 +42,15 @@ N_CLASSES = 10
 def make_seq_mnist_task(folder: str | Path, seed: int = 0) -> Task:
     """MNIST row by row: (n, 28, 28) float32 in [0, 1] from the four IDX files in ``folder``
     (or in torchvision's ``folder/MNIST/raw``), gzipped or not."""
-    root = find_folder(folder, [".", "MNIST/raw"], [name for pair in MNIST_FILES.values()
-                                                     for name in pair], "MNIST")  # fmt: skip
-    train, test = (_idx_split(root, *MNIST_FILES[split]) for split in ("train", "test"))
+    train, test = _mnist_splits(folder)
     return folder_task("seq-mnist", train, test, seed, [str(d) for d in range(N_CLASSES)])
+
+
+def make_pixel_mnist_task(folder: str | Path, seed: int = 0) -> Task:
+    """MNIST pixel by pixel (the long-memory benchmark): (n, 784, 1) float32 in [0, 1], the
+    rows of ``make_seq_mnist_task`` laid end to end; the same files and the same split."""
+    train, test = (_one_value_per_step(part) for part in _mnist_splits(folder))
+    return folder_task("seq-mnist-pixels", train, test, seed, [str(d) for d in range(N_CLASSES)])
 
 
 def make_cifar10_task(folder: str | Path, seed: int = 0) -> Task:
@@ -139,6 +145,21 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
             f"needs {expected}"
         )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def _mnist_splits(folder: str | Path) -> tuple[SequenceSet, SequenceSet]:
+    """The training and test files of the MNIST folder, row by row."""
+    root = find_folder(folder, [".", "MNIST/raw"], [name for pair in MNIST_FILES.values()
+                                                     for name in pair], "MNIST")  # fmt: skip
+    train, test = (_idx_split(root, *MNIST_FILES[split]) for split in ("train", "test"))
+    return train, test
+
+
+def _one_value_per_step(data: SequenceSet) -> SequenceSet:
+    """(n, steps, features) -> (n, steps * features, 1): each value one step, in order."""
+    inputs = data.inputs.reshape(len(data), -1, 1)
+    lengths = torch.full((len(data),), inputs.shape[1], dtype=torch.int64)
+    return SequenceSet(inputs, lengths, data.labels)
 
 
 def _idx_split(root: Path, images_name: str, labels_name: str) -> SequenceSet:

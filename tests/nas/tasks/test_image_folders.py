@@ -85,6 +85,23 @@ def test_seq_mnist_reads_torchvisions_layout_and_splits_by_seed(tmp_path) -> Non
     assert torch.equal(first.test.inputs, other.test.inputs)  # the published test set
 
 
+def test_pixel_mnist_is_the_rows_laid_end_to_end_with_the_same_split(tmp_path) -> None:
+    written = write_mnist(tmp_path, gzipped=True)
+    rows = load_task(f"seq-mnist:{tmp_path}", seed=2)
+    pixels = load_task(f"seq-mnist-pixels:{tmp_path}", seed=2)
+    assert pixels.name == "seq-mnist-pixels" and (pixels.n_classes, pixels.n_features) == (10, 1)
+    for by_row, by_pixel in ((rows.train, pixels.train), (rows.valid, pixels.valid),
+                             (rows.test, pixels.test)):  # fmt: skip
+        assert by_pixel.inputs.shape == (len(by_row), 784, 1)
+        assert torch.all(by_pixel.lengths == 784)
+        assert torch.equal(by_pixel.labels, by_row.labels)
+        assert torch.equal(by_pixel.inputs[:, :, 0], by_row.inputs.flatten(1))
+    # step 28 * r + c of image i is its pixel (r, c), straight from the file
+    first = written["test_images"][0].astype(np.float32) / 255.0
+    assert pixels.test.inputs[0, 28 * 5 + 7, 0] == pytest.approx(first[5, 7])
+    assert pixels.test.inputs[0, 783, 0] == pytest.approx(first[27, 27])
+
+
 def _break_mnist(folder: Path, fault: str) -> str:
     """Damage one file of a good folder; returns what the error must say."""
     images = folder / "train-images-idx3-ubyte"
@@ -119,6 +136,8 @@ def test_a_bad_mnist_folder_is_one_error(tmp_path, fault) -> None:
     message = _break_mnist(tmp_path, fault)
     with pytest.raises(SparseNASError, match=message):
         load_task(f"seq-mnist:{tmp_path}")
+    with pytest.raises(SparseNASError, match=message):
+        load_task(f"seq-mnist-pixels:{tmp_path}")
 
 
 def test_a_missing_folder_and_an_empty_dir_are_errors(tmp_path) -> None:

@@ -363,8 +363,8 @@ def test_load_task_reads_csv(tmp_path) -> None:
 @pytest.mark.parametrize("spec", ["mnist", "", "csv:", "Reber"])
 def test_load_task_rejects_unknown_names(spec: str) -> None:
     names = (
-        "reber, reber-thesis, embedded-reber, digits, mnist1d, seq-mnist:DIR, cifar10:DIR, "
-        "speech-commands:DIR or csv:PATH"
+        "reber, reber-thesis, embedded-reber, digits, mnist1d, seq-mnist:DIR, "
+        "seq-mnist-pixels:DIR, cifar10:DIR, speech-commands:DIR or csv:PATH"
     )
     with pytest.raises(SparseNASError, match=names):
         load_task(spec)
