@@ -29,7 +29,7 @@
 
 #include <torch/extension.h>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -177,7 +177,11 @@ Chunk chunk_of(int64_t item, int64_t chunks, int64_t batch) {
 
 // out[b] = row[id[b]]: one gate row of a step's token drive. With AVX-512 and a table of
 // at most 32 tokens (Reber's), the whole row sits in two registers and each 16 outputs are
-// one two-register permute, where a gather costs about a cycle per element.
+// one two-register permute, where a gather costs about a cycle per element. With AVX2 only,
+// a table of at most 16 tokens sits in two 8-lane registers (each 8 outputs: two permutes
+// and a blend on bit 3 of the token); a larger one is read by the 8-lane gather, which a
+// paired micro-run measured at least as fast as four permutes and three blends for 28 tokens
+// (docs/benchmarks.md, instruction sets).
 template <typename T>
 void gather(int64_t w, const T* __restrict__ row, int64_t rows, const int32_t* __restrict__ id,
             T* __restrict__ out) {
@@ -195,8 +199,42 @@ void gather(int64_t w, const T* __restrict__ row, int64_t rows, const int32_t* _
       }
     }
   }
+#elif defined(__AVX2__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (rows <= 16) {
+      const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+      const __m256i first_rows = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(rows)), lane);
+      const __m256i second_rows = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(rows) - 8), lane);
+      const __m256 first = _mm256_maskload_ps(row, first_rows);  // rows past the table: 0
+      const __m256 second = _mm256_maskload_ps(row + 8, second_rows);
+      for (; b + 8 <= w; b += 8) {
+        const __m256i index = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(id + b));
+        const __m256 upper = _mm256_castsi256_ps(_mm256_slli_epi32(index, 28));  // bit 3
+        _mm256_storeu_ps(out + b, _mm256_blendv_ps(_mm256_permutevar8x32_ps(first, index),
+                                                   _mm256_permutevar8x32_ps(second, index),
+                                                   upper));
+      }
+    } else {
+      for (; b + 8 <= w; b += 8) {
+        const __m256i index = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(id + b));
+        _mm256_storeu_ps(out + b, _mm256_i32gather_ps(row, index, 4));
+      }
+    }
+  }
 #endif
   for (; b < w; ++b) out[b] = row[id[b]];
+}
+
+// The widest instruction set this build's hand-written paths use, from the compiler's
+// macros (the -march it was built with): what the benchmark and the tests record.
+const char* instruction_set() {
+#if defined(__AVX512F__)
+  return "avx512";
+#elif defined(__AVX2__)
+  return "avx2";
+#else
+  return "scalar";
+#endif
 }
 
 // Eight lanes of T as one vector (GCC's vector extension): one 256-bit register of floats.
@@ -983,6 +1021,8 @@ void adam_step(at::Tensor param, at::Tensor grad, at::Tensor exp_avg, at::Tensor
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("instruction_set", &instruction_set,
+        "the widest instruction set the build uses: avx512, avx2 or scalar");
   m.def("adam_step", &adam_step, "StackedAdam's per-row clipped Adam step, in place",
         py::call_guard<py::gil_scoped_release>());
   m.def("token_ids", &token_ids, "each global step's token-table column, per candidate",

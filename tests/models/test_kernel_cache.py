@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import models.fused
-from models.fused import build_key, build_name, fused_kernel
+from models.fused import build_key, build_name, fused_kernel, kernel_arch
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAGS = ("-O3", "-fopenmp")
@@ -47,7 +47,7 @@ def _build_folder() -> Path:
     from torch.utils.cpp_extension import get_default_build_root
 
     root = os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root()
-    return Path(root) / build_name()
+    return Path(root) / build_name(kernel_arch())
 
 
 def test_the_build_compiles_a_copy_of_the_source_in_its_own_folder():
