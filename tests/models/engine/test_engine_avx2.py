@@ -9,6 +9,7 @@ import torch
 from conftest import KERNEL_USERS
 from engine_oracle import assert_training_matches_alone
 
+import models.fused
 from models.cells import CELLS
 from models.fused import build_name, instruction_set, kernel_for
 
@@ -33,13 +34,14 @@ def on_avx2(avx2_kernel, recurrence, monkeypatch):
     """The engine on the AVX2 build (once: the PyTorch recurrence has no build to test)."""
     if recurrence == "torch":
         pytest.skip("tests the compiled AVX2 build")
-    for module in KERNEL_USERS:
+    for module in (*KERNEL_USERS, models.fused):  # models.fused runs the recurrence calls
         monkeypatch.setattr(module, "fused_kernel", lambda: avx2_kernel)
     return avx2_kernel
 
 
 def test_the_avx2_build_is_a_build_of_its_own_and_says_so(on_avx2):
     assert instruction_set(on_avx2) == "avx2"
+    assert instruction_set(models.fused.fused_kernel()) == "avx2"  # what the engine calls
     assert build_name(AVX2) != build_name("native")
     assert instruction_set(None) == "pytorch"
 
