@@ -83,7 +83,11 @@ def engine_section() -> list[str]:
     path = DATA / "engine_benchmark.txt"
     header, *rows = path.read_text(encoding="utf-8").splitlines()
     frame = pd.DataFrame([r.split() for r in rows[1:] if r.strip()])
-    frame.columns = ["cell", "variant", "s per candidate-epoch", "range", "vs reference", "MiB"]
+    columns = ["cell", "variant", "s per candidate-epoch", "range", "vs reference", "MiB"]
+    if frame.shape[1] == 10:  # with the build and the floor (benchmarks/engine.py since issue 31)
+        columns[1:2] = ["build", "variant"]
+        columns[5:5] = ["G multiply-adds", "floor s", "x floor"]
+    frame.columns = columns
     frame = frame.rename(columns={"MiB": "peak MiB"})
     frame["range"] = frame["range"].str.replace("-", "–")
     frame = frame.sort_values(["cell", "variant"], key=_variant_key, kind="stable")

@@ -10,6 +10,11 @@ Python versions), so two environments on one machine never rebuild each other's 
 used whenever it loads, otherwise the engine falls back to the PyTorch path with a one-line
 warning. ``SPARSE_NAS_KERNEL=torch`` forces that path.
 
+``SPARSE_NAS_KERNEL_ARCH`` picks the instruction set (the compiler's ``-march``): ``native``
+(the default: the machine it runs on) or a named level such as ``x86-64-v3`` (AVX2, as on
+machines without AVX-512), so one machine can build, test and time both; each setting is a
+build of its own, and a kernel reports what it was built for (:func:`instruction_set`).
+
 Both paths are held equal to the reference loop by the engine's tests.
 """
 
@@ -19,6 +24,8 @@ import fcntl
 import functools
 import hashlib
 import os
+import platform
+import re
 import shutil
 import sys
 import sysconfig
@@ -36,8 +43,12 @@ SOURCE = Path(__file__).parent / "kernels" / "recurrence.cpp"
 #: Set to "torch" to use the PyTorch recurrence even where the compiled one builds.
 KERNEL_ENV = "SPARSE_NAS_KERNEL"
 CELL_IDS = {"rnn_tanh": 0, "rnn_relu": 1, "gru": 2, "lstm": 3}
+#: The compiler's -march for the build: "native" (the default) or a level like "x86-64-v3".
+ARCH_ENV = "SPARSE_NAS_KERNEL_ARCH"
+DEFAULT_ARCH = "native"
+_ARCH_NAME = re.compile(r"[a-z0-9][a-z0-9._+-]*")
 _EMPTY_IDS = torch.empty(0, dtype=torch.int32)
-CFLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-thread-jumps", "-fopenmp")
+OPTIMIZE_FLAGS = ("-fno-math-errno", "-fno-thread-jumps", "-fopenmp")
 LDFLAGS = ("-fopenmp",)
 #: Longest wait for another process's build before falling back to the PyTorch path.
 BUILD_WAIT_SECONDS = 600.0
@@ -62,11 +73,43 @@ def build_key(
     return digest.hexdigest()[:16]
 
 
-def build_name() -> str:
+def kernel_arch() -> str:
+    """The -march of the build asked for (``SPARSE_NAS_KERNEL_ARCH``, default ``native``);
+    ValueError for a value that is not an -march name (it goes onto the compiler's line)."""
+    return check_arch(os.environ.get(ARCH_ENV, "").strip() or DEFAULT_ARCH)
+
+
+def check_arch(arch: str) -> str:
+    """``arch`` if it is an -march name (it goes onto the compiler's line), else ValueError."""
+    if not _ARCH_NAME.fullmatch(arch):
+        raise ValueError(f"{ARCH_ENV} must be an -march name like x86-64-v3 (got {arch!r})")
+    return arch
+
+
+def cflags(arch: str) -> tuple[str, ...]:
+    """The compiler flags of a build for ``arch``."""
+    return ("-O3", f"-march={arch}", *OPTIMIZE_FLAGS)
+
+
+def _cpu() -> str:
+    """What ``-march=native`` resolves from: the machine's CPU flags (so a build folder
+    shared by machines of different CPUs holds one build per CPU, never a binary whose
+    instructions this one lacks)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return line
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def build_name(arch: str = DEFAULT_ARCH) -> str:
     """The extension's module and folder name for this source, torch, Python and flags."""
     python = f"{sys.implementation.name}-{sys.version_info.major}.{sys.version_info.minor}"
     paths = (str(Path(torch.__file__).parent), sysconfig.get_paths()["include"])
-    key = build_key(SOURCE.read_bytes(), torch.__version__, python, CFLAGS + LDFLAGS, paths)
+    flags = cflags(arch) + LDFLAGS + ((_cpu(),) if arch == "native" else ())
+    key = build_key(SOURCE.read_bytes(), torch.__version__, python, flags, paths)
     return f"sparse_nas_recurrence_{key}"
 
 
@@ -128,16 +171,35 @@ def _ninja_on_path() -> None:
 
 @functools.cache
 def fused_kernel() -> ModuleType | None:
-    """The compiled recurrence, built on first use; None (after one warning) if it cannot be
-    built here or ``SPARSE_NAS_KERNEL=torch`` asks for the PyTorch path."""
+    """The compiled recurrence for ``SPARSE_NAS_KERNEL_ARCH``, built on first use; None
+    (after one warning) if it cannot be built here or ``SPARSE_NAS_KERNEL=torch`` asks for
+    the PyTorch path."""
     if os.environ.get(KERNEL_ENV, "").lower() == "torch":
         return None
+    return _build(None)
+
+
+@functools.cache
+def kernel_for(arch: str) -> ModuleType | None:
+    """The compiled recurrence built for ``-march=arch`` whatever the settings say (to test
+    and time one instruction set beside another); None, after one warning, if it fails."""
+    return _build(arch)
+
+
+def instruction_set(kernel: ModuleType | None) -> str:
+    """What ``kernel`` was built for: "avx512", "avx2" or "scalar"; "pytorch" for None."""
+    return "pytorch" if kernel is None else str(kernel.instruction_set())
+
+
+def _build(arch: str | None) -> ModuleType | None:
+    """Build (or load the cached build of) the kernel for ``arch`` (None: the setting)."""
     handle = None
     try:
         from torch.utils.cpp_extension import get_default_build_root, load
 
+        arch = kernel_arch() if arch is None else check_arch(arch)
         _ninja_on_path()
-        name = build_name()
+        name = build_name(arch)
         root = os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root()
         folder = Path(root) / name
         handle = _hold_build_lock(folder, BUILD_WAIT_SECONDS)
@@ -149,7 +211,7 @@ def fused_kernel() -> ModuleType | None:
         return load(
             name=name,
             sources=[str(_source_in(folder))],
-            extra_cflags=list(CFLAGS),
+            extra_cflags=list(cflags(arch)),
             extra_ldflags=list(LDFLAGS),
             build_directory=str(folder),
             verbose=False,
@@ -159,7 +221,7 @@ def fused_kernel() -> ModuleType | None:
         warnings.warn(
             f"compiled recurrence unavailable ({reason}); using the slower PyTorch path",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         return None
     finally:

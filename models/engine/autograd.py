@@ -90,16 +90,19 @@ class _FusedStack(torch.autograd.Function):
     """The stack on the compiled recurrence: flat leaf -> logits (K, B, C), differentiated
     by hand in one step. Recorded operation by operation (per-parameter views, token table,
     read-out, copies), autograd's bookkeeping around the compiled call was a share of every
-    batch worth removing (docs/history.md, Engine speed); here the whole backward is a few products,
-    and the gradients are written straight into one masked (K, total) tensor."""
+    batch worth removing (docs/history.md, Engine speed); here the token table, the read-out
+    and their gradients are compiled calls too (each small framework operation was a dispatch
+    and, on two threads, a fork and join), and the gradients are written straight into one
+    masked (K, total) tensor."""
 
     @staticmethod
     def forward(ctx, flat, stack: StackedSparseRNN, inputs, lengths, keep: bool):  # noqa: D102
+        kernel = fused_kernel()
         t = layout_views(flat, stack.layout)
         plan = fused_plan(stack, inputs, lengths, keep)
         if stack.uses_tokens:  # (K, G*N, V + 1): the kernel reads a token's column
-            rows, table = token_table(t)
-            source = table.transpose(1, 2).contiguous()
+            rows = None
+            source = kernel.token_table(t["embedding"], t["weight_in"], t["bias_x"])
         else:
             total = stack.steps(inputs)
             rows = moved_inputs(stack, inputs, total)
@@ -117,7 +120,7 @@ class _FusedStack(torch.autograd.Function):
             ctx.save_for_backward(flat)
             ctx.layout, ctx.mask = stack.layout, stack.buffers["flat_mask"]
             ctx.recurrence, ctx.rows, ctx.last = saved, rows, last
-        return readout(t, last)
+        return kernel.readout(last, t["readout_w"], t["readout_b"])
 
     @staticmethod
     def backward(ctx, grad_logits):  # noqa: D102
@@ -125,19 +128,19 @@ class _FusedStack(torch.autograd.Function):
         t = layout_views(flat, ctx.layout)
         grad = torch.empty_like(flat)
         g = layout_views(grad, ctx.layout)
-        grad_t = grad_logits.transpose(1, 2)  # (K, C, B)
-        g["readout_b"].copy_(grad_t.sum(2))
-        g["readout_w"].copy_(torch.bmm(grad_t, ctx.last.transpose(1, 2)))
-        grad_last = torch.bmm(t["readout_w"].transpose(1, 2), grad_t)
+        kernel = fused_kernel()
+        grad_last = kernel.readout_backward(  # fills the read-out's gradients
+            grad_logits.contiguous(), t["readout_w"], ctx.last, g["readout_w"], g["readout_b"]
+        )
         grad_source, grad_wx, grad_wh, grad_bh = recurrence_backward(ctx.recurrence, grad_last)
         g["weight_x"].copy_(grad_wx)
         g["weight_h"].copy_(grad_wh)
         g["bias_h"].copy_(grad_bh)
         if "embedding" in g:  # grad_source: the token table's, (K, G*N, V + 1)
-            g["bias_x"].copy_(grad_source.sum(2))
-            g["weight_in"].copy_(torch.bmm(grad_source, ctx.rows))
-            by_token = torch.bmm(grad_source.transpose(1, 2), t["weight_in"])
-            g["embedding"].copy_(by_token[:, :-1])
+            kernel.token_table_backward(
+                grad_source.transpose(1, 2).contiguous(), t["embedding"], t["weight_in"],
+                g["bias_x"], g["weight_in"], g["embedding"],
+            )  # fmt: skip
         else:  # grad_source: the drive's, (total, K, G*N, B)
             k, rows = grad_source.shape[1], ctx.rows.shape[1]
             per_row = grad_source.permute(1, 0, 3, 2).reshape(k, rows, -1)

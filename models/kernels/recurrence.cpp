@@ -29,7 +29,7 @@
 
 #include <torch/extension.h>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -177,7 +177,11 @@ Chunk chunk_of(int64_t item, int64_t chunks, int64_t batch) {
 
 // out[b] = row[id[b]]: one gate row of a step's token drive. With AVX-512 and a table of
 // at most 32 tokens (Reber's), the whole row sits in two registers and each 16 outputs are
-// one two-register permute, where a gather costs about a cycle per element.
+// one two-register permute, where a gather costs about a cycle per element. With AVX2 only,
+// a table of at most 16 tokens sits in two 8-lane registers (each 8 outputs: two permutes
+// and a blend on bit 3 of the token); a larger one is read by the 8-lane gather, which a
+// paired micro-run measured at least as fast as four permutes and three blends for 28 tokens
+// (docs/benchmarks.md, instruction sets).
 template <typename T>
 void gather(int64_t w, const T* __restrict__ row, int64_t rows, const int32_t* __restrict__ id,
             T* __restrict__ out) {
@@ -195,8 +199,42 @@ void gather(int64_t w, const T* __restrict__ row, int64_t rows, const int32_t* _
       }
     }
   }
+#elif defined(__AVX2__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (rows <= 16) {
+      const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+      const __m256i first_rows = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(rows)), lane);
+      const __m256i second_rows = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(rows) - 8), lane);
+      const __m256 first = _mm256_maskload_ps(row, first_rows);  // rows past the table: 0
+      const __m256 second = _mm256_maskload_ps(row + 8, second_rows);
+      for (; b + 8 <= w; b += 8) {
+        const __m256i index = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(id + b));
+        const __m256 upper = _mm256_castsi256_ps(_mm256_slli_epi32(index, 28));  // bit 3
+        _mm256_storeu_ps(out + b, _mm256_blendv_ps(_mm256_permutevar8x32_ps(first, index),
+                                                   _mm256_permutevar8x32_ps(second, index),
+                                                   upper));
+      }
+    } else {
+      for (; b + 8 <= w; b += 8) {
+        const __m256i index = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(id + b));
+        _mm256_storeu_ps(out + b, _mm256_i32gather_ps(row, index, 4));
+      }
+    }
+  }
 #endif
   for (; b < w; ++b) out[b] = row[id[b]];
+}
+
+// The widest instruction set this build's hand-written paths use, from the compiler's
+// macros (the -march it was built with): what the benchmark and the tests record.
+const char* instruction_set() {
+#if defined(__AVX512F__)
+  return "avx512";
+#elif defined(__AVX2__)
+  return "avx2";
+#else
+  return "scalar";
+#endif
 }
 
 // Eight lanes of T as one vector (GCC's vector extension): one 256-bit register of floats.
@@ -683,6 +721,17 @@ INLINE T row_sum(int64_t w, const T* __restrict__ d) {
   return lane_sum(sum, partial);
 }
 
+// <a, b> over ``w`` rows, in eight lanes then the tail (row_sum's order).
+template <typename T>
+INLINE T dot(int64_t w, const T* __restrict__ a, const T* __restrict__ b) {
+  Vec<T> partial{};
+  int64_t j = 0;
+  for (; j + LANES <= w; j += LANES) partial += load(a + j) * load(b + j);
+  T sum = 0;
+  for (; j < w; ++j) sum += a[j] * b[j];
+  return lane_sum(sum, partial);
+}
+
 template <typename T>
 void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& grad,
                     const T* grad_last, const int64_t* last_step, const ItemGrads<T>& out,
@@ -786,6 +835,164 @@ Problem<T> make_problem(int64_t cell, int64_t lags, const at::Tensor& drive,
   p.layer = layer.data_ptr<int32_t>();
   p.length = length;
   return p;
+}
+
+// The per-batch products around the recurrence, so that a batch's forward and backward are a
+// few compiled calls instead of a dozen small framework operations (each a dispatch and, on
+// two threads, a fork and join): the token table and the read-out, and their gradients.
+// Their tensors are per-parameter views of the stack's flat leaf: rows contiguous, the
+// candidates ``stride`` apart.
+template <typename T>
+struct Slab {
+  T* data;
+  int64_t k, rows, cols, stride;
+  T* at(int64_t kk, int64_t row) const { return data + kk * stride + row * cols; }
+};
+
+template <typename T>
+Slab<T> slab(const at::Tensor& t) {
+  TORCH_CHECK(t.dim() == 2 || t.dim() == 3, "expected a (K, n) or (K, rows, n) tensor");
+  TORCH_CHECK(t.stride(-1) == 1 && (t.dim() == 2 || t.stride(1) == t.size(2)),
+              "expected contiguous rows");
+  return {t.data_ptr<T>(), t.size(0), t.dim() == 3 ? t.size(1) : 1, t.size(-1), t.stride(0)};
+}
+
+// to[j] += scale * from[j] for ``count`` entries (vectorised: no reduction).
+template <typename T>
+INLINE void axpy(int64_t count, T scale, const T* __restrict__ from, T* __restrict__ to) {
+  for (int64_t j = 0; j < count; ++j) to[j] += scale * from[j];
+}
+
+// (K, V, D) embedding, (K, G*N, D) weight_in, (K, G*N) bias_x -> the transposed token table
+// (K, G*N, V + 1): column v is token v's input projection plus bias_x, column V (the idle
+// token, whose embedding is zero) bias_x alone; models/engine/drive.py's token_table,
+// transposed.
+at::Tensor token_table(at::Tensor embedding, at::Tensor weight_in, at::Tensor bias_x) {
+  at::Tensor out;
+  AT_DISPATCH_FLOATING_TYPES(weight_in.scalar_type(), "token_table", [&] {
+    using T = scalar_t;
+    const auto e = slab<T>(embedding), w = slab<T>(weight_in), b = slab<T>(bias_x);
+    const int64_t vocab = e.rows, dim = e.cols, gn = w.rows, rows = vocab + 1;
+    TORCH_CHECK(w.cols == dim && b.cols == gn && w.k == e.k && b.k == e.k,
+                "token_table: mismatched sizes");
+    out = at::empty({e.k, gn, rows}, weight_in.options());
+    T* o = out.data_ptr<T>();
+    run_items(e.k, [&](int64_t kk) {
+      std::vector<T> by_dim(dim * vocab);  // the embedding transposed: (D, V)
+      for (int64_t v = 0; v < vocab; ++v)
+        for (int64_t d = 0; d < dim; ++d) by_dim[d * vocab + v] = e.at(kk, v)[d];
+      for (int64_t r = 0; r < gn; ++r) {
+        T* row = o + (kk * gn + r) * rows;
+        const T* weights = w.at(kk, r);
+        std::fill(row, row + vocab, T(0));
+        for (int64_t d = 0; d < dim; ++d) axpy(vocab, weights[d], by_dim.data() + d * vocab, row);
+        const T bias = b.at(kk, 0)[r];
+        for (int64_t v = 0; v < vocab; ++v) row[v] += bias;
+        row[vocab] = bias;
+      }
+    });
+  });
+  return out;
+}
+
+// The token table's gradient (K, V + 1, G*N) (token-major, as backward gives it) -> the
+// gradients of bias_x (every column), weight_in and the embedding (the V real tokens),
+// written into the given views.
+void token_table_backward(at::Tensor grad, at::Tensor embedding, at::Tensor weight_in,
+                          at::Tensor grad_bias_x, at::Tensor grad_weight_in,
+                          at::Tensor grad_embedding) {
+  TORCH_CHECK(grad.is_contiguous() && grad.dim() == 3, "token_table_backward: bad gradient");
+  AT_DISPATCH_FLOATING_TYPES(weight_in.scalar_type(), "token_table_backward", [&] {
+    using T = scalar_t;
+    const auto e = slab<T>(embedding), w = slab<T>(weight_in);
+    const auto gb = slab<T>(grad_bias_x), gw = slab<T>(grad_weight_in);
+    const auto ge = slab<T>(grad_embedding);
+    const int64_t vocab = e.rows, dim = e.cols, gn = w.rows, rows = vocab + 1;
+    TORCH_CHECK(grad.size(0) == e.k && grad.size(1) == rows && grad.size(2) == gn,
+                "token_table_backward: the gradient must be (K, V + 1, G*N)");
+    const T* all = grad.data_ptr<T>();
+    run_items(e.k, [&](int64_t kk) {
+      const T* g = all + kk * rows * gn;  // (V + 1, G*N)
+      T* bias = gb.at(kk, 0);
+      std::fill(bias, bias + gn, T(0));
+      for (int64_t v = 0; v < rows; ++v) axpy(gn, T(1), g + v * gn, bias);
+      for (int64_t r = 0; r < gn; ++r) {
+        T* to = gw.at(kk, r);
+        std::fill(to, to + dim, T(0));
+        for (int64_t v = 0; v < vocab; ++v) axpy(dim, g[v * gn + r], e.at(kk, v), to);
+      }
+      for (int64_t v = 0; v < vocab; ++v) {
+        T* to = ge.at(kk, v);
+        std::fill(to, to + dim, T(0));
+        for (int64_t r = 0; r < gn; ++r) axpy(dim, g[v * gn + r], w.at(kk, r), to);
+      }
+    });
+  });
+}
+
+// Last states (K, N, B), read-out weights (K, C, N) and bias (K, C) -> logits (K, B, C).
+at::Tensor readout(at::Tensor last, at::Tensor weight, at::Tensor bias) {
+  TORCH_CHECK(last.is_contiguous() && last.dim() == 3, "readout: last states (K, N, B)");
+  at::Tensor out;
+  AT_DISPATCH_FLOATING_TYPES(last.scalar_type(), "readout", [&] {
+    using T = scalar_t;
+    const auto w = slab<T>(weight), b = slab<T>(bias);
+    const int64_t n = last.size(1), batch = last.size(2), classes = w.rows;
+    TORCH_CHECK(w.cols == n && b.cols == classes && w.k == last.size(0), "readout: sizes");
+    out = at::empty({w.k, batch, classes}, last.options());
+    const T* states = last.data_ptr<T>();
+    T* o = out.data_ptr<T>();
+    run_items(w.k, [&](int64_t kk) {
+      std::vector<T> sums(batch);
+      const T* s = states + kk * n * batch;
+      for (int64_t c = 0; c < classes; ++c) {
+        std::fill(sums.begin(), sums.end(), T(0));
+        const T* weights = w.at(kk, c);
+        for (int64_t i = 0; i < n; ++i) axpy(batch, weights[i], s + i * batch, sums.data());
+        const T shift = b.at(kk, 0)[c];
+        for (int64_t row = 0; row < batch; ++row)
+          o[(kk * batch + row) * classes + c] = sums[row] + shift;
+      }
+    });
+  });
+  return out;
+}
+
+// The logits' gradient (K, B, C) -> the read-out's weight and bias gradients (written into
+// the given views) and the last states' gradient (K, N, B), returned.
+at::Tensor readout_backward(at::Tensor grad, at::Tensor weight, at::Tensor last,
+                            at::Tensor grad_weight, at::Tensor grad_bias) {
+  TORCH_CHECK(grad.is_contiguous() && last.is_contiguous(), "readout_backward: contiguous");
+  at::Tensor grad_last;
+  AT_DISPATCH_FLOATING_TYPES(last.scalar_type(), "readout_backward", [&] {
+    using T = scalar_t;
+    const auto w = slab<T>(weight), gw = slab<T>(grad_weight), gb = slab<T>(grad_bias);
+    const int64_t n = last.size(1), batch = last.size(2), classes = w.rows;
+    TORCH_CHECK(grad.size(0) == w.k && grad.size(1) == batch && grad.size(2) == classes,
+                "readout_backward: the gradient must be (K, B, C)");
+    grad_last = at::empty_like(last);
+    const T* g_all = grad.data_ptr<T>();
+    const T* s_all = last.data_ptr<T>();
+    T* out_all = grad_last.data_ptr<T>();
+    run_items(w.k, [&](int64_t kk) {
+      std::vector<T> by_class(classes * batch);  // the gradient transposed: (C, B)
+      const T* g = g_all + kk * batch * classes;
+      for (int64_t row = 0; row < batch; ++row)
+        for (int64_t c = 0; c < classes; ++c) by_class[c * batch + row] = g[row * classes + c];
+      const T* s = s_all + kk * n * batch;
+      for (int64_t c = 0; c < classes; ++c) {
+        const T* gc = by_class.data() + c * batch;
+        gb.at(kk, 0)[c] = row_sum(batch, gc);
+        for (int64_t i = 0; i < n; ++i) gw.at(kk, c)[i] = dot(batch, gc, s + i * batch);
+      }
+      T* out = out_all + kk * n * batch;
+      std::fill(out, out + n * batch, T(0));
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t c = 0; c < classes; ++c)
+          axpy(batch, w.at(kk, c)[i], by_class.data() + c * batch, out + i * batch);
+    });
+  });
+  return grad_last;
 }
 
 }  // namespace
@@ -983,7 +1190,19 @@ void adam_step(at::Tensor param, at::Tensor grad, at::Tensor exp_avg, at::Tensor
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("instruction_set", &instruction_set,
+        "the widest instruction set the build uses: avx512, avx2 or scalar");
   m.def("adam_step", &adam_step, "StackedAdam's per-row clipped Adam step, in place",
+        py::call_guard<py::gil_scoped_release>());
+  m.def("token_table", &token_table, "the transposed token table (K, G*N, V + 1)",
+        py::call_guard<py::gil_scoped_release>());
+  m.def("token_table_backward", &token_table_backward,
+        "the token table's gradient into those of bias_x, weight_in and the embedding",
+        py::call_guard<py::gil_scoped_release>());
+  m.def("readout", &readout, "last states -> logits (K, B, C)",
+        py::call_guard<py::gil_scoped_release>());
+  m.def("readout_backward", &readout_backward,
+        "the logits' gradient into the read-out's and the last states'",
         py::call_guard<py::gil_scoped_release>());
   m.def("token_ids", &token_ids, "each global step's token-table column, per candidate",
         py::call_guard<py::gil_scoped_release>());

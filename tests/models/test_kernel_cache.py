@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import models.fused
-from models.fused import build_key, build_name, fused_kernel
+from models.fused import build_key, build_name, fused_kernel, kernel_arch
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAGS = ("-O3", "-fopenmp")
@@ -47,7 +47,7 @@ def _build_folder() -> Path:
     from torch.utils.cpp_extension import get_default_build_root
 
     root = os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root()
-    return Path(root) / build_name()
+    return Path(root) / build_name(kernel_arch())
 
 
 def test_the_build_compiles_a_copy_of_the_source_in_its_own_folder():
@@ -89,3 +89,24 @@ def test_a_build_lock_held_too_long_falls_back_with_one_warning(monkeypatch):
             assert models.fused.fused_kernel.__wrapped__() is None
     finally:
         os.close(holder)
+
+
+def test_the_arch_setting_picks_march_and_a_build_of_its_own(monkeypatch):
+    monkeypatch.delenv(models.fused.ARCH_ENV, raising=False)
+    assert kernel_arch() == "native"
+    monkeypatch.setenv(models.fused.ARCH_ENV, "x86-64-v3")
+    assert kernel_arch() == "x86-64-v3"
+    assert "-march=x86-64-v3" in models.fused.cflags(kernel_arch())
+    assert build_name("x86-64-v3") != build_name("native")
+    assert build_name("x86-64-v3") != build_name("x86-64-v2")
+
+
+def test_a_bad_arch_setting_falls_back_with_one_warning(monkeypatch):
+    """The value reaches the compiler's command line: anything but an -march name is
+    refused before a build starts."""
+    monkeypatch.setenv(models.fused.ARCH_ENV, "native -O0")
+    with pytest.raises(ValueError, match="SPARSE_NAS_KERNEL_ARCH"):
+        kernel_arch()
+    with pytest.warns(RuntimeWarning, match="SPARSE_NAS_KERNEL_ARCH") as caught:
+        assert models.fused.fused_kernel.__wrapped__() is None
+    assert len(caught) == 1

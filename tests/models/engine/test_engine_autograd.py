@@ -6,7 +6,7 @@ import warnings
 import networkx as nx
 import pytest
 import torch
-from engine_graphs import stack_dags, unpad
+from engine_graphs import reference_params, slot_values, stack_dags
 
 import models.fused
 from graphs.dag import layered_dag
@@ -16,6 +16,22 @@ from models.fused import fused_kernel
 from models.networks import SparseRNNClassifier
 
 
+def _assert_gradients_match(stack, models, inputs, lengths) -> None:
+    """Each network's own outputs and the gradient of every one of its parameters equal its
+    slot's in ``stack`` (after ``out.square().sum().backward()`` on both)."""
+    k = len(models)
+    shape = (k,) + (-1,) * inputs.dim()
+    out = stack.forward(inputs.expand(*shape), lengths.expand(k, -1))
+    out.square().sum().backward()
+    for row, model in enumerate(models):
+        expected = model(inputs, lengths)
+        torch.testing.assert_close(out[row], expected, atol=1e-5, rtol=1e-5)
+        expected.square().sum().backward()
+        got = slot_values(stack, stack.flat.grad, row, model)
+        for name, param in reference_params(model).items():  # every parameter
+            torch.testing.assert_close(got[name], param.grad, atol=1e-5, rtol=1e-5, msg=name)
+
+
 def _assert_stack_matches_reference(dags, cell, inputs, lengths):
     """Outputs and every gradient of ``dags`` stacked equal each network's reference loop."""
     models = [
@@ -23,29 +39,7 @@ def _assert_stack_matches_reference(dags, cell, inputs, lengths):
         for i, d in enumerate(dags)
     ]
     stack = StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
-    k = len(models)
-    out = stack.forward(inputs.expand(k, -1, -1), lengths.expand(k, -1))
-    out.square().sum().backward()
-    width = stack.neurons
-    for row, model in enumerate(models):
-        expected = model(inputs, lengths)
-        torch.testing.assert_close(out[row], expected, atol=1e-5, rtol=1e-5)
-        expected.square().sum().backward()
-        rnn, n = model.rnn, model.rnn.n_neurons
-        originals = rnn.parametrizations
-        pairs = {
-            "weight_x": (originals.weight_x.original.grad, n),
-            "weight_h": (originals.weight_h.original.grad, n),
-            "weight_in": (originals.weight_in.original.grad, None),
-        }
-        for name, (grad, cols) in pairs.items():
-            got = unpad(stack.gradients()[name][row], stack.gates, n, width, cols)
-            torch.testing.assert_close(got, grad, atol=1e-5, rtol=1e-5, msg=name)
-        got_bias = unpad(stack.gradients()["bias_h"][row][:, None], stack.gates, n, width)
-        torch.testing.assert_close(got_bias[:, 0], rnn.bias_h.grad, atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(
-            stack.gradients()["embedding"][row], model.embedding.weight.grad, atol=1e-5, rtol=1e-5
-        )
+    _assert_gradients_match(stack, models, inputs, lengths)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -56,7 +50,7 @@ def test_stacked_forward_and_gradients_match_the_reference(cell):
     _assert_stack_matches_reference(stack_dags(), cell, inputs, lengths)
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_a_wide_layer_and_a_wide_batch_match_the_reference(cell):
     """The compiled loop's register paths: a layer of 70 neurons gives every gate row 70
     own-layer edges and the source 70 readers at one lag (runs longer than the 64 one pass
@@ -69,7 +63,7 @@ def test_a_wide_layer_and_a_wide_batch_match_the_reference(cell):
     _assert_stack_matches_reference([layered_dag(wide)], cell, inputs, lengths)
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_stacked_float_inputs_match_the_reference(cell):
     """Feature-vector tasks (digits, CSV of numbers) take the projected-input path."""
     dags = stack_dags()
@@ -77,18 +71,8 @@ def test_stacked_float_inputs_match_the_reference(cell):
     stack = StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
     inputs = torch.randn(5, 6, 4, generator=torch.Generator().manual_seed(1))
     lengths = torch.tensor([6, 2, 1, 5, 3])
-    k = len(models)
-    out = stack.forward(inputs.expand(k, -1, -1, -1), lengths.expand(k, -1))
-    out.sum().backward()
-    for row, model in enumerate(models):
-        expected = model(inputs, lengths)
-        torch.testing.assert_close(out[row], expected, atol=1e-5, rtol=1e-5)
-        expected.sum().backward()
-        grad = model.rnn.parametrizations.weight_in.original.grad
-        got = unpad(
-            stack.gradients()["weight_in"][row], stack.gates, model.rnn.n_neurons, stack.neurons
-        )
-        torch.testing.assert_close(got, grad, atol=1e-5, rtol=1e-5)
+    inputs[torch.arange(6) >= lengths[:, None]] = 0.0  # padded as a SequenceSet is
+    _assert_gradients_match(stack, models, inputs, lengths)
 
 
 def test_a_non_finite_recurrent_weight_stays_in_its_own_candidate(recurrence):

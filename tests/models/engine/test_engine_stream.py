@@ -11,6 +11,7 @@ from engine_graphs import stack_dags
 import models.engine.stream
 from graphs.dag import layered_dag
 from graphs.generators import watts_strogatz
+from models.cells import CELLS
 from models.engine import (
     Candidate,
     StackedAdam,
@@ -25,7 +26,7 @@ from models.networks import SparseRNNClassifier
 from models.training import TrainSpec, length_buckets, train_model
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm", "rnn_tanh"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_training_together_equals_training_alone(tiny_task, cell):
     dags = stack_dags()
     spec = TrainSpec(epochs=2, batch_size=16)
