@@ -76,7 +76,8 @@ class SearchSpec:
     budget : networks whose training may start (finished, stopped early, diverged or crashed).
     task : reber, embedded-reber, digits or csv:PATH (``nas.tasks.load_task``).
     epochs : training epochs of a network that is not stopped early.
-    strategy : a name of ``nas.search.strategies.REGISTRY`` (predictor, tpe, random).
+    strategy : a name of ``nas.search.strategies.REGISTRY`` (predictor, tpe, random,
+        evolution, local).
     objective : accuracy, or pareto (maximise accuracy, minimise nonzero parameters).
     nodes : inclusive node range, ``(low, high)`` or ``"low:high"``, low >= 3.
     families : graph families searched (``"ws,ba,er"``, ``"all"`` or a sequence).
