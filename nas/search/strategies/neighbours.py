@@ -109,9 +109,8 @@ class Neighbourhoods:
         if self._fixed is None:
             params = [dict(p) for p, _ in self.candidates or ()]
             graphs = [g for _, g in self.candidates or ()]
-            rows = np.array(
-                [[feature_row(g, self.cell)[f] for f in self.features] for g in graphs], float
-            )
+            described = [feature_row(g, self.cell) for g in graphs]
+            rows = np.array([[row[f] for f in self.features] for row in described], float)
             scale = rows.std(axis=0)
             rows = (rows - rows.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
             self._fixed = (params, [edges_to_string(g) for g in graphs], rows)
