@@ -11,7 +11,7 @@ KINDS: tuple[str, ...] = ("bayesridge", "rf", "adaboost", "xgboost", "extratrees
 
 CHOICES: tuple[str, ...] = ("auto", *KINDS)
 
-FEATURE_SET_NAMES: tuple[str, ...] = ("all", "thesis", "size")
+FEATURE_SET_NAMES: tuple[str, ...] = ("all", "thesis", "size", "proxies", "all+proxies")
 """The feature sets of ``predictors.features.FEATURE_SETS``, by name."""
 
 
