@@ -23,7 +23,7 @@ from models.cells import check_cell
 from models.train_spec import TrainSpec
 from nas.search.space import SearchSpace
 from nas.search.strategies import REGISTRY
-from predictors.names import CHOICES, GRAPH_KINDS, check_kind
+from predictors.names import check_kind
 
 OBJECTIVES: tuple[str, ...] = ("accuracy", "pareto")
 PRUNERS: tuple[str, ...] = ("sha", "hyperband", "none")
@@ -96,7 +96,8 @@ class SearchSpec:
         strategy; also TPE's random start-up trials).
     kappa : exploration weight of the acquisition (``mean + kappa * std``).
     local_fraction : share of a round's slots given to local moves around the best trials.
-    predictor : the ``GraphRegressor`` kind guiding the search.
+    predictor : the regressor kind guiding the search (a ``GraphRegressor`` kind, or
+        ``gnn``: ``predictors.gnn.GNNRegressor`` on the graphs themselves).
     pruner : sha (successive halving), hyperband or none: Optuna's pruner, which stops
         unpromising networks early; unused for pareto (Optuna's pruners are single-objective).
     keep_best : best trials written to ``best/`` as GraphML and checkpoint (accuracy
@@ -155,11 +156,6 @@ class SearchSpec:
         check_choice(self.objective, "objective", OBJECTIVES)
         check_choice(self.pruner, "pruner", PRUNERS)
         check_kind(self.predictor)
-        if self.predictor in GRAPH_KINDS:
-            raise SparseNASError(
-                f"the {self.predictor} predictor does not guide a search yet; choose one of "
-                f"{', '.join(k for k in CHOICES if k not in GRAPH_KINDS)}"
-            )
         SearchSpace(self.families, self.nodes)  # the node range
         check_fraction(self.warmup, "warmup")
         check_fraction(self.local_fraction, "local_fraction")

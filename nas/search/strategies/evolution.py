@@ -69,7 +69,13 @@ class EvolutionStrategy(SearchStrategy):
         of it, at least 2."""
         size = max(2, spec.warmup_trials)
         hoods = Neighbourhoods(
-            space.nodes, spec.seed, MOVE_STREAM, warm.candidates, spec.cell, warm.features
+            space.nodes,
+            spec.seed,
+            MOVE_STREAM,
+            warm.candidates,
+            spec.cell,
+            warm.features,
+            described=warm.described,
         )
         return cls(hoods, spec.seed, size, max(2, math.ceil(size * TOURNAMENT_SHARE)))
 

@@ -71,7 +71,13 @@ class LocalSearchStrategy(SearchStrategy):
     @classmethod
     def from_spec(cls, spec: SearchSpec, space: SearchSpace, warm: Warm) -> LocalSearchStrategy:
         hoods = Neighbourhoods(
-            space.nodes, spec.seed, LOCAL_STREAM, warm.candidates, spec.cell, warm.features
+            space.nodes,
+            spec.seed,
+            LOCAL_STREAM,
+            warm.candidates,
+            spec.cell,
+            warm.features,
+            described=warm.described,
         )
         return cls(space, hoods, spec.seed, spec.warmup_trials)
 

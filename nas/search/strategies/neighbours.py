@@ -13,7 +13,7 @@ standardised over the set: the members a small edit would come closest to.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,7 @@ class Neighbourhoods:
     candidates : a fixed set of ``(parameters, graph)``, or None for the open space.
     cell, features : the feature row describing a member (fixed set only).
     size : neighbours per graph.
+    described : the members' feature rows by edge list, if the caller has them (``Warm``).
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class Neighbourhoods:
         cell: str = "gru",
         features: Sequence[str] = (),
         size: int = NEIGHBOURHOOD,
+        described: Mapping[str, tuple[np.ndarray, float]] | None = None,
     ) -> None:
         self.nodes = nodes
         self.seed = seed
@@ -72,6 +74,7 @@ class Neighbourhoods:
         self.cell = cell
         self.features = tuple(features)
         self.size = size
+        self.described = described
         self._fixed: tuple[list[dict[str, Any]], list[str], np.ndarray] | None = None
         self._cache: dict[str, list[Neighbour]] = {}
 
@@ -109,11 +112,15 @@ class Neighbourhoods:
         if self._fixed is None:
             params = [dict(p) for p, _ in self.candidates or ()]
             graphs = [g for _, g in self.candidates or ()]
-            described = [feature_row(g, self.cell) for g in graphs]
-            rows = np.array([[row[f] for f in self.features] for row in described], float)
+            edges = [edges_to_string(g) for g in graphs]
+            known = self.described or {}
+            rows = np.array([
+                known[e][0] if e in known else [feature_row(g, self.cell)[f] for f in self.features]
+                for e, g in zip(edges, graphs, strict=True)
+            ], dtype=float)  # fmt: skip
             scale = rows.std(axis=0)
             rows = (rows - rows.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-            self._fixed = (params, [edges_to_string(g) for g in graphs], rows)
+            self._fixed = (params, edges, rows)
         return self._fixed
 
     def _nearest(self, edges: str) -> list[Neighbour]:

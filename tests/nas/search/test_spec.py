@@ -2,7 +2,6 @@
 
 import pytest
 
-from core.errors import SparseNASError
 from nas.search.spec import SearchSpec
 
 
@@ -20,8 +19,3 @@ def test_the_default_study_is_named_after_the_cell_and_the_task(task, study):
     spec = SearchSpec(cell="gru", task=task).resolved()
     assert spec.study == study
     assert spec.out.endswith(study) and spec.storage == f"sqlite:///{spec.out}/study.db"
-
-
-def test_the_gnn_predictor_is_refused_as_a_search_guide():
-    with pytest.raises(SparseNASError, match="gnn predictor does not guide a search yet"):
-        SearchSpec(predictor="gnn")
