@@ -1,8 +1,9 @@
 """Zero-cost proxies of a table's graphs (``models.proxies``), as feature columns.
 
-Each graph is wired into the untrained ``SparseRNNClassifier`` of the task (initialised with
-the seed every search network of ``seed`` gets) and scored on one batch: the first
-``batch_size`` training sequences. The columns are named ``predictors.features.PROXY_FEATURES``
+Each graph is wired into the untrained ``SparseRNNClassifier`` of the task, initialised from
+``init_seed`` (``models.evaluation`` starts a network of training seed s from
+``child_seeds(s, 2)[0]``), and scored on one batch: the first ``batch_size`` training
+sequences. The columns are named ``predictors.features.PROXY_FEATURES``
 (``proxy_<name>``), so ``nas predictor eval --features proxies`` (or ``all+proxies``) reads a
 table they were added to, and each column alone is a ranker.
 """
