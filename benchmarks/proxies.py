@@ -25,6 +25,7 @@ import torch
 from scipy.stats import kendalltau, spearmanr
 
 from core.seeds import child_seeds
+from core.status import TrialStatus
 from nas.experiments.proxies import BATCH_SIZE, proxy_columns
 from nas.tasks import load_task
 from predictors.features import PROXY_FEATURES
@@ -39,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     pool = pd.read_csv(args.pool)
-    pool = pool[pool["status"].eq("ok") & pool["test_acc"].notna()]
+    pool = pool[pool["status"].eq(TrialStatus.OK) & pool["test_acc"].notna()]
     rows = pool.sample(n=min(args.rows, len(pool)), random_state=args.seed)
     cell, task_name = str(rows["cell"].iloc[0]), str(rows["task"].iloc[0])
     init_seed = child_seeds(int(rows["train_seed"].iloc[0]), 2)[0]  # as the pool's training
