@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ from nas.search.space import FAMILY_PARAMS, SearchSpace, er_p_range
 from nas.search.strategies import STRATEGIES, strategy_class
 from nas.search.strategies.base import Warm
 from predictors import ALL
+from predictors.features import PARAMS_FEATURE, feature_row
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -111,8 +113,9 @@ def _scaled(params: dict[str, Any], space: SearchSpace) -> np.ndarray:
 class Replay:
     """One search (strategy, seed) against the pool; ``run`` returns the evaluation order."""
 
-    def __init__(self, pool: Pool, spec: SearchSpec) -> None:
+    def __init__(self, pool: Pool, spec: SearchSpec, described: dict | None = None) -> None:
         self.pool = pool
+        self.described = described
         self.spec = spec
         self.space = SearchSpace(spec.families, spec.nodes)
         self.study = optuna.create_study(directions=spec.directions)
@@ -133,8 +136,10 @@ class Replay:
         values = [float(acc), float(size)] if self.spec.objective == "pareto" else float(acc)
         self.study.tell(trial, values)
 
-    def enqueue(self, member: int) -> None:
-        self.study.enqueue_trial(self.pool.params[member])
+    def enqueue(self, member: int, attrs: dict[str, Any] | None = None) -> None:
+        """Ask the pool member ``member`` (with a proposal's attributes: the strategies that
+        walk the pool read their walk from them) and tell its result."""
+        self.study.enqueue_trial(self.pool.params[member], user_attrs=attrs)
         trial = self.study.ask()
         self.space.suggest(trial)
         self.tell(trial, member)
@@ -145,26 +150,28 @@ class Replay:
         spec = self.spec
         members = list(zip(self.pool.params, self.pool.graphs, strict=True))
         strategy = strategy_class(spec.strategy).from_spec(
-            spec, self.space, Warm(ALL, candidates=members)
+            spec, self.space, Warm(ALL, candidates=members, described=self.described)
         )
-        random_order = iter(np.random.default_rng([spec.seed, 99]).permutation(len(self.pool.acc)))
+        permutation = np.random.default_rng([spec.seed, 99]).permutation(len(self.pool.acc))
+        random_order = (int(m) for m in permutation if int(m) not in self.order)
         round_index = 0
         while len(self.order) < spec.budget:
             left = spec.budget - len(self.order)
             warming = strategy.warmup_left(len(self.order))
             if warming > 0:  # the warm-up is no round of its own
                 for _ in range(min(warming, left)):
-                    self.enqueue(int(next(random_order)))
+                    self.enqueue(next(random_order))
                 continue
             count = min(spec.round_size, left)
             trials = self.study.get_trials(deepcopy=False)
             for proposal in strategy.propose(trials, count, round_index):
-                self.enqueue(self.index[proposal.attrs["edge_list"]])
+                attrs = {**proposal.attrs, "round": round_index}
+                self.enqueue(self.index[proposal.attrs["edge_list"]], attrs)
                 count -= 1
             sampler = strategy.sampler(round_index)
             if isinstance(sampler, optuna.samplers.RandomSampler):
                 for _ in range(count):
-                    self.enqueue(int(next(random_order)))
+                    self.enqueue(next(random_order))
             else:
                 self.sampled_round(sampler, count)
             round_index += 1
@@ -198,8 +205,145 @@ def best_curve(acc: np.ndarray) -> np.ndarray:
     return np.fmax.accumulate(np.where(np.isnan(acc), -np.inf, acc))
 
 
+def evals_to(runs: np.ndarray, target: float, budget: int) -> list[int]:
+    """Per run, the evaluations until the best found reaches ``target`` (``budget + 1``:
+    never within the budget)."""
+    return [int(np.argmax(r >= target)) + 1 if (r >= target).any() else budget + 1 for r in runs]
+
+
+def quartiles(values: Any) -> dict[str, float]:
+    q1, median, q3 = np.quantile(np.asarray(values, float), [0.25, 0.5, 0.75])
+    return {"q1": float(q1), "median": float(median), "q3": float(q3)}
+
+
+def paired_tests(per_seed: dict[str, list[float]]) -> list[dict[str, Any]]:
+    """Wilcoxon signed-rank tests (two-sided, scipy) between every pair of strategies on
+    per-seed values of the same seeds; ``p`` is None where every pair of values ties."""
+    from scipy.stats import wilcoxon
+
+    tests = []
+    names = list(per_seed)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            x, y = np.asarray(per_seed[a], float), np.asarray(per_seed[b], float)
+            diff = x - y
+            p = None if not diff.any() else float(wilcoxon(x, y).pvalue)
+            tests.append({
+                "a": a, "b": b, "median_difference": float(np.median(diff)),
+                "a_lower": int((diff < 0).sum()), "b_lower": int((diff > 0).sum()), "p": p,
+            })  # fmt: skip
+    return tests
+
+
 def _evals(value: float, budget: int) -> str:
     return f">{budget}" if value > budget else f"{value:.0f}"
+
+
+def _p(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2g}"
+
+
+def summarise(
+    curves: dict[str, np.ndarray], volumes: dict[str, list[float]], pool: Pool, args: Any
+) -> dict[str, Any]:
+    """Every figure of the replay (see the module docstring), as JSON values."""
+    finite = pool.acc[~np.isnan(pool.acc)]
+    best = float(finite.max())
+    top = float(np.quantile(finite, 0.99))
+    target = float(np.median(curves["random"][:, -1])) if "random" in curves else None
+    summary: dict[str, Any] = {
+        "pool": str(args.pool), "cell": args.cell, "budget": args.budget, "seeds": args.seeds,
+        "round_size": args.round_size, "objective": args.objective, "pool_best": best,
+        "pool_top_1_percent": top, "random_median_best": target,
+        "accuracy": "test accuracy (the pool has no validation split): selected and reported",
+        "command": args.command, "strategies": {},
+    }  # fmt: skip
+    reach_top: dict[str, list[float]] = {}
+    regret_end: dict[str, list[float]] = {}
+    for strategy, runs in curves.items():
+        entry: dict[str, Any] = {}
+        for c in (c for c in CHECKPOINTS if c <= args.budget):
+            entry[f"best_at_{c}"] = quartiles(runs[:, c - 1])
+            entry[f"regret_at_{c}"] = quartiles(best - runs[:, c - 1])
+        hits = evals_to(runs, top, args.budget)
+        reach_top[strategy] = hits
+        regret_end[strategy] = (best - runs[:, -1]).tolist()
+        entry["evals_to_top_1_percent"] = {
+            **quartiles(hits), "per_seed": hits, "reached": sum(h <= args.budget for h in hits),
+            "not_reached_means": args.budget + 1,
+        }  # fmt: skip
+        if target is not None:
+            hits = evals_to(runs, target, args.budget)
+            entry["evals_to_random_best"] = {
+                **quartiles(hits), "per_seed": hits, "not_reached_means": args.budget + 1,
+            }  # fmt: skip
+        band = np.quantile(best - runs, [0.25, 0.5, 0.75], axis=0)
+        entry["regret_curve"] = dict(zip(("q1", "median", "q3"), band.tolist(), strict=True))
+        entry["hypervolume"] = quartiles(volumes[strategy])
+        summary["strategies"][strategy] = entry
+    summary["paired_evals_to_top_1_percent"] = paired_tests(reach_top)
+    summary["paired_regret_at_budget"] = paired_tests(regret_end)
+    return json.loads(json.dumps(summary, default=float))
+
+
+def report(summary: dict[str, Any]) -> None:
+    """The summary's figures, as tables on stdout."""
+    budget = summary["budget"]
+    checkpoints = [c for c in CHECKPOINTS if c <= budget]
+    print(
+        f"pool best {summary['pool_best']:.4f}, top 1 % from {summary['pool_top_1_percent']:.4f}"
+        f"; {summary['seeds']} seeds; medians [quartiles]"
+    )
+    print("strategy   " + "".join(f"{'regret@' + str(c):>22}" for c in checkpoints)
+          + "   evals to top 1 % (q1 median q3, reached)   evals to random's best")  # fmt: skip
+    for strategy, entry in summary["strategies"].items():
+        cells = []
+        for c in checkpoints:
+            q = entry[f"regret_at_{c}"]
+            cells.append(f"{q['median']:.4f} [{q['q1']:.4f},{q['q3']:.4f}]")
+        top = entry["evals_to_top_1_percent"]
+        reach = " ".join(_evals(top[k], budget) for k in ("q1", "median", "q3"))
+        random = entry.get("evals_to_random_best")
+        rand = (
+            "-"
+            if random is None
+            else " ".join(_evals(random[k], budget) for k in ("q1", "median", "q3"))
+        )
+        print(f"{strategy:<11}" + "".join(f"{c:>22}" for c in cells)
+              + f"   {reach:>20} ({top['reached']}/{summary['seeds']})   {rand:>22}")  # fmt: skip
+    for key, label in (("paired_evals_to_top_1_percent", "evaluations to top 1 %"),
+                       ("paired_regret_at_budget", f"regret at {budget}")):  # fmt: skip
+        print(f"Wilcoxon signed-rank over seeds, {label}:")
+        print("  a vs b, median(a - b), seeds where a is lower / b is lower, p")
+        for t in summary[key]:
+            print(f"  {t['a']:>10} vs {t['b']:<10} {t['median_difference']:>9.4g}  "
+                  f"{t['a_lower']:>3} / {t['b_lower']:<3} p={_p(t['p'])}")  # fmt: skip
+
+
+def plot(summary: dict[str, Any], curves: dict[str, np.ndarray], stem: Path, pool: Pool) -> None:
+    """Regret against evaluations (left) and best accuracy (right): medians, quartile bands."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    steps = np.arange(1, summary["budget"] + 1)
+    for strategy, runs in curves.items():
+        band = summary["strategies"][strategy]["regret_curve"]
+        (line,) = left.plot(steps, band["median"], label=strategy)
+        left.fill_between(steps, band["q1"], band["q3"], alpha=0.15, color=line.get_color())
+        q1, median, q3 = np.quantile(runs, [0.25, 0.5, 0.75], axis=0)
+        right.plot(steps, median, label=strategy, color=line.get_color())
+        right.fill_between(steps, q1, q3, alpha=0.15, color=line.get_color())
+    right.axhline(
+        summary["pool_top_1_percent"], color="grey", linestyle=":", label="pool's top 1 %"
+    )
+    left.set_yscale("symlog", linthresh=0.01)
+    left.set_xlabel("networks trained")
+    left.set_ylabel("regret: pool best - best found (test accuracy)")
+    right.set_xlabel("networks trained")
+    right.set_ylabel("best test accuracy so far")
+    left.set_title(f"{summary['cell']}: {len(pool.acc)} topologies, {summary['seeds']} seeds")
+    right.set_title("median and quartiles over seeds")
+    right.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(f"{stem}.png", dpi=120)
 
 
 def main() -> None:
@@ -214,12 +358,13 @@ def main() -> None:
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--out", type=Path, default=None, help="PNG/JSON stem (default: pool's)")
     args = parser.parse_args()
+    args.command = "python benchmarks/replay.py " + " ".join(sys.argv[1:])
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     table = pd.read_csv(args.pool, usecols=["cell", "family", "nodes"])
-    cell = str(table["cell"].iloc[0])
+    args.cell = str(table["cell"].iloc[0])
     base = SearchSpec(
-        cell=cell,
+        cell=args.cell,
         budget=args.budget,
         objective=args.objective,
         families=tuple(sorted(set(table["family"]), key=list(FAMILIES).index)),
@@ -229,86 +374,34 @@ def main() -> None:
     pool = Pool.load(args.pool, SearchSpace(base.families, base.nodes))
     finite = pool.acc[~np.isnan(pool.acc)]
     print(
-        f"pool {args.pool}: {len(pool.acc)} topologies of {cell}, accuracy median "
+        f"pool {args.pool}: {len(pool.acc)} topologies of {args.cell}, accuracy median "
         f"{np.median(finite):.4f}, 99th percentile {np.quantile(finite, 0.99):.4f}, "
         f"max {finite.max():.4f}, failed {int(np.isnan(pool.acc).sum())}"
     )
     reference = (float(finite.min()), float(pool.size.max()))
     hv_all = hypervolume(zip(pool.acc, pool.size, strict=True), reference)
-    strategies = args.strategies.split(",")
+    described = {}  # every strategy object of every seed reads these rows
+    for edges, graph in zip(pool.edges, pool.graphs, strict=True):
+        row = feature_row(graph, args.cell)
+        described[edges] = (np.array([row[f] for f in ALL]), float(row[PARAMS_FEATURE]))
     curves: dict[str, np.ndarray] = {}
     volumes: dict[str, list[float]] = {}
-    for strategy in strategies:
+    stem = args.out or args.pool.with_name(f"replay_{args.pool.stem}_{args.objective}")
+    for strategy in args.strategies.split(","):
         started = time.perf_counter()
         runs, volumes[strategy] = [], []
         for seed in range(args.seeds):
             spec = SearchSpec(**{**vars(base), "strategy": strategy, "seed": seed})
-            order = Replay(pool, spec).run()
+            order = Replay(pool, spec, described).run()
             runs.append(best_curve(pool.acc[order]))
             points = zip(pool.acc[order], pool.size[order], strict=True)
             volumes[strategy].append(hypervolume(points, reference) / hv_all)
         curves[strategy] = np.vstack(runs)
         print(f"{strategy}: {args.seeds} replays in {time.perf_counter() - started:.0f} s")
-
-    target = float(np.median(curves["random"][:, -1])) if "random" in curves else None
-    summary: dict[str, Any] = {
-        "pool": str(args.pool),
-        "cell": cell,
-        "budget": args.budget,
-        "seeds": args.seeds,
-        "objective": args.objective,
-        "pool_best": float(finite.max()),
-        "random_median_best": target,
-        "strategies": {},
-    }
-    checkpoints = [c for c in CHECKPOINTS if c <= args.budget]
-    header = "strategy   " + "".join(f"{'best@' + str(c):>24}" for c in checkpoints)
-    print(header + "   evals to random's best (q1 median q3)   hypervolume (median [q1, q3])")
-    for strategy, runs in curves.items():
-        entry: dict[str, Any] = {}
-        cells = []
-        for c in checkpoints:
-            q1, median, q3 = np.quantile(runs[:, c - 1], [0.25, 0.5, 0.75])
-            entry[f"best_at_{c}"] = {"q1": q1, "median": median, "q3": q3}
-            cells.append(f"{median:.4f} [{q1:.4f},{q3:.4f}]")
-        reach = None
-        if target is not None:
-            never = args.budget + 1  # not reached within the budget
-            hits = [int(np.argmax(r >= target)) + 1 if (r >= target).any() else never for r in runs]
-            reach = np.quantile(hits, [0.25, 0.5, 0.75])
-            entry["evals_to_random_best"] = {
-                "q1": reach[0],
-                "median": reach[1],
-                "q3": reach[2],
-                "per_seed": hits,
-                "not_reached_means": never,
-            }
-        hv = np.quantile(volumes[strategy], [0.25, 0.5, 0.75])
-        entry["hypervolume"] = {"q1": hv[0], "median": hv[1], "q3": hv[2]}
-        summary["strategies"][strategy] = entry
-        reach_text = "-" if reach is None else " ".join(_evals(x, args.budget) for x in reach)
-        print(
-            f"{strategy:<11}"
-            + "".join(f"{c:>24}" for c in cells)
-            + f"   {reach_text:>37}   {hv[1]:.3f} [{hv[0]:.3f}, {hv[2]:.3f}]"
-        )
-    stem = args.out or args.pool.with_name(f"replay_{args.pool.stem}_{args.objective}")
-    summary = json.loads(json.dumps(summary, default=float))
-    Path(f"{stem}.json").write_text(json.dumps(summary, indent=2) + "\n")
-    figure, axis = plt.subplots(figsize=(6.4, 4.2))
-    steps = np.arange(1, args.budget + 1)
-    for strategy, runs in curves.items():
-        q1, median, q3 = np.quantile(runs, [0.25, 0.5, 0.75], axis=0)
-        axis.plot(steps, median, label=strategy)
-        axis.fill_between(steps, q1, q3, alpha=0.2)
-    if target is not None:
-        axis.axhline(target, color="grey", linestyle=":", label="random's median best")
-    axis.set_xlabel("evaluations")
-    axis.set_ylabel("best test accuracy so far")
-    axis.set_title(f"{cell}: replay against {len(pool.acc)} topologies ({args.seeds} seeds)")
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(f"{stem}.png", dpi=120)
+        summary = summarise(curves, volumes, pool, args)  # after each: a long run keeps them
+        Path(f"{stem}.json").write_text(json.dumps(summary, indent=2) + "\n")
+        plot(summary, curves, stem, pool)
+    report(summary)
     print(f"wrote {stem}.json and {stem}.png")
 
 

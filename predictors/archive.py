@@ -54,8 +54,16 @@ def booster_file(number: int) -> str:
     return f"xgboost-{number}.json"
 
 
-def write_archive(path: Path, card: dict[str, Any], estimator: GraphRegressor) -> None:
+GNN_TENSORS = "gnn.pt"
+"""The gnn predictor's tensors: ``torch.save`` of a dict of tensors, read back with
+``weights_only=True`` (tensors and plain containers only, never code)."""
+
+
+def write_archive(path: Path, card: dict[str, Any], estimator: Any) -> None:
     """Write ``card`` and the fitted ``estimator`` into the zip ``path`` (OSError on failure)."""
+    if getattr(estimator, "kind_", None) == "gnn":
+        _write_gnn(path, card, estimator)
+        return
     pipelines = [estimator.model_, *estimator.bootstraps_]
     boosters = [pipe.steps[-1][1] for pipe in pipelines if isinstance(pipe[-1], XGBRegressor)]
     if boosters:
@@ -88,9 +96,11 @@ def read_card(archive: zipfile.ZipFile, source: str) -> dict[str, Any]:
     return card
 
 
-def read_estimator(archive: zipfile.ZipFile, card: dict[str, Any], source: str) -> GraphRegressor:
+def read_estimator(archive: zipfile.ZipFile, card: dict[str, Any], source: str) -> Any:
     """The fitted regressor of the archive, loaded from data only (trusted types, JSON)."""
     names = set(archive.namelist())
+    if card.get("estimator") == "gnn":
+        return _read_gnn(archive, card, source)
     if MODEL not in names:
         raise SparseNASError(f"{source} is incomplete ({MODEL} is missing)")
     import skops.io as sio  # imports all of scikit-learn's estimators: only when needed
@@ -130,6 +140,43 @@ def read_estimator(archive: zipfile.ZipFile, card: dict[str, Any], source: str) 
             raise SparseNASError(f"{source} has a corrupt {name} ({reason})") from None
         pipe.steps[-1] = (pipe.steps[-1][0], booster)
     return estimator
+
+
+def _write_gnn(path: Path, card: dict[str, Any], estimator: Any) -> None:
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(estimator.tensors(), buffer)
+    full = {**card, "estimator": "gnn", "gnn_params": estimator.get_params()}
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(CARD, json.dumps(full, indent=2) + "\n")
+        archive.writestr(GNN_TENSORS, buffer.getvalue())
+
+
+def _read_gnn(archive: zipfile.ZipFile, card: dict[str, Any], source: str) -> Any:
+    import io
+
+    import torch
+
+    from predictors.gnn import GNNRegressor
+
+    if GNN_TENSORS not in archive.namelist():
+        raise SparseNASError(f"{source} is incomplete ({GNN_TENSORS} is missing)")
+    try:
+        tensors = torch.load(io.BytesIO(archive.read(GNN_TENSORS)), weights_only=True)
+    except Exception as exc:  # noqa: BLE001 (a crafted file: refused, never run)
+        raise SparseNASError(
+            f"{source} has a corrupt {GNN_TENSORS} ({type(exc).__name__})"
+        ) from None
+    params = card.get("gnn_params")
+    if not isinstance(tensors, dict) or not isinstance(params, dict):
+        raise SparseNASError(f"{source} has a corrupt {GNN_TENSORS} or {CARD}")
+    try:
+        return GNNRegressor.from_tensors(params, tensors)
+    except SparseNASError as exc:
+        raise SparseNASError(f"{source}: {exc}") from None
 
 
 def looks_pickled(path: Path) -> bool:

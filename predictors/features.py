@@ -33,8 +33,17 @@ Sparse-RNN's nonzero parameter count."""
 SIZE_ONLY: tuple[str, ...] = ("nodes", "edges")
 """The size-only baseline's features."""
 
+PROXY_FEATURES: tuple[str, ...] = ("proxy_grad_norm", "proxy_snip", "proxy_synflow", "proxy_jacov")
+"""Zero-cost proxies of the untrained network (``models.proxies``), as table columns; a
+table has them when ``nas.experiments.proxies`` added them (they need the task, so they
+are never computed here)."""
+
 FEATURE_SETS: dict[str, tuple[str, ...]] = dict(
-    zip(FEATURE_SET_NAMES, (ALL, THESIS, SIZE_ONLY), strict=True)
+    zip(
+        FEATURE_SET_NAMES,
+        (ALL, THESIS, SIZE_ONLY, PROXY_FEATURES, (*ALL, *PROXY_FEATURES)),
+        strict=True,
+    )
 )
 
 

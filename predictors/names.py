@@ -9,9 +9,13 @@ from core.errors import SparseNASError
 KINDS: tuple[str, ...] = ("bayesridge", "rf", "adaboost", "xgboost", "extratrees")
 """The regressors ``GraphRegressor`` wraps (``"auto"`` chooses among them)."""
 
-CHOICES: tuple[str, ...] = ("auto", *KINDS)
+GRAPH_KINDS: tuple[str, ...] = ("gnn",)
+"""Regressors that read the graph itself (its edge list), not a feature row:
+``predictors.gnn.GNNRegressor``."""
 
-FEATURE_SET_NAMES: tuple[str, ...] = ("all", "thesis", "size")
+CHOICES: tuple[str, ...] = ("auto", *KINDS, *GRAPH_KINDS)
+
+FEATURE_SET_NAMES: tuple[str, ...] = ("all", "thesis", "size", "proxies", "all+proxies")
 """The feature sets of ``predictors.features.FEATURE_SETS``, by name."""
 
 

@@ -31,6 +31,7 @@ from core.checks import check_int
 from core.errors import SparseNASError, existing_file
 from predictors import archive
 from predictors.checks import check_n_estimators, check_seed, check_train_rows
+from predictors.names import GRAPH_KINDS
 from predictors.regressors import GraphRegressor, check_kind
 from predictors.table import MAX_NAN_SHARE, EvaluationTable, load_table
 
@@ -114,6 +115,11 @@ def fit_predictor(
     """Fit a ``GraphRegressor`` of ``kind`` on every row of ``table`` (at least
     ``predictors.checks.MIN_TRAIN_ROWS``)."""
     kind = check_kind(kind)
+    if kind in GRAPH_KINDS:
+        raise SparseNASError(
+            f"a {kind} predictor is cross-validated by `nas predictor eval --models {kind}`; "
+            "it is not trained into a predictor file yet"
+        )
     check_seed(seed)
     check_n_estimators(n_estimators)
     check_train_rows(len(table), table.source)

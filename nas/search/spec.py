@@ -76,7 +76,8 @@ class SearchSpec:
     budget : networks whose training may start (finished, stopped early, diverged or crashed).
     task : reber, embedded-reber, digits or csv:PATH (``nas.tasks.load_task``).
     epochs : training epochs of a network that is not stopped early.
-    strategy : a name of ``nas.search.strategies.REGISTRY`` (predictor, tpe, random).
+    strategy : a name of ``nas.search.strategies.REGISTRY`` (predictor, tpe, random,
+        evolution, local).
     objective : accuracy, or pareto (maximise accuracy, minimise nonzero parameters).
     nodes : inclusive node range, ``(low, high)`` or ``"low:high"``, low >= 3.
     families : graph families searched (``"ws,ba,er"``, ``"all"`` or a sequence).
@@ -95,7 +96,8 @@ class SearchSpec:
         strategy; also TPE's random start-up trials).
     kappa : exploration weight of the acquisition (``mean + kappa * std``).
     local_fraction : share of a round's slots given to local moves around the best trials.
-    predictor : the ``GraphRegressor`` kind guiding the search.
+    predictor : the regressor kind guiding the search (a ``GraphRegressor`` kind, or
+        ``gnn``: ``predictors.gnn.GNNRegressor`` on the graphs themselves).
     pruner : sha (successive halving), hyperband or none: Optuna's pruner, which stops
         unpromising networks early; unused for pareto (Optuna's pruners are single-objective).
     keep_best : best trials written to ``best/`` as GraphML and checkpoint (accuracy

@@ -17,6 +17,7 @@ from core.errors import SparseNASError
 from core.jsonsafe import json_safe
 from predictors.checks import SCORED_ROWS_PER_FOLD, check_n_estimators, check_seed
 from predictors.features import SIZE_ONLY
+from predictors.names import GRAPH_KINDS
 from predictors.regressors import GraphRegressor, check_kind
 from predictors.table import EvaluationTable
 from predictors.validation.cv import (
@@ -116,10 +117,12 @@ def evaluate_table(
     check_splittable(len(y), cv, repeats, table.groups, per_fold=SCORED_ROWS_PER_FOLD)
     splits = repeated_splits(len(y), cv, repeats, seed, table.groups)
     results = {}
+    graphs = graph_column(table) if set(kinds) & set(GRAPH_KINDS) else None
     for kind in kinds:
-        estimator = GraphRegressor(kind=kind, n_estimators=n_estimators, random_state=seed)
+        estimator = _estimator(kind, n_estimators, seed)
+        data = graphs if kind in GRAPH_KINDS else X
         results[kind] = cross_validate_predictor(
-            estimator, X, y, splits=splits, repeats=repeats, name=kind, on_fold=on_fold
+            estimator, data, y, splits=splits, repeats=repeats, name=kind, on_fold=on_fold
         )
     baseline = None
     size = size_features(table)
@@ -144,7 +147,7 @@ def evaluate_table(
         missing=table.missing,
     )
     if importance:
-        fixed = [name for name in results if name != "auto"] or ["extratrees"]
+        fixed = [n for n in results if n != "auto" and n not in GRAPH_KINDS] or ["extratrees"]
         chosen = max(fixed, key=lambda n: _score(results.get(n)))
         estimator = GraphRegressor(kind=chosen, n_estimators=n_estimators, random_state=seed)
         report.importance = permutation_importances(
@@ -152,6 +155,25 @@ def evaluate_table(
         )
         report.importance_model = chosen
     return report
+
+
+def _estimator(kind: str, n_estimators: int, seed: int):
+    """The unfitted regressor of ``kind``: a ``GraphRegressor``, or for ``gnn`` a
+    ``GNNRegressor`` (PyTorch, imported only then)."""
+    if kind in GRAPH_KINDS:
+        from predictors.gnn import GNNRegressor
+
+        return GNNRegressor(random_state=seed)
+    return GraphRegressor(kind=kind, n_estimators=n_estimators, random_state=seed)
+
+
+def graph_column(table: EvaluationTable) -> pd.DataFrame:
+    """The table's ``edge_list`` column, what the graph-reading kinds (``gnn``) take as X."""
+    if "edge_list" not in table.frame.columns:
+        raise SparseNASError(
+            f"the gnn predictor reads graphs, and table {table.source} has no edge_list column"
+        )
+    return table.frame[["edge_list"]]
 
 
 def size_features(table: EvaluationTable) -> pd.DataFrame | None:

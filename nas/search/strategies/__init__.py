@@ -41,6 +41,16 @@ REGISTRY: dict[str, StrategyEntry] = {
         StrategyEntry(
             "random", "nas.search.strategies.sampled:RandomStrategy", "uniform random draws"
         ),
+        StrategyEntry(
+            "evolution",
+            "nas.search.strategies.evolution:EvolutionStrategy",
+            "regularized evolution: tournaments in an aging population, children by local moves",
+        ),
+        StrategyEntry(
+            "local",
+            "nas.search.strategies.local:LocalSearchStrategy",
+            "local search: the best graph's neighbours, a random restart at a local optimum",
+        ),
     )
 }
 """Every strategy, by name; the first is the default."""

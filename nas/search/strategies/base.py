@@ -12,7 +12,7 @@ objects.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 # Streams of numpy SeedSequence([seed, STREAM, round, ...]); one list, so no two collide.
 POOL_STREAM, LOCAL_STREAM, MODEL_STREAM, SAMPLER_STREAM = 1, 2, 3, 4
+MOVE_STREAM, TOURNAMENT_STREAM, RESTART_STREAM = 5, 6, 7
 
 
 def random_sampler(seed: int, round_index: int) -> optuna.samplers.RandomSampler:
@@ -49,12 +50,15 @@ class Proposal:
 class Warm:
     """What a search starts from besides its own trials: the regressor's feature names and a
     warm-start table's rows (``--warm-start``), and for a tabular replay the fixed candidate
-    set ``(parameters, graph)`` the rounds choose from."""
+    set ``(parameters, graph)`` the rounds choose from, with, when the caller has them, their
+    ``described`` feature rows (in ``features``' order) and sizes by edge list, so that
+    strategies built for many seeds do not describe the same graphs again."""
 
     features: tuple[str, ...]
     X: np.ndarray | None = None
     y: np.ndarray | None = None
     candidates: Sequence[tuple[dict[str, Any], Any]] | None = None
+    described: Mapping[str, tuple[np.ndarray, float]] | None = None
 
 
 class SearchStrategy(ABC):

@@ -65,6 +65,7 @@ from nas.search.strategies.base import (
 from nas.search.strategies.targets import training_targets
 from predictors import GraphRegressor
 from predictors.features import PARAMS_FEATURE, feature_row
+from predictors.names import GRAPH_KINDS
 
 INCUMBENTS = 3
 """Best trials whose neighbourhoods are searched by local moves each round."""
@@ -174,12 +175,14 @@ class PredictorStrategy(SearchStrategy):
         cls, spec: SearchSpec, space: SearchSpace, warm: Warm, **extra: Any
     ) -> PredictorStrategy:
         """The strategy of ``spec``'s settings (``extra``: e.g. ``pool_rounds``)."""
-        return cls(
+        strategy = cls(
             space, spec.cell, spec.objective, warm.features, spec.seed,
             pool_size=spec.pool_size, kappa=spec.kappa, local_fraction=spec.local_fraction,
             kind=spec.predictor, warm_X=warm.X, warm_y=warm.y, candidates=warm.candidates,
             warmup_trials=spec.warmup_trials, **extra,
         )  # fmt: skip
+        strategy._rows.update(warm.described or {})
+        return strategy
 
     def sampler(self, round_index: int) -> optuna.samplers.BaseSampler:
         """Random draws: the warm-up, and the slots a round could not fill."""
@@ -204,20 +207,25 @@ class PredictorStrategy(SearchStrategy):
             self._rows[key] = result
         return result
 
-    def fit(self, trials: Sequence[FrozenTrial], round_index: int) -> GraphRegressor | None:
+    def fit(self, trials: Sequence[FrozenTrial], round_index: int) -> Any:
         """The regressor fitted on the finished trials (and warm-start rows); None while there
-        are fewer than ``MIN_TRAINING_ROWS``."""
+        are fewer than ``MIN_TRAINING_ROWS``. The ``gnn`` kind learns from the trials' graphs
+        themselves (a warm-start table's rows, feature rows without graphs, are not used)."""
         edges, y = training_targets(trials)
+        seed = derive_seed(self.seed, MODEL_STREAM, round_index)
+        if self.kind in GRAPH_KINDS:
+            if len(edges) < MIN_TRAINING_ROWS:
+                return None
+            from predictors.gnn import GNNRegressor  # PyTorch: only for this kind
+
+            return GNNRegressor(random_state=seed).fit(edges, y)
         X = [self.describe(edges_from_string(e), e, cache=True)[0] for e in edges]
         if self.warm_X is not None and self.warm_y is not None:
             X += list(self.warm_X)
             y = np.concatenate([y, self.warm_y])
         if len(X) < MIN_TRAINING_ROWS:
             return None
-        model = GraphRegressor(
-            kind=self.kind, random_state=derive_seed(self.seed, MODEL_STREAM, round_index)
-        )
-        return model.fit(np.vstack(X), y)
+        return GraphRegressor(kind=self.kind, random_state=seed).fit(np.vstack(X), y)
 
     def propose(
         self, trials: Sequence[FrozenTrial], count: int, round_index: int
@@ -242,7 +250,8 @@ class PredictorStrategy(SearchStrategy):
         if len(local) + len(pool) == 0:
             return []
         rows = np.vstack(local.rows + pool.rows)
-        mean, std = model.predict(rows, return_std=True)
+        graph_kind = self.kind in GRAPH_KINDS
+        mean, std = model.predict(local.edges + pool.edges if graph_kind else rows, return_std=True)
         is_local = np.arange(len(rows)) < len(local)
         n_local = min(len(local), round(count * self.local_fraction)) if len(local) else 0
         sizes = np.asarray(local.sizes + pool.sizes)
