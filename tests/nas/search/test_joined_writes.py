@@ -12,6 +12,7 @@ from nas.search.optuna_adapter import PrunerView, set_user_attrs
 from nas.search.storage import open_storage
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+pytestmark = pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # asked by hand here
 
 
 def _study(url: str, name: str, pruner: optuna.pruners.BasePruner) -> optuna.Study:
