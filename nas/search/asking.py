@@ -27,7 +27,7 @@ from graphs.io import edges_from_string, edges_to_string
 from nas.search import budget
 from nas.search.events import Tally
 from nas.search.ledger import OpenTrial, OpenTrials
-from nas.search.optuna_adapter import record_heartbeat
+from nas.search.optuna_adapter import record_heartbeat, set_user_attrs
 from nas.search.records import claims, counts_toward_budget
 from nas.search.results import PLAN_KEYS
 from nas.search.space import SearchSpace, build_graph
@@ -153,13 +153,13 @@ class Asker:
                 return edges_from_string(plan["edge_list"])
             return build_graph(entry.params)
         except SparseNASError as exc:
-            entry.trial.set_user_attr("status", TrialStatus.INVALID)
-            entry.trial.set_user_attr("reason", str(exc))
+            attrs = {"status": TrialStatus.INVALID, "reason": str(exc)}
+            set_user_attrs(self.study, entry.trial, attrs)
             self.trials.tell(entry, TrialState.FAIL)
             return None
 
     def _claim(self, entry: OpenTrial, plan: dict, graph: nx.Graph, round_index: int) -> None:
-        """Record on the trial what it will train and who claimed it."""
+        """Record on the trial what it will train and who claimed it (in one write)."""
         trial: Trial = entry.trial
         new = {
             "round": plan.get("round", round_index),  # a proposal keeps its round
@@ -168,7 +168,6 @@ class Asker:
         }
         if "origin" not in trial.user_attrs:
             new["origin"] = plan["origin"]
-        for key, value in new.items():
-            if trial.user_attrs.get(key) != value:
-                trial.set_user_attr(key, value)
+        changed = {k: v for k, v in new.items() if trial.user_attrs.get(k) != v}
+        set_user_attrs(self.study, trial, changed)
         entry.plan = {**plan, **new}

@@ -182,8 +182,9 @@ def export_results(study: optuna.Study, spec: SearchSpec, models: dict[int, Any]
     """Write the out dir's tables and best topologies from the study (checkpoints for the
     networks in ``models``, trained in this process)."""
     out = Path(spec.out)  # type: ignore[arg-type]
-    export_evaluations(study, out)
-    save_best(best_trials(study, spec.objective, spec.keep_best), out, models)
+    trials = study.get_trials(deepcopy=False)  # one read for both
+    export_evaluations(study, out, trials)
+    save_best(best_trials(study, spec.objective, spec.keep_best, trials), out, models)
 
 
 class SearchRun:
@@ -272,7 +273,8 @@ class SearchRun:
             self.wait_for_others()
             return True
         self.train_stream()
-        self.export()
+        if self.tally.done < self.spec.budget:  # else ``run`` ends now and exports once
+            self.export()
         return True
 
     def boundary(self) -> Sequence[FrozenTrial]:

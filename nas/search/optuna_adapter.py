@@ -9,10 +9,19 @@ Optuna's.
 - A trial's storage id (``Trial._trial_id``) and a study's (``Study._study_id``), and the
   study's storage object (``Study._storage``): heartbeats are recorded by trial id through
   the storage, and Optuna wraps an RDB storage in a cache (``_backend``).
+- Writes Optuna makes one transaction each, joined (``set_user_attrs``, ``PrunerView``): a
+  trial's attributes, and an epoch's report with the pruner's rung, through the RDB
+  storage's per-row helpers (``_set_trial_attr_without_commit``,
+  ``_set_trial_intermediate_value_without_commit``) in one session, and the trial's own
+  cached copy (``Trial._cached_frozen_trial``) updated as Optuna's setters do.
+- The pruner's reads of the study (a whole read per report) shared by the reports of one
+  epoch boundary (``PrunerView``): Optuna's pruners take a study and a trial whose system
+  attributes are read lazily (``_LazyTrialSystemAttrs``).
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import sys
 import threading
@@ -25,6 +34,7 @@ from typing import Any
 import optuna
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial, Trial, TrialState
+from optuna.trial._trial import _LazyTrialSystemAttrs
 
 from core.errors import SparseNASError
 from nas.search.urls import redacted, shown_url
@@ -121,6 +131,17 @@ class HeartbeatStorage(RDBStorage):
                 ages[trial.trial_id] = age.total_seconds()
         return ages
 
+    def set_trial_user_attrs(self, trial_id: int, attrs: dict[str, Any]) -> None:
+        """Several user attributes in one transaction (``set_trial_user_attr`` commits each)."""
+        _write_trial(self, trial_id, user_attrs=attrs)
+
+    def set_trial_report(
+        self, trial_id: int, step: int, value: float, system_attrs: dict[str, Any]
+    ) -> None:
+        """An epoch's intermediate value and the pruner's system attributes in one
+        transaction."""
+        _write_trial(self, trial_id, report=(step, value), system_attrs=system_attrs)
+
     # Optuna fails only trials that have a heartbeat (its private hook, overridden): ours also
     # fails a trial whose worker died before its first beat.
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
@@ -136,10 +157,173 @@ for _name in (
     "get_study_id_from_name", "get_study_name_from_id", "get_study_system_attrs",
     "get_study_user_attrs", "get_trial", "get_trial_id_from_study_id_trial_number",
     "record_heartbeat", "running_ages", "set_study_system_attr", "set_study_user_attr",
-    "set_trial_intermediate_value", "set_trial_state_values", "set_trial_system_attr",
-    "set_trial_user_attr",
+    "set_trial_intermediate_value", "set_trial_report", "set_trial_state_values",
+    "set_trial_system_attr", "set_trial_user_attr", "set_trial_user_attrs",
 ):  # fmt: skip
     setattr(HeartbeatStorage, _name, _retrying(getattr(HeartbeatStorage, _name)))
+
+
+def _write_trial(
+    storage: RDBStorage,
+    trial_id: int,
+    *,
+    user_attrs: dict[str, Any] | None = None,
+    system_attrs: dict[str, Any] | None = None,
+    report: tuple[int, float] | None = None,
+) -> None:
+    """One transaction of what Optuna writes one transaction each, with its own per-row
+    helpers: each raises ``UpdateFinishedTrialError`` for a finished trial, so nothing is
+    written then. Integrity errors (a row another process wrote the same instant) are
+    ignored, as Optuna's setters ignore them."""
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    with _create_scoped_session(storage.scoped_session, True) as session:
+        if report is not None:
+            storage._set_trial_intermediate_value_without_commit(session, trial_id, *report)
+        for model, attrs in (
+            (models.TrialUserAttributeModel, user_attrs),
+            (models.TrialSystemAttributeModel, system_attrs),
+        ):
+            for key, value in (attrs or {}).items():
+                storage._set_trial_attr_without_commit(session, model, trial_id, key, value)
+
+
+def set_user_attrs(study: optuna.Study, trial: Trial, attrs: dict[str, Any]) -> None:
+    """``trial.set_user_attr`` for each of ``attrs``, in one storage transaction: another
+    worker sees all of them or none. Raises ``UpdateFinishedTrialError``, writing none,
+    when the trial is finished (another worker took it for lost)."""
+    if not attrs:
+        return
+    backend = rdb_backend(study)
+    if not isinstance(backend, RDBStorage):  # in-memory and journal storages: one by one
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        return
+    if isinstance(backend, HeartbeatStorage):
+        backend.set_trial_user_attrs(trial_id(trial), attrs)
+    else:
+        _write_trial(backend, trial_id(trial), user_attrs=attrs)
+    trial._cached_frozen_trial.user_attrs.update(attrs)  # as Trial.set_user_attr does
+
+
+class _BoundaryStorage:
+    """The study's storage as the pruner sees it in one epoch boundary: the study read once
+    (at the pruner's first look), the system attributes written since then by this boundary's
+    reports laid over it, and the writes of the report being decided held back (``held``)
+    until it is written; every other operation goes to the study's storage."""
+
+    def __init__(self, study: optuna.Study) -> None:
+        self.study = study
+        self.storage = storage_of(study)
+        self.read: dict[int, FrozenTrial] | None = None  # by trial id
+        self.held: dict[str, Any] = {}
+        self.study_ids: dict[str, int] = {}
+
+    def trials(self) -> dict[int, FrozenTrial]:
+        if self.read is None:
+            self.read = {trial_id(t): t for t in self.study.get_trials(deepcopy=False)}
+        return self.read
+
+    def get_all_trials(
+        self, study_id: int, deepcopy: bool = True, states: Any = None
+    ) -> list[FrozenTrial]:
+        trials = sorted(self.trials().values(), key=lambda t: t.number)
+        if states is not None:
+            trials = [t for t in trials if t.state in states]
+        return copy.deepcopy(trials) if deepcopy else trials
+
+    def get_trial_system_attrs(self, trial_id: int) -> dict[str, Any]:
+        trial = self.trials().get(trial_id)
+        if trial is None:  # asked after the read (not by this worker: it reads anew then)
+            return self.storage.get_trial_system_attrs(trial_id)
+        return dict(trial.system_attrs)
+
+    def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
+        self.held[key] = value
+
+    def get_study_id_from_name(self, study_name: str) -> int:
+        if study_name not in self.study_ids:  # Hyperband makes a study per report
+            self.study_ids[study_name] = self.storage.get_study_id_from_name(study_name)
+        return self.study_ids[study_name]
+
+    def written(self, trial_id: int, step: int, value: float) -> None:
+        """The report and the held attributes are stored: lay them over the read (a copy of
+        the trial, never the cached storage's own object)."""
+        trial = (self.read or {}).get(trial_id)
+        if trial is not None:
+            trial = copy.copy(trial)
+            trial.system_attrs = {**trial.system_attrs, **self.held}
+            trial.intermediate_values = {**trial.intermediate_values, step: value}
+            self.read[trial_id] = trial  # type: ignore[index]
+        self.held = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.storage, name)
+
+
+class PrunerView:
+    """``trial.report`` and ``trial.should_prune`` with one read of the study per epoch
+    boundary instead of two reads and two writes per report.
+
+    Optuna's pruners read the trial's system attributes and the whole study at every
+    report. Here the reports of one boundary share one read, each seeing the rungs the ones
+    before it wrote (so a lone worker's decisions are Optuna's own), and each report is one
+    transaction: its value and its rung. Another worker's rungs written during the boundary
+    are seen at the next one. A boundary ends when a trial reports again, or at
+    ``new_boundary`` (the scheduler's ask and tell)."""
+
+    def __init__(self, study: optuna.Study) -> None:
+        self.study = study
+        self.reported: set[int] = set()
+        self.storage: _BoundaryStorage | None = None
+        self.view: optuna.Study | None = None
+
+    def new_boundary(self) -> None:
+        self.reported.clear()
+        if self.storage is not None:
+            self.storage.read = None
+
+    def report(self, trial: Trial, value: float, step: int, consult: bool = True) -> bool:
+        """Store ``value`` as the trial's epoch ``step`` and return whether the study's
+        pruner stops it (not asked, so False, unless ``consult``). Raises
+        ``UpdateFinishedTrialError`` (storing nothing) when the trial is finished (another
+        worker took it for lost)."""
+        if trial.number in self.reported:
+            self.new_boundary()
+        self.reported.add(trial.number)
+        backend = rdb_backend(self.study)
+        frozen = trial._cached_frozen_trial
+        if not isinstance(backend, RDBStorage) or step in frozen.intermediate_values:
+            trial.report(value, step)  # Optuna's own way (and its warning for a repeat)
+            return consult and trial.should_prune()
+        if self.storage is None:
+            self.storage = _BoundaryStorage(self.study)
+            self.view = optuna.Study(
+                self.study.study_name, self.storage,  # type: ignore[arg-type]
+                sampler=self.study.sampler, pruner=self.study.pruner,
+            )  # fmt: skip
+        storage, view = self.storage, self.view
+        assert view is not None
+        view.pruner = self.study.pruner
+        value, step = float(value), int(step)
+        latest = copy.copy(frozen)
+        latest.intermediate_values = {**frozen.intermediate_values, step: value}
+        latest.system_attrs = _LazyTrialSystemAttrs(trial_id(trial), storage)
+        try:
+            prune = consult and self.study.pruner.prune(view, latest)
+            if isinstance(backend, HeartbeatStorage):
+                backend.set_trial_report(trial_id(trial), step, value, storage.held)
+            else:
+                _write_trial(
+                    backend, trial_id(trial), report=(step, value), system_attrs=storage.held
+                )
+        except BaseException:
+            storage.held = {}  # nothing was stored
+            raise
+        storage.written(trial_id(trial), step, value)
+        frozen.intermediate_values[step] = value  # as Trial.report does
+        return prune
 
 
 def storage_of(study: optuna.Study) -> BaseStorage:

@@ -130,10 +130,15 @@ def trial_row(trial: FrozenTrial, config: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def evaluations_frame(study: optuna.Study) -> pd.DataFrame:
-    """Every trial that was asked (waiting ones excluded), one row each, by trial number."""
+def evaluations_frame(
+    study: optuna.Study, trials: Sequence[FrozenTrial] | None = None
+) -> pd.DataFrame:
+    """Every trial that was asked (waiting ones excluded), one row each, by trial number;
+    ``trials``: the study as just read (else it is read now)."""
     config = study_config(study)
-    trials = [t for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING]
+    if trials is None:
+        trials = study.get_trials(deepcopy=False)
+    trials = [t for t in trials if t.state != TrialState.WAITING]
     rows = [trial_row(t, config) for t in sorted(trials, key=lambda t: t.number)]
     frame = pd.DataFrame(rows)
     numeric = ("valid_acc", "valid_loss", "test_acc", "test_loss")
@@ -143,9 +148,12 @@ def evaluations_frame(study: optuna.Study) -> pd.DataFrame:
     return frame
 
 
-def export_evaluations(study: optuna.Study, out: Path) -> pd.DataFrame:
-    """Write ``evaluations.csv`` and ``evaluations.parquet`` into ``out``; returns the table."""
-    frame = evaluations_frame(study)
+def export_evaluations(
+    study: optuna.Study, out: Path, trials: Sequence[FrozenTrial] | None = None
+) -> pd.DataFrame:
+    """Write ``evaluations.csv`` and ``evaluations.parquet`` into ``out``; returns the table
+    (``trials`` as for ``evaluations_frame``)."""
+    frame = evaluations_frame(study, trials)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / f"{EVALUATIONS}.csv", lambda path: frame.to_csv(path, index=False))
     atomic_write(out / f"{EVALUATIONS}.parquet", lambda path: frame.to_parquet(path, index=False))
@@ -339,9 +347,13 @@ def best_file(out: Path, trial: int, suffix: str) -> Path:
     return Path(out) / BEST_DIR / f"trial-{trial:05d}{suffix}"
 
 
-def best_trials(study: optuna.Study, objective: str, count: int) -> list[FrozenTrial]:
-    """The top ``count`` trials (accuracy), or the whole Pareto front (pareto)."""
-    trials = study.get_trials(deepcopy=False)
+def best_trials(
+    study: optuna.Study, objective: str, count: int, trials: Sequence[FrozenTrial] | None = None
+) -> list[FrozenTrial]:
+    """The top ``count`` trials (accuracy), or the whole Pareto front (pareto); ``trials``
+    as for ``evaluations_frame``."""
+    if trials is None:
+        trials = study.get_trials(deepcopy=False)
     if objective == "pareto":
         return pareto_front(trials)
     return ranked_trials(trials, count)

@@ -2,8 +2,9 @@
 
 The engine trains a stack of networks and, at every epoch boundary, asks for networks to
 fill its free slots (``ask``), reports each network's epoch (``report``: Optuna's pruner
-answers whether to stop it) and tells each network that ended (``tell``: its record becomes
-the trial's user attributes and state). Before asking, the search's own step runs at the
+answers whether to stop it, the reports of one boundary sharing one read of the study) and
+tells each network that ended (``tell``: its record becomes the trial's user attributes, in
+one write, and its state). Before asking, the search's own step runs at the
 boundary (exports, taking over dead workers' trials, reading the study: ``boundary``).
 """
 
@@ -21,6 +22,7 @@ from models.training import EpochMetrics
 from nas.search.asking import Asker
 from nas.search.events import Tally
 from nas.search.ledger import OpenTrial, OpenTrials
+from nas.search.optuna_adapter import PrunerView, set_user_attrs
 from nas.search.results import record_attrs
 from nas.search.spec import SearchSpec
 
@@ -52,8 +54,10 @@ class SearchScheduler:
         self.live: list[Trial] = []
         self.models: dict[int, Any] = {}
         self.crash_streak = 0
+        self.pruner = PrunerView(trials.study)
 
     def ask(self, free: int) -> list[tuple[int, nx.Graph, int]]:
+        self.pruner.new_boundary()
         batch = self.asker.next_networks(free, self.boundary())
         self.live.extend(entry.trial for entry, _ in batch)
         return [(entry.trial.number, graph, self.spec.train_seed) for entry, graph in batch]
@@ -67,15 +71,16 @@ class SearchScheduler:
         )
         if not self.single:
             return False
-        try:  # the pruner writes its rung to the trial too, so both calls can find it taken
-            trial.report(metrics.valid_acc, metrics.epoch)
-            return metrics.epoch < self.spec.epochs and trial.should_prune()
+        try:  # the value and the pruner's rung, in one write
+            last = metrics.epoch >= self.spec.epochs  # nothing left to stop
+            return self.pruner.report(trial, metrics.valid_acc, metrics.epoch, consult=not last)
         except optuna.exceptions.UpdateFinishedTrialError:
             return True  # taken over by another worker: stop training it here
 
     def tell(self, key: int, record: dict[str, Any], model: Any) -> None:
         entry = self.trials[key]
         self.live.remove(entry.trial)
+        self.pruner.new_boundary()
         self.finish(entry, record, model)
 
     def finish(self, entry: OpenTrial, record: dict[str, Any], model: Any) -> None:
@@ -98,8 +103,7 @@ class SearchScheduler:
         )
         if attrs.get("edge_list") == entry.plan.get("edge_list"):
             attrs.pop("edge_list", None)  # set when the trial was asked
-        for key, value in attrs.items():
-            trial.set_user_attr(key, value)
+        set_user_attrs(self.trials.study, trial, attrs)
         if status == TrialStatus.OK:
             values = [float(record["valid_acc"])]
             if not self.single:

@@ -363,21 +363,21 @@ def test_a_trial_taken_over_while_it_is_asked_is_dropped_not_fatal(tmp_path, mon
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")
 def test_a_trial_taken_over_while_the_pruner_judges_it_is_stopped_not_fatal(tmp_path, monkeypatch):
-    """The same outage between an epoch's report and the pruner's verdict: the pruner's own
-    write finds the trial finished. That trial stops here and the search trains the budget
-    (the fresh-clone PostgreSQL outage test crashed here once)."""
+    """The same outage while the pruner judges an epoch: the write of its report and the
+    pruner's rung finds the trial finished. That trial stops here and the search trains the
+    budget (the fresh-clone PostgreSQL outage test crashed here once)."""
     spec = tiny(tmp_path, budget=3, strategy="random", pruner="sha")
     other_worker = open_study(spec.resolved())
-    should_prune = optuna.trial.Trial.should_prune
+    prune = optuna.pruners.SuccessiveHalvingPruner.prune
     lost = []
 
-    def lose_then_judge(trial):
+    def lose_then_judge(pruner, study, trial):
         if not lost:
             lost.append(trial.number)
             other_worker.tell(trial.number, state=TrialState.FAIL)  # taken for lost
-        return should_prune(trial)
+        return prune(pruner, study, trial)
 
-    monkeypatch.setattr(optuna.trial.Trial, "should_prune", lose_then_judge)
+    monkeypatch.setattr(optuna.pruners.SuccessiveHalvingPruner, "prune", lose_then_judge)
     study = run_search(spec)
     trials = study.get_trials()
     assert lost and trials[lost[0]].state == TrialState.FAIL
