@@ -21,3 +21,15 @@ def check_kind(kind: object, *, allow_auto: bool = True) -> str:
     if kind not in allowed:
         raise SparseNASError(f"unknown model kind {kind!r}; choose one of {', '.join(allowed)}")
     return str(kind)
+
+
+MAX_NAN_SHARE = 0.5
+"""The default largest share of rows ``load_table`` drops for a NaN or infinite feature: a
+few such rows are gaps, a majority means a broken table (a misread file, a failed join),
+which is refused rather than shrunk to a remnant."""
+
+DEFAULT_MODELS: tuple[str, ...] = ("auto", "bayesridge", "rf", "adaboost", "xgboost", "extratrees")
+"""The regressors ``nas predictor eval`` compares by default."""
+
+METRICS: tuple[str, ...] = ("r2", "kendall_tau", "spearman", "mae", "top10_precision")
+"""Scores of every fold, in report order (MAE: lower is better; the rest: higher)."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from core.checks import check_fraction
+from core.errors import existing_file
 from core.jsonsafe import json_safe
 from models.cells import CELLS
 from nas.cli.console import (
@@ -28,25 +29,20 @@ from nas.cli.console import (
     save_csv,
 )
 from predictors.checks import check_folds, check_n_estimators, check_seed, check_train_rows
-from predictors.features import FEATURE_SETS
-from predictors.persistence import (
-    PREDICTION,
-    PREDICTION_STD,
-    fit_predictor,
-    load_predictor,
-    save_predictor,
-)
-from predictors.plots import plot_predictions
-from predictors.regressors import CHOICES, check_kind
-from predictors.table import MAX_NAN_SHARE, load_table
-from predictors.validation import (
+from predictors.names import (
+    CHOICES,
     DEFAULT_MODELS,
+    FEATURE_SET_NAMES,
+    MAX_NAN_SHARE,
     METRICS,
-    EvaluationReport,
-    average_over_seeds,
-    evaluate_table,
-    planned_folds,
+    check_kind,
 )
+
+if TYPE_CHECKING:
+    from predictors.validation import EvaluationReport
+
+# pandas, scikit-learn, XGBoost and plotly come with the predictors' tables and models:
+# each command imports them inside, once the options are checked (an error comes at once).
 
 predictor_app = typer.Typer(
     help="Predict a Sparse-RNN's accuracy from its graph: train, evaluate, predict.",
@@ -57,7 +53,7 @@ predictor_app = typer.Typer(
 
 DATA_HELP = "Evaluations table (CSV or Parquet): ours or the thesis' published format."
 CELL_HELP = f"Use the rows of this cell ({', '.join(CELLS)}); default: the table's only one."
-FEATURES_HELP = f"Feature set: {', '.join(FEATURE_SETS)}."
+FEATURES_HELP = f"Feature set: {', '.join(FEATURE_SET_NAMES)}."
 NAN_HELP = (
     "Drop rows with a NaN or infinite feature (with a warning) up to this share of the rows; "
     "more is refused as a broken table. 1 drops any number."
@@ -93,6 +89,10 @@ def train(
         check_kind(model)
         _check_settings(seed, n_estimators, max_nan_share)
         _check_out_early(out)
+        existing_file(data, "evaluations table")  # before pandas and scikit-learn load
+        from predictors.persistence import fit_predictor, save_predictor
+        from predictors.table import load_table
+
         table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
         check_train_rows(len(table), table.source)
         check_out_file(out)  # may make its folder: only once the input is known to be good
@@ -169,6 +169,10 @@ def evaluate(
         check_folds(cv, repeats)
         _check_settings(seed, n_estimators, max_nan_share)
         _check_out_early(plot)
+        existing_file(data, "evaluations table")  # before pandas and scikit-learn load
+        from predictors.table import load_table
+        from predictors.validation import average_over_seeds, planned_folds
+
         table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
         table = average_over_seeds(table) if mean_over_seeds else table
         total = planned_folds(table, len(set(kinds)), cv, repeats, importance=importance)
@@ -176,6 +180,9 @@ def evaluate(
         return table, total
 
     table, total = run_or_exit(prepare)
+    from predictors.plots import plot_predictions
+    from predictors.validation import evaluate_table
+
     with progress_bar(not as_json) as bar:
         job = bar.add_task("cross-validating", total=total, status="")
 
@@ -226,12 +233,17 @@ def predict(
     def run():
         check_fraction(max_nan_share, "max_nan_share")
         _check_out_early(out)
+        existing_file(model, "predictor file")  # before pandas and scikit-learn load
+        from predictors.persistence import load_predictor
+
         predictor = load_predictor(model, trust_pickle=trust_pickle)
         frame = predictor.predict_table(data, max_nan_share=max_nan_share)
         check_out_file(out)  # may make its folder: only once the input is known to be good
         return predictor, frame
 
     predictor, frame = run_or_exit(run)
+    from predictors.persistence import PREDICTION, PREDICTION_STD
+
     if out is not None:
         save_csv(frame, out)
     if as_json:

@@ -42,11 +42,22 @@ def rank_command(
     """
 
     def rank():
+        from core.checks import check_int
         from core.errors import SparseNASError
-        from nas.reports.ranking import rank_source
+        from nas.reports.sources import check_sources
 
         if as_json and as_csv:
             raise SparseNASError("choose one of --json and --csv")
+        check_int(top, "top", low=1)
+        check_sources(
+            [run_dir] if run_dir else None,
+            storage,
+            [study] if study else None,
+            [data] if data else None,
+            one=True,
+        )  # fmt: skip: before pandas and Optuna are imported
+        from nas.reports.ranking import rank_source
+
         return rank_source(
             None if run_dir is None else str(run_dir),
             storage,

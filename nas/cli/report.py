@@ -47,9 +47,15 @@ def report_command(
     Pareto front and drawings of the top networks (docs/reports.md).
     """
 
-    def target() -> Path:
-        from core.errors import SparseNASError
+    def target() -> Path:  # every check that reads no file: before pandas, Optuna, plotly
+        from core.checks import check_int
+        from core.errors import SparseNASError, existing_file
+        from nas.reports.sources import check_sources
 
+        check_int(top, "top", low=1)
+        check_sources(run_dirs, storage, study, data)
+        if prune_match is not None:
+            existing_file(prune_match, "prune match file")
         if out is not None:
             return out
         if not run_dirs:

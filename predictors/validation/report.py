@@ -17,6 +17,7 @@ from core.errors import SparseNASError
 from core.jsonsafe import json_safe
 from predictors.checks import SCORED_ROWS_PER_FOLD, check_n_estimators, check_seed
 from predictors.features import SIZE_ONLY
+from predictors.names import DEFAULT_MODELS
 from predictors.regressors import GraphRegressor, check_kind
 from predictors.table import EvaluationTable
 from predictors.validation.cv import (
@@ -29,7 +30,6 @@ from predictors.validation.cv import (
 from predictors.validation.importance import feature_correlations, permutation_importances
 from predictors.validation.noise import noise_ceiling
 
-DEFAULT_MODELS: tuple[str, ...] = ("auto", "bayesridge", "rf", "adaboost", "xgboost", "extratrees")
 BASELINE = "size-only"
 BASELINE_KIND = "rf"
 
