@@ -84,7 +84,10 @@ def progress_bar(enabled: bool) -> Iterator[Progress]:
         try:
             yield bar
         except typer.Exit as stop:
-            bar.live.transient = stop.exit_code == 2
+            if stop.exit_code == 2:  # erased, and no blank line after it (Rich's, off a tty)
+                bar.live.transient = True
+                bar.live.stop()
+                bar.disable = True
             raise
 
 

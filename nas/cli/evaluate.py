@@ -64,9 +64,11 @@ def evaluate_command(
     Several graphs (repeated --graph, or a folder) train together in one batched program,
     each exactly as it would alone with the same --seed.
     """
-    _, train, _, _ = run_or_exit(
+    _, _, _, train, _, _ = run_or_exit(
         lambda: (
             check_cell(cell),
+            check_int(seed, "seed", low=0),  # numpy's SeedSequence takes no negative seed
+            check_int(task_seed, "task_seed", low=0),
             TrainSpec(epochs=epochs, batch_size=batch_size, lr=lr, device=device),
             # the graph's settings (nodes <= MAX_NODES), before torch is imported
             None if graph else GraphSpec(family, nodes, k, p, m),

@@ -36,6 +36,7 @@ from predictors.names import (
     MAX_NAN_SHARE,
     METRICS,
     check_kind,
+    check_kinds,
 )
 
 if TYPE_CHECKING:
@@ -164,8 +165,7 @@ def evaluate(
     kinds = [name.strip() for name in models.split(",") if name.strip()]
 
     def prepare():
-        for kind in kinds:
-            check_kind(kind)
+        check_kinds(kinds)
         check_folds(cv, repeats)
         _check_settings(seed, n_estimators, max_nan_share)
         _check_out_early(plot)
