@@ -19,6 +19,9 @@ from core.errors import existing_file
 from core.jsonsafe import json_safe
 from models.cells import CELLS
 from nas.cli.console import (
+    caption as wrapped_caption,
+)
+from nas.cli.console import (
     check_out_file,
     console,
     err_console,
@@ -293,7 +296,7 @@ def _print_report(report: EvaluationReport) -> None:
         "top-10%: share of the true top 10% found in the predicted top 10%; noise ceiling: "
         "ICC(1), the best R² reachable on this table"
     )
-    table = Table(title=title, caption=caption)
+    table = Table(title=title, caption=wrapped_caption(caption))
     table.add_column("model", no_wrap=True)
     for metric in METRICS:
         table.add_column(_LABELS[metric], justify="right")
@@ -324,7 +327,10 @@ def _print_report(report: EvaluationReport) -> None:
         correlations.add_column(column, justify="left" if column == "feature" else "right")
     for row in report.correlations.head(12).to_dict("records"):
         correlations.add_row(
-            row["feature"], fmt(row["pearson"]), fmt(row["spearman"]), fmt(row["spearman_p"])
+            row["feature"],
+            fmt(row["pearson"], 3, fixed=True),
+            fmt(row["spearman"], 3, fixed=True),
+            fmt(row["spearman_p"], 2),
         )
     console.print(correlations)
     if report.importance is not None:

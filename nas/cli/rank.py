@@ -12,13 +12,20 @@ from typing import Annotated
 
 import typer
 
-from nas.cli.console import console, fmt_pm, records_table, run_or_exit, unwrapped_help
+from nas.cli.console import (
+    HEADERS,
+    console,
+    fmt_pm,
+    records_table,
+    run_or_exit,
+    unwrapped_help,
+)
 
-COLUMNS = {
-    "rank": "#", "trial": "trial", "family": "family", "nodes": "nodes", "edges": "edges",
-    "layers": "layers", "params_nonzero": "nonzero", "predicted": "predicted ± spread",
-    "valid_acc": "valid", "test_acc": "test", "epochs": "epochs", "status": "status",
-}  # fmt: skip
+KEYS = (
+    "rank", "trial", "family", "nodes", "edges", "layers", "params_nonzero", "predicted",
+    "valid_acc", "test_acc", "epochs",
+)  # fmt: skip
+"""The table's columns (every ranked network is ``ok``: JSON and CSV keep the status)."""
 
 
 @unwrapped_help
@@ -77,7 +84,7 @@ def rank_command(
         print(table.to_csv(index=False), end="")
         return
     for row in rows:
-        row["predicted"] = fmt_pm(row.get("predicted_acc"), row.get("predicted_std"))
+        row["predicted"] = fmt_pm(row.get("predicted_acc"), row.get("predicted_std"), tight=True)
     done = int(run.finished.shape[0])
     title = f"{run.label}: top {len(rows)} of {done} finished networks"
-    console.print(records_table(rows, COLUMNS, title, left=("family", "status")))
+    console.print(records_table(rows, {k: HEADERS[k] for k in KEYS}, title, left=("family",)))

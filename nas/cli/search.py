@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -27,7 +26,7 @@ from rich.progress import (
 from graphs.families import FAMILIES
 from graphs.generators import MAX_NODES
 from models.cells import CELLS
-from nas.cli.console import console, err_console, records_table, run_or_exit
+from nas.cli.console import HEADERS, console, err_console, records_table, run_or_exit
 from nas.search.spec import OBJECTIVES, SearchSpec
 from nas.search.strategies import strategies_help
 from nas.search.urls import shown_url
@@ -35,11 +34,10 @@ from nas.search.workers import check_workers
 from nas.tasks import TASK_CHOICES, TEST_DATA_HELP
 
 D = SearchSpec  # option defaults are the spec's
-COLUMNS = {
-    "rank": "#", "trial": "trial", "family": "family", "nodes": "nodes", "edges": "edges",
-    "layers": "layers", "params_nonzero": "nonzero", "predicted_acc": "predicted",
-    "valid_acc": "valid", "test_acc": "test",
-}  # fmt: skip
+COLUMNS = (
+    "rank", "trial", "family", "nodes", "edges", "layers", "params_nonzero", "predicted_acc",
+    "valid_acc", "test_acc",
+)  # fmt: skip
 
 
 def search_command(
@@ -192,7 +190,7 @@ def _print_summary(summary: dict[str, Any], spec: SearchSpec) -> None:
         if pareto
         else f"best {len(rows)} topologies ({spec.cell}, {spec.task})"
     )
-    table = records_table(rows, COLUMNS, title, box=box.SIMPLE_HEAD, pad_edge=False)
+    table = records_table(rows, {key: HEADERS[key] for key in COLUMNS}, title)
     console.print(table)
     counts = ", ".join(f"{n} {status}" for status, n in summary["trials"].items())
     console.print(f"study '{spec.study}' in {shown_url(spec.storage)}: {counts or 'no trials'}")
