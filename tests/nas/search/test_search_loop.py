@@ -37,7 +37,7 @@ from models.training import train_model
 from nas.search import SearchInterrupted, SearchSpec, run_search
 from nas.search.moves import mutate
 from nas.search.optuna_adapter import rdb_backend, study_id
-from nas.search.records import counts_toward_budget, networks_done, pareto_front
+from nas.search.records import counts_toward_budget, networks_done, pareto_front, trial_status
 from nas.search.results import hypervolume
 from nas.search.space import SearchSpace, build_graph
 from nas.search.storage import open_study
@@ -338,6 +338,7 @@ def test_a_trial_whose_worker_died_before_its_first_heartbeat_is_taken_over(tmp_
     study = run_search(spec, hear)
     trials = study.get_trials()
     assert trials[dead[0].number].state == TrialState.FAIL
+    assert trial_status(trials[dead[0].number]) == "lost"  # the docs' word (issue 32, item 15)
     assert len(started(study)) == 1 and trials[1].state == TrialState.COMPLETE
     waits = [e.message for e in events if e.kind == "wait"]
     assert waits and "taken over in" in waits[0] and "1 network(s) of other workers" in waits[0]
