@@ -245,6 +245,15 @@ def read_config(folder: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def recorded_run(out: Path) -> dict[str, Any]:
+    """An out dir's ``config.json``, the record its resume keeps to (``spec.resumed``): empty
+    when there is none or none readable (``check_out_owner`` refuses another study's)."""
+    try:
+        return read_config(out)
+    except SparseNASError:
+        return {}
+
+
 def read_study(storage: str, study_name: str) -> optuna.Study:
     """The study ``study_name`` of ``storage`` (an Optuna URL), to read.
 
