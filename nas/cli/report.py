@@ -65,14 +65,16 @@ def report_command(
     folder = run_or_exit(target)
 
     def build():
-        from nas.reports.analysis import read_prune_match
-        from nas.reports.build import build_report
         from nas.reports.data import load_sources
 
         if prune_match is not None:
+            from nas.reports.analysis import read_prune_match
+
             read_prune_match(prune_match)  # a bad file is refused before anything is read
         runs = load_sources(run_dirs, storage, study, data)
         check_out_dir(folder)
+        from nas.reports.build import build_report  # plotly and matplotlib: for good input
+
         return build_report(runs, folder, top=top, prune_match=prune_match)
 
     report = run_or_exit(build, writes=folder)
