@@ -237,6 +237,7 @@ def predict(
         check_fraction(max_nan_share, "max_nan_share")
         _check_out_early(out)
         existing_file(model, "predictor file")  # before pandas and scikit-learn load
+        existing_file(data, "evaluations table")  # before the predictor file is unpacked
         from predictors.persistence import load_predictor
 
         predictor = load_predictor(model, trust_pickle=trust_pickle)
