@@ -21,3 +21,12 @@ def existing_file(path: str | PathLike[str], description: str) -> Path:
     if not path.is_file():
         raise SparseNASError(f"{description} '{path}' is not a file")
     return path
+
+
+def existing_folder(path: str | PathLike[str], description: str) -> Path:
+    """``path`` as a Path if it names a folder; else the one-line error every reader (run
+    dirs, export folders) gives, e.g. "run dir 'x' does not exist or is not a folder"."""
+    path = Path(path)
+    if not path.is_dir():
+        raise SparseNASError(f"{description} '{path}' does not exist or is not a folder")
+    return path

@@ -35,7 +35,7 @@ import networkx as nx
 import torch
 
 from core.checks import check_choice, check_int
-from core.errors import SparseNASError
+from core.errors import SparseNASError, existing_folder
 from graphs.dag import layered_dag
 from graphs.io import read_graph, write_graph
 from models.cells import CELLS, DEFAULT_EMBEDDING_DIM
@@ -130,9 +130,7 @@ def load_exported(folder: str | PathLike[str]) -> ExportedNetwork:
         If the folder is missing, a file is missing, unreadable or does not match the
         card's checksum, or the weights do not fit the network the card describes.
     """
-    path = Path(folder)
-    if not path.is_dir():
-        raise SparseNASError(f"export folder '{path}' does not exist or is not a folder")
+    path = existing_folder(folder, "export folder")
     card = read_card(path)
     for name in (GRAPHML, WEIGHTS):
         file = path / name

@@ -4,6 +4,8 @@ regressor kinds a ``GraphRegressor`` can be (and their check) and the feature se
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from core.errors import SparseNASError
 
 KINDS: tuple[str, ...] = ("bayesridge", "rf", "adaboost", "xgboost", "extratrees")
@@ -25,3 +27,23 @@ def check_kind(kind: object, *, allow_auto: bool = True) -> str:
     if kind not in allowed:
         raise SparseNASError(f"unknown model kind {kind!r}; choose one of {', '.join(allowed)}")
     return str(kind)
+
+
+def check_kinds(kinds: Sequence[object]) -> list[str]:
+    """The regressors ``kinds`` names, each checked, once each, in order; at least one."""
+    checked = [check_kind(kind) for kind in kinds]
+    if not checked:
+        raise SparseNASError("no model to evaluate; name at least one")
+    return list(dict.fromkeys(checked))
+
+
+MAX_NAN_SHARE = 0.5
+"""The default largest share of rows ``load_table`` drops for a NaN or infinite feature: a
+few such rows are gaps, a majority means a broken table (a misread file, a failed join),
+which is refused rather than shrunk to a remnant."""
+
+DEFAULT_MODELS: tuple[str, ...] = ("auto", "bayesridge", "rf", "adaboost", "xgboost", "extratrees")
+"""The regressors ``nas predictor eval`` compares by default."""
+
+METRICS: tuple[str, ...] = ("r2", "kendall_tau", "spearman", "mae", "top10_precision")
+"""Scores of every fold, in report order (MAE: lower is better; the rest: higher)."""

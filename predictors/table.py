@@ -42,16 +42,12 @@ from graphs.properties import PROPERTY_NAMES, graph_properties
 from graphs.spectral import EXTENDED_FEATURES, spectral_features
 from models.cells import CELLS, check_cell
 from predictors.features import FEATURE_SETS, PARAMS_FEATURE, params_feature
+from predictors.names import MAX_NAN_SHARE
 
 TARGET = "test_acc"
 PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
 
 _THESIS_MODES = set(CELLS)
-
-MAX_NAN_SHARE = 0.5
-"""The default largest share of rows ``load_table`` drops for a NaN or infinite feature: a
-few such rows are gaps, a majority means a broken table (a misread file, a failed join),
-which is refused rather than shrunk to a remnant."""
 
 
 @dataclass(frozen=True)

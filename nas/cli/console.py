@@ -11,15 +11,17 @@ import contextlib
 import inspect
 import math
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from core.errors import SparseNASError
 
@@ -84,7 +86,10 @@ def progress_bar(enabled: bool) -> Iterator[Progress]:
         try:
             yield bar
         except typer.Exit as stop:
-            bar.live.transient = stop.exit_code == 2
+            if stop.exit_code == 2:  # erased, and no blank line after it (Rich's, off a tty)
+                bar.live.transient = True
+                bar.live.stop()
+                bar.disable = True
             raise
 
 
@@ -147,13 +152,43 @@ def fmt(value: object, digits: int = 4, *, fixed: bool = False) -> str:
     return str(value)
 
 
-def fmt_pm(mean: float | None, std: float | None, *, two_lines: bool = False) -> str:
-    """``mean ± std`` with three decimals (``n/a`` without a mean)."""
+def fmt_pm(
+    mean: float | None, std: float | None, *, two_lines: bool = False, tight: bool = False
+) -> str:
+    """``mean ± std`` with three decimals (``n/a`` without a mean; ``tight``: no spaces)."""
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "n/a"
     if std is None or (isinstance(std, float) and math.isnan(std)):
         return f"{mean:.3f}"
-    return f"{mean:.3f}\n[dim]±{std:.3f}[/]" if two_lines else f"{mean:.3f} ± {std:.3f}"
+    if two_lines:
+        return f"{mean:.3f}\n[dim]±{std:.3f}[/]"
+    return f"{mean:.3f}±{std:.3f}" if tight else f"{mean:.3f} ± {std:.3f}"
+
+
+HEADERS: dict[str, str] = {
+    "rank": "#", "trial": "trial", "family": "fam", "nodes": "nodes", "edges": "edges",
+    "layers": "lay", "params_nonzero": "nonzero", "predicted_acc": "pred", "predicted": "pred±sd",
+    "valid_acc": "valid", "test_acc": "test", "epochs": "ep", "status": "status",
+}  # fmt: skip
+"""Short headers of a run's columns (the search's, rank's and evaluate's tables), so that
+they fit 80 columns; ``ABBREVIATIONS`` spells the short ones out under the table."""
+ABBREVIATIONS: dict[str, str] = {
+    "fam": "graph family", "lay": "layers", "nonzero": "nonzero parameters",
+    "pred": "predicted accuracy", "pred±sd": "predicted accuracy ± the predictor's spread",
+    "valid": "validation accuracy", "test": "test accuracy", "ep": "epochs trained",
+}  # fmt: skip
+
+
+def legend(headers: Iterable[str]) -> Text | None:
+    """The caption spelling out the abbreviated ``headers`` (None when none is), wrapped to
+    the table's width even on a soft-wrapping console."""
+    words = [f"{h}: {ABBREVIATIONS[h]}" for h in headers if h in ABBREVIATIONS]
+    return caption("; ".join(words)) if words else None
+
+
+def caption(text: str) -> Text:
+    """A table caption wrapped to the table's width (the consoles soft-wrap everything else)."""
+    return Text(text, style="table.caption", no_wrap=False, overflow="fold")
 
 
 def records_table(
@@ -162,15 +197,23 @@ def records_table(
     title: str,
     *,
     left: tuple[str, ...] = ("graph", "family", "target", "feature"),
+    decimals: int = 3,
     **table_options: object,
 ) -> Table:
-    """A rich table of ``rows`` showing ``columns`` (a list, or a dict of key -> header)."""
+    """A rich table of ``rows`` showing ``columns`` (a list, or a dict of key -> header) that
+    fits an 80-column terminal: numbers never wrap (floats with ``decimals`` decimals), only
+    the ``left`` (text) columns fold, columns are two spaces apart with no outer border."""
     headers = columns if isinstance(columns, dict) else {c: c for c in columns}
-    table = Table(title=title, **table_options)  # type: ignore[arg-type]
+    options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True}
+    options["caption"] = legend(headers.values())
+    table = Table(title=title, **{**options, **table_options})  # type: ignore[arg-type]
     for key, header in headers.items():
-        table.add_column(header, justify="left" if key in left else "right", overflow="fold")
+        text = key in left
+        table.add_column(
+            header, justify="left" if text else "right", no_wrap=not text, overflow="fold"
+        )
     for row in rows:
-        table.add_row(*(fmt(row.get(key)) for key in headers))
+        table.add_row(*(fmt(row.get(key), decimals, fixed=True) for key in headers))
     return table
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from core.checks import check_int
 from core.status import TrialStatus
@@ -15,7 +16,14 @@ from graphs.families import FAMILIES
 from graphs.generators import MAX_NODES, GraphSpec
 from models.cells import CELLS, check_cell
 from models.train_spec import TrainSpec
-from nas.cli.console import console, pairs_table, progress_bar, records_table, run_or_exit
+from nas.cli.console import (
+    HEADERS,
+    console,
+    pairs_table,
+    progress_bar,
+    records_table,
+    run_or_exit,
+)
 from nas.tasks import TASK_HELP, TEST_DATA_HELP, train_settings, train_settings_help
 
 SINGLE = [
@@ -70,9 +78,11 @@ def evaluate_command(
     Several graphs (repeated --graph, or a folder) train together in one batched program,
     each exactly as it would alone with the same --seed.
     """
-    _, train, _, _ = run_or_exit(
+    _, _, _, train, _, _ = run_or_exit(
         lambda: (
             check_cell(cell),
+            check_int(seed, "seed", low=0),  # numpy's SeedSequence takes no negative seed
+            check_int(task_seed, "task_seed", low=0),
             TrainSpec(
                 **train_settings(task, epochs=epochs, batch_size=batch_size, lr=lr),  # type: ignore[arg-type]
                 device=device,
@@ -129,5 +139,10 @@ def evaluate_command(
         if record["status"] != TrialStatus.OK:
             console.print(f"[yellow]{record['status']}[/]: {record['reason']}")
     else:
-        console.print(records_table(records, SEVERAL, f"{cell} Sparse-RNNs on {data.name}"))
+        console.print(several_table(records, f"{cell} Sparse-RNNs on {data.name}"))
         console.print(f"{count} networks trained together in {elapsed:.1f} s")
+
+
+def several_table(records: list[dict[str, Any]], title: str) -> Table:
+    """The table of several graphs trained together, one row each (fits 80 columns)."""
+    return records_table(records, {key: HEADERS.get(key, key) for key in SEVERAL}, title)

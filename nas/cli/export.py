@@ -41,6 +41,11 @@ def export_command(
     """
 
     def export():
+        from core.checks import check_int
+        from nas.reports.sources import check_run_dir
+
+        check_int(rank, "rank", low=1)  # the checks that read no file, before torch
+        check_run_dir(run_dir)
         from nas.experiments.export import export_network
 
         check_out_dir(out)
@@ -73,7 +78,9 @@ def infer_command(
     """
 
     def infer():
-        from core.errors import SparseNASError
+        from core.errors import SparseNASError, existing_folder
+
+        existing_folder(folder, "export folder")  # before torch (load_exported checks it too)
         from nas.experiments.export import infer_texts
 
         inputs = list(texts or [])

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from core.checks import check_choices
+from core.checks import check_choices, check_int
 from graphs.families import FAMILIES
 from nas.cli.console import (
     check_out_file,
@@ -39,9 +39,10 @@ def sample_command(
 
     The `edge_list` column holds each graph as space-separated `u-v` pairs.
     """
-    _, _, families = run_or_exit(
+    _, _, _, families = run_or_exit(
         lambda: (
             check_count(count),
+            check_int(seed, "seed", low=0),  # numpy's SeedSequence takes no negative seed
             check_out_file(out),
             check_choices(family, "graph family", FAMILIES),
         )

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from core.checks import check_fraction
+from core.errors import existing_file
 from core.jsonsafe import json_safe
 from models.cells import CELLS
+from nas.cli.console import (
+    caption as wrapped_caption,
+)
 from nas.cli.console import (
     check_out_file,
     console,
@@ -28,25 +32,21 @@ from nas.cli.console import (
     save_csv,
 )
 from predictors.checks import check_folds, check_n_estimators, check_seed, check_train_rows
-from predictors.features import FEATURE_SETS
-from predictors.persistence import (
-    PREDICTION,
-    PREDICTION_STD,
-    fit_predictor,
-    load_predictor,
-    save_predictor,
-)
-from predictors.plots import plot_predictions
-from predictors.regressors import CHOICES, check_kind
-from predictors.table import MAX_NAN_SHARE, load_table
-from predictors.validation import (
+from predictors.names import (
+    CHOICES,
     DEFAULT_MODELS,
+    FEATURE_SET_NAMES,
+    MAX_NAN_SHARE,
     METRICS,
-    EvaluationReport,
-    average_over_seeds,
-    evaluate_table,
-    planned_folds,
+    check_kind,
+    check_kinds,
 )
+
+if TYPE_CHECKING:
+    from predictors.validation import EvaluationReport
+
+# pandas, scikit-learn, XGBoost and plotly come with the predictors' tables and models:
+# each command imports them inside, once the options are checked (an error comes at once).
 
 predictor_app = typer.Typer(
     help="Predict a Sparse-RNN's accuracy from its graph: train, evaluate, predict.",
@@ -57,7 +57,7 @@ predictor_app = typer.Typer(
 
 DATA_HELP = "Evaluations table (CSV or Parquet): ours or the thesis' published format."
 CELL_HELP = f"Use the rows of this cell ({', '.join(CELLS)}); default: the table's only one."
-FEATURES_HELP = f"Feature set: {', '.join(FEATURE_SETS)}."
+FEATURES_HELP = f"Feature set: {', '.join(FEATURE_SET_NAMES)}."
 NAN_HELP = (
     "Drop rows with a NaN or infinite feature (with a warning) up to this share of the rows; "
     "more is refused as a broken table. 1 drops any number."
@@ -93,6 +93,10 @@ def train(
         check_kind(model)
         _check_settings(seed, n_estimators, max_nan_share)
         _check_out_early(out)
+        existing_file(data, "evaluations table")  # before pandas and scikit-learn load
+        from predictors.persistence import fit_predictor, save_predictor
+        from predictors.table import load_table
+
         table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
         check_train_rows(len(table), table.source)
         check_out_file(out)  # may make its folder: only once the input is known to be good
@@ -164,11 +168,14 @@ def evaluate(
     kinds = [name.strip() for name in models.split(",") if name.strip()]
 
     def prepare():
-        for kind in kinds:
-            check_kind(kind)
+        check_kinds(kinds)
         check_folds(cv, repeats)
         _check_settings(seed, n_estimators, max_nan_share)
         _check_out_early(plot)
+        existing_file(data, "evaluations table")  # before pandas and scikit-learn load
+        from predictors.table import load_table
+        from predictors.validation import average_over_seeds, planned_folds
+
         table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
         table = average_over_seeds(table) if mean_over_seeds else table
         total = planned_folds(table, len(set(kinds)), cv, repeats, importance=importance)
@@ -176,6 +183,9 @@ def evaluate(
         return table, total
 
     table, total = run_or_exit(prepare)
+    from predictors.plots import plot_predictions
+    from predictors.validation import evaluate_table
+
     with progress_bar(not as_json) as bar:
         job = bar.add_task("cross-validating", total=total, status="")
 
@@ -226,12 +236,18 @@ def predict(
     def run():
         check_fraction(max_nan_share, "max_nan_share")
         _check_out_early(out)
+        existing_file(model, "predictor file")  # before pandas and scikit-learn load
+        existing_file(data, "evaluations table")  # before the predictor file is unpacked
+        from predictors.persistence import load_predictor
+
         predictor = load_predictor(model, trust_pickle=trust_pickle)
         frame = predictor.predict_table(data, max_nan_share=max_nan_share)
         check_out_file(out)  # may make its folder: only once the input is known to be good
         return predictor, frame
 
     predictor, frame = run_or_exit(run)
+    from predictors.persistence import PREDICTION, PREDICTION_STD
+
     if out is not None:
         save_csv(frame, out)
     if as_json:
@@ -281,7 +297,7 @@ def _print_report(report: EvaluationReport) -> None:
         "top-10%: share of the true top 10% found in the predicted top 10%; noise ceiling: "
         "ICC(1), the best R² reachable on this table"
     )
-    table = Table(title=title, caption=caption)
+    table = Table(title=title, caption=wrapped_caption(caption))
     table.add_column("model", no_wrap=True)
     for metric in METRICS:
         table.add_column(_LABELS[metric], justify="right")
@@ -312,7 +328,10 @@ def _print_report(report: EvaluationReport) -> None:
         correlations.add_column(column, justify="left" if column == "feature" else "right")
     for row in report.correlations.head(12).to_dict("records"):
         correlations.add_row(
-            row["feature"], fmt(row["pearson"]), fmt(row["spearman"]), fmt(row["spearman_p"])
+            row["feature"],
+            fmt(row["pearson"], 3, fixed=True),
+            fmt(row["spearman"], 3, fixed=True),
+            fmt(row["spearman_p"], 2),
         )
     console.print(correlations)
     if report.importance is not None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from core.checks import check_int
 from models.cells import CELLS, DEFAULT_EMBEDDING_DIM
 from models.pruning import TARGETS
 from nas.cli.console import (
@@ -117,6 +118,8 @@ def prune_command(
     """
 
     def check_options() -> PruneSpec:
+        check_int(seed, "seed", low=0)  # numpy's SeedSequence takes no negative seed
+        check_int(task_seed, "task_seed", low=0)
         percents = parse_percents(percent) if percent is not None else None
         if percents is None:
             percents = () if match is not None else DEFAULT_PERCENTS

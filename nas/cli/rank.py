@@ -12,13 +12,20 @@ from typing import Annotated
 
 import typer
 
-from nas.cli.console import console, fmt_pm, records_table, run_or_exit, unwrapped_help
+from nas.cli.console import (
+    HEADERS,
+    console,
+    fmt_pm,
+    records_table,
+    run_or_exit,
+    unwrapped_help,
+)
 
-COLUMNS = {
-    "rank": "#", "trial": "trial", "family": "family", "nodes": "nodes", "edges": "edges",
-    "layers": "layers", "params_nonzero": "nonzero", "predicted": "predicted ± spread",
-    "valid_acc": "valid", "test_acc": "test", "epochs": "epochs", "status": "status",
-}  # fmt: skip
+KEYS = (
+    "rank", "trial", "family", "nodes", "edges", "layers", "params_nonzero", "predicted",
+    "valid_acc", "test_acc", "epochs",
+)  # fmt: skip
+"""The table's columns (every ranked network is ``ok``: JSON and CSV keep the status)."""
 
 
 @unwrapped_help
@@ -42,11 +49,22 @@ def rank_command(
     """
 
     def rank():
+        from core.checks import check_int
         from core.errors import SparseNASError
-        from nas.reports.ranking import rank_source
+        from nas.reports.sources import check_sources
 
         if as_json and as_csv:
             raise SparseNASError("choose one of --json and --csv")
+        check_int(top, "top", low=1)
+        check_sources(
+            [run_dir] if run_dir else None,
+            storage,
+            [study] if study else None,
+            [data] if data else None,
+            one=True,
+        )  # fmt: skip: before pandas and Optuna are imported
+        from nas.reports.ranking import rank_source
+
         return rank_source(
             None if run_dir is None else str(run_dir),
             storage,
@@ -66,7 +84,7 @@ def rank_command(
         print(table.to_csv(index=False), end="")
         return
     for row in rows:
-        row["predicted"] = fmt_pm(row.get("predicted_acc"), row.get("predicted_std"))
+        row["predicted"] = fmt_pm(row.get("predicted_acc"), row.get("predicted_std"), tight=True)
     done = int(run.finished.shape[0])
     title = f"{run.label}: top {len(rows)} of {done} finished networks"
-    console.print(records_table(rows, COLUMNS, title, left=("family", "status")))
+    console.print(records_table(rows, {k: HEADERS[k] for k in KEYS}, title, left=("family",)))

@@ -47,9 +47,15 @@ def report_command(
     Pareto front and drawings of the top networks (docs/reports.md).
     """
 
-    def target() -> Path:
-        from core.errors import SparseNASError
+    def target() -> Path:  # every check that reads no file: before pandas, Optuna, plotly
+        from core.checks import check_int
+        from core.errors import SparseNASError, existing_file
+        from nas.reports.sources import check_sources
 
+        check_int(top, "top", low=1)
+        check_sources(run_dirs, storage, study, data)
+        if prune_match is not None:
+            existing_file(prune_match, "prune match file")
         if out is not None:
             return out
         if not run_dirs:
@@ -59,14 +65,16 @@ def report_command(
     folder = run_or_exit(target)
 
     def build():
-        from nas.reports.analysis import read_prune_match
-        from nas.reports.build import build_report
         from nas.reports.data import load_sources
 
         if prune_match is not None:
+            from nas.reports.analysis import read_prune_match
+
             read_prune_match(prune_match)  # a bad file is refused before anything is read
         runs = load_sources(run_dirs, storage, study, data)
         check_out_dir(folder)
+        from nas.reports.build import build_report  # plotly and matplotlib: for good input
+
         return build_report(runs, folder, top=top, prune_match=prune_match)
 
     report = run_or_exit(build, writes=folder)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,26 +22,28 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from typer._click.core import ParameterSource
 
 from graphs.families import FAMILIES
 from graphs.generators import MAX_NODES
 from models.cells import CELLS
-from nas.cli.console import console, err_console, records_table, run_or_exit
-from nas.search.spec import OBJECTIVES, SearchSpec
+from nas.cli.console import HEADERS, console, err_console, records_table, run_or_exit
+from nas.search.spec import OBJECTIVES, SearchSpec, resumed
 from nas.search.strategies import strategies_help
 from nas.search.urls import shown_url
 from nas.search.workers import check_workers
 from nas.tasks import TASK_CHOICES, TEST_DATA_HELP, train_settings, train_settings_help
 
 D = SearchSpec  # option defaults are the spec's
-COLUMNS = {
-    "rank": "#", "trial": "trial", "family": "family", "nodes": "nodes", "edges": "edges",
-    "layers": "layers", "params_nonzero": "nonzero", "predicted_acc": "predicted",
-    "valid_acc": "valid", "test_acc": "test",
-}  # fmt: skip
+DEFAULT = ParameterSource.DEFAULT
+COLUMNS = (
+    "rank", "trial", "family", "nodes", "edges", "layers", "params_nonzero", "predicted_acc",
+    "valid_acc", "test_acc",
+)  # fmt: skip
 
 
 def search_command(
+    ctx: typer.Context,
     budget: Annotated[
         int,
         typer.Option(
@@ -129,6 +130,8 @@ def search_command(
         ).resolved()
     )  # fmt: skip
     run_or_exit(lambda: check_workers(workers, spec.storage))  # type: ignore[arg-type]
+    if (Path(spec.out) / "config.json").is_file():  # type: ignore[arg-type]
+        spec = _resumed(ctx, spec)
     import optuna  # after the options are checked: these imports take seconds
 
     from nas.search.loop import SearchInterrupted, run_search
@@ -151,6 +154,15 @@ def search_command(
         print(json.dumps(summary))
     else:
         _print_summary(summary, spec)
+
+
+def _resumed(ctx: typer.Context, spec: SearchSpec) -> SearchSpec:
+    """``spec`` resuming the run in its out dir: the options left out take the run's recorded
+    settings, and one given with another value is one error line (``nas.search.spec``)."""
+    from nas.search.results import recorded_run
+
+    given = {name for name in ctx.params if ctx.get_parameter_source(name) != DEFAULT}
+    return run_or_exit(lambda: resumed(spec, recorded_run(Path(spec.out)), given))  # type: ignore[arg-type]
 
 
 @contextmanager
@@ -197,7 +209,7 @@ def _print_summary(summary: dict[str, Any], spec: SearchSpec) -> None:
         if pareto
         else f"best {len(rows)} topologies ({spec.cell}, {spec.task})"
     )
-    table = records_table(rows, COLUMNS, title, box=box.SIMPLE_HEAD, pad_edge=False)
+    table = records_table(rows, {key: HEADERS[key] for key in COLUMNS}, title)
     console.print(table)
     counts = ", ".join(f"{n} {status}" for status, n in summary["trials"].items())
     console.print(f"study '{spec.study}' in {shown_url(spec.storage)}: {counts or 'no trials'}")

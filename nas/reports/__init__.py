@@ -9,8 +9,13 @@ beyond the seven built-in ones are ``ReportSection`` subclasses in the one regis
 Imports graphs/, predictors/, nas.search.records and nas.search.results; never nas.cli.
 """
 
-from nas.reports.data import RunData, load_run, load_sources, load_study, load_table_run
-from nas.reports.ranking import rank_source, ranking, smallest_within
+from typing import TYPE_CHECKING
+
+from core.lazy import lazy_exports
+
+if TYPE_CHECKING:  # imported on first use (PEP 562): nas.reports.sources stays light
+    from nas.reports.data import RunData, load_run, load_sources, load_study, load_table_run
+    from nas.reports.ranking import rank_source, ranking, smallest_within
 
 __all__ = [
     "RunData",
@@ -22,3 +27,14 @@ __all__ = [
     "ranking",
     "smallest_within",
 ]
+
+__getattr__ = lazy_exports(
+    "nas.reports",
+    {
+        **dict.fromkeys(
+            ["RunData", "load_run", "load_sources", "load_study", "load_table_run"],
+            "nas.reports.data",
+        ),
+        **dict.fromkeys(["rank_source", "ranking", "smallest_within"], "nas.reports.ranking"),
+    },
+)

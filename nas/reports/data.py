@@ -19,6 +19,7 @@ import optuna
 import pandas as pd
 
 from core.errors import SparseNASError
+from nas.reports.sources import check_run_dir, check_sources
 from nas.search.records import TrialStatus, selection_accuracy
 from nas.search.results import (
     EVALUATIONS,
@@ -82,9 +83,7 @@ def load_run(run_dir: str | Path) -> RunData:
         If the folder is missing, holds neither a study nor an evaluations table, or holds a
         ``study.db`` that is no study.
     """
-    folder = Path(run_dir)
-    if not folder.is_dir():
-        raise SparseNASError(f"run dir '{folder}' does not exist or is not a folder")
+    folder = check_run_dir(run_dir)
     config = read_config(folder)
     found = run_study(folder, config)
     if found is not None:
@@ -173,13 +172,10 @@ def load_sources(
         If nothing is named, ``--study`` comes without ``--storage`` (or the reverse), or
         a source cannot be read.
     """
-    if bool(storage) != bool(studies):
-        raise SparseNASError("--storage and --study go together: give both")
+    check_sources(run_dirs, storage, studies, tables)
     runs = [load_run(path) for path in run_dirs or []]
     runs += [load_study(storage, name) for name in studies or []]  # type: ignore[arg-type]
     runs += [load_table_run(path) for path in tables or []]
-    if not runs:
-        raise SparseNASError("name a run dir, --storage with --study, or --data TABLE")
     seen: dict[str, int] = {}
     for run in runs:  # two runs with one label would share a legend entry
         seen[run.label] = seen.get(run.label, 0) + 1

@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 
 from core.checks import check_int
-from core.errors import SparseNASError
 from core.jsonsafe import json_safe
 from nas.reports.data import RunData, load_sources
+from nas.reports.sources import check_sources
 from nas.search.records import rank
 
 RANK_COLUMNS: tuple[str, ...] = (
@@ -84,9 +84,10 @@ def rank_source(
     SparseNASError
         If no source or more than one is named, or it cannot be read.
     """
-    named = sum(x is not None for x in (run_dir, study or storage, data))
-    if named != 1:
-        raise SparseNASError("name one source: a run dir, --storage with --study, or --data")
+    check_sources(
+        [run_dir] if run_dir else None, storage, [study] if study else None,
+        [data] if data else None, one=True,
+    )  # fmt: skip
     (run,) = load_sources(
         [run_dir] if run_dir else None,
         storage,

@@ -33,7 +33,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +55,13 @@ from nas.search.results import (
     check_out_owner,
     config_storage,
     export_evaluations,
+    recorded_run,
     save_best,
     write_json,
 )
 from nas.search.scheduler import SearchScheduler
 from nas.search.space import SearchSpace
-from nas.search.spec import SearchSpec
+from nas.search.spec import IDENTITY, KEPT, PER_RUN, SearchSpec, resumed
 from nas.search.storage import heartbeat_interval, heartbeats, open_study, seconds_to_takeover
 from nas.search.strategies import strategy_class
 from nas.search.strategies.base import SearchStrategy, Warm
@@ -154,6 +155,7 @@ def run_search(
     )
     warm = _load_warm_start(spec)
     check_out_owner(Path(spec.out), spec.study, spec.storage)  # type: ignore[arg-type]
+    spec = resumed(spec, recorded_run(Path(spec.out)), given=(*IDENTITY, *KEPT))
     study = open_study(spec)
     search = SearchRun(spec, study, task, warm, progress or (lambda event: None), peers or workers)
     if write_config:
@@ -226,13 +228,17 @@ class SearchRun:
                 UserWarning,
                 stacklevel=3,
             )
+        recorded = recorded_run(self.out)  # this study's (``check_out_owner``), if any
+        kept = {k: recorded[k] for k in (*PER_RUN, "train_seed") if k in recorded}
+        budget = max(held, self.spec.budget)
         config = {
             **asdict(self.spec),
-            "budget": max(held, self.spec.budget),
+            "budget": budget,
             **config_storage(self.spec.storage, self.out),  # never its password
             "directions": self.spec.directions,
             "train_seed": self.spec.train_seed,
-            "warmup_trials": self.spec.warmup_trials,
+            "warmup_trials": replace(self.spec, budget=budget).warmup_trials,
+            **kept,  # the first command's: a resume never rewrites them (docs/search.md)
             "features": list(self.features),
             "budget_unit": "networks whose training started",
             "optuna": optuna.__version__,

@@ -34,19 +34,28 @@ FAILED = frozenset(
 )
 """Trained networks counted as failed: diverged or crashed, a failed trial of a study without
 our statuses (its state's name) and a bare table's row without accuracy (``failed``)."""
+LOST_KEYS = frozenset({"train_seed", "edge_list"})
+"""Attributes a search's worker sets on its trial before telling it (a failed trial with one
+of them and no status is ``lost``)."""
 COMPLETE = TrialState.COMPLETE.name
 """The ``state`` column's value of a trial told with its accuracy."""
 
 
 def trial_status(trial: FrozenTrial) -> TrialStatus | str:
-    """The trial's ``TrialStatus`` once it is finished (``lost`` for a trial failed by the
-    heartbeat check, which alone fails a trial without a status: its worker died in
-    training), or its state's name for one still running or waiting (or a trial of a study
-    without our statuses)."""
+    """The trial's ``TrialStatus`` once it is finished, or its state's name for one still
+    running or waiting (or a failed trial of a study without our statuses).
+
+    ``lost``: a trial failed by the heartbeat check, which alone fails a trial without a
+    status. Its worker died in training (it has a ``train_seed``), while it claimed its graph
+    (``edge_list``), or right after asking for it (no parameters yet), the one word for all
+    three; a failed trial with parameters and none of our attributes is another program's.
+    """
     status = trial.user_attrs.get("status")
     if status and trial.state.is_finished():
         return TrialStatus.parse(status) or str(status)
-    if trial.state == TrialState.FAIL and "train_seed" in trial.user_attrs:
+    if trial.state == TrialState.FAIL and (
+        not trial.params or not LOST_KEYS.isdisjoint(trial.user_attrs)
+    ):
         return TrialStatus.LOST
     return trial.state.name.lower()
 

@@ -18,11 +18,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 import pandas as pd
-import torch
 from optuna.trial import FrozenTrial, TrialState
 
 from core.errors import SparseNASError
@@ -34,6 +33,9 @@ from nas.search.records import attr, pareto_front, ranked_trials, selection_acc,
 from nas.search.records import rank as rank_frame
 from nas.search.space import family_columns
 from nas.search.urls import shown_url, sqlite_path, stored_url
+
+if TYPE_CHECKING:  # torch only where checkpoints are saved: readers of a run never need it
+    import torch
 
 FLAT_KEYS: tuple[str, ...] = (
     "status",
@@ -253,6 +255,15 @@ def read_config(folder: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def recorded_run(out: Path) -> dict[str, Any]:
+    """An out dir's ``config.json``, the record its resume keeps to (``spec.resumed``): empty
+    when there is none or none readable (``check_out_owner`` refuses another study's)."""
+    try:
+        return read_config(out)
+    except SparseNASError:
+        return {}
+
+
 def read_study(storage: str, study_name: str) -> optuna.Study:
     """The study ``study_name`` of ``storage`` (an Optuna URL), to read.
 
@@ -365,6 +376,8 @@ def save_best(
     """Write each best trial's graph as GraphML and, when ``models`` holds its trained
     network, its ``state_dict`` (``best/trial-NNNNN.graphml`` / ``.pt``); remove the files of
     trials no longer among the best. Returns the files written."""
+    import torch  # here: the process that trained ``models`` has it loaded already
+
     folder = out / BEST_DIR
     folder.mkdir(parents=True, exist_ok=True)
     keep = {t.number for t in best}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,25 @@ IDENTITY: tuple[str, ...] = (
 )
 """Settings a study is bound to: resuming with another value of one of them is an error.
 (``seed`` is not among them: workers sharing a study give each its own seed.)"""
+KEPT: tuple[str, ...] = (
+    "strategy",
+    "warm_start",
+    "round_size",
+    "pool_size",
+    "warmup",
+    "kappa",
+    "local_fraction",
+    "predictor",
+    "pruner",
+    "keep_best",
+)
+"""Settings of a run that its resume keeps (``config.json`` records them): an option not
+given takes the recorded value, another value given is refused like an ``IDENTITY`` one."""
+PER_RUN: tuple[str, ...] = ("seed", "grace", "device")
+"""Settings each command on a study chooses for itself (a worker's own seed, its patience with
+other workers, its device): a resume may change them, and ``config.json`` keeps the values of
+the command that started the run. The budget may grow; ``--workers`` and the display are not
+settings of the run at all."""
 HEARTBEAT_GRACE = 120
 """Default seconds without a heartbeat after which a running trial's worker is taken for dead
 and its network queued again for the other workers (``SearchSpec.grace``)."""
@@ -212,3 +232,38 @@ class SearchSpec:
         trains full rather than waiting for rows to fit on."""
         count = math.ceil(self.warmup * self.budget)
         return min(self.budget, max(count, 0 if self.warm_start else max(3, self.round_size)))
+
+
+def resumed(spec: SearchSpec, recorded: dict[str, Any], given: Collection[str]) -> SearchSpec:
+    """``spec`` resuming the run ``recorded`` (its ``config.json``, when it is this study's):
+    every ``IDENTITY`` and ``KEPT`` setting not in ``given`` takes the recorded value; one
+    given with another value is refused, naming both.
+
+    Raises
+    ------
+    SparseNASError
+        If a given setting differs from the recorded run's.
+    """
+    if not recorded or recorded.get("study") != spec.study:
+        return spec
+    names = [name for name in (*IDENTITY, *KEPT) if name in recorded]
+    try:
+        before = replace(spec, **{name: recorded[name] for name in names})
+    except (SparseNASError, TypeError, ValueError):
+        return spec  # a record this version cannot read: the study's own check still holds
+    taken = replace(spec, **{name: getattr(before, name) for name in names if name not in given})
+    differ = [name for name in names if _json(getattr(before, name)) != _json(getattr(taken, name))]
+    if differ:
+        shown = ", ".join(
+            f"{name}={_json(getattr(before, name))!r} (now {_json(getattr(taken, name))!r})"
+            for name in differ
+        )
+        raise SparseNASError(
+            f"{spec.out} holds a run of study {spec.study!r} with {shown}; resume it with its "
+            "settings (leave those options out), or choose another --out and --study"
+        )
+    return taken
+
+
+def _json(value: Any) -> Any:
+    return json.loads(json.dumps(value))

@@ -11,10 +11,8 @@ import numpy as np
 from scipy.stats import ConstantInputWarning, spearmanr
 from sklearn.metrics import mean_absolute_error, r2_score
 
+from predictors.names import METRICS  # noqa: F401 (re-exported)
 from predictors.regressors import kendall_tau
-
-METRICS: tuple[str, ...] = ("r2", "kendall_tau", "spearman", "mae", "top10_precision")
-"""Scores of every fold, in report order (MAE: lower is better; the rest: higher)."""
 
 
 def top_fraction_precision(y_true, y_pred, fraction: float = 0.1) -> float:

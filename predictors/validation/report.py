@@ -17,8 +17,8 @@ from core.errors import SparseNASError
 from core.jsonsafe import json_safe
 from predictors.checks import SCORED_ROWS_PER_FOLD, check_n_estimators, check_seed
 from predictors.features import SIZE_ONLY
-from predictors.names import GRAPH_KINDS
-from predictors.regressors import GraphRegressor, check_kind
+from predictors.names import DEFAULT_MODELS, GRAPH_KINDS, check_kinds
+from predictors.regressors import GraphRegressor
 from predictors.table import EvaluationTable
 from predictors.validation.cv import (
     CVResult,
@@ -30,7 +30,6 @@ from predictors.validation.cv import (
 from predictors.validation.importance import feature_correlations, permutation_importances
 from predictors.validation.noise import noise_ceiling
 
-DEFAULT_MODELS: tuple[str, ...] = ("auto", "bayesridge", "rf", "adaboost", "xgboost", "extratrees")
 BASELINE = "size-only"
 BASELINE_KIND = "rf"
 
@@ -109,10 +108,7 @@ def evaluate_table(
     check_n_estimators(n_estimators)
     if table.target is None:
         raise SparseNASError("evaluation needs a table with a target column")
-    kinds = [check_kind(kind) for kind in models]
-    if not kinds:
-        raise SparseNASError("no model to evaluate; name at least one")
-    kinds = list(dict.fromkeys(kinds))
+    kinds = check_kinds(models)
     X, y = table.X, table.y
     check_splittable(len(y), cv, repeats, table.groups, per_fold=SCORED_ROWS_PER_FOLD)
     splits = repeated_splits(len(y), cv, repeats, seed, table.groups)

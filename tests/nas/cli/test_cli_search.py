@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 import models.engine.stream
 from models.engine.stream import _train_epoch as real_train_epoch
 from nas.cli.search import search_command
+from nas.search.spec import SearchSpec
 
 runner = CliRunner()
 app = typer.Typer(pretty_exceptions_enable=False)
@@ -134,3 +135,34 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, monkeypatch):
     result = search(tmp_path, "--budget", "10", "--epochs", "2")  # one stack: two epochs
     assert result.exit_code == 130
     assert "run the same command again to resume" in " ".join(result.stderr.split())
+
+
+def test_a_rerun_keeps_the_run_s_settings_and_never_rewrites_them_silently(tmp_path):
+    """Issue 32, item 14, with real reruns of one out dir: options left out take the run's
+    recorded settings; another --seed (a worker's own) trains on and leaves config.json's
+    seeds alone; another value of a kept setting is one error line naming it with both
+    values, and nothing changes."""
+    out = tmp_path / "run"
+    assert search(tmp_path, "--budget", "3", "--seed", "0").exit_code == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["strategy"] == "random" and config["seed"] == 0
+    # left out: epochs, nodes and the strategy come from the record (defaults would differ)
+    bare = ["search", "--budget", "4", "--out", str(out), "--seed", "7", "--json"]
+    rerun = runner.invoke(app, bare)
+    assert rerun.exit_code == 0, rerun.output
+    assert json.loads(rerun.stdout)["trials"] == {"ok": 4}
+    again = json.loads((out / "config.json").read_text())
+    changed = {k for k in config if config[k] != again[k]}
+    assert changed <= {"budget", "warmup_trials"}, changed  # seeds and the rest as they were
+    assert again["warmup_trials"] == SearchSpec.from_json(again).warmup_trials  # of the budget
+    assert again["budget"] == 4 and again["seed"] == 0 and again["epochs"] == 1
+
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    refused = search(tmp_path, "--budget", "5", "--strategy", "tpe")
+    lines = refused.stderr.splitlines()
+    assert refused.exit_code == 2 and len(lines) == 1, refused.output
+    assert "strategy='random' (now 'tpe')" in lines[0] and lines[0].startswith("error: ")
+    both = runner.invoke(app, [*bare[:-1], "--epochs", "2", "--nodes", "10:13"])
+    assert both.exit_code == 2
+    assert "epochs=1 (now 2), nodes=[10, 12] (now [10, 13])" in both.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before

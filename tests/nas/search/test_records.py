@@ -169,3 +169,21 @@ def test_a_run_dir_without_its_study_ranks_its_table(stale_run):
     (run / "evaluations.csv").unlink()
     with pytest.raises(SparseNASError, match=r"is not a search's out dir \(no evaluations.csv\)"):
         ranked_run_graph(run, 1)
+
+
+def test_a_dead_worker_s_trial_is_lost_at_every_step_and_another_program_s_failure_is_fail():
+    """Issue 32, item 15: one word for a trial the heartbeat check failed, whether its worker
+    died in training, while claiming its graph or right after asking; a failed trial with
+    parameters and none of the search's attributes (plain Optuna) keeps its state's name.
+    Nothing stored changes: the word is read from the trial as it always was stored."""
+    from optuna.distributions import IntDistribution
+
+    asked = _trial(0, TrialState.FAIL)  # no parameters yet
+    claimed = _trial(1, TrialState.FAIL, edge_list="0-1 1-2")
+    training = _trial(2, TrialState.FAIL, train_seed=7, edge_list="0-1 1-2")
+    foreign = create_trial(
+        state=TrialState.FAIL, params={"x": 3}, distributions={"x": IntDistribution(0, 9)}
+    )
+    assert [trial_status(t) for t in (asked, claimed, training)] == [TrialStatus.LOST] * 3
+    assert trial_status(foreign) == "fail"
+    assert not any(counts_toward_budget(t) for t in (asked, claimed, training))

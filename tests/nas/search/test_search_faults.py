@@ -173,6 +173,7 @@ def test_a_postgresql_server_stopped_for_ten_seconds_loses_nothing(pg_server, tm
     proc = start(*args, cwd=tmp_path)
     wait_until(lambda: len(started(pg_server.url, "s")) >= 4, what="four networks")
     kept = {t.number: t.values for t in trials(pg_server.url, "s") if t.state.is_finished()}
+    assert proc.poll() is None and len(kept) < 12  # the run is under way when the server stops
     pg_server.stop()
     time.sleep(10)
     pg_server.start()
@@ -184,6 +185,8 @@ def test_a_postgresql_server_stopped_for_ten_seconds_loses_nothing(pg_server, tm
     _exactly(pg_server.url, 12)
     after = {t.number: t.values for t in trials(pg_server.url, "s")}
     assert all(after[number] == values for number, values in kept.items())
+    finished = [t for t in trials(pg_server.url, "s") if t.state.is_finished()]
+    assert len(finished) > len(kept)  # networks were trained after the outage
 
 
 def test_sqlite_s_table_already_exists_is_taken_for_the_schema_race():
