@@ -98,7 +98,8 @@ def engine_section() -> list[str]:
         "engine training K networks in one stack. "
         + _source(
             "`benchmarks/data/engine_benchmark.txt`",
-            "python benchmarks/engine.py --repeat 5 > benchmarks/data/engine_benchmark.txt",
+            "python benchmarks/engine.py --cells gru,lstm,rnn_tanh,rnn_relu --slots 8,16,32 "
+            "--arch native,x86-64-v3 --repeat 3 > benchmarks/data/engine_benchmark.txt",
         )
         + f" Conditions, as the file records them: {header}.",
         "",

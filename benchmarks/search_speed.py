@@ -60,12 +60,14 @@ def trained_trials(out: Path) -> tuple[Any, list[Any]]:
     import optuna
 
     from nas.search.records import attr
+    from nas.search.results import read_config, run_study
     from nas.search.spec import SearchSpec
 
-    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    config = read_config(out)
     spec = SearchSpec.from_json(config).resolved()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=spec.study, storage=spec.storage)
+    # config.json names the study's file relative to the run dir: read it through the run dir
+    study, _ = run_study(out, config)
     trials = [
         t
         for t in study.get_trials(deepcopy=False)
