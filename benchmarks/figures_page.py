@@ -86,7 +86,7 @@ def engine_section() -> list[str]:
     columns = ["cell", "variant", "s per candidate-epoch", "range", "vs reference", "MiB"]
     if frame.shape[1] == 10:  # with the build and the floor (benchmarks/engine.py since issue 31)
         columns[1:2] = ["build", "variant"]
-        columns[5:5] = ["G multiply-adds", "floor s", "x floor"]
+        columns[6:6] = ["G multiply-adds", "floor s", "x floor"]  # after "vs reference"
     frame.columns = columns
     frame = frame.rename(columns={"MiB": "peak MiB"})
     frame["range"] = frame["range"].str.replace("-", "–")
