@@ -68,15 +68,7 @@ class EvolutionStrategy(SearchStrategy):
         """Population: the warm-up's size (``SearchSpec.warmup_trials``); tournament: a third
         of it, at least 2."""
         size = max(2, spec.warmup_trials)
-        hoods = Neighbourhoods(
-            space.nodes,
-            spec.seed,
-            MOVE_STREAM,
-            warm.candidates,
-            spec.cell,
-            warm.features,
-            described=warm.described,
-        )
+        hoods = Neighbourhoods.for_search(spec, space, warm, MOVE_STREAM)
         return cls(hoods, spec.seed, size, max(2, math.ceil(size * TOURNAMENT_SHARE)))
 
     def sampler(self, round_index: int) -> optuna.samplers.BaseSampler:

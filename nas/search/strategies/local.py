@@ -70,15 +70,7 @@ class LocalSearchStrategy(SearchStrategy):
 
     @classmethod
     def from_spec(cls, spec: SearchSpec, space: SearchSpace, warm: Warm) -> LocalSearchStrategy:
-        hoods = Neighbourhoods(
-            space.nodes,
-            spec.seed,
-            LOCAL_STREAM,
-            warm.candidates,
-            spec.cell,
-            warm.features,
-            described=warm.described,
-        )
+        hoods = Neighbourhoods.for_search(spec, space, warm, LOCAL_STREAM)
         return cls(space, hoods, spec.seed, spec.warmup_trials)
 
     def sampler(self, round_index: int) -> optuna.samplers.BaseSampler:

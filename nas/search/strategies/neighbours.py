@@ -15,7 +15,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -25,6 +25,11 @@ from graphs.io import edges_from_string, edges_to_string
 from nas.search.moves import mutate
 from nas.search.strategies.targets import training_targets
 from predictors.features import feature_row
+
+if TYPE_CHECKING:
+    from nas.search.space import SearchSpace
+    from nas.search.spec import SearchSpec
+    from nas.search.strategies.base import Warm
 
 NEIGHBOURHOOD = 24
 """Neighbours of a graph (a NAS-Bench-201 cell has 24)."""
@@ -77,6 +82,22 @@ class Neighbourhoods:
         self.described = described
         self._fixed: tuple[list[dict[str, Any]], list[str], np.ndarray] | None = None
         self._cache: dict[str, list[Neighbour]] = {}
+
+    @classmethod
+    def for_search(
+        cls, spec: SearchSpec, space: SearchSpace, warm: Warm, stream: int
+    ) -> Neighbourhoods:
+        """A search's neighbourhoods: its space's node range, its seed, its fixed candidate
+        set and their feature rows (``Warm``), moves drawn from ``stream``."""
+        return cls(
+            space.nodes,
+            spec.seed,
+            stream,
+            warm.candidates,
+            spec.cell,
+            warm.features,
+            described=warm.described,
+        )
 
     def of(self, params: dict[str, Any], edges: str) -> list[Neighbour]:
         """The neighbours of the graph ``edges`` (a trial with parameters ``params``)."""
