@@ -229,7 +229,10 @@ def test_two_workers_walk_one_study(tmp_path, name):
     hoods = [Neighbourhoods(spec.nodes, seed, stream) for seed in (spec.seed, spec.seed + 1)]
     for trial in walked:  # a child of a finished trial, by one of the two workers (seeds 0, 1)
         parent = study.trials[trial.user_attrs["parent"]]
-        assert parent.state.is_finished() and trial.params == parent.params
+        # a proposal still queued (WAITING) holds its parameters as Optuna's fixed_params
+        asked = trial.state != TrialState.WAITING
+        params = trial.params if asked else trial.system_attrs["fixed_params"]
+        assert parent.state.is_finished() and params == parent.params
         edges = parent.user_attrs["edge_list"]
         children = {n.edges for h in hoods for n in h.of(parent.params, edges)}
         assert trial.user_attrs["edge_list"] in children
