@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from graphs.dag import READOUTS
+from graphs.dag import READOUTS, check_readout
 from graphs.generators import barabasi_albert, erdos_renyi, watts_strogatz
 from models.evaluation import evaluate_many
 from models.train_spec import TrainSpec
@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=30)
     parser.add_argument("--graph-seeds", type=int, default=2, help="graphs per family")
     parser.add_argument("--epochs", type=int, default=None, help="default: the task's own")
+    parser.add_argument("--readouts", default=",".join(READOUTS), help="comma list")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     settings = train_settings(args.task, epochs=args.epochs)
@@ -62,9 +63,10 @@ def main() -> None:
         for seed in range(1, args.graph_seeds + 1)
         for family, make in FAMILIES.items()
     ]
+    readouts = [check_readout(name) for name in args.readouts.split(",")]
     runs = []
     started = time.perf_counter()
-    for readout in READOUTS:
+    for readout in readouts:
         train = TrainSpec(**settings, readout=readout)  # type: ignore[arg-type]
         seeds = [seed for _, seed, _ in graphs]
         records, _ = evaluate_many([g for _, _, g in graphs], args.cell, task, train, seeds=seeds)
@@ -76,7 +78,7 @@ def main() -> None:
             )  # fmt: skip
         print(f"{readout}: done after {time.perf_counter() - started:.0f} s", flush=True)
     summary = {}
-    for readout in READOUTS:
+    for readout in readouts:
         mine = [r for r in runs if r["readout"] == readout]
         summary[readout] = {
             name: dict(zip(("mean", "t95"), t_interval([r[name] for r in mine]), strict=True))

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from core.seeds import child_seeds
+from core.status import TrialStatus
 from graphs.dag import layered_dag
 from graphs.io import edges_from_string, read_graph
 from models.cells import DEFAULT_EMBEDDING_DIM, recurrent_weights
@@ -53,7 +54,7 @@ def t_interval(values: list[float]) -> dict[str, float]:
 def best_of_run(run: Path) -> tuple[nx.Graph, dict[str, object]]:
     """The graph of a search's best finished network by validation accuracy."""
     table = pd.read_csv(run / "evaluations.csv")
-    table = table[table["status"] == "ok"].sort_values("valid_acc", ascending=False)
+    table = table[table["status"] == TrialStatus.OK].sort_values("valid_acc", ascending=False)
     row = table.iloc[0]
     chosen = {k: _plain(row[k]) for k in ("trial", "family", "nodes", "edges", "valid_acc",
                                           "test_acc", "params_nonzero") if k in row}  # fmt: skip
