@@ -42,9 +42,13 @@ IDENTITY: tuple[str, ...] = (
     "families",
     "batch_size",
     "lr",
+    "readout",
 )
 """Settings a study is bound to: resuming with another value of one of them is an error.
 (``seed`` is not among them: workers sharing a study give each its own seed.)"""
+IDENTITY_DEFAULTS: dict[str, Any] = {"readout": "last"}
+"""The value of an ``IDENTITY`` setting that studies and ``config.json`` files made before
+it existed lack: what every network of theirs was trained with."""
 KEPT: tuple[str, ...] = (
     "strategy",
     "warm_start",
@@ -124,6 +128,7 @@ class SearchSpec:
         objective; pareto keeps the whole front).
     task_seed, n_strings, batch_size, lr, device : the task's seed and size (Reber tasks) and
         the training settings (``models.training.TrainSpec``).
+    readout : the neurons each network's read-out sees (``graphs.dag.READOUTS``).
     test_data : with a CSV task, a fixed test file (``nas.tasks.load_task``).
     grace : seconds without a heartbeat after which a running trial's worker is taken for
         dead and the network is trained again by a surviving worker (``nas.search.storage``).
@@ -155,6 +160,7 @@ class SearchSpec:
     batch_size: int = TrainSpec.batch_size
     lr: float = TrainSpec.lr
     device: str = TrainSpec.device
+    readout: str = TrainSpec.readout
     test_data: str | None = None
     grace: float = HEARTBEAT_GRACE
 
@@ -181,7 +187,7 @@ class SearchSpec:
         check_fraction(self.local_fraction, "local_fraction")
         check_real(self.kappa, "kappa", low=0.0)
         check_real(self.grace, "grace", low=1.0)
-        self.train_spec()  # epochs, batch_size, lr, device
+        self.train_spec()  # epochs, batch_size, lr, device, readout
         for name in ("study", "storage"):
             value = getattr(self, name)
             if value is not None and not str(value).strip():
@@ -213,7 +219,11 @@ class SearchSpec:
 
     def train_spec(self) -> TrainSpec:
         return TrainSpec(
-            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, device=self.device
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            device=self.device,
+            readout=self.readout,
         )
 
     @property
@@ -246,6 +256,7 @@ def resumed(spec: SearchSpec, recorded: dict[str, Any], given: Collection[str]) 
     """
     if not recorded or recorded.get("study") != spec.study:
         return spec
+    recorded = {**IDENTITY_DEFAULTS, **recorded}  # a run recorded before a setting existed
     names = [name for name in (*IDENTITY, *KEPT) if name in recorded]
     try:
         before = replace(spec, **{name: recorded[name] for name in names})
