@@ -146,6 +146,15 @@ def curves(
     return out
 
 
+def target_label(table: EvaluationTable) -> str:
+    """What the target is: one training per graph, or a mean over k training seeds (a pool
+    that drew one graph twice holds it once, still one training)."""
+    if "n_seeds" not in table.frame.columns or table.frame["n_seeds"].max() < 2:
+        return "one training per graph"
+    low, high = int(table.frame["n_seeds"].min()), int(table.frame["n_seeds"].max())
+    return f"mean over {low if low == high else f'{low}-{high}'} training seeds"
+
+
 def plot(result: dict[str, Any], path: Path) -> None:
     """One panel per metric: median and quartile band against training-set size."""
     figure, axes = plt.subplots(1, len(SHOWN), figsize=(4.2 * len(SHOWN), 3.8))
@@ -162,7 +171,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
                          color=str(0.2 + 0.15 * number), linewidth=1.2, label=proxy)  # fmt: skip
         axis.set_xscale("log")
         axis.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        axis.set_xticks(sizes, [str(int(n)) for n in sizes])
+        axis.set_xticks(sizes, [str(int(n)) for n in sizes], fontsize=8, rotation=45)
         axis.set_xlabel("networks trained (training-set size)")
         axis.set_title(LABELS[metric])
     axes[0].legend(fontsize=7)
@@ -196,13 +205,12 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             table = load_table(path, features="all")
-        seeds = table.has_repeats
-        table = average_over_seeds(table) if seeds else table
+        table = average_over_seeds(table) if table.has_repeats else table
         splits = split_indices(len(table), args.splits, args.test_share, args.seed)
         print(f"{path}: {len(table)} graphs, {len(splits[0][0])} held out per split", flush=True)
         result = {
             "table": path.name, "cell": table.cell, "rows": len(table),
-            "target": "mean over training seeds" if seeds else "one training per graph",
+            "target": target_label(table),
             "splits": args.splits, "n_test": len(splits[0][0]), "seed": args.seed,
             "features": "all", "command": "python benchmarks/learning_curves.py "
             + " ".join(sys.argv[1:]),
