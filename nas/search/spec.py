@@ -23,7 +23,7 @@ from graphs.generators import THESIS_NODES
 from models.cells import check_cell
 from models.train_spec import TrainSpec
 from nas.search.space import SearchSpace
-from nas.search.strategies import REGISTRY
+from nas.search.strategies import ACQUISITIONS, REGISTRY
 from predictors.names import check_kind
 
 OBJECTIVES: tuple[str, ...] = ("accuracy", "pareto")
@@ -56,6 +56,7 @@ KEPT: tuple[str, ...] = (
     "pool_size",
     "warmup",
     "kappa",
+    "acquisition",
     "local_fraction",
     "predictor",
     "pruner",
@@ -118,7 +119,10 @@ class SearchSpec:
     pool_size : random candidates the predictor scores per round.
     warmup : share of the budget drawn at random before the predictor guides (predictor
         strategy; also TPE's random start-up trials).
-    kappa : exploration weight of the acquisition (``mean + kappa * std``).
+    kappa : exploration weight of the ucb acquisition (``mean + kappa * std``).
+    acquisition : how the predictor scores candidates: ``ucb`` (the upper confidence bound)
+        or ``thompson`` (independent Thompson sampling: a draw from ``normal(mean, std)``
+        per candidate and slot); ``nas.search.strategies.acquisition``.
     local_fraction : share of a round's slots given to local moves around the best trials.
     predictor : the regressor kind guiding the search (a ``GraphRegressor`` kind, or
         ``gnn``: ``predictors.gnn.GNNRegressor`` on the graphs themselves).
@@ -151,6 +155,7 @@ class SearchSpec:
     pool_size: int = 2000
     warmup: float = 0.15
     kappa: float = 1.0
+    acquisition: str = ACQUISITIONS[0]
     local_fraction: float = 0.25
     predictor: str = "extratrees"
     pruner: str = "sha"
@@ -181,6 +186,7 @@ class SearchSpec:
         check_choice(self.strategy, "strategy", tuple(REGISTRY))
         check_choice(self.objective, "objective", OBJECTIVES)
         check_choice(self.pruner, "pruner", PRUNERS)
+        check_choice(self.acquisition, "acquisition", ACQUISITIONS)
         check_kind(self.predictor)
         SearchSpace(self.families, self.nodes)  # the node range
         check_fraction(self.warmup, "warmup")
