@@ -32,6 +32,7 @@ from nas.experiments.prune_spec import (
     DEFAULT_RETRAIN_EPOCHS,
     METHODS,
     PruneSpec,
+    check_match_source,
     parse_percents,
     parse_targets,
     planned_epochs,
@@ -138,6 +139,7 @@ def prune_command(
             seed=seed,
             device=device,
         )
+        check_match_source(match, rank)
         if out is not None:
             check_out_dir(out)
         return spec

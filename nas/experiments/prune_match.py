@@ -23,7 +23,7 @@ from models.data import Task
 from models.evaluation import evaluate_graph
 from models.expansion import expansion_summary
 from nas.experiments.prune_retrain import BaseModel, EpochHook, prune_once
-from nas.experiments.prune_spec import PruneSpec
+from nas.experiments.prune_spec import PruneSpec, check_match_source
 from nas.search.results import ranked_run_graph
 
 
@@ -51,13 +51,10 @@ def resolve_match(match: Path | None, rank: int, cell: str) -> tuple[nx.Graph | 
     """The Sparse-RNN graph to match and a label naming it: a graph file, or a search
     out dir's RANK-th best network (its cell must be ``cell``: the weight count depends on
     it)."""
+    check_match_source(match, rank)
     if match is None:
-        if rank != 1:
-            raise SparseNASError("a rank needs a search's out dir to match")
         return None, ""
     if not match.is_dir():
-        if rank != 1:
-            raise SparseNASError(f"a rank needs a search's out dir; '{match}' is a file")
         return read_graph(match), str(match)
     graph, row = ranked_run_graph(match, rank)
     if row.get("cell") != cell:

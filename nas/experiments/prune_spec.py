@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.checks import check_choice, check_fraction, check_int, check_real
-from core.errors import SparseNASError
+from core.errors import SparseNASError, existing_file
 from core.seeds import child_seeds, derive_seed
 from models.cells import DEFAULT_EMBEDDING_DIM, check_cell
 from models.pruning import MASK_METHODS, TARGETS, check_target
@@ -120,6 +121,21 @@ def parse_targets(text: str) -> tuple[str, ...]:
     if not targets:
         raise SparseNASError(f"give at least one pruning target ({', '.join(TARGETS)})")
     return tuple(dict.fromkeys(targets))
+
+
+def check_match_source(match: Path | None, rank: object) -> None:
+    """The ``--match`` / ``--rank`` pair, checked from the paths alone (before torch): a rank
+    of at least 1, a rank other than 1 only with a search's out dir, and a graph file that
+    exists (``nas.experiments.prune_match.resolve_match`` reads them)."""
+    check_int(rank, "rank", low=1)
+    if match is None:
+        if rank != 1:
+            raise SparseNASError("a rank needs a search's out dir to match")
+        return
+    if not Path(match).is_dir():
+        if rank != 1:
+            raise SparseNASError(f"a rank needs a search's out dir; '{match}' is a file")
+        existing_file(match, "graph file")
 
 
 def planned_epochs(spec: PruneSpec, match: bool) -> int:

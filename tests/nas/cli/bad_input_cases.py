@@ -442,6 +442,8 @@ REPRESENTATIVE: list[Case] = [
     (["sample", "--count", "1000000000000"], "count must be an integer <= 1000000"),
     (["properties", "missing.txt"], "missing.txt"),
     (["prune", "--hidden-size", "0"], "hidden_size"),
+    ([*PRUNE, "--rank", "2"], "a rank needs a search's out dir to match"),
+    ([*PRUNE, "--match", "missing.graphml"], "missing.graphml"),
     (["rank", "missing-run"], "does not exist"),
     (["report", "RUN", "--top", "0", "--out", "r"], "top must be an integer >= 1"),
     (["export", "RUN", "--out", "x", "--rank", "0"], "rank must be an integer >= 1"),
