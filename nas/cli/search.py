@@ -30,6 +30,7 @@ from models.cells import CELLS
 from nas.cli.console import HEADERS, console, err_console, records_table, run_or_exit
 from nas.search.spec import OBJECTIVES, SearchSpec, resumed
 from nas.search.strategies import strategies_help
+from nas.search.study_file import check_storage_file
 from nas.search.urls import shown_url
 from nas.search.workers import check_workers
 from nas.tasks import TASK_CHOICES, TEST_DATA_HELP, train_settings, train_settings_help
@@ -131,7 +132,9 @@ def search_command(
     )  # fmt: skip
     run_or_exit(lambda: check_workers(workers, spec.storage))  # type: ignore[arg-type]
     if (Path(spec.out) / "config.json").is_file():  # type: ignore[arg-type]
-        spec = _resumed(ctx, spec)
+        spec = _resumed(ctx, spec)  # the run's owner first; open_storage checks the file
+    else:  # a new run: an empty or junk study file is refused before Optuna loads
+        run_or_exit(lambda: check_storage_file(spec.storage))  # type: ignore[arg-type]
     import optuna  # after the options are checked: these imports take seconds
 
     from nas.search.loop import SearchInterrupted, run_search

@@ -8,11 +8,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.errors import SparseNASError, existing_file, existing_folder
+from nas.search.study_file import STUDY_DB, check_study_file
 
 
 def check_run_dir(run_dir: str | Path) -> Path:
-    """``run_dir`` as a Path if it is a folder; else the one-line error every reader gives."""
-    return existing_folder(run_dir, "run dir")
+    """``run_dir`` as a Path if it is a folder whose ``study.db``, when it has one, is a
+    SQLite database; else the one-line error every reader gives (an empty or junk study
+    file is refused, as ``nas search`` refuses it, never passed over for evaluations.csv)."""
+    folder = existing_folder(run_dir, "run dir")
+    db = folder / STUDY_DB
+    if db.is_file():
+        check_study_file(f"sqlite:///{db}", db)
+    return folder
 
 
 def check_sources(

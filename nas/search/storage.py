@@ -35,6 +35,7 @@ from nas.search.optuna_adapter import (
 )
 from nas.search.results import PLAN_KEYS, study_config
 from nas.search.spec import HEARTBEAT_GRACE, IDENTITY, SearchSpec
+from nas.search.study_file import check_study_file
 from nas.search.urls import redacted, shown_url, sqlite_path
 
 OPEN_ATTEMPTS = 8
@@ -117,13 +118,7 @@ def _check_sqlite_file(url: str, path: Path) -> None:
         raise SparseNASError(
             f"cannot open storage {shown!r}: cannot create {path.parent} ({exc.strerror or exc})"
         ) from None
-    if path.is_file() and path.stat().st_size == 0:
-        time.sleep(1.0)  # a process that is creating it right now fills it within milliseconds
-        if path.stat().st_size == 0:
-            raise SparseNASError(
-                f"cannot open storage {shown!r}: {path} is an empty file, not a study; remove "
-                "it to start a new study there"
-            )
+    check_study_file(shown, path)
 
 
 def _schema_race(exc: BaseException) -> bool:

@@ -1,0 +1,72 @@
+"""A run dir's SQLite study file, checked with the standard library alone.
+
+``nas search`` opens it through Optuna (``nas.search.storage``), and ``nas rank``, ``nas
+report`` and ``nas export`` read it; all of them refuse an empty or junk ``study.db`` with
+this module's one check, and the readers do it before Optuna, pandas or torch are imported,
+so the error comes at once.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from core.errors import SparseNASError
+from nas.search.urls import shown_url, sqlite_path
+
+STUDY_DB = "study.db"
+"""The study file in a search's out dir."""
+SQLITE_HEADER = b"SQLite format 3\x00"
+"""The first 16 bytes of every SQLite database file."""
+FILLING_SECONDS = 2.0
+"""A file modified this recently may be one another process is creating right now."""
+FILL_WAIT = 1.0
+"""How long such a file is given to become a database (it takes milliseconds)."""
+
+
+def check_storage_file(url: str) -> None:
+    """``check_study_file`` for the file of a ``sqlite:///`` storage URL; other storages are
+    opened (and refused) by ``nas.search.storage.open_storage``."""
+    path = sqlite_path(url)
+    if path is not None:
+        check_study_file(shown_url(url), path)
+
+
+def check_study_file(shown: str, path: Path) -> None:
+    """Refuse an existing ``path`` that is no SQLite database (empty or junk); a missing
+    file is a new study, and is left to whoever creates it. ``shown`` is the storage URL as
+    messages show it (without a password).
+
+    A file modified within ``FILLING_SECONDS`` may belong to a process that is creating the
+    study right now (two commands started on one fresh storage): it gets ``FILL_WAIT``
+    seconds to become a database. An older one is refused at once.
+    """
+    reason = _not_a_database(path)
+    if reason is None:
+        return
+    if time.time() - path.stat().st_mtime < FILLING_SECONDS:
+        waited = time.monotonic() + FILL_WAIT
+        while reason is not None and time.monotonic() < waited:
+            time.sleep(0.05)
+            reason = _not_a_database(path)
+        if reason is None:
+            return
+    raise SparseNASError(
+        f"cannot open storage {shown!r}: {path} is {reason}; remove it to start a new study there"
+    )
+
+
+def _not_a_database(path: Path) -> str | None:
+    """Why ``path`` is no SQLite database, or None (also when it does not exist)."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc}), not a study"
+    if not head:
+        return "an empty file, not a study"
+    if head != SQLITE_HEADER:
+        return "not a SQLite database, not a study"
+    return None
