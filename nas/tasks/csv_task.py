@@ -23,9 +23,9 @@ from nas.tasks.encoding import (
     build_vocab,
     encode_sequences,
     split_task,
-    split_tokens,
     task_rngs,
 )
+from nas.tasks.tokens import split_tokens
 
 DEFAULT_COLUMNS = ("sequence", "label")
 THESIS_COLUMNS = ("string", "valid")
