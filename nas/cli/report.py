@@ -49,13 +49,13 @@ def report_command(
 
     def target() -> Path:  # every check that reads no file: before pandas, Optuna, plotly
         from core.checks import check_int
-        from core.errors import SparseNASError, existing_file
-        from nas.reports.sources import check_sources
+        from core.errors import SparseNASError
+        from nas.reports.sources import check_prune_match, check_sources
 
         check_int(top, "top", low=1)
         check_sources(run_dirs, storage, study, data)
         if prune_match is not None:
-            existing_file(prune_match, "prune match file")
+            check_prune_match(prune_match)  # its header: read_prune_match reads the rest
         if out is not None:
             return out
         if not run_dirs:

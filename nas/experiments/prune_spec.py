@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.checks import check_choice, check_fraction, check_int, check_real
-from core.errors import SparseNASError, existing_file
+from core.errors import SparseNASError
 from core.seeds import child_seeds, derive_seed
+from graphs.io import read_graph
 from models.cells import DEFAULT_EMBEDDING_DIM, check_cell
 from models.pruning import MASK_METHODS, TARGETS, check_target
 from models.train_spec import TrainSpec
+from nas.reports.sources import check_run_dir
 
 METHODS: tuple[str, ...] = ("magnitude", "gradual", *(m for m in MASK_METHODS if m != "magnitude"))
 """``gradual`` is magnitude pruning along a schedule; the others prune at once, by the mask
@@ -125,17 +127,20 @@ def parse_targets(text: str) -> tuple[str, ...]:
 
 def check_match_source(match: Path | None, rank: object) -> None:
     """The ``--match`` / ``--rank`` pair, checked from the paths alone (before torch): a rank
-    of at least 1, a rank other than 1 only with a search's out dir, and a graph file that
-    exists (``nas.experiments.prune_match.resolve_match`` reads them)."""
+    of at least 1, a rank other than 1 only with a search's out dir (``check_run_dir``), and
+    a graph file that reads as a graph (``nas.experiments.prune_match.resolve_match`` reads
+    them)."""
     check_int(rank, "rank", low=1)
     if match is None:
         if rank != 1:
             raise SparseNASError("a rank needs a search's out dir to match")
         return
-    if not Path(match).is_dir():
-        if rank != 1:
-            raise SparseNASError(f"a rank needs a search's out dir; '{match}' is a file")
-        existing_file(match, "graph file")
+    if Path(match).is_dir():
+        check_run_dir(match)
+    elif rank != 1:
+        raise SparseNASError(f"a rank needs a search's out dir; '{match}' is a file")
+    else:
+        read_graph(match)  # networkx only; resolve_match reads it again for the experiment
 
 
 def planned_epochs(spec: PruneSpec, match: bool) -> int:

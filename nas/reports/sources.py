@@ -4,21 +4,27 @@ missing folder or a bad combination of options at once (``nas.reports.data`` rea
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 
 from core.errors import SparseNASError, existing_file, existing_folder
-from nas.search.study_file import STUDY_DB, check_study_file
+from nas.search.study_file import EVALUATIONS, STUDY_DB, check_study_file
 
 
 def check_run_dir(run_dir: str | Path) -> Path:
-    """``run_dir`` as a Path if it is a folder whose ``study.db``, when it has one, is a
-    SQLite database; else the one-line error every reader gives (an empty or junk study
-    file is refused, as ``nas search`` refuses it, never passed over for evaluations.csv)."""
+    """``run_dir`` as a Path if it is a folder holding a study (``study.db``, a SQLite
+    database) or an ``evaluations.csv``; else the one-line error every reader gives (an
+    empty or junk study file is refused, as ``nas search`` refuses it, never passed over for
+    evaluations.csv)."""
     folder = existing_folder(run_dir, "run dir")
     db = folder / STUDY_DB
     if db.is_file():
         check_study_file(f"sqlite:///{db}", db)
+    elif not (folder / f"{EVALUATIONS}.csv").is_file():
+        raise SparseNASError(
+            f"'{folder}' is not a search's out dir (no {STUDY_DB} and no {EVALUATIONS}.csv)"
+        )
     return folder
 
 
@@ -42,3 +48,32 @@ def check_sources(
         check_run_dir(folder)
     for table in tables or ():
         existing_file(table, "evaluations table")
+
+
+PRUNE_MATCH = "prune_match.csv"
+PRUNE_MATCH_COLUMNS = (
+    "nodes", "edges", "layer_sizes", "dense_retrained_acc", "sparse_rnn_acc", "sparsity",
+)  # fmt: skip
+
+
+def check_prune_match(path: str | Path) -> str:
+    """How messages name a prune match file, once it exists, is UTF-8 text and its header
+    has the columns the report places (``nas.reports.analysis.read_prune_match`` reads the
+    rest); read with the csv module, so a wrong file is refused before pandas loads."""
+    name = f"prune match file '{path}'"
+    if not Path(path).is_file():
+        raise SparseNASError(f"{name} does not exist")
+    try:
+        with open(path, encoding="utf-8", newline="") as stream:
+            header = next((row for row in csv.reader(stream) if row), None)  # skips blanks
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+        raise SparseNASError(f"cannot read {name} as a CSV table ({reason})") from None
+    if header is None:
+        raise SparseNASError(f"{name} is empty")
+    missing = [c for c in PRUNE_MATCH_COLUMNS if c not in header]
+    if missing:
+        raise SparseNASError(
+            f"{name} is not a `nas prune --match` result: it lacks {', '.join(missing)}"
+        )
+    return name

@@ -32,7 +32,7 @@ from graphs.properties import PROPERTY_NAMES
 from nas.search.records import attr, pareto_front, ranked_trials, selection_acc, trial_status
 from nas.search.records import rank as rank_frame
 from nas.search.space import family_columns
-from nas.search.study_file import STUDY_DB
+from nas.search.study_file import EVALUATIONS, STUDY_DB
 from nas.search.urls import shown_url, sqlite_path, stored_url
 
 if TYPE_CHECKING:  # torch only where checkpoints are saved: readers of a run never need it
@@ -73,7 +73,6 @@ PLAN_KEYS: tuple[str, ...] = (
 )
 """User attributes set before training: how the candidate was chosen (and its graph)."""
 
-EVALUATIONS = "evaluations"
 BEST_DIR = "best"
 CONFIG = "config.json"
 _BEST_FILE = re.compile(r"trial-(\d+)\.(graphml|pt)")

@@ -112,13 +112,13 @@ def close_storages() -> None:
 
 def _check_sqlite_file(url: str, path: Path) -> None:
     shown = shown_url(url)
+    check_study_file(shown, path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SparseNASError(
             f"cannot open storage {shown!r}: cannot create {path.parent} ({exc.strerror or exc})"
         ) from None
-    check_study_file(shown, path)
 
 
 def _schema_race(exc: BaseException) -> bool:

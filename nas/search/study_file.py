@@ -16,6 +16,8 @@ from nas.search.urls import shown_url, sqlite_path
 
 STUDY_DB = "study.db"
 """The study file in a search's out dir."""
+EVALUATIONS = "evaluations"
+"""The stem of a search's exported tables (``evaluations.csv``, ``.parquet``)."""
 SQLITE_HEADER = b"SQLite format 3\x00"
 """The first 16 bytes of every SQLite database file."""
 FILLING_SECONDS = 2.0
@@ -33,14 +35,17 @@ def check_storage_file(url: str) -> None:
 
 
 def check_study_file(shown: str, path: Path) -> None:
-    """Refuse an existing ``path`` that is no SQLite database (empty or junk); a missing
-    file is a new study, and is left to whoever creates it. ``shown`` is the storage URL as
-    messages show it (without a password).
+    """Refuse an existing ``path`` that is no SQLite database (empty or junk), or a path
+    under a file; a missing file is a new study, and is left to whoever creates it.
+    ``shown`` is the storage URL as messages show it (without a password).
 
     A file modified within ``FILLING_SECONDS`` may belong to a process that is creating the
     study right now (two commands started on one fresh storage): it gets ``FILL_WAIT``
     seconds to become a database. An older one is refused at once.
     """
+    for folder in path.parents:  # the study's folder cannot be made where a file is
+        if folder.exists() and not folder.is_dir():
+            raise SparseNASError(f"cannot open storage {shown!r}: {folder} is a file, not a folder")
     reason = _not_a_database(path)
     if reason is None:
         return
@@ -57,12 +62,13 @@ def check_study_file(shown: str, path: Path) -> None:
 
 
 def _not_a_database(path: Path) -> str | None:
-    """Why ``path`` is no SQLite database, or None (also when it does not exist)."""
+    """Why ``path`` is no SQLite database, or None (also when it is no file: a new study, or
+    a path whoever opens it refuses)."""
+    if not path.is_file():
+        return None
     try:
         with path.open("rb") as stream:
             head = stream.read(len(SQLITE_HEADER))
-    except FileNotFoundError:
-        return None
     except OSError as exc:
         return f"unreadable ({exc.strerror or exc}), not a study"
     if not head:
