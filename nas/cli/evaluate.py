@@ -24,7 +24,13 @@ from nas.cli.console import (
     records_table,
     run_or_exit,
 )
-from nas.tasks import TASK_HELP, TEST_DATA_HELP, train_settings, train_settings_help
+from nas.tasks import (
+    TASK_HELP,
+    TEST_DATA_HELP,
+    check_task,
+    train_settings,
+    train_settings_help,
+)
 
 SINGLE = [
     "graph", "nodes", "edges", "layers", "layer_sizes", "dead_end_nodes", "params_total",
@@ -78,11 +84,12 @@ def evaluate_command(
     Several graphs (repeated --graph, or a folder) train together in one batched program,
     each exactly as it would alone with the same --seed.
     """
-    _, _, _, train, _, _ = run_or_exit(
+    _, _, _, _, train, _, _ = run_or_exit(
         lambda: (
             check_cell(cell),
             check_int(seed, "seed", low=0),  # numpy's SeedSequence takes no negative seed
             check_int(task_seed, "task_seed", low=0),
+            check_task(task, test_data),
             TrainSpec(
                 **train_settings(task, epochs=epochs, batch_size=batch_size, lr=lr),  # type: ignore[arg-type]
                 device=device,
@@ -95,16 +102,17 @@ def evaluate_command(
             else check_int(batch_candidates, "batch_candidates", low=1),
         )
     )
-    # After the cheap checks: these imports (torch, igraph, pandas) take seconds.
+    from nas.experiments.topologies import topologies_to_evaluate  # no torch: graphs only
+
+    topologies = run_or_exit(lambda: topologies_to_evaluate(graph, family, nodes, k, p, m, seed))
+    # After the cheap checks and the graph files: these imports (torch, pandas) take seconds.
     from models.evaluation import evaluate_many
     from models.training import resolve_device
-    from nas.experiments.topologies import topologies_to_evaluate
     from nas.tasks import load_task
 
-    _, topologies, data = run_or_exit(
+    _, data = run_or_exit(
         lambda: (
             resolve_device(device),  # cuda on a machine without CUDA: refused before training
-            topologies_to_evaluate(graph, family, nodes, k, p, m, seed),
             load_task(task, seed=task_seed, test_data=test_data),
         )
     )

@@ -37,7 +37,7 @@ from nas.experiments.prune_spec import (
     parse_targets,
     planned_epochs,
 )
-from nas.tasks import TASK_HELP, TEST_DATA_HELP
+from nas.tasks import TASK_HELP, TEST_DATA_HELP, check_task
 
 if TYPE_CHECKING:
     from models.training import EpochMetrics
@@ -121,6 +121,7 @@ def prune_command(
     def check_options() -> PruneSpec:
         check_int(seed, "seed", low=0)  # numpy's SeedSequence takes no negative seed
         check_int(task_seed, "task_seed", low=0)
+        check_task(task, test_data)
         percents = parse_percents(percent) if percent is not None else None
         if percents is None:
             percents = () if match is not None else DEFAULT_PERCENTS

@@ -33,7 +33,13 @@ from nas.search.strategies import strategies_help
 from nas.search.study_file import check_storage_file
 from nas.search.urls import shown_url
 from nas.search.workers import check_workers
-from nas.tasks import TASK_CHOICES, TEST_DATA_HELP, train_settings, train_settings_help
+from nas.tasks import (
+    TASK_CHOICES,
+    TEST_DATA_HELP,
+    check_task,
+    train_settings,
+    train_settings_help,
+)
 
 D = SearchSpec  # option defaults are the spec's
 DEFAULT = ParameterSource.DEFAULT
@@ -131,6 +137,7 @@ def search_command(
         ).resolved()
     )  # fmt: skip
     run_or_exit(lambda: check_workers(workers, spec.storage))  # type: ignore[arg-type]
+    run_or_exit(lambda: check_task(spec.task, spec.test_data))
     if (Path(spec.out) / "config.json").is_file():  # type: ignore[arg-type]
         spec = _resumed(ctx, spec)  # the run's owner first; open_storage checks the file
     else:  # a new run: an empty or junk study file is refused before Optuna loads

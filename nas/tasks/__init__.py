@@ -61,6 +61,7 @@ __all__ = [
     "TASK_HELP",
     "TEST_DATA_HELP",
     "TASK_NAMES",
+    "check_task",
     "load_task",
     "train_settings",
     "train_settings_help",
@@ -112,12 +113,7 @@ def load_task(
     cache (nas.tasks.cache) when it holds them, bit for bit the task generating them gives;
     data folders are read afresh each time.
     """
-    is_csv = spec.startswith("csv:") and spec[len("csv:") :]
-    if test_data is not None and not is_csv:
-        raise SparseNASError(
-            f"a test file ({test_data}) needs a CSV task (csv:PATH), not {spec!r}; "
-            "the other tasks make their own split or bring their published one"
-        )
+    check_task(spec, test_data)
     if spec in _MAKERS:
         from nas.tasks.cache import cached_task
 
@@ -126,17 +122,30 @@ def load_task(
         return cached_task(params, lambda: _generate(spec, seed, size))
     name, _, folder = spec.partition(":")
     if name in _FOLDER_MAKERS:
-        if not folder.strip():
-            raise SparseNASError(f"task {name}:DIR needs the data set's folder after the colon")
         make = getattr(sys.modules[__name__], _FOLDER_MAKERS[name])
         return make(folder, seed=seed)
-    if is_csv:
-        from nas.tasks.csv_task import make_csv_task
+    from nas.tasks.csv_task import make_csv_task
 
-        return make_csv_task(
-            spec[len("csv:") :], sequence_column, label_column, seed=seed, test_path=test_data
+    return make_csv_task(
+        spec[len("csv:") :], sequence_column, label_column, seed=seed, test_path=test_data
+    )
+
+
+def check_task(spec: str, test_data: str | Path | None = None) -> str:
+    """``spec`` if it names a task ``load_task`` builds (a test file only with a CSV task),
+    checked from the name alone: the commands call it before torch is imported."""
+    is_csv = spec.startswith("csv:") and spec[len("csv:") :]
+    if test_data is not None and not is_csv:
+        raise SparseNASError(
+            f"a test file ({test_data}) needs a CSV task (csv:PATH), not {spec!r}; "
+            "the other tasks make their own split or bring their published one"
         )
-    raise SparseNASError(f"unknown task {spec!r}; choose one of {TASK_CHOICES}")
+    name, _, folder = spec.partition(":")
+    if name in _FOLDER_MAKERS and not folder.strip():
+        raise SparseNASError(f"task {name}:DIR needs the data set's folder after the colon")
+    if not (spec in _MAKERS or name in _FOLDER_MAKERS or is_csv):
+        raise SparseNASError(f"unknown task {spec!r}; choose one of {TASK_CHOICES}")
+    return spec
 
 
 def train_settings(spec: str, **given: int | float | None) -> dict[str, int | float]:
