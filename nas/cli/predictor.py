@@ -8,6 +8,7 @@ rich or as JSON. Bad input exits with code 2 after one ``error:`` line (``nas.cl
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,7 +32,16 @@ from nas.cli.console import (
     run_or_exit,
     save_csv,
 )
-from predictors.checks import check_folds, check_n_estimators, check_seed, check_train_rows
+from predictors.card import card_columns, predictor_kind
+from predictors.checks import (
+    SCORED_ROWS_PER_FOLD,
+    check_csv_header,
+    check_folds,
+    check_n_estimators,
+    check_seed,
+    check_splittable,
+    check_train_rows,
+)
 from predictors.names import (
     CHOICES,
     DEFAULT_MODELS,
@@ -94,11 +104,12 @@ def train(
         _check_settings(seed, n_estimators, max_nan_share)
         _check_out_early(out)
         existing_file(data, "evaluations table")  # before pandas and scikit-learn load
-        from predictors.persistence import fit_predictor, save_predictor
         from predictors.table import load_table
 
         table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
-        check_train_rows(len(table), table.source)
+        check_train_rows(len(table), table.source)  # before scikit-learn and XGBoost load
+        from predictors.persistence import fit_predictor, save_predictor
+
         check_out_file(out)  # may make its folder: only once the input is known to be good
         predictor = fit_predictor(table, model, seed=seed, n_estimators=n_estimators)
         save_predictor(predictor, out)
@@ -174,9 +185,12 @@ def evaluate(
         _check_out_early(plot)
         existing_file(data, "evaluations table")  # before pandas and scikit-learn load
         from predictors.table import load_table
-        from predictors.validation import average_over_seeds, planned_folds
 
         table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
+        if not mean_over_seeds:  # the rows are the folds' units: before scikit-learn loads
+            check_splittable(len(table), cv, repeats, table.groups, per_fold=SCORED_ROWS_PER_FOLD)
+        from predictors.validation import average_over_seeds, planned_folds
+
         table = average_over_seeds(table) if mean_over_seeds else table
         total = planned_folds(table, len(set(kinds)), cv, repeats, importance=importance)
         check_out_file(plot)  # may make its folder: only once the input is known to be good
@@ -238,6 +252,17 @@ def predict(
         _check_out_early(out)
         existing_file(model, "predictor file")  # before pandas and scikit-learn load
         existing_file(data, "evaluations table")  # before the predictor file is unpacked
+        predictor_kind(model, trust_pickle=trust_pickle)  # its first bytes: a zip, or refused
+        columns = card_columns(model)  # its card (stdlib): the table is checked against it
+        if columns is not None:  # before scikit-learn loads (predict_table reads it again)
+            features, cell = columns
+            check_csv_header(Path(data), features)  # before pandas, too
+            from predictors.table import load_table
+
+            with warnings.catch_warnings():  # its warnings come once, from predict_table
+                warnings.simplefilter("ignore")
+                load_table(data, features=features, cell=cell, target=None, require_all=True,
+                           max_nan_share=max_nan_share)  # fmt: skip
         from predictors.persistence import load_predictor
 
         predictor = load_predictor(model, trust_pickle=trust_pickle)
