@@ -43,7 +43,7 @@ from graphs.spectral import EXTENDED_FEATURES, spectral_features
 from models.cells import CELLS, check_cell
 from predictors.checks import PARQUET_SUFFIXES, check_needed_features
 from predictors.features import FEATURE_SETS, PARAMS_FEATURE, params_feature
-from predictors.names import MAX_NAN_SHARE
+from predictors.names import MAX_NAN_SHARE, check_feature_set
 
 TARGET = "test_acc"
 
@@ -136,11 +136,7 @@ def read_table(source: str | PathLike[str] | pd.DataFrame) -> pd.DataFrame:
 def resolve_features(features: str | Sequence[str]) -> tuple[str, ...]:
     """A feature set's name (``all``, ``thesis``, ``size``) or a list of names -> the names."""
     if isinstance(features, str):
-        if features not in FEATURE_SETS:
-            raise SparseNASError(
-                f"unknown feature set {features!r}; choose one of {', '.join(FEATURE_SETS)}"
-            )
-        return FEATURE_SETS[features]
+        return FEATURE_SETS[check_feature_set(features)]
     names = tuple(str(name) for name in features)
     if not names:
         raise SparseNASError("the feature list is empty")

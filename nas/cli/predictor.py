@@ -18,7 +18,7 @@ from rich.table import Table
 from core.checks import check_fraction
 from core.errors import existing_file
 from core.jsonsafe import json_safe
-from models.cells import CELLS
+from models.cells import CELLS, check_cell
 from nas.cli.console import (
     caption as wrapped_caption,
 )
@@ -48,6 +48,7 @@ from predictors.names import (
     FEATURE_SET_NAMES,
     MAX_NAN_SHARE,
     METRICS,
+    check_feature_set,
     check_kind,
     check_kinds,
 )
@@ -101,6 +102,8 @@ def train(
 
     def fit():
         check_kind(model)
+        check_feature_set(features)
+        _check_cell(cell)
         _check_settings(seed, n_estimators, max_nan_share)
         _check_out_early(out)
         existing_file(data, "evaluations table")  # before pandas and scikit-learn load
@@ -180,6 +183,8 @@ def evaluate(
 
     def prepare():
         check_kinds(kinds)
+        check_feature_set(features)
+        _check_cell(cell)
         check_folds(cv, repeats)
         _check_settings(seed, n_estimators, max_nan_share)
         _check_out_early(plot)
@@ -298,6 +303,12 @@ def _check_settings(seed: int, n_estimators: int, max_nan_share: float) -> None:
     check_seed(seed)
     check_n_estimators(n_estimators)
     check_fraction(max_nan_share, "max_nan_share")
+
+
+def _check_cell(cell: str | None) -> None:
+    """A --cell name, as ``predictors.table.load_table`` reads it (any case)."""
+    if cell is not None:
+        check_cell(str(cell).strip().lower())
 
 
 def _check_out_early(path: Path | None) -> None:

@@ -12,7 +12,13 @@ from typing import Annotated
 
 import typer
 
-from nas.cli.console import check_out_dir, err_console, run_or_exit, unwrapped_help
+from nas.cli.console import (
+    check_out_dir,
+    check_out_path,
+    err_console,
+    run_or_exit,
+    unwrapped_help,
+)
 
 
 @unwrapped_help
@@ -57,10 +63,10 @@ def report_command(
         if prune_match is not None:
             check_prune_match(prune_match)  # its header: read_prune_match reads the rest
         if out is not None:
-            return out
+            return check_out_path(out)
         if not run_dirs:
             raise SparseNASError("give --out (the default, RUN_DIR/report, needs a run dir)")
-        return run_dirs[0] / "report"
+        return check_out_path(run_dirs[0] / "report")
 
     folder = run_or_exit(target)
 

@@ -24,6 +24,7 @@ from rich.progress import (
 )
 from typer._click.core import ParameterSource
 
+from core.errors import existing_file
 from graphs.families import FAMILIES
 from graphs.generators import MAX_NODES
 from models.cells import CELLS
@@ -31,7 +32,7 @@ from nas.cli.console import HEADERS, console, err_console, records_table, run_or
 from nas.search.spec import OBJECTIVES, SearchSpec, resumed
 from nas.search.strategies import strategies_help
 from nas.search.study_file import check_storage_file
-from nas.search.urls import shown_url
+from nas.search.urls import check_storage_url, shown_url
 from nas.search.workers import check_workers
 from nas.tasks import (
     TASK_CHOICES,
@@ -138,6 +139,9 @@ def search_command(
     )  # fmt: skip
     run_or_exit(lambda: check_workers(workers, spec.storage))  # type: ignore[arg-type]
     run_or_exit(lambda: check_task(spec.task, spec.test_data))
+    run_or_exit(lambda: check_storage_url(spec.storage))  # type: ignore[arg-type]
+    if spec.warm_start is not None:  # read by predictors.table.load_table, which says the same
+        run_or_exit(lambda: existing_file(spec.warm_start, "evaluations table"))  # type: ignore[arg-type]
     if (Path(spec.out) / "config.json").is_file():  # type: ignore[arg-type]
         spec = _resumed(ctx, spec)  # the run's owner first; open_storage checks the file
     else:  # a new run: an empty or junk study file is refused before Optuna loads

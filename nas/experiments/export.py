@@ -13,9 +13,7 @@ import platform
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from core.checks import check_int
 from core.errors import SparseNASError
@@ -24,19 +22,19 @@ from graphs.families import FAMILIES
 from graphs.io import edges_from_string, read_graph
 from graphs.properties import PROPERTY_NAMES
 from models.cells import DEFAULT_EMBEDDING_DIM
-from models.export import (
-    ExportedNetwork,
-    build_network,
-    load_exported,
-    load_weights,
-    save_exported,
-)
 from nas.experiments.infer_input import token_ids
 from nas.reports.data import load_run
 from nas.reports.ranking import ranking
 from nas.search.results import BEST_DIR, best_file
 from nas.tasks import load_task
-from predictors import library_versions
+
+if TYPE_CHECKING:
+    import torch
+
+    from models.export import ExportedNetwork
+
+# torch, the network and scikit-learn's versions are imported where a network is built or
+# run: a run that cannot be exported (no such rank, no weights) is refused without them.
 
 TOKENISATION = (
     "characters; whitespace-separated tokens when the text has inner whitespace "
@@ -94,6 +92,8 @@ def export_network(
     task = load_task(str(config["task"]), int(config.get("task_seed", 0)), config.get("n_strings"))
     graph = _graph(folder, trial, row)
     card = _card(run, row, task, config)
+    from models.export import build_network, load_exported, load_weights, save_exported
+
     model = build_network(graph, card)
     load_weights(model, weights)
     save_exported(model, graph, card, out)
@@ -112,6 +112,10 @@ def _graph(folder: Path, trial: int, row) -> Any:
 
 
 def _card(run, row, task, config: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    from predictors import library_versions
+
     frame = run.frame.set_index("trial")
     full = frame.loc[int(row["trial"])]
     if task.vocab_size is not None:
@@ -180,6 +184,10 @@ def infer_texts(folder: str | Path, texts: Sequence[str]) -> list[dict[str, Any]
         For a bad export folder, no text, an empty text, a symbol outside the network's
         vocabulary, or a network that reads float features (not text).
     """
+    import torch
+
+    from models.export import load_exported
+
     network = load_exported(folder)
     inputs, lengths = encode_texts(network, texts)
     with torch.no_grad():
@@ -204,6 +212,8 @@ def encode_texts(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids (padded with 0) and lengths of ``texts`` in the export's vocabulary
     (``nas.experiments.infer_input.token_ids`` checks them)."""
+    import torch
+
     rows = token_ids(network.card, texts)
     longest = max(len(row) for row in rows)
     inputs = torch.zeros((len(rows), longest), dtype=torch.int64)

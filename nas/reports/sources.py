@@ -10,6 +10,7 @@ from pathlib import Path
 
 from core.errors import SparseNASError, existing_file, existing_folder
 from nas.search.study_file import EVALUATIONS, STUDY_DB, check_study_file
+from nas.search.urls import check_storage_url
 
 
 def check_run_dir(run_dir: str | Path) -> Path:
@@ -37,13 +38,15 @@ def check_sources(
     one: bool = False,
 ) -> None:
     """Something is named (``one``: exactly one source), ``--storage`` and ``--study`` come
-    together, and every run dir and table exists."""
+    together, the storage URL has a dialect, and every run dir and table exists."""
     if one and sum(bool(x) for x in (run_dirs, studies or storage, tables)) != 1:
         raise SparseNASError("name one source: a run dir, --storage with --study, or --data")
     if bool(storage) != bool(studies):
         raise SparseNASError("--storage and --study go together: give both")
     if not (run_dirs or studies or tables):
         raise SparseNASError("name a run dir, --storage with --study, or --data TABLE")
+    if storage:
+        check_storage_url(storage)
     for folder in run_dirs or ():
         check_run_dir(folder)
     for table in tables or ():

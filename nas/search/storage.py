@@ -36,7 +36,7 @@ from nas.search.optuna_adapter import (
 from nas.search.results import PLAN_KEYS, study_config
 from nas.search.spec import HEARTBEAT_GRACE, IDENTITY, SearchSpec
 from nas.search.study_file import check_study_file
-from nas.search.urls import redacted, shown_url, sqlite_path
+from nas.search.urls import shown_url, sqlite_path, unopenable
 
 OPEN_ATTEMPTS = 8
 """Attempts at opening a storage whose schema another process is creating at the same time."""
@@ -97,8 +97,7 @@ def open_storage(url: str, grace: float = HEARTBEAT_GRACE) -> RDBStorage:
             if _schema_race(exc) and attempt + 1 < OPEN_ATTEMPTS:
                 time.sleep(0.2 + random.random() * 0.5)  # another process is creating it
                 continue
-            reason = redacted(" ".join(f"{type(exc).__name__}: {exc}".split()), url)[:200]
-            raise SparseNASError(f"cannot open storage {shown!r} ({reason})") from None
+            raise unopenable(url, exc) from None
     raise AssertionError("unreachable")  # the last attempt returns or raises
 
 

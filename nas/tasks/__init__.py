@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from core.errors import SparseNASError
+from core.errors import SparseNASError, existing_file
 from core.lazy import lazy_exports
 
 if TYPE_CHECKING:  # imported on first use: the names and help cost no torch or sklearn
@@ -35,6 +35,8 @@ FOLDER_TASKS = ("seq-mnist", "seq-mnist-pixels", "cifar10", "speech-commands")
 """The tasks read from a downloaded data set's folder, named ``NAME:DIR``."""
 TASK_CHOICES = f"{', '.join(TASK_NAMES)}, {', '.join(f'{n}:DIR' for n in FOLDER_TASKS)} or csv:PATH"
 """Every form of ``--task``, in one line."""
+CSV_FILE = "CSV file"
+"""How messages name a CSV task's file."""
 TASK_HELP = (
     f"Task: {TASK_CHOICES} (CSV columns `sequence`, `label` or the thesis' `string`, `valid`; "
     "DIR: the folder a download unpacks to, see docs/tasks.md)."
@@ -132,8 +134,9 @@ def load_task(
 
 
 def check_task(spec: str, test_data: str | Path | None = None) -> str:
-    """``spec`` if it names a task ``load_task`` builds (a test file only with a CSV task),
-    checked from the name alone: the commands call it before torch is imported."""
+    """``spec`` if it names a task ``load_task`` builds (a test file only with a CSV task,
+    and a CSV task's files exist), checked without reading data: the commands call it
+    before torch is imported."""
     is_csv = spec.startswith("csv:") and spec[len("csv:") :]
     if test_data is not None and not is_csv:
         raise SparseNASError(
@@ -145,6 +148,9 @@ def check_task(spec: str, test_data: str | Path | None = None) -> str:
         raise SparseNASError(f"task {name}:DIR needs the data set's folder after the colon")
     if not (spec in _MAKERS or name in _FOLDER_MAKERS or is_csv):
         raise SparseNASError(f"unknown task {spec!r}; choose one of {TASK_CHOICES}")
+    for path in (spec[len("csv:") :], test_data) if is_csv else ():
+        if path is not None:
+            existing_file(path, CSV_FILE)  # as nas.tasks.csv_task reads them
     return spec
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from core.errors import SparseNASError, existing_file
 from models.data import SequenceSet, Task
+from nas.tasks import CSV_FILE
 from nas.tasks.encoding import (
     build_vocab,
     encode_sequences,
@@ -137,7 +138,7 @@ def _columns(
 
 def _read_table(path: Path) -> pd.DataFrame:
     """Read every cell as text, so labels and sequences are parsed by our own rules."""
-    existing_file(path, "CSV file")
+    existing_file(path, CSV_FILE)
     try:
         with warnings.catch_warnings():
             # A row longer than the header would silently lose cells; treat it as malformed.
