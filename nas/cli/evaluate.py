@@ -28,6 +28,7 @@ from nas.tasks import (
     TASK_HELP,
     TEST_DATA_HELP,
     check_task,
+    check_task_files,
     train_settings,
     train_settings_help,
 )
@@ -105,6 +106,7 @@ def evaluate_command(
     from nas.experiments.topologies import topologies_to_evaluate  # no torch: graphs only
 
     topologies = run_or_exit(lambda: topologies_to_evaluate(graph, family, nodes, k, p, m, seed))
+    run_or_exit(lambda: check_task_files(task, test_data))  # a CSV task's files (pandas)
     # After the cheap checks and the graph files: these imports (torch, pandas) take seconds.
     from models.evaluation import evaluate_many
     from models.training import resolve_device

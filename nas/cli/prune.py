@@ -37,7 +37,7 @@ from nas.experiments.prune_spec import (
     parse_targets,
     planned_epochs,
 )
-from nas.tasks import TASK_HELP, TEST_DATA_HELP, check_task
+from nas.tasks import TASK_HELP, TEST_DATA_HELP, check_task, check_task_files
 
 if TYPE_CHECKING:
     from models.training import EpochMetrics
@@ -122,6 +122,7 @@ def prune_command(
         check_int(seed, "seed", low=0)  # numpy's SeedSequence takes no negative seed
         check_int(task_seed, "task_seed", low=0)
         check_task(task, test_data)
+        check_task_files(task, test_data)  # a CSV task's files (pandas)
         percents = parse_percents(percent) if percent is not None else None
         if percents is None:
             percents = () if match is not None else DEFAULT_PERCENTS
@@ -140,7 +141,7 @@ def prune_command(
             seed=seed,
             device=device,
         )
-        check_match_source(match, rank)
+        check_match_source(match, rank, cell)
         if out is not None:
             check_out_dir(out)
         return spec

@@ -23,7 +23,7 @@ from models.data import Task
 from models.evaluation import evaluate_graph
 from models.expansion import expansion_summary
 from nas.experiments.prune_retrain import BaseModel, EpochHook, prune_once
-from nas.experiments.prune_spec import PruneSpec, check_match_source
+from nas.experiments.prune_spec import PruneSpec, check_match_source, check_same_cell
 from nas.search.results import ranked_run_graph
 
 
@@ -51,16 +51,13 @@ def resolve_match(match: Path | None, rank: int, cell: str) -> tuple[nx.Graph | 
     """The Sparse-RNN graph to match and a label naming it: a graph file, or a search
     out dir's RANK-th best network (its cell must be ``cell``: the weight count depends on
     it)."""
-    check_match_source(match, rank)
+    check_match_source(match, rank, cell)
     if match is None:
         return None, ""
     if not match.is_dir():
         return read_graph(match), str(match)
     graph, row = ranked_run_graph(match, rank)
-    if row.get("cell") != cell:
-        raise SparseNASError(
-            f"'{match}' searched {row.get('cell')} networks, not {cell}: match the same cell"
-        )
+    check_same_cell(match, row.get("cell"), cell)
     return graph, f"{match} rank {rank} (trial {int(row['trial'])}, acc {row['test_acc']:.4f})"
 
 

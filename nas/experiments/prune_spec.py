@@ -6,6 +6,8 @@ itself is ``nas.experiments.prune``.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from models.cells import DEFAULT_EMBEDDING_DIM, check_cell
 from models.pruning import MASK_METHODS, TARGETS, check_target
 from models.train_spec import TrainSpec
 from nas.reports.sources import check_run_dir
+from nas.search.study_file import CONFIG
 
 METHODS: tuple[str, ...] = ("magnitude", "gradual", *(m for m in MASK_METHODS if m != "magnitude"))
 """``gradual`` is magnitude pruning along a schedule; the others prune at once, by the mask
@@ -125,7 +128,7 @@ def parse_targets(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(targets))
 
 
-def check_match_source(match: Path | None, rank: object) -> None:
+def check_match_source(match: Path | None, rank: object, cell: str | None = None) -> None:
     """The ``--match`` / ``--rank`` pair, checked from the paths alone (before torch): a rank
     of at least 1, a rank other than 1 only with a search's out dir (``check_run_dir``), and
     a graph file that reads as a graph (``nas.experiments.prune_match.resolve_match`` reads
@@ -137,10 +140,23 @@ def check_match_source(match: Path | None, rank: object) -> None:
         return
     if Path(match).is_dir():
         check_run_dir(match)
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # no readable config
+            searched = json.loads((Path(match) / CONFIG).read_text(encoding="utf-8")).get("cell")
+            if searched is not None and cell is not None:  # else resolve_match checks its row
+                check_same_cell(match, searched, cell)
     elif rank != 1:
         raise SparseNASError(f"a rank needs a search's out dir; '{match}' is a file")
     else:
         read_graph(match)  # networkx only; resolve_match reads it again for the experiment
+
+
+def check_same_cell(match: Path, searched: object, cell: str) -> None:
+    """The search's networks (``searched``) have the cell to prune: the weight count to
+    match depends on it."""
+    if searched != cell:
+        raise SparseNASError(
+            f"'{match}' searched {searched} networks, not {cell}: match the same cell"
+        )
 
 
 def planned_epochs(spec: PruneSpec, match: bool) -> int:

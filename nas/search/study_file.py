@@ -1,4 +1,4 @@
-"""A run dir's SQLite study file, checked with the standard library alone.
+"""A run dir's SQLite study file and its owner, checked with the standard library alone.
 
 ``nas search`` opens it through Optuna (``nas.search.storage``), and ``nas rank``, ``nas
 report`` and ``nas export`` read it; all of them refuse an empty or junk ``study.db`` with
@@ -8,14 +8,18 @@ so the error comes at once.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 from core.errors import SparseNASError
-from nas.search.urls import shown_url, sqlite_path
+from nas.search.urls import shown_url, sqlite_path, stored_url
 
 STUDY_DB = "study.db"
 """The study file in a search's out dir."""
+CONFIG = "config.json"
+"""A run's settings in its out dir."""
 EVALUATIONS = "evaluations"
 """The stem of a search's exported tables (``evaluations.csv``, ``.parquet``)."""
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -76,3 +80,35 @@ def _not_a_database(path: Path) -> str | None:
     if head != SQLITE_HEADER:
         return "not a SQLite database, not a study"
     return None
+
+
+def check_out_owner(out: Path, study: str, storage: str) -> None:
+    """Refuse an out dir whose ``config.json`` belongs to another study (another name or
+    storage): its exports (tables, ``best/``, ``config.json``) would be overwritten."""
+    try:
+        config = json.loads((out / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no exports yet (or none readable: nothing of another study to protect)
+    if not isinstance(config, dict):
+        return
+    base = out if config.get("storage_relative_to") == RUN_DIR else None
+    owner = (config.get("study"), _same_storage(stored_url(config.get("storage")), base))
+    if owner != (study, _same_storage(stored_url(storage))):
+        raise SparseNASError(
+            f"{out} holds the exports of study {owner[0]!r} "
+            f"({shown_url(config.get('storage'))}); "
+            f"choose another --out for study {study!r} ({shown_url(storage)})"
+        )
+
+
+RUN_DIR = "run dir"
+"""``config.json``'s ``storage_relative_to`` when its SQLite path is relative to the run dir."""
+
+
+def _same_storage(url: Any, base: Path | None = None) -> Any:
+    """A SQLite URL with its path made absolute (a relative one against ``base``, else the
+    working folder), so two spellings of one file compare equal."""
+    path = sqlite_path(url)
+    if path is None:
+        return url
+    return "sqlite:///" + str(((base / path) if base is not None else path).resolve())

@@ -64,6 +64,7 @@ __all__ = [
     "TEST_DATA_HELP",
     "TASK_NAMES",
     "check_task",
+    "check_task_files",
     "load_task",
     "train_settings",
     "train_settings_help",
@@ -152,6 +153,16 @@ def check_task(spec: str, test_data: str | Path | None = None) -> str:
         if path is not None:
             existing_file(path, CSV_FILE)  # as nas.tasks.csv_task reads them
     return spec
+
+
+def check_task_files(spec: str, test_data: str | Path | None = None) -> None:
+    """A CSV task's files (``csv:PATH`` and ``test_data``) read and checked as
+    ``load_task`` reads them, with pandas but without torch: the commands call it before
+    torch is imported. Other tasks are left to ``load_task``."""
+    if spec.startswith("csv:"):
+        from nas.tasks.csv_rows import read_csv_rows
+
+        read_csv_rows(spec[len("csv:") :], test_path=test_data)
 
 
 def train_settings(spec: str, **given: int | float | None) -> dict[str, int | float]:
