@@ -192,11 +192,14 @@ def evaluate(
         from predictors.table import load_table
 
         table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
-        if not mean_over_seeds:  # the rows are the folds' units: before scikit-learn loads
-            check_splittable(len(table), cv, repeats, table.groups, per_fold=SCORED_ROWS_PER_FOLD)
-        from predictors.validation import average_over_seeds, planned_folds
+        if mean_over_seeds:
+            from predictors.validation.noise import average_over_seeds  # no scikit-learn
 
-        table = average_over_seeds(table) if mean_over_seeds else table
+            table = average_over_seeds(table)
+        # the folds' rows, before scikit-learn loads (planned_folds checks the same)
+        check_splittable(len(table), cv, repeats, table.groups, per_fold=SCORED_ROWS_PER_FOLD)
+        from predictors.validation import planned_folds
+
         total = planned_folds(table, len(set(kinds)), cv, repeats, importance=importance)
         check_out_file(plot)  # may make its folder: only once the input is known to be good
         return table, total

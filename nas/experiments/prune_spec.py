@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import networkx as nx
+
 from core.checks import check_choice, check_fraction, check_int, check_real
 from core.errors import SparseNASError
 from core.seeds import child_seeds, derive_seed
@@ -131,8 +133,7 @@ def parse_targets(text: str) -> tuple[str, ...]:
 def check_match_source(match: Path | None, rank: object, cell: str | None = None) -> None:
     """The ``--match`` / ``--rank`` pair, checked from the paths alone (before torch): a rank
     of at least 1, a rank other than 1 only with a search's out dir (``check_run_dir``), and
-    a graph file that reads as a graph (``nas.experiments.prune_match.resolve_match`` reads
-    them)."""
+    a graph file that reads as a graph (``resolve_match`` reads them)."""
     check_int(rank, "rank", low=1)
     if match is None:
         if rank != 1:
@@ -148,6 +149,23 @@ def check_match_source(match: Path | None, rank: object, cell: str | None = None
         raise SparseNASError(f"a rank needs a search's out dir; '{match}' is a file")
     else:
         read_graph(match)  # networkx only; resolve_match reads it again for the experiment
+
+
+def resolve_match(match: Path | None, rank: int, cell: str) -> tuple[nx.Graph | None, str]:
+    """The Sparse-RNN graph to match and a label naming it: a graph file, or a search
+    out dir's RANK-th best network (its cell must be ``cell``: the weight count depends on
+    it). No torch: ``nas prune`` resolves it with its other checks (a run dir's ranking
+    imports pandas and Optuna)."""
+    check_match_source(match, rank, cell)
+    if match is None:
+        return None, ""
+    if not match.is_dir():
+        return read_graph(match), str(match)
+    from nas.search.results import ranked_run_graph
+
+    graph, row = ranked_run_graph(match, rank)
+    check_same_cell(match, row.get("cell"), cell)
+    return graph, f"{match} rank {rank} (trial {int(row['trial'])}, acc {row['test_acc']:.4f})"
 
 
 def check_same_cell(match: Path, searched: object, cell: str) -> None:
