@@ -66,6 +66,11 @@ def main() -> None:
         "median_s": statistics.median(t["seconds"] for t in timings),
         "over_1s": sum(t["seconds"] > 1.0 for t in timings),
         "slowest": [{"args": " ".join(t["args"]), "seconds": t["seconds"]} for t in slowest],
+        "over_1s_cases": [
+            {"args": " ".join(t["args"]), "seconds": round(t["seconds"], 2)}
+            for t in sorted(timings, key=lambda t: -t["seconds"])
+            if t["seconds"] > 1.0
+        ],
         "broken": [" ".join(t["args"]) for t in timings if not t["kept"]],
         "repeats": options.repeats,
     }

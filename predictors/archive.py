@@ -11,8 +11,8 @@ Members:
   ``model.skops`` its Pipeline step is ``"passthrough"``), N counting the fitted model first,
   then its bootstrap copies.
 
-Predictors of format 1 were joblib pickles, which run code when loaded: ``looks_pickled``
-recognises them so the caller can refuse them with a fix.
+Predictors of format 1 were joblib pickles, which run code when loaded:
+``predictors.card.predictor_kind`` recognises them so the caller can refuse them with a fix.
 """
 
 from __future__ import annotations
@@ -30,12 +30,11 @@ from sklearn.tree._tree import Tree
 from xgboost import XGBRegressor
 
 from core.errors import SparseNASError
+from predictors.card import CARD
 from predictors.regressors import KINDS, GraphRegressor
 
-CARD = "card.json"
 MODEL = "model.skops"
 PASSTHROUGH = "passthrough"
-_MAX_CARD_BYTES = 1 << 20
 
 
 def _type_name(cls: type) -> str:
@@ -45,9 +44,6 @@ def _type_name(cls: type) -> str:
 # Beyond skops' own defaults (scikit-learn's estimators, numpy and builtins): our regressor
 # and the trees of the forest and AdaBoost kinds. Nothing else is ever loaded.
 TRUSTED = (_type_name(GraphRegressor), _type_name(Tree))
-
-# Pickle protocol 2+, then the compressors joblib may wrap it in (gzip, bz2, xz, lzma, lz4).
-_PICKLE_HEADS = (b"\x80", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00", b"\x04\x22\x4d\x18")
 
 
 def booster_file(number: int) -> str:
@@ -79,21 +75,6 @@ def write_archive(path: Path, card: dict[str, Any], estimator: Any) -> None:
         archive.writestr(MODEL, sio.dumps(shell))
         for number, booster in enumerate(boosters):
             archive.writestr(booster_file(number), _booster_json(booster))
-
-
-def read_card(archive: zipfile.ZipFile, source: str) -> dict[str, Any]:
-    """The archive's card.json as a dict (a SparseNASError when absent or not JSON)."""
-    if CARD not in archive.namelist():
-        raise SparseNASError(f"{source} is not a predictor saved by `nas predictor train`")
-    if archive.getinfo(CARD).file_size > _MAX_CARD_BYTES:
-        raise SparseNASError(f"{source} has a {CARD} larger than {_MAX_CARD_BYTES} bytes")
-    try:
-        card = json.loads(archive.read(CARD).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise SparseNASError(f"{source} has a {CARD} that is not JSON ({exc})") from None
-    if not isinstance(card, dict):
-        raise SparseNASError(f"{source} has a {CARD} that is not a JSON object")
-    return card
 
 
 def read_estimator(archive: zipfile.ZipFile, card: dict[str, Any], source: str) -> Any:
@@ -177,16 +158,6 @@ def _read_gnn(archive: zipfile.ZipFile, card: dict[str, Any], source: str) -> An
         return GNNRegressor.from_tensors(params, tensors)
     except SparseNASError as exc:
         raise SparseNASError(f"{source}: {exc}") from None
-
-
-def looks_pickled(path: Path) -> bool:
-    """Whether ``path`` starts like a pickle or a compressed joblib file (format 1)."""
-    with open(path, "rb") as stream:
-        head = stream.read(8)
-    if head.startswith(_PICKLE_HEADS):
-        return True
-    # zlib (joblib's default compressor): CMF 8 (deflate) and a header divisible by 31.
-    return len(head) >= 2 and head[0] & 0x0F == 8 and (head[0] * 256 + head[1]) % 31 == 0
 
 
 def _pipelines(estimator: object) -> list[Pipeline] | None:

@@ -7,9 +7,15 @@ call the same checks, so the command line and the library refuse the same settin
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
 from core.checks import check_int
 from core.errors import SparseNASError
 
+PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
+"""A table file with one of these suffixes is Parquet; any other is CSV."""
 MAX_SEED = 2**32 - 1
 """The largest seed: scikit-learn seeds its models with numpy's ``RandomState``."""
 
@@ -59,6 +65,17 @@ def check_fold_rows(cv: int, units: int, grouped: bool, *, per_fold: int = 1) ->
         )
 
 
+def check_splittable(n_rows: int, cv: int, repeats: int, groups=None, *, per_fold: int = 1) -> bool:
+    """Raise unless ``n_rows`` (in ``groups``) make ``cv`` folds of ``per_fold`` rows or more,
+    ``repeats`` times; returns whether rows are grouped (some graph has several rows)."""
+    check_folds(cv, repeats)
+    labels = [] if groups is None else list(groups)
+    units = len(set(labels))
+    grouped = units < len(labels)
+    check_fold_rows(cv, units if grouped else n_rows, grouped, per_fold=per_fold)
+    return grouped
+
+
 def check_train_rows(rows: int, source: str) -> None:
     """Refuse to train on fewer than ``MIN_TRAIN_ROWS`` rows, saying why."""
     if rows < MIN_TRAIN_ROWS:
@@ -66,3 +83,29 @@ def check_train_rows(rows: int, source: str) -> None:
             f"table {source} has {rows} usable row(s); training a predictor needs at least "
             f"{MIN_TRAIN_ROWS} (its inner {INNER_FOLDS}-fold validation needs 2 rows per fold)"
         )
+
+
+def check_needed_features(name: str, missing: Sequence[str]) -> None:
+    """Refuse a table to predict on that lacks features the predictor needs (``missing``:
+    not among its columns, and no ``edge_list`` to compute them from)."""
+    if missing:
+        raise SparseNASError(
+            f"table {name} lacks {len(missing)} feature(s) the predictor needs and has no "
+            f"edge_list to compute them from: {', '.join(missing)}"
+        )
+
+
+def check_csv_header(path: Path, features: Sequence[str]) -> None:
+    """``check_needed_features`` on a CSV table's header row alone (the csv module, before
+    pandas loads); a file it cannot read this way is left to ``predictors.table``."""
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        return
+    try:
+        with open(path, encoding="utf-8", newline="") as stream:
+            header = next((row for row in csv.reader(stream) if row), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return
+    columns = {str(column).strip() for column in header or ()}
+    if header is None or "edge_list" in columns:
+        return
+    check_needed_features(f"'{path}'", [f for f in features if f not in columns])

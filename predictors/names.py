@@ -21,6 +21,15 @@ FEATURE_SET_NAMES: tuple[str, ...] = ("all", "thesis", "size", "proxies", "all+p
 """The feature sets of ``predictors.features.FEATURE_SETS``, by name."""
 
 
+def check_feature_set(name: str) -> str:
+    """``name`` if it names a feature set (``predictors.table.resolve_features`` reads it)."""
+    if name not in FEATURE_SET_NAMES:
+        raise SparseNASError(
+            f"unknown feature set {name!r}; choose one of {', '.join(FEATURE_SET_NAMES)}"
+        )
+    return name
+
+
 def check_kind(kind: object, *, allow_auto: bool = True) -> str:
     """Return ``kind`` if it names a regressor, else raise with the allowed names."""
     allowed = CHOICES if allow_auto else KINDS

@@ -30,6 +30,7 @@ import pandas as pd
 from core.checks import check_int
 from core.errors import SparseNASError, existing_file
 from predictors import archive
+from predictors.card import predictor_kind, predictor_source, read_card
 from predictors.checks import check_n_estimators, check_seed, check_train_rows
 from predictors.names import GRAPH_KINDS
 from predictors.regressors import GraphRegressor, check_kind
@@ -177,26 +178,18 @@ def load_predictor(path: str | PathLike[str], *, trust_pickle: bool = False) -> 
         If it was fitted with another scikit-learn or XGBoost version.
     """
     path = existing_file(path, "predictor file")
-    source = f"predictor file '{path}'"
-    if zipfile.is_zipfile(path):
+    source = predictor_source(path)
+    if predictor_kind(path, trust_pickle=trust_pickle) == "zip":
         card, estimator = _read_zip(path, source)
-    elif archive.looks_pickled(path):
-        if not trust_pickle:
-            raise SparseNASError(
-                f"{source} is an old-format predictor (a pickle, which can run code when "
-                "loaded): train it again with `nas predictor train`, or pass --trust-pickle "
-                "if you made the file yourself"
-            )
-        card, estimator = _read_pickle(path, source)
     else:
-        raise SparseNASError(f"{source} is corrupt or not a predictor file")
+        card, estimator = _read_pickle(path, source)
     return _checked(card, estimator, source)
 
 
 def _read_zip(path: Path, source: str) -> tuple[dict, GraphRegressor]:
     try:
         with zipfile.ZipFile(path) as zipped:
-            card = archive.read_card(zipped, source)
+            card = read_card(zipped, source)
             _check_format(card, source, FORMAT_VERSION)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # sklearn's own version warning: ours is clearer

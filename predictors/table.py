@@ -41,11 +41,11 @@ from graphs.io import edges_from_string
 from graphs.properties import PROPERTY_NAMES, graph_properties
 from graphs.spectral import EXTENDED_FEATURES, spectral_features
 from models.cells import CELLS, check_cell
+from predictors.checks import PARQUET_SUFFIXES, check_needed_features
 from predictors.features import FEATURE_SETS, PARAMS_FEATURE, params_feature
-from predictors.names import MAX_NAN_SHARE
+from predictors.names import MAX_NAN_SHARE, check_feature_set
 
 TARGET = "test_acc"
-PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
 
 _THESIS_MODES = set(CELLS)
 
@@ -136,11 +136,7 @@ def read_table(source: str | PathLike[str] | pd.DataFrame) -> pd.DataFrame:
 def resolve_features(features: str | Sequence[str]) -> tuple[str, ...]:
     """A feature set's name (``all``, ``thesis``, ``size``) or a list of names -> the names."""
     if isinstance(features, str):
-        if features not in FEATURE_SETS:
-            raise SparseNASError(
-                f"unknown feature set {features!r}; choose one of {', '.join(FEATURE_SETS)}"
-            )
-        return FEATURE_SETS[features]
+        return FEATURE_SETS[check_feature_set(features)]
     names = tuple(str(name) for name in features)
     if not names:
         raise SparseNASError("the feature list is empty")
@@ -208,11 +204,8 @@ def load_table(
                 present.append(feature)
                 continue
         missing.append(feature)
-    if missing and require_all:
-        raise SparseNASError(
-            f"table {name} lacks {len(missing)} feature(s) the predictor needs and has no "
-            f"edge_list to compute them from: {', '.join(missing)}"
-        )
+    if require_all:
+        check_needed_features(name, missing)
     if not present:
         raise SparseNASError(
             f"table {name} has no usable feature column (looked for {_shorten(requested)})"

@@ -50,7 +50,7 @@ class LazyCommands(TyperGroup):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMANDS:
             module, name = COMMANDS[cmd_name]
-            single = typer.Typer(pretty_exceptions_enable=False)
+            single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
             single.command(cmd_name)(getattr(importlib.import_module(module), name))
             return typer.main.get_command(single)
         if cmd_name in GROUPS:

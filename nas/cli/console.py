@@ -8,8 +8,10 @@ Imports no command module, so each command module can use it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import inspect
 import math
+import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -116,11 +118,21 @@ def writable(path: Path) -> Iterator[None]:
         raise SparseNASError(f"cannot write {path}: {reason}") from None
 
 
+def check_out_path(folder: Path) -> Path:
+    """What ``check_out_dir`` refuses without making anything: ``folder`` is a file, or
+    lies under one."""
+    if folder.exists() and not folder.is_dir():
+        raise SparseNASError(f"cannot write into {folder}: it is a file, not a folder")
+    existing = next((parent for parent in folder.parents if parent.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise SparseNASError(f"cannot write {folder}: {os.strerror(errno.ENOTDIR)}")
+    return folder
+
+
 def check_out_dir(folder: Path) -> Path:
     """Make ``folder`` and check that files can be written into it, before any long work."""
     with writable(folder):
-        if folder.exists() and not folder.is_dir():
-            raise SparseNASError(f"cannot write into {folder}: it is a file, not a folder")
+        check_out_path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".nas-write-check"
         probe.write_text("")

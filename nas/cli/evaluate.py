@@ -24,7 +24,15 @@ from nas.cli.console import (
     records_table,
     run_or_exit,
 )
-from nas.tasks import TASK_HELP, TEST_DATA_HELP, readout_help, train_settings, train_settings_help
+from nas.tasks import (
+    TASK_HELP,
+    TEST_DATA_HELP,
+    check_task,
+    check_task_files,
+    readout_help,
+    train_settings,
+    train_settings_help,
+)
 
 SINGLE = [
     "graph", "nodes", "edges", "layers", "layer_sizes", "dead_end_nodes", "params_total",
@@ -79,11 +87,12 @@ def evaluate_command(
     Several graphs (repeated --graph, or a folder) train together in one batched program,
     each exactly as it would alone with the same --seed.
     """
-    _, _, _, train, _, _ = run_or_exit(
+    _, _, _, _, train, _, _ = run_or_exit(
         lambda: (
             check_cell(cell),
             check_int(seed, "seed", low=0),  # numpy's SeedSequence takes no negative seed
             check_int(task_seed, "task_seed", low=0),
+            check_task(task, test_data),
             TrainSpec(
                 **train_settings(
                     task, epochs=epochs, batch_size=batch_size, lr=lr, readout=readout
@@ -98,16 +107,18 @@ def evaluate_command(
             else check_int(batch_candidates, "batch_candidates", low=1),
         )
     )
-    # After the cheap checks: these imports (torch, igraph, pandas) take seconds.
+    from nas.experiments.topologies import topologies_to_evaluate  # no torch: graphs only
+
+    topologies = run_or_exit(lambda: topologies_to_evaluate(graph, family, nodes, k, p, m, seed))
+    run_or_exit(lambda: check_task_files(task, test_data))  # a CSV task's files (pandas)
+    # After the cheap checks and the graph files: these imports (torch, pandas) take seconds.
     from models.evaluation import evaluate_many
     from models.training import resolve_device
-    from nas.experiments.topologies import topologies_to_evaluate
     from nas.tasks import load_task
 
-    _, topologies, data = run_or_exit(
+    _, data = run_or_exit(
         lambda: (
             resolve_device(device),  # cuda on a machine without CUDA: refused before training
-            topologies_to_evaluate(graph, family, nodes, k, p, m, seed),
             load_task(task, seed=task_seed, test_data=test_data),
         )
     )

@@ -1,7 +1,8 @@
 """``nas export`` and ``nas infer``: take a found network away and run it on new text.
 
-Heavy modules (torch, nas.experiments.export) are imported inside the commands, so ``nas
---help`` and bad options answer at once.
+Heavy modules (torch, nas.experiments.export) are imported inside the commands, once the
+options, the run dir or the export's card and the inputs are checked, so ``nas --help`` and
+bad input answer at once.
 """
 
 from __future__ import annotations
@@ -44,11 +45,11 @@ def export_command(
         from core.checks import check_int
         from nas.reports.sources import check_run_dir
 
-        check_int(rank, "rank", low=1)  # the checks that read no file, before torch
+        check_int(rank, "rank", low=1)  # the checks of paths alone, before torch and pandas
         check_run_dir(run_dir)
+        check_out_dir(out)  # a folder it makes is removed again if the export fails
         from nas.experiments.export import export_network
 
-        check_out_dir(out)
         return export_network(run_dir, rank, out, force=force)
 
     card = run_or_exit(export, writes=out)
@@ -79,10 +80,10 @@ def infer_command(
 
     def infer():
         from core.errors import SparseNASError, existing_folder
+        from models.export_card import checked_export
+        from nas.experiments.infer_input import token_ids
 
-        existing_folder(folder, "export folder")  # before torch (load_exported checks it too)
-        from nas.experiments.export import infer_texts
-
+        existing_folder(folder, "export folder")
         inputs = list(texts or [])
         if input_file is not None:
             try:
@@ -90,6 +91,12 @@ def infer_command(
             except (OSError, UnicodeDecodeError) as exc:
                 raise SparseNASError(f"cannot read input file '{input_file}': {exc}") from None
             inputs += [line for line in lines if line.strip()]
+        # The export's files and card, and the inputs against its vocabulary, before torch
+        # (infer_texts checks them again as it loads the network).
+        _, card = checked_export(folder)
+        token_ids(card, inputs)
+        from nas.experiments.export import infer_texts
+
         return infer_texts(folder, inputs)
 
     results = run_or_exit(infer)

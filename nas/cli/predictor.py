@@ -8,6 +8,7 @@ rich or as JSON. Bad input exits with code 2 after one ``error:`` line (``nas.cl
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,7 +18,7 @@ from rich.table import Table
 from core.checks import check_fraction
 from core.errors import existing_file
 from core.jsonsafe import json_safe
-from models.cells import CELLS
+from models.cells import CELLS, check_cell
 from nas.cli.console import (
     caption as wrapped_caption,
 )
@@ -31,13 +32,23 @@ from nas.cli.console import (
     run_or_exit,
     save_csv,
 )
-from predictors.checks import check_folds, check_n_estimators, check_seed, check_train_rows
+from predictors.card import card_columns, predictor_kind
+from predictors.checks import (
+    SCORED_ROWS_PER_FOLD,
+    check_csv_header,
+    check_folds,
+    check_n_estimators,
+    check_seed,
+    check_splittable,
+    check_train_rows,
+)
 from predictors.names import (
     CHOICES,
     DEFAULT_MODELS,
     FEATURE_SET_NAMES,
     MAX_NAN_SHARE,
     METRICS,
+    check_feature_set,
     check_kind,
     check_kinds,
 )
@@ -91,14 +102,17 @@ def train(
 
     def fit():
         check_kind(model)
+        check_feature_set(features)
+        _check_cell(cell)
         _check_settings(seed, n_estimators, max_nan_share)
         _check_out_early(out)
         existing_file(data, "evaluations table")  # before pandas and scikit-learn load
-        from predictors.persistence import fit_predictor, save_predictor
         from predictors.table import load_table
 
         table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
-        check_train_rows(len(table), table.source)
+        check_train_rows(len(table), table.source)  # before scikit-learn and XGBoost load
+        from predictors.persistence import fit_predictor, save_predictor
+
         check_out_file(out)  # may make its folder: only once the input is known to be good
         predictor = fit_predictor(table, model, seed=seed, n_estimators=n_estimators)
         save_predictor(predictor, out)
@@ -169,15 +183,23 @@ def evaluate(
 
     def prepare():
         check_kinds(kinds)
+        check_feature_set(features)
+        _check_cell(cell)
         check_folds(cv, repeats)
         _check_settings(seed, n_estimators, max_nan_share)
         _check_out_early(plot)
         existing_file(data, "evaluations table")  # before pandas and scikit-learn load
         from predictors.table import load_table
-        from predictors.validation import average_over_seeds, planned_folds
 
         table = load_table(data, features=features, cell=cell, max_nan_share=max_nan_share)
-        table = average_over_seeds(table) if mean_over_seeds else table
+        if mean_over_seeds:
+            from predictors.validation.noise import average_over_seeds  # no scikit-learn
+
+            table = average_over_seeds(table)
+        # the folds' rows, before scikit-learn loads (planned_folds checks the same)
+        check_splittable(len(table), cv, repeats, table.groups, per_fold=SCORED_ROWS_PER_FOLD)
+        from predictors.validation import planned_folds
+
         total = planned_folds(table, len(set(kinds)), cv, repeats, importance=importance)
         check_out_file(plot)  # may make its folder: only once the input is known to be good
         return table, total
@@ -238,6 +260,17 @@ def predict(
         _check_out_early(out)
         existing_file(model, "predictor file")  # before pandas and scikit-learn load
         existing_file(data, "evaluations table")  # before the predictor file is unpacked
+        predictor_kind(model, trust_pickle=trust_pickle)  # its first bytes: a zip, or refused
+        columns = card_columns(model)  # its card (stdlib): the table is checked against it
+        if columns is not None:  # before scikit-learn loads (predict_table reads it again)
+            features, cell = columns
+            check_csv_header(Path(data), features)  # before pandas, too
+            from predictors.table import load_table
+
+            with warnings.catch_warnings():  # its warnings come once, from predict_table
+                warnings.simplefilter("ignore")
+                load_table(data, features=features, cell=cell, target=None, require_all=True,
+                           max_nan_share=max_nan_share)  # fmt: skip
         from predictors.persistence import load_predictor
 
         predictor = load_predictor(model, trust_pickle=trust_pickle)
@@ -273,6 +306,12 @@ def _check_settings(seed: int, n_estimators: int, max_nan_share: float) -> None:
     check_seed(seed)
     check_n_estimators(n_estimators)
     check_fraction(max_nan_share, "max_nan_share")
+
+
+def _check_cell(cell: str | None) -> None:
+    """A --cell name, as ``predictors.table.load_table`` reads it (any case)."""
+    if cell is not None:
+        check_cell(str(cell).strip().lower())
 
 
 def _check_out_early(path: Path | None) -> None:

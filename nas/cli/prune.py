@@ -35,10 +35,13 @@ from nas.experiments.prune_spec import (
     parse_percents,
     parse_targets,
     planned_epochs,
+    resolve_match,
 )
-from nas.tasks import TASK_HELP, TEST_DATA_HELP
+from nas.tasks import TASK_HELP, TEST_DATA_HELP, check_task, check_task_files
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from models.training import EpochMetrics
     from nas.experiments.prune import PruneOutcome
 
@@ -117,9 +120,11 @@ def prune_command(
     Ramanujan bound, isolated neurons) is recorded beside it.
     """
 
-    def check_options() -> PruneSpec:
+    def check_options() -> tuple[PruneSpec, nx.Graph | None, str]:
         check_int(seed, "seed", low=0)  # numpy's SeedSequence takes no negative seed
         check_int(task_seed, "task_seed", low=0)
+        check_task(task, test_data)
+        check_task_files(task, test_data)  # a CSV task's files (pandas)
         percents = parse_percents(percent) if percent is not None else None
         if percents is None:
             percents = () if match is not None else DEFAULT_PERCENTS
@@ -138,23 +143,23 @@ def prune_command(
             seed=seed,
             device=device,
         )
+        graph, label = resolve_match(match, rank, cell)  # a run's ranking: pandas, Optuna
         if out is not None:
             check_out_dir(out)
-        return spec
+        return spec, graph, label
 
-    spec = run_or_exit(check_options)
-    # After the cheap checks: these imports (torch, pandas, igraph) take seconds.
-    from nas.experiments.prune import check_match, resolve_match, run_prune
+    spec, graph, label = run_or_exit(check_options)
+    # After the checks: these imports (torch, igraph) take seconds.
+    from nas.experiments.prune import check_match, run_prune
     from nas.tasks import load_task
 
     def prepare():
-        graph, label = resolve_match(match, rank, cell)
         data = load_task(task, seed=task_seed, test_data=test_data)
         if graph is not None:
             check_match(graph, spec, data)
-        return graph, label, data
+        return data
 
-    graph, label, data = run_or_exit(prepare)
+    data = run_or_exit(prepare)
     with progress_bar(not as_json) as bar:
         job = bar.add_task("dense base", total=planned_epochs(spec, graph is not None), status="")
 

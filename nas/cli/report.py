@@ -12,7 +12,13 @@ from typing import Annotated
 
 import typer
 
-from nas.cli.console import check_out_dir, err_console, run_or_exit, unwrapped_help
+from nas.cli.console import (
+    check_out_dir,
+    check_out_path,
+    err_console,
+    run_or_exit,
+    unwrapped_help,
+)
 
 
 @unwrapped_help
@@ -49,18 +55,18 @@ def report_command(
 
     def target() -> Path:  # every check that reads no file: before pandas, Optuna, plotly
         from core.checks import check_int
-        from core.errors import SparseNASError, existing_file
-        from nas.reports.sources import check_sources
+        from core.errors import SparseNASError
+        from nas.reports.sources import check_prune_match, check_sources
 
         check_int(top, "top", low=1)
         check_sources(run_dirs, storage, study, data)
         if prune_match is not None:
-            existing_file(prune_match, "prune match file")
+            check_prune_match(prune_match)  # its header: read_prune_match reads the rest
         if out is not None:
-            return out
+            return check_out_path(out)
         if not run_dirs:
             raise SparseNASError("give --out (the default, RUN_DIR/report, needs a run dir)")
-        return run_dirs[0] / "report"
+        return check_out_path(run_dirs[0] / "report")
 
     folder = run_or_exit(target)
 

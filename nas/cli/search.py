@@ -24,17 +24,21 @@ from rich.progress import (
 )
 from typer._click.core import ParameterSource
 
+from core.errors import existing_file
 from graphs.families import FAMILIES
 from graphs.generators import MAX_NODES
 from models.cells import CELLS
 from nas.cli.console import HEADERS, console, err_console, records_table, run_or_exit
 from nas.search.spec import OBJECTIVES, SearchSpec, resumed
 from nas.search.strategies import strategies_help
-from nas.search.urls import shown_url
+from nas.search.study_file import check_out_owner, check_storage_file
+from nas.search.urls import check_storage_url, shown_url
 from nas.search.workers import check_workers
 from nas.tasks import (
     TASK_CHOICES,
     TEST_DATA_HELP,
+    check_task,
+    check_task_files,
     readout_help,
     train_settings,
     train_settings_help,
@@ -138,8 +142,16 @@ def search_command(
         ).resolved()
     )  # fmt: skip
     run_or_exit(lambda: check_workers(workers, spec.storage))  # type: ignore[arg-type]
+    run_or_exit(lambda: check_task(spec.task, spec.test_data))
+    run_or_exit(lambda: check_task_files(spec.task, spec.test_data))  # pandas for a CSV task
+    run_or_exit(lambda: check_storage_url(spec.storage))  # type: ignore[arg-type]
+    if spec.warm_start is not None:  # read by predictors.table.load_table, which says the same
+        run_or_exit(lambda: existing_file(spec.warm_start, "evaluations table"))  # type: ignore[arg-type]
     if (Path(spec.out) / "config.json").is_file():  # type: ignore[arg-type]
-        spec = _resumed(ctx, spec)
+        run_or_exit(lambda: check_out_owner(Path(spec.out), spec.study, spec.storage))  # type: ignore[arg-type]
+        spec = _resumed(ctx, spec)  # open_storage checks the study file
+    else:  # a new run: an empty or junk study file is refused before Optuna loads
+        run_or_exit(lambda: check_storage_file(spec.storage))  # type: ignore[arg-type]
     import optuna  # after the options are checked: these imports take seconds
 
     from nas.search.loop import SearchInterrupted, run_search

@@ -13,9 +13,7 @@ import platform
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from core.checks import check_int
 from core.errors import SparseNASError
@@ -24,32 +22,24 @@ from graphs.families import FAMILIES
 from graphs.io import edges_from_string, read_graph
 from graphs.properties import PROPERTY_NAMES
 from models.cells import DEFAULT_EMBEDDING_DIM
-from models.export import (
-    ExportedNetwork,
-    build_network,
-    load_exported,
-    load_weights,
-    save_exported,
-)
+from nas.experiments.infer_input import token_ids
 from nas.reports.data import load_run
 from nas.reports.ranking import ranking
 from nas.search.results import BEST_DIR, best_file
 from nas.tasks import load_task
-from nas.tasks.encoding import split_tokens
-from predictors import library_versions
+
+if TYPE_CHECKING:
+    import torch
+
+    from models.export import ExportedNetwork
+
+# torch, the network and scikit-learn's versions are imported where a network is built or
+# run: a run that cannot be exported (no such rank, no weights) is refused without them.
 
 TOKENISATION = (
     "characters; whitespace-separated tokens when the text has inner whitespace "
-    "(nas.tasks.encoding.split_tokens)"
+    "(nas.tasks.tokens.split_tokens)"
 )
-
-
-LENGTH_FACTOR = 4
-"""An input may be this many times longer than the longest training sequence."""
-UNRECORDED_LONGEST = 1000
-"""The most tokens per input for an export made before the card recorded its training lengths."""
-MAX_INPUTS = 10_000
-"""Inputs per ``nas infer`` call: the network runs on all of them at once."""
 
 
 def export_network(
@@ -102,6 +92,8 @@ def export_network(
     task = load_task(str(config["task"]), int(config.get("task_seed", 0)), config.get("n_strings"))
     graph = _graph(folder, trial, row)
     card = _card(run, row, task, config)
+    from models.export import build_network, load_exported, load_weights, save_exported
+
     model = build_network(graph, card)
     load_weights(model, weights)
     save_exported(model, graph, card, out)
@@ -120,6 +112,10 @@ def _graph(folder: Path, trial: int, row) -> Any:
 
 
 def _card(run, row, task, config: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    from predictors import library_versions
+
     frame = run.frame.set_index("trial")
     full = frame.loc[int(row["trial"])]
     if task.vocab_size is not None:
@@ -189,6 +185,10 @@ def infer_texts(folder: str | Path, texts: Sequence[str]) -> list[dict[str, Any]
         For a bad export folder, no text, an empty text, a symbol outside the network's
         vocabulary, or a network that reads float features (not text).
     """
+    import torch
+
+    from models.export import load_exported
+
     network = load_exported(folder)
     inputs, lengths = encode_texts(network, texts)
     with torch.no_grad():
@@ -211,61 +211,13 @@ def infer_texts(folder: str | Path, texts: Sequence[str]) -> list[dict[str, Any]
 def encode_texts(
     network: ExportedNetwork, texts: Sequence[str]
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids (padded with 0) and lengths of ``texts`` in the export's vocabulary."""
-    source = network.card["input"]
-    if source.get("kind") != "tokens":
-        raise SparseNASError(
-            f"this network reads {source.get('n_features')} float features per step "
-            f"(task {network.card.get('task')}), not text"
-        )
-    if not texts:
-        raise SparseNASError("give at least one input text")
-    if len(texts) > MAX_INPUTS:
-        raise SparseNASError(
-            f"give at most {MAX_INPUTS} input texts per call (got {len(texts)}); split the file"
-        )
-    limit = longest_input(source)
-    vocabulary: dict[str, int] = source["vocabulary"]
-    rows = []
-    for number, text in enumerate(texts, start=1):
-        tokens = split_tokens(text)
-        if not tokens:
-            raise SparseNASError(f"input {number} is empty")
-        if len(tokens) > limit:
-            raise SparseNASError(
-                f"input {number} has {len(tokens)} tokens; this network reads at most {limit} "
-                f"({_length_reason(source)})"
-            )
-        unknown = sorted({t for t in tokens if t not in vocabulary})
-        if unknown:
-            shown = ", ".join(repr(t) for t in unknown[:5])
-            raise SparseNASError(
-                f"input {number} ({text!r}) has symbol(s) {shown} outside the network's "
-                f"vocabulary of {len(vocabulary)} tokens ({_vocabulary_text(vocabulary)})"
-            )
-        rows.append([vocabulary[t] for t in tokens])
+    """Token ids (padded with 0) and lengths of ``texts`` in the export's vocabulary
+    (``nas.experiments.infer_input.token_ids`` checks them)."""
+    import torch
+
+    rows = token_ids(network.card, texts)
     longest = max(len(row) for row in rows)
     inputs = torch.zeros((len(rows), longest), dtype=torch.int64)
     for index, row in enumerate(rows):
         inputs[index, : len(row)] = torch.tensor(row)
     return inputs, torch.tensor([len(row) for row in rows], dtype=torch.int64)
-
-
-def longest_input(source: dict[str, Any]) -> int:
-    """The most tokens one input may have: ``LENGTH_FACTOR`` times the longest sequence the
-    network was trained on (a recurrent network may carry over to somewhat longer strings,
-    not to any length), or ``UNRECORDED_LONGEST`` for an export that does not record it."""
-    trained = source.get("longest_trained")
-    return LENGTH_FACTOR * int(trained) if trained else UNRECORDED_LONGEST
-
-
-def _length_reason(source: dict[str, Any]) -> str:
-    trained = source.get("longest_trained")
-    if trained:
-        return f"{LENGTH_FACTOR} times its longest training sequence, {trained} tokens"
-    return "the bound for an export that does not record its training lengths"
-
-
-def _vocabulary_text(vocabulary: dict[str, int]) -> str:
-    tokens = list(vocabulary)
-    return " ".join(tokens) if len(tokens) <= 30 else " ".join(tokens[:30]) + " ..."

@@ -45,7 +45,6 @@ from nas.experiments.prune_match import (
     check_match,
     dense_recurrent_weights,
     match_sparse_rnn,
-    resolve_match,
 )
 from nas.experiments.prune_plots import plot_accuracy, plot_regain
 from nas.experiments.prune_retrain import (
@@ -68,6 +67,7 @@ from nas.experiments.prune_spec import (
     parse_percents,
     parse_targets,
     planned_epochs,
+    resolve_match,
 )
 
 __all__ = [  # the experiment, and the names of its parts that callers import from here

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from pathlib import Path
 
 import networkx as nx
 
 from core.errors import SparseNASError
 from graphs.dag import layered_dag
-from graphs.io import read_graph
 from graphs.spectral import spectral_features
 from models.cells import GATES, check_cell, recurrent_weights
 from models.data import Task
@@ -24,7 +22,6 @@ from models.evaluation import evaluate_graph
 from models.expansion import expansion_summary
 from nas.experiments.prune_retrain import BaseModel, EpochHook, prune_once
 from nas.experiments.prune_spec import PruneSpec
-from nas.search.results import ranked_run_graph
 
 
 def dense_recurrent_weights(spec: PruneSpec, task: Task) -> int:
@@ -45,26 +42,6 @@ def check_match(graph: nx.Graph, spec: PruneSpec, task: Task) -> int:
             f"the dense model's {total}; use a smaller graph or a larger --hidden-size"
         )
     return nonzero
-
-
-def resolve_match(match: Path | None, rank: int, cell: str) -> tuple[nx.Graph | None, str]:
-    """The Sparse-RNN graph to match and a label naming it: a graph file, or a search
-    out dir's RANK-th best network (its cell must be ``cell``: the weight count depends on
-    it)."""
-    if match is None:
-        if rank != 1:
-            raise SparseNASError("a rank needs a search's out dir to match")
-        return None, ""
-    if not match.is_dir():
-        if rank != 1:
-            raise SparseNASError(f"a rank needs a search's out dir; '{match}' is a file")
-        return read_graph(match), str(match)
-    graph, row = ranked_run_graph(match, rank)
-    if row.get("cell") != cell:
-        raise SparseNASError(
-            f"'{match}' searched {row.get('cell')} networks, not {cell}: match the same cell"
-        )
-    return graph, f"{match} rank {rank} (trial {int(row['trial'])}, acc {row['test_acc']:.4f})"
 
 
 def match_sparse_rnn(

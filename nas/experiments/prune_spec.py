@@ -6,15 +6,23 @@ itself is ``nas.experiments.prune``.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
 
 from core.checks import check_choice, check_fraction, check_int, check_real
 from core.errors import SparseNASError
 from core.seeds import child_seeds, derive_seed
+from graphs.io import read_graph
 from models.cells import DEFAULT_EMBEDDING_DIM, check_cell
 from models.pruning import MASK_METHODS, TARGETS, check_target
 from models.train_spec import TrainSpec
+from nas.reports.sources import check_run_dir
+from nas.search.study_file import CONFIG
 
 METHODS: tuple[str, ...] = ("magnitude", "gradual", *(m for m in MASK_METHODS if m != "magnitude"))
 """``gradual`` is magnitude pruning along a schedule; the others prune at once, by the mask
@@ -120,6 +128,53 @@ def parse_targets(text: str) -> tuple[str, ...]:
     if not targets:
         raise SparseNASError(f"give at least one pruning target ({', '.join(TARGETS)})")
     return tuple(dict.fromkeys(targets))
+
+
+def check_match_source(match: Path | None, rank: object, cell: str | None = None) -> None:
+    """The ``--match`` / ``--rank`` pair, checked from the paths alone (before torch): a rank
+    of at least 1, a rank other than 1 only with a search's out dir (``check_run_dir``), and
+    a graph file that reads as a graph (``resolve_match`` reads them)."""
+    check_int(rank, "rank", low=1)
+    if match is None:
+        if rank != 1:
+            raise SparseNASError("a rank needs a search's out dir to match")
+        return
+    if Path(match).is_dir():
+        check_run_dir(match)
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # no readable config
+            searched = json.loads((Path(match) / CONFIG).read_text(encoding="utf-8")).get("cell")
+            if searched is not None and cell is not None:  # else resolve_match checks its row
+                check_same_cell(match, searched, cell)
+    elif rank != 1:
+        raise SparseNASError(f"a rank needs a search's out dir; '{match}' is a file")
+    else:
+        read_graph(match)  # networkx only; resolve_match reads it again for the experiment
+
+
+def resolve_match(match: Path | None, rank: int, cell: str) -> tuple[nx.Graph | None, str]:
+    """The Sparse-RNN graph to match and a label naming it: a graph file, or a search
+    out dir's RANK-th best network (its cell must be ``cell``: the weight count depends on
+    it). No torch: ``nas prune`` resolves it with its other checks (a run dir's ranking
+    imports pandas and Optuna)."""
+    check_match_source(match, rank, cell)
+    if match is None:
+        return None, ""
+    if not match.is_dir():
+        return read_graph(match), str(match)
+    from nas.search.results import ranked_run_graph
+
+    graph, row = ranked_run_graph(match, rank)
+    check_same_cell(match, row.get("cell"), cell)
+    return graph, f"{match} rank {rank} (trial {int(row['trial'])}, acc {row['test_acc']:.4f})"
+
+
+def check_same_cell(match: Path, searched: object, cell: str) -> None:
+    """The search's networks (``searched``) have the cell to prune: the weight count to
+    match depends on it."""
+    if searched != cell:
+        raise SparseNASError(
+            f"'{match}' searched {searched} networks, not {cell}: match the same cell"
+        )
 
 
 def planned_epochs(spec: PruneSpec, match: bool) -> int:

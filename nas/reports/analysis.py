@@ -20,6 +20,7 @@ from core.errors import SparseNASError
 from graphs.properties import PROPERTY_NAMES
 from nas.reports.data import RunData
 from nas.reports.ranking import WITHIN_POINTS, ranking, smallest_within
+from nas.reports.sources import PRUNE_MATCH, PRUNE_MATCH_COLUMNS, check_prune_match
 from nas.search.records import FAILED, NOT_TRAINED, TrialStatus, pareto
 from predictors import (
     GraphRegressor,
@@ -258,19 +259,11 @@ def pareto_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return pareto(frame)
 
 
-PRUNE_MATCH = "prune_match.csv"
-PRUNE_MATCH_COLUMNS = (
-    "nodes", "edges", "layer_sizes", "dense_retrained_acc", "sparse_rnn_acc", "sparsity",
-)  # fmt: skip
-
-
 def read_prune_match(path: str | Path) -> pd.DataFrame:
     """A ``prune_match.csv``, checked: readable as CSV, with the columns the report places
     and numbers where it needs them. Anything else (a binary file, another table) is one
     SparseNASError naming the file."""
-    name = f"prune match file '{path}'"
-    if not Path(path).is_file():
-        raise SparseNASError(f"{name} does not exist")
+    name = check_prune_match(path)  # the file and its header, read with the stdlib
     try:
         match = pd.read_csv(path)
     except pd.errors.EmptyDataError:
@@ -278,11 +271,6 @@ def read_prune_match(path: str | Path) -> pd.DataFrame:
     except (OSError, ValueError, pd.errors.ParserError) as exc:  # UnicodeDecodeError too
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
         raise SparseNASError(f"cannot read {name} as a CSV table ({reason})") from None
-    missing = [c for c in PRUNE_MATCH_COLUMNS if c not in match.columns]
-    if missing:
-        raise SparseNASError(
-            f"{name} is not a `nas prune --match` result: it lacks {', '.join(missing)}"
-        )
     for column in PRUNE_MATCH_COLUMNS[:2] + PRUNE_MATCH_COLUMNS[3:]:
         numbers = pd.to_numeric(match[column], errors="coerce")
         if (numbers.isna() & match[column].notna()).any():

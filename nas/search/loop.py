@@ -52,7 +52,6 @@ from nas.search.optuna_adapter import fail_stale_trials, storage_of
 from nas.search.records import claims, counts_toward_budget, networks_done
 from nas.search.results import (
     best_trials,
-    check_out_owner,
     config_storage,
     export_evaluations,
     recorded_run,
@@ -65,6 +64,7 @@ from nas.search.spec import IDENTITY, KEPT, PER_RUN, SearchSpec, resumed
 from nas.search.storage import heartbeat_interval, heartbeats, open_study, seconds_to_takeover
 from nas.search.strategies import strategy_class
 from nas.search.strategies.base import SearchStrategy, Warm
+from nas.search.study_file import check_out_owner
 from nas.search.workers import check_workers, local_workers
 from nas.tasks import load_task
 from predictors import ALL, load_table

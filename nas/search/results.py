@@ -32,6 +32,7 @@ from graphs.properties import PROPERTY_NAMES
 from nas.search.records import attr, pareto_front, ranked_trials, selection_acc, trial_status
 from nas.search.records import rank as rank_frame
 from nas.search.space import family_columns
+from nas.search.study_file import CONFIG, EVALUATIONS, RUN_DIR, STUDY_DB
 from nas.search.urls import shown_url, sqlite_path, stored_url
 
 if TYPE_CHECKING:  # torch only where checkpoints are saved: readers of a run never need it
@@ -72,10 +73,7 @@ PLAN_KEYS: tuple[str, ...] = (
 )
 """User attributes set before training: how the candidate was chosen (and its graph)."""
 
-EVALUATIONS = "evaluations"
 BEST_DIR = "best"
-CONFIG = "config.json"
-STUDY_DB = "study.db"
 _BEST_FILE = re.compile(r"trial-(\d+)\.(graphml|pt)")
 
 
@@ -162,29 +160,6 @@ def export_evaluations(
     return frame
 
 
-def check_out_owner(out: Path, study: str, storage: str) -> None:
-    """Refuse an out dir whose ``config.json`` belongs to another study (another name or
-    storage): its exports (tables, ``best/``, ``config.json``) would be overwritten."""
-    try:
-        config = json.loads((out / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return  # no exports yet (or none readable: nothing of another study to protect)
-    if not isinstance(config, dict):
-        return
-    base = out if config.get("storage_relative_to") == RUN_DIR else None
-    owner = (config.get("study"), _same_storage(stored_url(config.get("storage")), base))
-    if owner != (study, _same_storage(stored_url(storage))):
-        raise SparseNASError(
-            f"{out} holds the exports of study {owner[0]!r} "
-            f"({shown_url(config.get('storage'))}); "
-            f"choose another --out for study {study!r} ({shown_url(storage)})"
-        )
-
-
-RUN_DIR = "run dir"
-"""``config.json``'s ``storage_relative_to`` when its SQLite path is relative to the run dir."""
-
-
 def config_storage(storage: str, out: Path) -> dict[str, str]:
     """How ``config.json`` records the storage: without its password, and a SQLite file
     inside the run dir by its path relative to it (``storage_relative_to``), so the folder
@@ -196,15 +171,6 @@ def config_storage(storage: str, out: Path) -> dict[str, str]:
             inside = path.resolve().relative_to(Path(out).resolve())
             return {"storage": f"sqlite:///{inside.as_posix()}", "storage_relative_to": RUN_DIR}
     return {"storage": stored}
-
-
-def _same_storage(url: Any, base: Path | None = None) -> Any:
-    """A SQLite URL with its path made absolute (a relative one against ``base``, else the
-    working folder), so two spellings of one file compare equal."""
-    path = sqlite_path(url)
-    if path is None:
-        return url
-    return "sqlite:///" + str(((base / path) if base is not None else path).resolve())
 
 
 def study_config(study: optuna.Study) -> dict[str, Any]:

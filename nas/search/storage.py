@@ -35,7 +35,8 @@ from nas.search.optuna_adapter import (
 )
 from nas.search.results import PLAN_KEYS, study_config
 from nas.search.spec import HEARTBEAT_GRACE, IDENTITY, IDENTITY_DEFAULTS, SearchSpec
-from nas.search.urls import redacted, shown_url, sqlite_path
+from nas.search.study_file import check_study_file
+from nas.search.urls import shown_url, sqlite_path, unopenable
 
 OPEN_ATTEMPTS = 8
 """Attempts at opening a storage whose schema another process is creating at the same time."""
@@ -96,8 +97,7 @@ def open_storage(url: str, grace: float = HEARTBEAT_GRACE) -> RDBStorage:
             if _schema_race(exc) and attempt + 1 < OPEN_ATTEMPTS:
                 time.sleep(0.2 + random.random() * 0.5)  # another process is creating it
                 continue
-            reason = redacted(" ".join(f"{type(exc).__name__}: {exc}".split()), url)[:200]
-            raise SparseNASError(f"cannot open storage {shown!r} ({reason})") from None
+            raise unopenable(url, exc) from None
     raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
@@ -111,19 +111,13 @@ def close_storages() -> None:
 
 def _check_sqlite_file(url: str, path: Path) -> None:
     shown = shown_url(url)
+    check_study_file(shown, path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SparseNASError(
             f"cannot open storage {shown!r}: cannot create {path.parent} ({exc.strerror or exc})"
         ) from None
-    if path.is_file() and path.stat().st_size == 0:
-        time.sleep(1.0)  # a process that is creating it right now fills it within milliseconds
-        if path.stat().st_size == 0:
-            raise SparseNASError(
-                f"cannot open storage {shown!r}: {path} is an empty file, not a study; remove "
-                "it to start a new study there"
-            )
 
 
 def _schema_race(exc: BaseException) -> bool:

@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from core.errors import SparseNASError
+
 _USERINFO = re.compile(r"(?P<head>://[^:/@]*):[^@/]*@")
 
 
@@ -69,3 +71,24 @@ def redacted(text: str, url: Any) -> str:
     parsed = _parsed(url) if isinstance(url, str) else None
     password = parsed.password if parsed is not None else None
     return text.replace(str(password), "***") if password else text
+
+
+def unopenable(url: str, exc: BaseException) -> SparseNASError:
+    """The error of a storage that cannot be opened: the URL and the reason, both without
+    the password."""
+    reason = redacted(" ".join(f"{type(exc).__name__}: {exc}".split()), url)[:200]
+    return SparseNASError(f"cannot open storage {shown_url(url)!r} ({reason})")
+
+
+def check_storage_url(url: str) -> None:
+    """Refuse a storage URL SQLAlchemy cannot read or has no dialect for (``nosuch://x``),
+    before Optuna is imported; the database itself is opened by
+    ``nas.search.storage.open_storage``, which also names a missing driver."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        make_url(url).get_dialect()
+    except ImportError:
+        return  # a dialect whose driver is missing: open_storage says how to install it
+    except Exception as exc:  # noqa: BLE001 (ArgumentError, NoSuchModuleError, ValueError...)
+        raise unopenable(url, exc) from None

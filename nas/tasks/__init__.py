@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from core.errors import SparseNASError
+from core.errors import SparseNASError, existing_file
 from core.lazy import lazy_exports
 
 if TYPE_CHECKING:  # imported on first use: the names and help cost no torch or sklearn
@@ -35,6 +35,8 @@ FOLDER_TASKS = ("seq-mnist", "seq-mnist-pixels", "cifar10", "speech-commands")
 """The tasks read from a downloaded data set's folder, named ``NAME:DIR``."""
 TASK_CHOICES = f"{', '.join(TASK_NAMES)}, {', '.join(f'{n}:DIR' for n in FOLDER_TASKS)} or csv:PATH"
 """Every form of ``--task``, in one line."""
+CSV_FILE = "CSV file"
+"""How messages name a CSV task's file."""
 TASK_HELP = (
     f"Task: {TASK_CHOICES} (CSV columns `sequence`, `label` or the thesis' `string`, `valid`; "
     "DIR: the folder a download unpacks to, see docs/tasks.md)."
@@ -61,6 +63,8 @@ __all__ = [
     "TASK_HELP",
     "TEST_DATA_HELP",
     "TASK_NAMES",
+    "check_task",
+    "check_task_files",
     "load_task",
     "train_settings",
     "train_settings_help",
@@ -113,12 +117,7 @@ def load_task(
     cache (nas.tasks.cache) when it holds them, bit for bit the task generating them gives;
     data folders are read afresh each time.
     """
-    is_csv = spec.startswith("csv:") and spec[len("csv:") :]
-    if test_data is not None and not is_csv:
-        raise SparseNASError(
-            f"a test file ({test_data}) needs a CSV task (csv:PATH), not {spec!r}; "
-            "the other tasks make their own split or bring their published one"
-        )
+    check_task(spec, test_data)
     if spec in _MAKERS:
         from nas.tasks.cache import cached_task
 
@@ -127,17 +126,44 @@ def load_task(
         return cached_task(params, lambda: _generate(spec, seed, size))
     name, _, folder = spec.partition(":")
     if name in _FOLDER_MAKERS:
-        if not folder.strip():
-            raise SparseNASError(f"task {name}:DIR needs the data set's folder after the colon")
         make = getattr(sys.modules[__name__], _FOLDER_MAKERS[name])
         return make(folder, seed=seed)
-    if is_csv:
-        from nas.tasks.csv_task import make_csv_task
+    from nas.tasks.csv_task import make_csv_task
 
-        return make_csv_task(
-            spec[len("csv:") :], sequence_column, label_column, seed=seed, test_path=test_data
+    return make_csv_task(
+        spec[len("csv:") :], sequence_column, label_column, seed=seed, test_path=test_data
+    )
+
+
+def check_task(spec: str, test_data: str | Path | None = None) -> str:
+    """``spec`` if it names a task ``load_task`` builds (a test file only with a CSV task,
+    and a CSV task's files exist), checked without reading data: the commands call it
+    before torch is imported."""
+    is_csv = spec.startswith("csv:") and spec[len("csv:") :]
+    if test_data is not None and not is_csv:
+        raise SparseNASError(
+            f"a test file ({test_data}) needs a CSV task (csv:PATH), not {spec!r}; "
+            "the other tasks make their own split or bring their published one"
         )
-    raise SparseNASError(f"unknown task {spec!r}; choose one of {TASK_CHOICES}")
+    name, _, folder = spec.partition(":")
+    if name in _FOLDER_MAKERS and not folder.strip():
+        raise SparseNASError(f"task {name}:DIR needs the data set's folder after the colon")
+    if not (spec in _MAKERS or name in _FOLDER_MAKERS or is_csv):
+        raise SparseNASError(f"unknown task {spec!r}; choose one of {TASK_CHOICES}")
+    for path in (spec[len("csv:") :], test_data) if is_csv else ():
+        if path is not None:
+            existing_file(path, CSV_FILE)  # as nas.tasks.csv_task reads them
+    return spec
+
+
+def check_task_files(spec: str, test_data: str | Path | None = None) -> None:
+    """A CSV task's files (``csv:PATH`` and ``test_data``) read and checked as
+    ``load_task`` reads them, with pandas but without torch: the commands call it before
+    torch is imported. Other tasks are left to ``load_task``."""
+    if spec.startswith("csv:"):
+        from nas.tasks.csv_rows import read_csv_rows
+
+        read_csv_rows(spec[len("csv:") :], test_path=test_data)
 
 
 def train_settings(spec: str, **given: int | float | str | None) -> dict[str, int | float | str]:

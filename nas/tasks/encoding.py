@@ -17,13 +17,6 @@ from core.seeds import child_rngs
 from models.data import SequenceSet, Task
 
 
-def split_tokens(text: str) -> list[str]:
-    """The tokens of one text: whitespace-separated tokens if it has inner whitespace
-    ("12 7 7 3"), else its characters ("BTSSXXTVVE"). Every token task reads text this way."""
-    text = text.strip()
-    return text.split() if any(char.isspace() for char in text) else list(text)
-
-
 def build_vocab(sequences: Iterable[Sequence[str]]) -> dict[str, int]:
     """Map every distinct token to 1..V in sorted order, so the ids never depend on row order."""
     tokens = sorted({token for sequence in sequences for token in sequence})

@@ -17,7 +17,7 @@ from sklearn.model_selection import GroupKFold, KFold
 from core.errors import SparseNASError
 from core.jsonsafe import json_safe
 from core.seeds import child_seeds
-from predictors.checks import check_fold_rows, check_folds
+from predictors.checks import check_splittable
 from predictors.regressors import clone_without_bootstrap
 from predictors.validation.metrics import METRICS, regression_metrics
 
@@ -60,16 +60,6 @@ class CVResult:
             out[f"{metric}_mean"] = json_safe(scores.mean()) if scores.size else None
             out[f"{metric}_std"] = json_safe(scores.std(ddof=1)) if scores.size > 1 else None
         return out
-
-
-def check_splittable(n_rows: int, cv: int, repeats: int, groups=None, *, per_fold: int = 1) -> bool:
-    """Raise unless ``n_rows`` (in ``groups``) make ``cv`` folds of ``per_fold`` rows or more,
-    ``repeats`` times; returns whether rows are grouped (some graph has several rows)."""
-    check_folds(cv, repeats)
-    grouped = groups is not None and bool(pd.Series(np.asarray(groups)).duplicated().any())
-    units = len(set(np.asarray(groups).tolist())) if grouped else n_rows
-    check_fold_rows(cv, units, grouped, per_fold=per_fold)
-    return grouped
 
 
 def repeated_splits(

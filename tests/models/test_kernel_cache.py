@@ -6,7 +6,6 @@ import fcntl
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -64,18 +63,21 @@ def test_the_build_compiles_a_copy_of_the_source_in_its_own_folder():
 @pytest.mark.slow
 def test_a_stale_lock_left_by_a_killed_build_is_cleared():
     """PyTorch waits forever on a leftover ``lock`` file; a fresh process must clear it and
-    load the kernel (already built by this test run) within seconds."""
+    load the kernel already built by this test run, without building it again (what makes it
+    quick; the timeout only turns a hang into a failure, it bounds nothing)."""
     assert fused_kernel() is not None
     folder = _build_folder()
+    built = [folder / f"{build_name(kernel_arch())}.so", folder / "recurrence.o"]
+    before = [path.stat().st_mtime_ns for path in built]
     (folder / "lock").write_text("")
     code = "import models.fused as f; assert f.fused_kernel() is not None; print('loaded')"
-    started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr
-    assert "loaded" in result.stdout and time.monotonic() - started < 60
+    assert "loaded" in result.stdout and "unavailable" not in result.stderr
     assert not (folder / "lock").exists()
+    assert [path.stat().st_mtime_ns for path in built] == before  # loaded, not rebuilt
 
 
 def test_a_build_lock_held_too_long_falls_back_with_one_warning(monkeypatch):

@@ -17,6 +17,7 @@ from sklearn.exceptions import NotFittedError
 from core.errors import SparseNASError
 from graphs.io import edges_to_string
 from predictors import archive
+from predictors.card import read_card
 from predictors.gnn import GNNRegressor, node_features
 from predictors.table import load_table
 from predictors.validation import evaluate_table
@@ -93,7 +94,7 @@ def test_the_file_holds_tensors_only_and_predicts_the_same(tmp_path):
         assert sorted(zipped.namelist()) == [archive.CARD, archive.GNN_TENSORS]
         tensors = torch.load(io.BytesIO(zipped.read(archive.GNN_TENSORS)), weights_only=True)
         assert all(isinstance(v, torch.Tensor) for v in tensors.values())
-        card = archive.read_card(zipped, "f")
+        card = read_card(zipped, "f")
         loaded = archive.read_estimator(zipped, card, "f")
     assert np.array_equal(loaded.predict(edges), model.predict(edges))
     card["gnn_params"]["hidden"] = 16  # settings the tensors do not fit

@@ -16,6 +16,7 @@ from bad_input_cases import CASES, EVALUATE, REPRESENTATIVE, make_inputs, swap
 from typer.testing import CliRunner
 
 from nas.cli import app
+from nas.cli.app import COMMANDS
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[3]
@@ -88,6 +89,21 @@ def test_help_and_no_arguments_are_unchanged():
     assert runner.invoke(app, ["evaluate", "--help"]).exit_code == 0
     bare = runner.invoke(app, [])
     assert bare.exit_code == 2 and "evaluate" in bare.output and "error:" not in bare.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], *([c] for c in COMMANDS), ["predictor"],
+     *(["predictor", c] for c in ("train", "eval", "predict"))],
+    ids=lambda c: " ".join(c) or "nas",
+)  # fmt: skip
+def test_no_help_offers_shell_completion(command):
+    """The app installs no shell completion, so no ``--help`` lists Typer's
+    ``--install-completion`` / ``--show-completion`` (each command is a Typer app of its
+    own and would add them)."""
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "Options" in result.output
+    assert "completion" not in result.output.lower()
 
 
 def test_the_bounds_are_stated_in_help():

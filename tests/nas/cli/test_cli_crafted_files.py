@@ -19,7 +19,7 @@ import torch
 from predictor_fixtures import our_table
 from typer.testing import CliRunner
 
-from models.export import CARD, MAX_VOCAB, WEIGHTS
+from models.export_card import CARD, MAX_VOCAB, WEIGHTS
 from nas.cli import app
 from nas.experiments.export import export_network
 from predictors.persistence import FORMAT

@@ -157,7 +157,10 @@ def test_rank_needs_a_run_dir_and_a_run_dir_needs_its_table(small_task, tmp_path
     for args, fragment in [
         (["--rank", "2"], "a rank needs a search's out dir to match"),
         (["--match", str(graph), "--rank", "2"], "is a file"),
-        (["--match", str(tmp_path)], "is not a search's out dir (no evaluations.csv)"),
+        (
+            ["--match", str(tmp_path)],
+            "is not a search's out dir (no study.db and no evaluations.csv)",
+        ),
     ]:
         result = runner.invoke(app, ["prune", *TINY, *args])
         assert result.exit_code == 2, result.output

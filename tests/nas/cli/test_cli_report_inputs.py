@@ -20,7 +20,7 @@ FILES = {
 }
 CASES = [
     ("binary", "cannot read prune match file '{path}' as a CSV table (UnicodeDecodeError"),
-    ("bytes", "cannot read prune match file '{path}' as a CSV table (ParserError"),
+    ("bytes", "cannot read prune match file '{path}' as a CSV table (UnicodeDecodeError"),
     ("empty", "prune match file '{path}' is empty"),
     ("other table", "prune match file '{path}' is not a `nas prune --match` result: it lacks "
      "nodes, edges, layer_sizes, dense_retrained_acc, sparse_rnn_acc, sparsity"),

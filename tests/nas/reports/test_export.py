@@ -182,7 +182,8 @@ def test_swapped_weights_that_still_match_the_checksum_are_refused(exported, tmp
 
 @pytest.mark.parametrize("kind", ["reber", "csv"])
 def test_a_tasks_vocabulary_and_split_tokens_re_encode_its_data(kind, tmp_path):
-    from nas.tasks.encoding import decode_sequences, encode_sequences, split_tokens
+    from nas.tasks.encoding import decode_sequences, encode_sequences
+    from nas.tasks.tokens import split_tokens
 
     if kind == "csv":
         path = tmp_path / "words.csv"

@@ -72,10 +72,8 @@ def test_a_rerun_right_after_a_kill_mid_round_waits_out_the_grace_and_ends_on_bu
     first.wait()
     killed = {t.number for t in running(db, "s")}
     assert killed  # the kill landed while trials were running
-    began = time.monotonic()
-    code, out, err = run(*_search(task, db, 6, "--epochs", "3"), cwd=tmp_path)
+    code, out, err = run(*_search(task, db, 6, "--epochs", "3"), cwd=tmp_path)  # a hang fails
     assert code == 0, err
-    assert time.monotonic() - began < 120  # the grace (4 s) and six tiny networks
     summary = json.loads(out)
     assert sum(summary["trials"].get(s, 0) for s in ("ok", "stopped")) == 6
     assert "running" not in summary["trials"] and "waiting" not in summary["trials"]
@@ -83,6 +81,8 @@ def test_a_rerun_right_after_a_kill_mid_round_waits_out_the_grace_and_ends_on_bu
     lost = [t for t in trials(db, "s") if t.number in killed]
     assert all(t.state == TrialState.FAIL for t in lost)  # taken for lost, retrained
     assert not {t.number for t in done} & killed
+    # nothing asked beyond the budget while it waited: each trial is a network or a lost one
+    assert {t.number for t in trials(db, "s")} == {t.number for t in done} | killed
 
 
 @pytest.mark.slow
