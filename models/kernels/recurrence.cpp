@@ -1189,6 +1189,169 @@ void adam_step(at::Tensor param, at::Tensor grad, at::Tensor exp_avg, at::Tensor
   });
 }
 
+// (K, B, T, F) feature vectors, (K,) int64 layer shifts -> (K, total * B, F): the vector each
+// global step reads (zero while the candidate is idle); models/engine/drive.py's moved_inputs.
+at::Tensor moved_inputs(const at::Tensor& inputs, const at::Tensor& shift, int64_t total) {
+  auto in = inputs.contiguous();
+  const int64_t k = in.size(0), batch = in.size(1), steps = in.size(2), width = in.size(3);
+  auto out = at::zeros({k, total * batch, width}, in.options());
+  const int64_t* sh = shift.contiguous().data_ptr<int64_t>();
+  AT_DISPATCH_FLOATING_TYPES(in.scalar_type(), "moved_inputs", [&] {
+    const scalar_t* x = in.data_ptr<scalar_t>();
+    scalar_t* o = out.data_ptr<scalar_t>();
+    for (int64_t c = 0; c < k; ++c)
+      for (int64_t s = 0; s < total; ++s) {
+        const int64_t local = s - sh[c];
+        if (local < 0 || local >= steps) continue;
+        for (int64_t b = 0; b < batch; ++b)
+          std::memcpy(o + ((c * total + s) * batch + b) * width,
+                      x + ((c * batch + b) * steps + local) * width, sizeof(scalar_t) * width);
+      }
+  });
+  return out;
+}
+
+// Each network's mean softmax cross-entropy over its rows, weighted (pad rows weigh zero), as
+// models/engine/stream.py's PyTorch step forms it; the logits' gradient of the live networks'
+// summed losses into ``grad`` (zero elsewhere). A live network whose loss is not finite stops
+// being live (it receives no update). The epoch's sums (loss times weight, weighted hits,
+// weight) are added to for every network. Returns how many networks stopped being live.
+template <typename T>
+int64_t softmax_loss(const at::Tensor& logits, const at::Tensor& labels, const at::Tensor& weight,
+                     at::Tensor& grad, bool* live, double* loss_sums, int64_t* correct,
+                     int64_t* seen) {
+  const int64_t k = logits.size(0), batch = logits.size(1), classes = logits.size(2);
+  const T* lg = logits.data_ptr<T>();
+  const int64_t* label = labels.data_ptr<int64_t>();
+  const T* wt = weight.data_ptr<T>();
+  T* g = grad.data_ptr<T>();
+  std::vector<T> loss(batch);
+  int64_t stopped = 0;
+  for (int64_t c = 0; c < k; ++c) {
+    T weighted = 0, total = 0, hits = 0;
+    for (int64_t b = 0; b < batch; ++b) {
+      const T* row = lg + (c * batch + b) * classes;
+      int64_t best = 0;
+      T top = row[0];
+      for (int64_t j = 1; j < classes; ++j)  // torch.argmax: the first maximum, NaN the largest
+        if (row[j] > top || (std::isnan(row[j]) && !std::isnan(top))) top = row[j], best = j;
+      T shift = top;
+      for (int64_t j = 0; j < classes; ++j) shift = std::max(shift, row[j]);
+      T sum = 0;
+      for (int64_t j = 0; j < classes; ++j) sum += std::exp(row[j] - shift);
+      const T w = wt[c * batch + b];
+      loss[b] = std::log(sum) + shift - row[label[c * batch + b]];
+      weighted += loss[b] * w;
+      total += w;
+      hits += T(best == label[c * batch + b]) * w;
+    }
+    const T mean = weighted / total;
+    if (live[c] && !std::isfinite(mean)) live[c] = false, ++stopped;
+    loss_sums[c] += double(mean * total);
+    correct[c] += int64_t(hits);
+    seen[c] += int64_t(total);
+    if (!live[c]) continue;
+    for (int64_t b = 0; b < batch; ++b) {
+      const T* row = lg + (c * batch + b) * classes;
+      T* out = g + (c * batch + b) * classes;
+      T shift = row[0];
+      for (int64_t j = 1; j < classes; ++j) shift = std::max(shift, row[j]);
+      T sum = 0;
+      for (int64_t j = 0; j < classes; ++j) sum += std::exp(row[j] - shift);
+      const T scale = wt[c * batch + b] / total;
+      for (int64_t j = 0; j < classes; ++j) out[j] = scale * std::exp(row[j] - shift) / sum;
+      out[label[c * batch + b]] -= scale;
+    }
+  }
+  return stopped;
+}
+
+// One training batch of every network in the stack, in one call: the token table or the
+// input projection, the recurrence (forward, keeping what the backward reads), the read-out,
+// each network's loss, the backward into ``grad`` (the flat leaf's layout, masked to its
+// trainable entries), then the clipped Adam step of the live networks (their step counts in
+// ``steps`` advanced), in place on ``flat``, ``exp_avg`` and ``exp_avg_sq``. ``params`` and
+// ``grads`` are the per-parameter views of ``flat`` and ``grad`` (embedding, or an empty
+// tensor for real inputs, weight_in, weight_x, weight_h, bias_x, bias_h, readout_w,
+// readout_b). Returns how many networks stopped being live (a non-finite loss).
+int64_t train_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs,
+                   at::Tensor shift, at::Tensor lengths, at::Tensor labels, at::Tensor weight,
+                   at::Tensor x_edges, at::Tensor x_count, at::Tensor h_edges,
+                   at::Tensor h_count, at::Tensor layer, std::vector<at::Tensor> params,
+                   std::vector<at::Tensor> grads, at::Tensor flat, at::Tensor grad,
+                   at::Tensor mask, at::Tensor exp_avg, at::Tensor exp_avg_sq, at::Tensor steps,
+                   at::Tensor live, at::Tensor loss_sums, at::Tensor correct, at::Tensor seen,
+                   double lr, double clip_norm, double beta1, double beta2, double eps) {
+  at::NoGradGuard no_grad;
+  TORCH_CHECK(params.size() == 8 && grads.size() == 8, "train_step: eight parameter views");
+  TORCH_CHECK(live.scalar_type() == at::kBool && steps.scalar_type() == at::kDouble &&
+                  loss_sums.scalar_type() == at::kDouble && correct.scalar_type() == at::kLong &&
+                  seen.scalar_type() == at::kLong && live.is_contiguous(),
+              "train_step: live bool, steps and loss_sums float64, correct and seen int64");
+  const auto& embedding = params[0];
+  const auto &w_in = params[1], &b_x = params[4], &r_w = params[6], &r_b = params[7];
+  const auto w_x = params[2].contiguous(), w_h = params[3].contiguous();
+  const auto b_h = params[5].contiguous();
+  const bool tokens = inputs.scalar_type() == at::kLong;
+  const int64_t k = flat.size(0), batch = inputs.size(1), length = inputs.size(2);
+  const int64_t total = length + layers - 1, gn = w_x.size(1);
+  const auto options = flat.options();
+  const auto empty = at::empty({0}, options);
+  const auto last_step = (lengths + (layers - 2)).contiguous();
+  at::Tensor ids = at::empty({0}, inputs.options().dtype(at::kInt)), table = empty;
+  at::Tensor drive = empty, moved;
+  if (tokens) {
+    ids = token_ids(inputs, shift, total, embedding.size(1));
+    table = token_table(embedding, w_in, b_x);
+  } else {
+    moved = moved_inputs(inputs, shift, total);
+    drive = at::baddbmm(b_x.unsqueeze(1), moved, w_in.transpose(1, 2))
+                .view({k, total, batch, gn})
+                .permute({1, 0, 3, 2})
+                .contiguous();
+  }
+  const auto saved = forward(cell, lags, last_step, drive, ids, table, w_x, x_edges, x_count, w_h,
+                             h_edges, h_count, b_h, layer, length, true);
+  const auto& last = saved[3];
+  const auto logits = readout(last, r_w, r_b);
+  auto grad_logits = at::zeros_like(logits);
+  const auto labels_c = labels.contiguous(), weight_c = weight.to(flat.scalar_type()).contiguous();
+  int64_t stopped = 0;
+  AT_DISPATCH_FLOATING_TYPES(flat.scalar_type(), "train_step_loss", [&] {
+    stopped = softmax_loss<scalar_t>(logits, labels_c, weight_c, grad_logits,
+                                     live.data_ptr<bool>(), loss_sums.data_ptr<double>(),
+                                     correct.data_ptr<int64_t>(), seen.data_ptr<int64_t>());
+  });
+  const auto grad_last = readout_backward(grad_logits, r_w, last, grads[6], grads[7]);
+  const auto back = backward(cell, lags, grad_last, last_step, saved[0], saved[1], saved[2],
+                             drive, ids, table, w_x, x_edges, x_count, w_h, h_edges, h_count,
+                             b_h, layer, length);
+  grads[2].copy_(back[1]);
+  grads[3].copy_(back[2]);
+  grads[5].copy_(back[3]);
+  if (tokens) {
+    token_table_backward(back[0].transpose(1, 2).contiguous(), embedding, w_in, grads[4],
+                         grads[1], grads[0]);
+  } else {  // back[0]: the drive's gradient (total, K, G*N, B)
+    const auto per_row = back[0].permute({1, 0, 3, 2}).reshape({k, total * batch, gn});
+    grads[4].copy_(per_row.sum(1));
+    grads[1].copy_(at::bmm(per_row.transpose(1, 2), moved));
+  }
+  grad.mul_(mask);
+  // StackedAdam's bias corrections from the live networks' new step counts
+  double* count = steps.data_ptr<double>();
+  const bool* alive = live.data_ptr<bool>();
+  auto step_size = at::empty({k}, steps.options()), correction2 = at::empty({k}, steps.options());
+  for (int64_t c = 0; c < k; ++c) {
+    count[c] += alive[c] ? 1.0 : 0.0;
+    step_size.data_ptr<double>()[c] = lr / (1 - std::pow(beta1, count[c]));
+    correction2.data_ptr<double>()[c] = std::sqrt(1 - std::pow(beta2, count[c]));
+  }
+  adam_step(flat, grad, exp_avg, exp_avg_sq, step_size, correction2, live, clip_norm, beta1,
+            beta2, eps);
+  return stopped;
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("instruction_set", &instruction_set,
         "the widest instruction set the build uses: avx512, avx2 or scalar");
@@ -1209,5 +1372,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &forward, "fused wavefront recurrence, forward",
         py::call_guard<py::gil_scoped_release>());
   m.def("backward", &backward, "fused wavefront recurrence, backward (BPTT)",
+        py::call_guard<py::gil_scoped_release>());
+  m.def("train_step", &train_step,
+        "one training batch of the stack: forward, loss, backward and clipped Adam",
         py::call_guard<py::gil_scoped_release>());
 }
