@@ -78,9 +78,15 @@ def run(
 
         snapshots.append(
             Snapshot(
-                views(stack.flat), views(adam.exp_avg[0]), views(adam.exp_avg_sq[0]),
-                adam.steps.clone(), live.clone(), sums.loss.clone(), sums.correct.clone(),
-                sums.seen.clone(), stopped,
+                views(stack.flat),
+                views(adam.exp_avg[0]),
+                views(adam.exp_avg_sq[0]),
+                adam.steps.clone(),
+                live.clone(),
+                sums.loss.clone(),
+                sums.correct.clone(),
+                sums.seen.clone(),
+                stopped,
             )  # fmt: skip
         )
     return snapshots
