@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 from conftest import KERNEL_USERS
-from engine_oracle import CLIP, LR, assert_equal, batches, build, small_dags
+from engine_oracle import CLIP, LR, VOCAB, assert_equal, batches, build, small_dags
 
 from models.engine import StackedAdam
 from models.engine.drive import layout_views
@@ -40,10 +40,12 @@ class Snapshot:
     stopped: list[int]
 
 
-def padded_batch(k: int, batch: int, tokens: bool, seed: int, dtype: torch.dtype):
+def padded_batch(
+    k: int, batch: int, tokens: bool, seed: int, dtype: torch.dtype, vocab: int = VOCAB
+):
     """``batches``' inputs, lengths and labels, and row weights (K, B): network c's first
     count[c] rows are real (at least one), the others pad rows of weight zero."""
-    inputs, lengths, labels = batches(k, batch, tokens, seed, dtype)
+    inputs, lengths, labels = batches(k, batch, tokens, seed, dtype, vocab)
     generator = torch.Generator().manual_seed(100 + seed)
     counts = torch.randint(1, batch + 1, (k,), generator=generator)
     weight = (torch.arange(batch) < counts[:, None]).float()
@@ -58,10 +60,11 @@ def run(
     fused: bool,
     batch: int = 9,
     poison: int | None = None,
+    vocab: int = VOCAB,
 ) -> list[Snapshot]:
     """``BATCHES`` batches of a fresh stack on one step; ``poison``: a network whose read-out
     bias is set to infinity first (its loss is not finite: it must stop, untouched)."""
-    _, stack = build(small_dags(k), cell, tokens, dtype)
+    _, stack = build(small_dags(k), cell, tokens, dtype, vocab)
     if poison is not None:
         with torch.no_grad():
             layout_views(stack.flat, stack.layout)["readout_b"][poison] = float("inf")
@@ -71,7 +74,7 @@ def run(
     sums = EpochSums(k)
     snapshots = []
     for seed in range(BATCHES):
-        stopped = step(*padded_batch(k, batch, tokens, seed, dtype), live, sums)
+        stopped = step(*padded_batch(k, batch, tokens, seed, dtype, vocab), live, sums)
 
         def views(flat: torch.Tensor) -> dict[str, torch.Tensor]:
             return {n: v.clone() for n, v in layout_views(flat.detach(), stack.layout).items()}
