@@ -42,11 +42,16 @@ class EpochSums:
         self.seen = torch.zeros(self.k, dtype=torch.long)
 
 
-def fused_step_available(stack: StackedSparseRNN) -> bool:
-    """Whether the fused step will run: a CPU stack, the kernel built and the PyTorch step
-    not asked for (``SPARSE_NAS_STEP=torch``)."""
+def fused_step_enabled() -> bool:
+    """Whether CPU stacks train on the fused step: the kernel built and the PyTorch step not
+    asked for (``SPARSE_NAS_STEP=torch``)."""
     wanted = os.environ.get(STEP_ENV, "").strip().lower() != "torch"
-    return wanted and stack.flat.device.type == "cpu" and fused_kernel() is not None
+    return wanted and fused_kernel() is not None
+
+
+def fused_step_available(stack: StackedSparseRNN) -> bool:
+    """Whether the fused step will run for ``stack``: a CPU stack, and it is enabled."""
+    return stack.flat.device.type == "cpu" and fused_step_enabled()
 
 
 class TrainStep:
