@@ -73,13 +73,9 @@ class TrainStep:
         self.fused = available if fused is None else fused
         if self.fused:
             self.kernel = fused_kernel()
-            names = StackedSparseRNN.PARAMS
             self.grad = torch.zeros_like(stack.flat, requires_grad=False)
-            params = layout_views(stack.flat.detach(), stack.layout)
-            grads = layout_views(self.grad, stack.layout)
-            empty = stack.flat.new_empty(0)
-            self.params = [params.get(name, empty) for name in names]
-            self.grads = [grads.get(name, empty) for name in names]
+            self.params = _kernel_views(stack.flat.detach(), stack)
+            self.grads = _kernel_views(self.grad, stack)
             self.edges = stack.edge_lists()
             self.layer = stack.buffers["layer"].to(torch.int32).contiguous()
 
@@ -135,3 +131,42 @@ class TrainStep:
             sums.correct += hits.sum(1).long().cpu()
             sums.seen += weight.sum(1).long().cpu()
         return stopped
+
+
+@torch.no_grad()
+def evaluate_batch(
+    stack: StackedSparseRNN,
+    inputs: torch.Tensor,
+    lengths: torch.Tensor,
+    labels: torch.Tensor,
+    loss_sum: torch.Tensor,
+    correct: torch.Tensor,
+    fused: bool | None = None,
+) -> None:
+    """Adds each network's summed loss (K,) float64 and correct rows (K,) int64 of one
+    evaluation batch to ``loss_sum`` and ``correct``: one compiled call that keeps no
+    activations where the fused step runs (``fused=None``: where available), else the
+    stack's forward and ``cross_entropy``."""
+    if fused if fused is not None else fused_step_available(stack):
+        fused_kernel().evaluate_step(  # type: ignore[union-attr]
+            CELL_IDS[stack.cell], stack.lags, stack.layers, inputs, stack.buffers["shift"],
+            lengths, labels, *stack.edge_lists(),
+            stack.buffers["layer"].to(torch.int32).contiguous(),
+            _kernel_views(stack.flat.detach(), stack), loss_sum, correct,
+        )  # fmt: skip
+        return
+    k = stack.flat.shape[0]
+    logits = stack.forward(inputs, lengths)
+    losses = nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none"
+    ).view(k, -1)
+    loss_sum += losses.double().sum(1).cpu()
+    correct += (logits.argmax(-1) == labels).sum(1).cpu()
+
+
+def _kernel_views(flat: torch.Tensor, stack: StackedSparseRNN) -> list[torch.Tensor]:
+    """``flat``'s per-parameter views in the order the kernel's steps take them (an empty
+    tensor for the embedding of real inputs)."""
+    views = layout_views(flat, stack.layout)
+    empty = flat.new_empty(0)
+    return [views.get(name, empty) for name in StackedSparseRNN.PARAMS]

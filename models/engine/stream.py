@@ -31,7 +31,7 @@ from models.data import SequenceSet, Task
 from models.engine.layout import StackedSparseRNN
 from models.engine.optimizer import StackedAdam
 from models.engine.planning import auto_slots, depth_groups, stack_sizes
-from models.engine.step import EpochSums, TrainStep
+from models.engine.step import EpochSums, TrainStep, evaluate_batch
 from models.fused import fused_kernel
 from models.networks import SparseRNNClassifier
 from models.training import (
@@ -387,12 +387,7 @@ def _evaluate(
         inputs = batch.inputs.to(device).expand(k, *batch.inputs.shape)
         lengths = batch.lengths.to(device).expand(k, -1)
         labels = batch.labels.to(device).expand(k, -1)
-        logits = stack.forward(inputs, lengths)
-        losses = nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none"
-        ).view(k, -1)
-        loss_sum += losses.double().sum(1).cpu()
-        correct += (logits.argmax(-1) == labels).sum(1).cpu()
+        evaluate_batch(stack, inputs, lengths, labels, loss_sum, correct)
     return [(float(loss_sum[row]) / len(data), int(correct[row]) / len(data)) for row in range(k)]
 
 

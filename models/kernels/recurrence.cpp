@@ -1352,6 +1352,68 @@ int64_t train_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs
   return stopped;
 }
 
+// One evaluation batch of every network in the stack, in one call and without a backward:
+// the recurrence keeps no activations, and each network's summed loss (in double) and correct
+// rows are added to ``loss_sums`` and ``correct``, as models/engine/stream.py's PyTorch
+// evaluation adds them. ``params`` as train_step's.
+void evaluate_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs,
+                   at::Tensor shift, at::Tensor lengths, at::Tensor labels, at::Tensor x_edges,
+                   at::Tensor x_count, at::Tensor h_edges, at::Tensor h_count, at::Tensor layer,
+                   std::vector<at::Tensor> params, at::Tensor loss_sums, at::Tensor correct) {
+  at::NoGradGuard no_grad;
+  TORCH_CHECK(params.size() == 8, "evaluate_step: eight parameter views");
+  TORCH_CHECK(loss_sums.scalar_type() == at::kDouble && correct.scalar_type() == at::kLong,
+              "evaluate_step: loss_sums float64, correct int64");
+  const auto& embedding = params[0];
+  const auto &w_in = params[1], &b_x = params[4], &r_w = params[6], &r_b = params[7];
+  const auto w_x = params[2].contiguous(), w_h = params[3].contiguous();
+  const auto b_h = params[5].contiguous();
+  const bool tokens = inputs.scalar_type() == at::kLong;
+  const int64_t k = w_x.size(0), batch = inputs.size(1), length = inputs.size(2);
+  const int64_t total = length + layers - 1, gn = w_x.size(1);
+  const auto empty = at::empty({0}, w_x.options());
+  const auto last_step = (lengths + (layers - 2)).contiguous();
+  at::Tensor ids = at::empty({0}, inputs.options().dtype(at::kInt)), table = empty;
+  at::Tensor drive = empty;
+  if (tokens) {
+    ids = token_ids(inputs, shift, total, embedding.size(1));
+    table = token_table(embedding, w_in, b_x);
+  } else {
+    drive = at::baddbmm(b_x.unsqueeze(1), moved_inputs(inputs, shift, total), w_in.transpose(1, 2))
+                .view({k, total, batch, gn})
+                .permute({1, 0, 3, 2})
+                .contiguous();
+  }
+  const auto saved = forward(cell, lags, last_step, drive, ids, table, w_x, x_edges, x_count, w_h,
+                             h_edges, h_count, b_h, layer, length, false);
+  const auto logits = readout(saved[3], r_w, r_b);
+  const auto labels_c = labels.contiguous();
+  AT_DISPATCH_FLOATING_TYPES(w_x.scalar_type(), "evaluate_step_loss", [&] {
+    using T = scalar_t;
+    const int64_t classes = logits.size(2);
+    const T* lg = logits.data_ptr<T>();
+    const int64_t* label = labels_c.data_ptr<int64_t>();
+    double* sums = loss_sums.data_ptr<double>();
+    int64_t* hits = correct.data_ptr<int64_t>();
+    for (int64_t c = 0; c < k; ++c) {
+      double sum_loss = 0;
+      for (int64_t b = 0; b < batch; ++b) {
+        const T* row = lg + (c * batch + b) * classes;
+        int64_t best = 0;
+        T top = row[0];
+        for (int64_t j = 1; j < classes; ++j)  // torch.argmax: the first maximum, NaN largest
+          if (row[j] > top || (std::isnan(row[j]) && !std::isnan(top))) top = row[j], best = j;
+        T sum = 0;
+        for (int64_t j = 0; j < classes; ++j) sum += std::exp(row[j] - top);
+        const T loss = std::log(sum) + top - row[label[c * batch + b]];
+        sum_loss += double(loss);
+        hits[c] += best == label[c * batch + b];
+      }
+      sums[c] += sum_loss;
+    }
+  });
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("instruction_set", &instruction_set,
         "the widest instruction set the build uses: avx512, avx2 or scalar");
@@ -1375,5 +1437,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::call_guard<py::gil_scoped_release>());
   m.def("train_step", &train_step,
         "one training batch of the stack: forward, loss, backward and clipped Adam",
+        py::call_guard<py::gil_scoped_release>());
+  m.def("evaluate_step", &evaluate_step,
+        "one evaluation batch of the stack: forward without activations, loss and hits",
         py::call_guard<py::gil_scoped_release>());
 }

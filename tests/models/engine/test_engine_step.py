@@ -8,11 +8,13 @@ import math
 
 import pytest
 import torch
+from conftest import KERNEL_USERS
+from engine_oracle import assert_equal, batches, build, small_dags
 from step_oracle import assert_fused_step_matches, run
 
 from models.cells import CELLS
 from models.engine import StackedAdam
-from models.engine.step import STEP_ENV, TrainStep, fused_step_available
+from models.engine.step import STEP_ENV, TrainStep, evaluate_batch, fused_step_available
 
 
 @pytest.fixture
@@ -53,8 +55,6 @@ def test_a_network_with_a_non_finite_loss_stops_untouched(compiled, monkeypatch,
 
 
 def test_the_fused_step_is_the_default_where_it_runs(recurrence, monkeypatch):
-    from engine_oracle import build, small_dags
-
     _, stack = build(small_dags(2), "gru", True, torch.float64)
     adam = StackedAdam(stack.parameters(), 0.01, 1.0)
     assert TrainStep(stack, adam).fused == (recurrence == "fused") == fused_step_available(stack)
@@ -62,3 +62,29 @@ def test_the_fused_step_is_the_default_where_it_runs(recurrence, monkeypatch):
     assert not TrainStep(stack, adam).fused
     with pytest.raises(RuntimeError, match="not available"):
         TrainStep(stack, adam, fused=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["double", "single"])
+@pytest.mark.parametrize("tokens", [True, False], ids=["tokens", "real"])
+@pytest.mark.parametrize("k", [1, 7])
+@pytest.mark.parametrize("cell", CELLS)
+def test_the_fused_evaluation_matches_the_pytorch_one(
+    compiled, monkeypatch, cell, k, tokens, dtype
+):
+    """Summed losses and correct rows of two batches (300 rows: three 128-row blocks, and
+    9 rows), the compiled call against the stack's forward and cross_entropy on the PyTorch
+    recurrence."""
+    _, stack = build(small_dags(k), cell, tokens, dtype)
+    data = [batches(k, rows, tokens, rows, dtype) for rows in (300, 9)]
+    totals = {}
+    for fused in (True, False):
+        loss, correct = torch.zeros(k, dtype=torch.float64), torch.zeros(k, dtype=torch.long)
+        with monkeypatch.context() as patch:
+            for module in KERNEL_USERS if not fused else ():
+                patch.setattr(module, "fused_kernel", lambda: None)
+            for inputs, lengths, labels in data:
+                evaluate_batch(stack, inputs, lengths, labels, loss, correct, fused=fused)
+        totals[fused] = loss, correct
+    assert_equal(totals[True][0].to(dtype), totals[False][0].to(dtype), "summed losses")
+    assert torch.equal(totals[True][1], totals[False][1])
+    assert int(totals[True][1].sum()) > 0
