@@ -59,8 +59,8 @@ class TrainStep:
     (``fused=False`` forces the PyTorch step; ``fused=True`` refuses to run without it).
 
     Made once per stack and epoch: the stack's layout and the optimizer's tensors stay put
-    within an epoch, so the parameter views and the gradient buffer are made once here and
-    reused by every batch.
+    within an epoch, so the parameter views, the gradient buffer and the recurrence's state
+    and activation buffers are made once here and reused by every batch.
     """
 
     def __init__(
@@ -78,6 +78,8 @@ class TrainStep:
             self.grads = _kernel_views(self.grad, stack)
             self.edges = stack.edge_lists()
             self.layer = stack.buffers["layer"].to(torch.int32).contiguous()
+            # the recurrence's states, activations and LSTM cells, resized by every batch
+            self.workspace = [stack.flat.new_empty(0) for _ in range(3)]
 
     def __call__(
         self,
@@ -103,8 +105,8 @@ class TrainStep:
             CELL_IDS[stack.cell], stack.lags, stack.layers, inputs, stack.buffers["shift"],
             lengths, labels, weight, *self.edges, self.layer, self.params, self.grads,
             stack.flat.detach(), self.grad, stack.buffers["flat_mask"], adam.exp_avg[0],
-            adam.exp_avg_sq[0], adam.steps, live, sums.loss, sums.correct, sums.seen, adam.lr,
-            adam.clip_norm, *ADAM_BETAS, ADAM_EPS,
+            adam.exp_avg_sq[0], adam.steps, live, sums.loss, sums.correct, sums.seen,
+            self.workspace, adam.lr, adam.clip_norm, *ADAM_BETAS, ADAM_EPS,
         )  # fmt: skip
         if not stopped:
             return []

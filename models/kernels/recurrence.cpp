@@ -1027,12 +1027,14 @@ at::Tensor token_ids(at::Tensor inputs, at::Tensor shift, int64_t total, int64_t
 
 // Returns {states, acts, cells, last}; acts and cells are empty unless needed (``save``,
 // LSTM); last (K, N, B) is each row's state after its global step ``last_step`` (K, B).
-std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor last_step,
-                                at::Tensor drive, at::Tensor ids, at::Tensor table_t, at::Tensor w_x, at::Tensor x_edges,
-                                at::Tensor x_count, at::Tensor w_h, at::Tensor h_edges,
-                                at::Tensor h_count, at::Tensor bias_h, at::Tensor layer,
-                                int64_t length,
-                                bool save) {
+// ``reuse``: when given, the (states, acts, cells) tensors to resize and write into, kept
+// from batch to batch by the caller (their storage is reallocated only when it grows).
+std::vector<at::Tensor> forward_into(int64_t cell, int64_t lags, at::Tensor last_step,
+                                     at::Tensor drive, at::Tensor ids, at::Tensor table_t,
+                                     at::Tensor w_x, at::Tensor x_edges, at::Tensor x_count,
+                                     at::Tensor w_h, at::Tensor h_edges, at::Tensor h_count,
+                                     at::Tensor bias_h, at::Tensor layer, int64_t length,
+                                     bool save, std::vector<at::Tensor>* reuse) {
   check_inputs(w_x, x_edges, h_edges);
   TORCH_CHECK(last_step.scalar_type() == at::kLong && last_step.is_contiguous(),
               "last_step must be contiguous int64");
@@ -1048,16 +1050,19 @@ std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor last_step
     }
     TORCH_CHECK(last_step.numel() == p.k * p.batch, "last_step must be (K, B)");
     auto options = w_x.options();
-    states = at::empty({lags + p.steps, p.k, p.n, p.batch}, options);
+    auto buffer = [&](size_t which, at::IntArrayRef sizes) {
+      if (reuse == nullptr) return at::empty(sizes, options);
+      TORCH_CHECK((*reuse)[which].scalar_type() == w_x.scalar_type(), "reused buffer dtype");
+      return (*reuse)[which].resize_(sizes);
+    };
+    states = buffer(0, {lags + p.steps, p.k, p.n, p.batch});
     // Of the lag slots only the last is read: a layer-0 neuron's own state at time -1. An
     // edge into a live neuron reads its source at the target's own time, which is inside the
     // written slots, and every later slot is written by its step.
     states.narrow(0, lags - 1, 1).zero_();
     const bool gated = cell == GRU || cell == LSTM;
-    acts = save && gated ? at::empty({p.steps, p.k, 4 * p.n, p.batch}, options)
-                         : at::empty({0}, options);
-    cells = cell == LSTM ? at::empty({1 + p.steps, p.k, p.n, p.batch}, options)
-                         : at::empty({0}, options);
+    acts = save && gated ? buffer(1, {p.steps, p.k, 4 * p.n, p.batch}) : at::empty({0}, options);
+    cells = cell == LSTM ? buffer(2, {1 + p.steps, p.k, p.n, p.batch}) : at::empty({0}, options);
     if (cell == LSTM) cells.narrow(0, 0, 1).zero_();
     p.states = states.data_ptr<scalar_t>();
     p.acts = acts.numel() > 0 ? acts.data_ptr<scalar_t>() : nullptr;
@@ -1082,6 +1087,15 @@ std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor last_step
     }
   });
   return {states, acts, cells, last};
+}
+
+std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor last_step,
+                                at::Tensor drive, at::Tensor ids, at::Tensor table_t,
+                                at::Tensor w_x, at::Tensor x_edges, at::Tensor x_count,
+                                at::Tensor w_h, at::Tensor h_edges, at::Tensor h_count,
+                                at::Tensor bias_h, at::Tensor layer, int64_t length, bool save) {
+  return forward_into(cell, lags, last_step, drive, ids, table_t, w_x, x_edges, x_count, w_h,
+                      h_edges, h_count, bias_h, layer, length, save, nullptr);
 }
 
 // Returns {grad of drive (dense mode) or of the transposed table (token mode), grad w_x,
@@ -1273,7 +1287,9 @@ int64_t softmax_loss(const at::Tensor& logits, const at::Tensor& labels, const a
 // ``steps`` advanced), in place on ``flat``, ``exp_avg`` and ``exp_avg_sq``. ``params`` and
 // ``grads`` are the per-parameter views of ``flat`` and ``grad`` (embedding, or an empty
 // tensor for real inputs, weight_in, weight_x, weight_h, bias_x, bias_h, readout_w,
-// readout_b). Returns how many networks stopped being live (a non-finite loss).
+// readout_b). ``workspace``: three tensors of the stack's dtype, kept by the caller from batch
+// to batch, that hold the recurrence's states and saved activations (resized in place, so
+// their memory is reused). Returns how many networks stopped being live (a non-finite loss).
 int64_t train_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs,
                    at::Tensor shift, at::Tensor lengths, at::Tensor labels, at::Tensor weight,
                    at::Tensor x_edges, at::Tensor x_count, at::Tensor h_edges,
@@ -1281,9 +1297,11 @@ int64_t train_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs
                    std::vector<at::Tensor> grads, at::Tensor flat, at::Tensor grad,
                    at::Tensor mask, at::Tensor exp_avg, at::Tensor exp_avg_sq, at::Tensor steps,
                    at::Tensor live, at::Tensor loss_sums, at::Tensor correct, at::Tensor seen,
-                   double lr, double clip_norm, double beta1, double beta2, double eps) {
+                   std::vector<at::Tensor> workspace, double lr, double clip_norm, double beta1,
+                   double beta2, double eps) {
   at::NoGradGuard no_grad;
   TORCH_CHECK(params.size() == 8 && grads.size() == 8, "train_step: eight parameter views");
+  TORCH_CHECK(workspace.size() == 3, "train_step: three workspace tensors");
   TORCH_CHECK(live.scalar_type() == at::kBool && steps.scalar_type() == at::kDouble &&
                   loss_sums.scalar_type() == at::kDouble && correct.scalar_type() == at::kLong &&
                   seen.scalar_type() == at::kLong && live.is_contiguous(),
@@ -1310,8 +1328,9 @@ int64_t train_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs
                 .permute({1, 0, 3, 2})
                 .contiguous();
   }
-  const auto saved = forward(cell, lags, last_step, drive, ids, table, w_x, x_edges, x_count, w_h,
-                             h_edges, h_count, b_h, layer, length, true);
+  const auto saved = forward_into(cell, lags, last_step, drive, ids, table, w_x, x_edges,
+                                  x_count, w_h, h_edges, h_count, b_h, layer, length, true,
+                                  &workspace);
   const auto& last = saved[3];
   const auto logits = readout(last, r_w, r_b);
   auto grad_logits = at::zeros_like(logits);
