@@ -1225,8 +1225,64 @@ at::Tensor moved_inputs(const at::Tensor& inputs, const at::Tensor& shift, int64
   return out;
 }
 
+// What the recurrence reads for one batch of the stack (inputs (K, B, T) token ids or
+// (K, B, T, F) feature vectors): the token ids and table (token mode), or the moved feature
+// vectors and their projection plus bias, the drive (dense mode); the others empty.
+struct BatchInputs {
+  at::Tensor ids, table, moved, drive;
+};
+
+BatchInputs batch_inputs(const at::Tensor& inputs, const at::Tensor& shift, int64_t total,
+                         const at::Tensor& embedding, const at::Tensor& w_in,
+                         const at::Tensor& b_x) {
+  const auto empty = at::empty({0}, w_in.options());
+  BatchInputs in{at::empty({0}, inputs.options().dtype(at::kInt)), empty, empty, empty};
+  if (inputs.scalar_type() == at::kLong) {
+    in.ids = token_ids(inputs, shift, total, embedding.size(1));
+    in.table = token_table(embedding, w_in, b_x);
+  } else {
+    const int64_t k = w_in.size(0), batch = inputs.size(1), gn = w_in.size(1);
+    in.moved = moved_inputs(inputs, shift, total);
+    in.drive = at::baddbmm(b_x.unsqueeze(1), in.moved, w_in.transpose(1, 2))
+                   .view({k, total, batch, gn})
+                   .permute({1, 0, 3, 2})
+                   .contiguous();
+  }
+  return in;
+}
+
+// Per row of (K, B, C) logits: its loss (log-sum-exp minus the label's logit) and whether its
+// argmax (torch.argmax's: the first maximum, NaN counting as the largest) is the label; with
+// ``grad``, the softmax of the row minus the label's one-hot, times ``scale(c, b)``.
+template <typename T, typename Row, typename Scale>
+void softmax_rows(const at::Tensor& logits, const at::Tensor& labels, const Row& row_done,
+                  T* grad, const Scale& scale) {
+  const int64_t k = logits.size(0), batch = logits.size(1), classes = logits.size(2);
+  const T* all = logits.data_ptr<T>();
+  const int64_t* label = labels.data_ptr<int64_t>();
+  for (int64_t c = 0; c < k; ++c) {
+    for (int64_t b = 0; b < batch; ++b) {
+      const T* row = all + (c * batch + b) * classes;
+      const int64_t target = label[c * batch + b];
+      int64_t best = 0;
+      T top = row[0];
+      for (int64_t j = 1; j < classes; ++j)
+        if (row[j] > top || (std::isnan(row[j]) && !std::isnan(top))) top = row[j], best = j;
+      T sum = 0;
+      for (int64_t j = 0; j < classes; ++j) sum += std::exp(row[j] - top);
+      row_done(c, b, std::log(sum) + top - row[target], best == target);
+      if (grad == nullptr) continue;
+      const T factor = scale(c, b);
+      if (factor == T(0)) continue;  // a network that is not live: its gradient stays zero
+      T* out = grad + (c * batch + b) * classes;
+      for (int64_t j = 0; j < classes; ++j) out[j] = factor * std::exp(row[j] - top) / sum;
+      out[target] -= factor;
+    }
+  }
+}
+
 // Each network's mean softmax cross-entropy over its rows, weighted (pad rows weigh zero), as
-// models/engine/stream.py's PyTorch step forms it; the logits' gradient of the live networks'
+// models/engine/step.py's PyTorch step forms it; the logits' gradient of the live networks'
 // summed losses into ``grad`` (zero elsewhere). A live network whose loss is not finite stops
 // being live (it receives no update). The epoch's sums (loss times weight, weighted hits,
 // weight) are added to for every network. Returns how many networks stopped being live.
@@ -1234,49 +1290,27 @@ template <typename T>
 int64_t softmax_loss(const at::Tensor& logits, const at::Tensor& labels, const at::Tensor& weight,
                      at::Tensor& grad, bool* live, double* loss_sums, int64_t* correct,
                      int64_t* seen) {
-  const int64_t k = logits.size(0), batch = logits.size(1), classes = logits.size(2);
-  const T* lg = logits.data_ptr<T>();
-  const int64_t* label = labels.data_ptr<int64_t>();
+  const int64_t k = logits.size(0), batch = logits.size(1);
   const T* wt = weight.data_ptr<T>();
-  T* g = grad.data_ptr<T>();
-  std::vector<T> loss(batch);
+  std::vector<T> weighted(k, T(0)), total(k, T(0)), hits(k, T(0));
+  softmax_rows<T>(logits, labels, [&](int64_t c, int64_t b, T loss, bool hit) {
+    const T w = wt[c * batch + b];
+    weighted[c] += loss * w;
+    total[c] += w;
+    hits[c] += T(hit) * w;
+  }, static_cast<T*>(nullptr), [](int64_t, int64_t) { return T(0); });
   int64_t stopped = 0;
   for (int64_t c = 0; c < k; ++c) {
-    T weighted = 0, total = 0, hits = 0;
-    for (int64_t b = 0; b < batch; ++b) {
-      const T* row = lg + (c * batch + b) * classes;
-      int64_t best = 0;
-      T top = row[0];
-      for (int64_t j = 1; j < classes; ++j)  // torch.argmax: the first maximum, NaN the largest
-        if (row[j] > top || (std::isnan(row[j]) && !std::isnan(top))) top = row[j], best = j;
-      T shift = top;
-      for (int64_t j = 0; j < classes; ++j) shift = std::max(shift, row[j]);
-      T sum = 0;
-      for (int64_t j = 0; j < classes; ++j) sum += std::exp(row[j] - shift);
-      const T w = wt[c * batch + b];
-      loss[b] = std::log(sum) + shift - row[label[c * batch + b]];
-      weighted += loss[b] * w;
-      total += w;
-      hits += T(best == label[c * batch + b]) * w;
-    }
-    const T mean = weighted / total;
+    const T mean = weighted[c] / total[c];
     if (live[c] && !std::isfinite(mean)) live[c] = false, ++stopped;
-    loss_sums[c] += double(mean * total);
-    correct[c] += int64_t(hits);
-    seen[c] += int64_t(total);
-    if (!live[c]) continue;
-    for (int64_t b = 0; b < batch; ++b) {
-      const T* row = lg + (c * batch + b) * classes;
-      T* out = g + (c * batch + b) * classes;
-      T shift = row[0];
-      for (int64_t j = 1; j < classes; ++j) shift = std::max(shift, row[j]);
-      T sum = 0;
-      for (int64_t j = 0; j < classes; ++j) sum += std::exp(row[j] - shift);
-      const T scale = wt[c * batch + b] / total;
-      for (int64_t j = 0; j < classes; ++j) out[j] = scale * std::exp(row[j] - shift) / sum;
-      out[label[c * batch + b]] -= scale;
-    }
+    loss_sums[c] += double(mean * total[c]);
+    correct[c] += int64_t(hits[c]);
+    seen[c] += int64_t(total[c]);
   }
+  softmax_rows<T>(logits, labels, [](int64_t, int64_t, T, bool) {}, grad.data_ptr<T>(),
+                  [&](int64_t c, int64_t b) {
+                    return live[c] ? wt[c * batch + b] / total[c] : T(0);
+                  });
   return stopped;
 }
 
@@ -1313,24 +1347,11 @@ int64_t train_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs
   const bool tokens = inputs.scalar_type() == at::kLong;
   const int64_t k = flat.size(0), batch = inputs.size(1), length = inputs.size(2);
   const int64_t total = length + layers - 1, gn = w_x.size(1);
-  const auto options = flat.options();
-  const auto empty = at::empty({0}, options);
   const auto last_step = (lengths + (layers - 2)).contiguous();
-  at::Tensor ids = at::empty({0}, inputs.options().dtype(at::kInt)), table = empty;
-  at::Tensor drive = empty, moved;
-  if (tokens) {
-    ids = token_ids(inputs, shift, total, embedding.size(1));
-    table = token_table(embedding, w_in, b_x);
-  } else {
-    moved = moved_inputs(inputs, shift, total);
-    drive = at::baddbmm(b_x.unsqueeze(1), moved, w_in.transpose(1, 2))
-                .view({k, total, batch, gn})
-                .permute({1, 0, 3, 2})
-                .contiguous();
-  }
-  const auto saved = forward_into(cell, lags, last_step, drive, ids, table, w_x, x_edges,
-                                  x_count, w_h, h_edges, h_count, b_h, layer, length, true,
-                                  &workspace);
+  const auto in = batch_inputs(inputs, shift, total, embedding, w_in, b_x);
+  const auto saved = forward_into(cell, lags, last_step, in.drive, in.ids, in.table, w_x,
+                                  x_edges, x_count, w_h, h_edges, h_count, b_h, layer, length,
+                                  true, &workspace);
   const auto& last = saved[3];
   const auto logits = readout(last, r_w, r_b);
   auto grad_logits = at::zeros_like(logits);
@@ -1343,8 +1364,8 @@ int64_t train_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs
   });
   const auto grad_last = readout_backward(grad_logits, r_w, last, grads[6], grads[7]);
   const auto back = backward(cell, lags, grad_last, last_step, saved[0], saved[1], saved[2],
-                             drive, ids, table, w_x, x_edges, x_count, w_h, h_edges, h_count,
-                             b_h, layer, length);
+                             in.drive, in.ids, in.table, w_x, x_edges, x_count, w_h, h_edges,
+                             h_count, b_h, layer, length);
   grads[2].copy_(back[1]);
   grads[3].copy_(back[2]);
   grads[5].copy_(back[3]);
@@ -1354,7 +1375,7 @@ int64_t train_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs
   } else {  // back[0]: the drive's gradient (total, K, G*N, B)
     const auto per_row = back[0].permute({1, 0, 3, 2}).reshape({k, total * batch, gn});
     grads[4].copy_(per_row.sum(1));
-    grads[1].copy_(at::bmm(per_row.transpose(1, 2), moved));
+    grads[1].copy_(at::bmm(per_row.transpose(1, 2), in.moved));
   }
   grad.mul_(mask);
   // StackedAdam's bias corrections from the live networks' new step counts
@@ -1387,49 +1408,24 @@ void evaluate_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs
   const auto &w_in = params[1], &b_x = params[4], &r_w = params[6], &r_b = params[7];
   const auto w_x = params[2].contiguous(), w_h = params[3].contiguous();
   const auto b_h = params[5].contiguous();
-  const bool tokens = inputs.scalar_type() == at::kLong;
-  const int64_t k = w_x.size(0), batch = inputs.size(1), length = inputs.size(2);
-  const int64_t total = length + layers - 1, gn = w_x.size(1);
-  const auto empty = at::empty({0}, w_x.options());
+  const int64_t length = inputs.size(2), total = length + layers - 1;
   const auto last_step = (lengths + (layers - 2)).contiguous();
-  at::Tensor ids = at::empty({0}, inputs.options().dtype(at::kInt)), table = empty;
-  at::Tensor drive = empty;
-  if (tokens) {
-    ids = token_ids(inputs, shift, total, embedding.size(1));
-    table = token_table(embedding, w_in, b_x);
-  } else {
-    drive = at::baddbmm(b_x.unsqueeze(1), moved_inputs(inputs, shift, total), w_in.transpose(1, 2))
-                .view({k, total, batch, gn})
-                .permute({1, 0, 3, 2})
-                .contiguous();
-  }
-  const auto saved = forward(cell, lags, last_step, drive, ids, table, w_x, x_edges, x_count, w_h,
-                             h_edges, h_count, b_h, layer, length, false);
+  const auto in = batch_inputs(inputs, shift, total, embedding, w_in, b_x);
+  const auto saved = forward(cell, lags, last_step, in.drive, in.ids, in.table, w_x, x_edges,
+                             x_count, w_h, h_edges, h_count, b_h, layer, length, false);
   const auto logits = readout(saved[3], r_w, r_b);
   const auto labels_c = labels.contiguous();
+  double* sums = loss_sums.data_ptr<double>();
+  int64_t* hits = correct.data_ptr<int64_t>();
   AT_DISPATCH_FLOATING_TYPES(w_x.scalar_type(), "evaluate_step_loss", [&] {
     using T = scalar_t;
-    const int64_t classes = logits.size(2);
-    const T* lg = logits.data_ptr<T>();
-    const int64_t* label = labels_c.data_ptr<int64_t>();
-    double* sums = loss_sums.data_ptr<double>();
-    int64_t* hits = correct.data_ptr<int64_t>();
-    for (int64_t c = 0; c < k; ++c) {
-      double sum_loss = 0;
-      for (int64_t b = 0; b < batch; ++b) {
-        const T* row = lg + (c * batch + b) * classes;
-        int64_t best = 0;
-        T top = row[0];
-        for (int64_t j = 1; j < classes; ++j)  // torch.argmax: the first maximum, NaN largest
-          if (row[j] > top || (std::isnan(row[j]) && !std::isnan(top))) top = row[j], best = j;
-        T sum = 0;
-        for (int64_t j = 0; j < classes; ++j) sum += std::exp(row[j] - top);
-        const T loss = std::log(sum) + top - row[label[c * batch + b]];
-        sum_loss += double(loss);
-        hits[c] += best == label[c * batch + b];
-      }
-      sums[c] += sum_loss;
-    }
+    // each network's losses summed in double, one row after another, then added
+    std::vector<double> summed(w_x.size(0), 0.0);
+    softmax_rows<T>(logits, labels_c, [&](int64_t c, int64_t, T loss, bool hit) {
+      summed[c] += double(loss);
+      hits[c] += hit;
+    }, static_cast<T*>(nullptr), [](int64_t, int64_t) { return T(0); });
+    for (size_t c = 0; c < summed.size(); ++c) sums[c] += summed[c];
   });
 }
 
