@@ -66,7 +66,8 @@ class TrainStep:
     def __init__(
         self, stack: StackedSparseRNN, optimizer: StackedAdam, fused: bool | None = None
     ) -> None:
-        available = fused_step_available(stack)
+        # the compiled step updates the optimizer's one flat leaf (StackedSparseRNN's)
+        available = fused_step_available(stack) and len(optimizer.params) == 1
         if fused and not available:
             raise RuntimeError("the fused training step is not available here")
         self.stack, self.optimizer = stack, optimizer
