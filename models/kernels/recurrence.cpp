@@ -1028,7 +1028,7 @@ at::Tensor token_ids(at::Tensor inputs, at::Tensor shift, int64_t total, int64_t
 // Returns {states, acts, cells, last}; acts and cells are empty unless needed (``save``,
 // LSTM); last (K, N, B) is each row's state after its global step ``last_step`` (K, B).
 // ``reuse``: when given, the (states, acts, cells) tensors to resize and write into, kept
-// from batch to batch by the caller (their storage is reallocated only when it grows).
+// from batch to batch by the caller (their storage is replaced only when it must grow).
 std::vector<at::Tensor> forward_into(int64_t cell, int64_t lags, at::Tensor last_step,
                                      at::Tensor drive, at::Tensor ids, at::Tensor table_t,
                                      at::Tensor w_x, at::Tensor x_edges, at::Tensor x_count,
@@ -1052,8 +1052,12 @@ std::vector<at::Tensor> forward_into(int64_t cell, int64_t lags, at::Tensor last
     auto options = w_x.options();
     auto buffer = [&](size_t which, at::IntArrayRef sizes) {
       if (reuse == nullptr) return at::empty(sizes, options);
-      TORCH_CHECK((*reuse)[which].scalar_type() == w_x.scalar_type(), "reused buffer dtype");
-      return (*reuse)[which].resize_(sizes);
+      auto& kept = (*reuse)[which];
+      TORCH_CHECK(kept.scalar_type() == w_x.scalar_type(), "reused buffer dtype");
+      const auto bytes = c10::multiply_integers(sizes) * kept.element_size();
+      // Growing: drop the old storage first; resize_ would copy it over and hold both
+      if (kept.storage().nbytes() < size_t(bytes)) kept.set_();
+      return kept.resize_(sizes);
     };
     states = buffer(0, {lags + p.steps, p.k, p.n, p.batch});
     // Of the lag slots only the last is read: a layer-0 neuron's own state at time -1. An

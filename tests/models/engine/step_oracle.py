@@ -43,11 +43,11 @@ class Snapshot:
 def padded_batch(
     k: int, batch: int, tokens: bool, seed: int, dtype: torch.dtype, vocab: int = VOCAB
 ):
-    """``batches``' inputs, lengths and labels (odd seeds: 3 steps long, not 5), and row
+    """``batches``' inputs, lengths and labels (even seeds: 3 steps long, not 5), and row
     weights (K, B): network c's first count[c] rows are real (at least one), the others pad
     rows of weight zero."""
     inputs, lengths, labels = batches(k, batch, tokens, seed, dtype, vocab)
-    if seed % 2:  # a shorter batch between longer ones: the reused buffers shrink and grow
+    if seed % 2 == 0:  # short, long, short: the reused buffers grow, then shrink
         lengths = lengths.clamp(max=3)
         inputs = inputs[:, :, :3]
     generator = torch.Generator().manual_seed(100 + seed)
