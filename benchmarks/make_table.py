@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from core.seeds import child_seeds
-from graphs.dag import layered_dag
+from graphs.dag import READOUTS, layered_dag
 from graphs.generators import sample_thesis
 from models.evaluation import evaluate_many
 from models.training import TrainSpec
@@ -105,6 +105,13 @@ def main() -> None:
         "--n-strings", type=int, default=None, help="Reber task size (default: the task's)"
     )
     parser.add_argument("--families", default="ws,ba")
+    parser.add_argument(
+        "--readout",
+        choices=READOUTS,
+        default="last",
+        help="neurons the read-out sees: the DAG's last layer (the tables so far), its sinks "
+        "or all",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--chunk", type=int, default=32, help="networks per engine call")
@@ -164,7 +171,7 @@ def main() -> None:
             [graphs[i] for i in part],
             args.cell,
             task,
-            TrainSpec(epochs=args.epochs),
+            TrainSpec(epochs=args.epochs, readout=args.readout),
             seeds=[train_seed] * len(part),
         )
         rows = []

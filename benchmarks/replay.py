@@ -23,6 +23,10 @@ the evaluations needed to reach random search's median best-of-budget, and with
 curves and a JSON of every number beside the pool.
 
     python benchmarks/replay.py --pool benchmarks/data/pool_rnn_tanh.csv --seeds 10
+
+A strategy may carry settings of its ``SearchSpec``, joined by ``+``: ``--strategies
+predictor,predictor+acquisition=thompson`` replays the predictor with each acquisition
+(labelled as written).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +202,20 @@ class Replay:
         distance = ((pool.scaled - _scaled(params, self.space)) ** 2).sum(axis=1)
         distance[~allowed] = np.inf
         return int(np.argmin(distance))
+
+
+def variant(entry: str) -> dict[str, Any]:
+    """The spec settings of a ``--strategies`` entry: ``name`` or ``name+key=value+...``
+    (each value typed like the spec's default), e.g. ``predictor+acquisition=thompson``."""
+    name, *settings = entry.split("+")
+    types = {f.name: type(f.default) for f in fields(SearchSpec)}
+    out: dict[str, Any] = {"strategy": name}
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        if key not in types or not value:
+            raise SystemExit(f"bad strategy setting {setting!r} in {entry!r}: want key=value")
+        out[key] = types[key](value) if types[key] in (int, float) else value
+    return out
 
 
 def best_curve(acc: np.ndarray) -> np.ndarray:
@@ -391,7 +409,7 @@ def main() -> None:
         started = time.perf_counter()
         runs, volumes[strategy] = [], []
         for seed in range(args.seeds):
-            spec = SearchSpec(**{**vars(base), "strategy": strategy, "seed": seed})
+            spec = SearchSpec(**{**vars(base), **variant(strategy), "seed": seed})
             order = Replay(pool, spec, described).run()
             runs.append(best_curve(pool.acc[order]))
             points = zip(pool.acc[order], pool.size[order], strict=True)

@@ -12,7 +12,18 @@ from functools import cached_property
 
 import networkx as nx
 
+from core.checks import check_choice
 from core.errors import SparseNASError
+
+READOUTS: tuple[str, ...] = ("last", "sinks", "all")
+"""Which neurons the linear read-out sees: ``last``, the DAG's last layer (the thesis'
+network); ``sinks``, every node without a successor (the DAG's outputs: the last layer and
+the dead ends); ``all``, every neuron. Read at each sequence's own last step."""
+
+
+def check_readout(readout: object) -> str:
+    """``readout`` if it is one of READOUTS, else raise with the allowed names."""
+    return check_choice(readout, "readout", READOUTS)
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,25 @@ class LayeredDAG:
             for node, layer in enumerate(self.layer_of)
             if layer < last and node not in has_successor
         )
+
+    @cached_property
+    def neuron_order(self) -> tuple[int, ...]:
+        """The nodes in neuron order (by layer, then node): a Sparse-RNN's neuron i is node
+        ``neuron_order[i]``."""
+        return tuple(node for layer in self.layers for node in layer)
+
+    def readout_neurons(self, readout: str) -> tuple[int, ...]:
+        """The neurons (positions in ``neuron_order``, ascending) the read-out ``readout``
+        sees (READOUTS): the one home of that choice, for the networks, the engine and the
+        parameter counts alike."""
+        check_readout(readout)
+        if readout == "all":
+            return tuple(range(self.n_nodes))
+        if readout == "last":
+            start = self.n_nodes - self.layer_sizes[-1]
+            return tuple(range(start, self.n_nodes))
+        has_successor = {u for u, _ in self.edges}
+        return tuple(i for i, node in enumerate(self.neuron_order) if node not in has_successor)
 
     @property
     def max_span(self) -> int:

@@ -36,25 +36,30 @@ def recurrent_weights(dag: LayeredDAG, cell: str, input_size: int) -> int:
     return gates * (sizes[0] * input_size + len(dag.edges) + sum(s * s for s in sizes))
 
 
-def nonzero_params(dag: LayeredDAG, cell: str, input_size: int, n_classes: int) -> int:
+def nonzero_params(
+    dag: LayeredDAG, cell: str, input_size: int, n_classes: int, readout: str = "last"
+) -> int:
     """Nonzero parameters of the Sparse-RNN wired by ``dag``, without the embedding table:
     ``recurrent_weights`` plus two bias vectors per gate block (``2 G N``) and the linear
-    readout of the last layer (``n_last C + C``). ``models.networks.parameter_counts(model)
-    ["params_nonzero"]`` counts the same on a built model (plus the embedding)."""
+    read-out of the ``readout`` neurons (``R C + C``; graphs.dag.READOUTS).
+    ``models.networks.parameter_counts(model)["params_nonzero"]`` counts the same on a built
+    model (plus the embedding)."""
     biases = 2 * GATES[check_cell(cell)] * dag.n_nodes
-    return recurrent_weights(dag, cell, input_size) + biases + _readout(dag, n_classes)
+    return recurrent_weights(dag, cell, input_size) + biases + _readout(dag, n_classes, readout)
 
 
-def stored_params(dag: LayeredDAG, cell: str, input_size: int, n_classes: int) -> int:
+def stored_params(
+    dag: LayeredDAG, cell: str, input_size: int, n_classes: int, readout: str = "last"
+) -> int:
     """Every stored weight of the Sparse-RNN wired by ``dag`` (masked ones included), without
     the embedding table: the dense ``(G N, E)``, ``(G N, N)`` and ``(G N, N)`` matrices, two
-    bias vectors and the readout (``parameter_counts(model)["params_total"]``)."""
+    bias vectors and the read-out (``parameter_counts(model)["params_total"]``)."""
     gates, n = GATES[check_cell(cell)], dag.n_nodes
     check_int(input_size, "input_size", low=1)
-    return gates * n * (input_size + 2 * n + 2) + _readout(dag, n_classes)
+    return gates * n * (input_size + 2 * n + 2) + _readout(dag, n_classes, readout)
 
 
-def _readout(dag: LayeredDAG, n_classes: int) -> int:
-    """Weights and biases of the linear readout of the last layer: ``n_last C + C``."""
+def _readout(dag: LayeredDAG, n_classes: int, readout: str) -> int:
+    """Weights and biases of the linear read-out of the ``readout`` neurons: ``R C + C``."""
     check_int(n_classes, "n_classes", low=1)
-    return dag.layer_sizes[-1] * n_classes + n_classes
+    return len(dag.readout_neurons(readout)) * n_classes + n_classes

@@ -102,7 +102,7 @@ def evaluate_many(
         keep_models=keep_models,
     )
     records = [
-        describe(graph, dag, cell, task, seed, result, embedding_dim)
+        describe(graph, dag, cell, task, seed, result, embedding_dim, train.readout)
         for graph, dag, seed, result in zip(graphs, dags, seeds, results, strict=True)
     ]
     return records, models
@@ -138,7 +138,8 @@ def evaluate_stream(
 
     def ended(key: int, result: TrainResult, model: SparseRNNClassifier | None) -> None:
         graph, dag, seed = held.pop(key)
-        scheduler.tell(key, describe(graph, dag, cell, task, seed, result, embedding_dim), model)
+        record = describe(graph, dag, cell, task, seed, result, embedding_dim, train.readout)
+        scheduler.tell(key, record, model)
 
     return train_stream(
         candidates, cell, task, train, slots=slots, embedding_dim=embedding_dim,
@@ -154,12 +155,13 @@ def describe(
     seed: int,
     result: TrainResult,
     embedding_dim: int,
+    readout: str = "last",
 ) -> dict[str, object]:
-    """One row of the evaluations table: the training outcome, parameter counts, graph
-    properties and the edge list."""
+    """One row of the evaluations table: the training outcome, parameter counts (with the
+    ``readout`` the network was trained with), graph properties and the edge list."""
     summary = result.summary()
     history = summary.pop("history")
-    counts = planned_parameter_counts(dag, cell, task, embedding_dim=embedding_dim)
+    counts = planned_parameter_counts(dag, cell, task, embedding_dim=embedding_dim, readout=readout)
     return {
         "cell": cell,
         "task": task.name,

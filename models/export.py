@@ -6,7 +6,9 @@
   the one the network is rebuilt from, the edge list is for people and other tools);
 - ``weights.pt``: the trained ``state_dict`` (graph masks included);
 - ``card.json``: how to rebuild and use the network (cell, classes, the input: token
-  vocabulary and tokenisation, or float features; embedding width) and what it is (task,
+  vocabulary and tokenisation, or float features; embedding width; ``readout``, the neurons
+  the read-out sees, ``last`` when a card made before it was recorded lacks it) and what
+  it is (task,
   accuracy, graph properties, seeds, versions), plus the SHA-256 of both files, so a
   corrupt or swapped file is refused instead of giving wrong answers.
 
@@ -36,7 +38,7 @@ import torch
 
 from core.checks import check_choice, check_int
 from core.errors import SparseNASError, existing_folder
-from graphs.dag import layered_dag
+from graphs.dag import check_readout, layered_dag
 from graphs.io import read_graph, write_graph
 from models.cells import CELLS, DEFAULT_EMBEDDING_DIM
 from models.networks import SparseRNNClassifier, parameter_counts
@@ -56,6 +58,8 @@ MAX_LENGTH = 100_000
 """Largest ``input.longest_trained`` a card may state (tokens of one training sequence)."""
 _LEAST_BYTES_PER_WEIGHT = 2  # half precision: a weights file holds at least this per weight
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+OLD_READOUT = "last"
+"""The read-out of a card without ``readout``: every export made before it was recorded."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ def build_network(graph: nx.Graph, card: dict[str, Any]) -> SparseRNNClassifier:
         card["cell"],
         card["n_classes"],
         embedding_dim=card.get("embedding_dim", DEFAULT_EMBEDDING_DIM),
+        readout=card.get("readout", OLD_READOUT),
         **shape,
     )
 
@@ -102,7 +107,12 @@ def save_exported(
     expected = {k: v.shape for k, v in build_network(graph, card).state_dict().items()}
     if expected != {k: v.shape for k, v in model.state_dict().items()}:
         raise SparseNASError(
-            "the card does not describe the network's shape (cell, input, classes)"
+            "the card does not describe the network's shape (cell, input, classes, read-out)"
+        )
+    if card.get("readout", OLD_READOUT) != model.rnn.readout_kind:  # same shape, other neurons
+        raise SparseNASError(
+            f"the card's readout {card.get('readout', OLD_READOUT)!r} is not the network's "
+            f"({model.rnn.readout_kind!r})"
         )
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -178,9 +188,9 @@ def read_card(folder: Path) -> dict[str, Any]:
 
 def check_card(card: Mapping[str, Any], source: str, *, received: bool = True) -> dict[str, Any]:
     """``card`` (as a dict) if its fields have the types and ranges loading relies on: the
-    cell; ``n_classes``, ``embedding_dim`` and the input's sizes within ``MAX_*``; the
-    vocabulary's ids in ``[1, vocab_size)``; and, for a ``received`` card (read from an
-    export), one class name per class and a SHA-256 per file. Other fields (accuracy,
+    cell and read-out; ``n_classes``, ``embedding_dim`` and the input's sizes within
+    ``MAX_*``; the vocabulary's ids in ``[1, vocab_size)``; and, for a ``received`` card
+    (read from an export), one class name per class and a SHA-256 per file. Other fields (accuracy,
     seeds, versions...) are for people and are not read."""
     try:
         _check_network(card)
@@ -212,6 +222,7 @@ def _check_network(card: Mapping[str, Any]) -> None:
     check_choice(card["cell"], "cell", CELLS)
     check_int(card["n_classes"], "n_classes", low=2, high=MAX_CLASSES)
     check_int(card.get("embedding_dim", 1), "embedding_dim", low=1, high=MAX_EMBEDDING)
+    check_readout(card.get("readout", OLD_READOUT))
     source = card["input"]
     if not isinstance(source, Mapping):
         raise SparseNASError("input must be an object")

@@ -243,7 +243,8 @@ class FusedPlan:
     layer : (K, N) int32 global step at which each neuron handles time 0 (its layer plus the
         candidate's shift); with ``length`` (the batch's longest sequence) it tells which
         neurons' work at a step can matter.
-    last_step : (K, B) global step after which each row's output is read.
+    last_time : (K, B) each row's last input position; neuron i is read after global step
+        ``last_time + layer[i]``, once it has read that input.
     keep_for_backward : whether the forward keeps the states and activations the backward
         reads (only when a backward can follow).
     """
@@ -256,7 +257,7 @@ class FusedPlan:
     h_count: torch.Tensor
     layer: torch.Tensor
     length: int
-    last_step: torch.Tensor
+    last_time: torch.Tensor
     ids: torch.Tensor | None = None
     keep_for_backward: bool = True
 
@@ -308,7 +309,7 @@ def recurrence_forward(
     save = plan.keep_for_backward
     problem = _problem(plan, source, weight_x, weight_h, bias_h)
     states, acts, cells, last = kernel.forward(
-        CELL_IDS[plan.cell], plan.lags, plan.last_step, *problem, save
+        CELL_IDS[plan.cell], plan.lags, plan.last_time, *problem, save
     )
     if not save:
         return last, None
@@ -324,7 +325,7 @@ def recurrence_backward(
         CELL_IDS[plan.cell],
         plan.lags,
         grad_last.contiguous(),
-        plan.last_step,
+        plan.last_time,
         s.states,
         s.acts,
         s.cells,

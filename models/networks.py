@@ -1,4 +1,5 @@
-"""Sequence classifiers: input encoding -> recurrent core -> linear readout of the last layer.
+"""Sequence classifiers: input encoding -> recurrent core -> linear readout (of the last
+layer, the DAG's sinks or every neuron: graphs.dag.READOUTS).
 
 :class:`SparseRNNClassifier` wraps the graph-wired core; :class:`DenseRNNClassifier` is the
 thesis' dense base model (3 recurrent layers x 50 units) that the pruning baseline starts from.
@@ -45,11 +46,12 @@ class SparseRNNClassifier(nn.Module):
         n_features: int | None = None,
         embedding_dim: int = DEFAULT_EMBEDDING_DIM,
         seed: int = 0,
+        readout: str = "last",
     ) -> None:
         super().__init__()
         generator = torch.Generator().manual_seed(seed)
         self.embedding, width = _input_encoder(vocab_size, n_features, embedding_dim, generator)
-        self.rnn = SparseRNN(dag, cell, width, generator=generator)
+        self.rnn = SparseRNN(dag, cell, width, generator=generator, readout=readout)
         self.readout = init_linear(nn.Linear(self.rnn.output_size, n_classes), generator)
 
     @classmethod
@@ -61,6 +63,7 @@ class SparseRNNClassifier(nn.Module):
         *,
         embedding_dim: int = DEFAULT_EMBEDDING_DIM,
         seed: int = 0,
+        readout: str = "last",
     ) -> SparseRNNClassifier:
         """The classifier shaped for ``task`` (its classes and its token or float inputs)."""
         return cls(
@@ -71,6 +74,7 @@ class SparseRNNClassifier(nn.Module):
             n_features=task.n_features,
             embedding_dim=embedding_dim,
             seed=seed,
+            readout=readout,
         )
 
     def encode(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -136,7 +140,12 @@ def parameter_counts(model: nn.Module) -> dict[str, int]:
 
 
 def planned_parameter_counts(
-    dag: LayeredDAG, cell: str, task: Task, *, embedding_dim: int = DEFAULT_EMBEDDING_DIM
+    dag: LayeredDAG,
+    cell: str,
+    task: Task,
+    *,
+    embedding_dim: int = DEFAULT_EMBEDDING_DIM,
+    readout: str = "last",
 ) -> dict[str, int]:
     """``parameter_counts`` of the ``SparseRNNClassifier.for_task`` network, from the cell's
     formulas (``models.cells``) without building it."""
@@ -145,8 +154,8 @@ def planned_parameter_counts(
     else:
         width, embedding = int(task.n_features), 0  # type: ignore[arg-type]
     return {
-        "params_total": embedding + stored_params(dag, cell, width, task.n_classes),
-        "params_nonzero": embedding + nonzero_params(dag, cell, width, task.n_classes),
+        "params_total": embedding + stored_params(dag, cell, width, task.n_classes, readout),
+        "params_nonzero": embedding + nonzero_params(dag, cell, width, task.n_classes, readout),
     }
 
 

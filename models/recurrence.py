@@ -39,7 +39,9 @@ class Wavefront:
     base : (K * P,) row of each pair column at step 0 (:func:`pair_offsets`).
     started : (L - 1, K, N, 1) float, 1 where a neuron's layer has started by that step
         (later steps have every real neuron started; padded neurons stay zero by weights).
-    last_step : (K, B) index of the global step after which each row's output is read.
+    layer : (K, N) global step at which each neuron handles time 0.
+    last_time : (K, B) each row's last input position: neuron i's output is its state after
+        global step ``last_time + layer[i]``, once it has read that input.
     lags : D, the longest skip any candidate reads.
     keep_for_backward : whether to save the reads and activations the backward needs (False
         under torch.no_grad, where autograd still reports inputs as needing gradients).
@@ -48,7 +50,8 @@ class Wavefront:
     cell: str
     base: torch.Tensor
     started: torch.Tensor
-    last_step: torch.Tensor
+    layer: torch.Tensor
+    last_time: torch.Tensor
     lags: int
     keep_for_backward: bool = True
 
@@ -95,7 +98,7 @@ class WavefrontRecurrence(torch.autograd.Function):
                 states[lags + step] = h
                 if c is not None:
                     cells[step + 1] = c
-        index = _last_index(wave, lags, neurons)
+        index = _last_index(wave, lags, states.shape[0])
         last = states.gather(0, index)[0]
         if save:
             ctx.wave = wave
@@ -115,7 +118,7 @@ class WavefrontRecurrence(torch.autograd.Function):
         weight_h_t = weight_h.transpose(1, 2)
         grad_states = torch.zeros_like(states)
         grad_rows = grad_states.view(-1, batch)
-        grad_states.scatter_(0, _last_index(wave, lags, neurons), grad_last[None])
+        grad_states.scatter_(0, _last_index(wave, lags, slots), grad_last[None])
         grad_in = states.new_empty(steps, k, gate_width, batch)
         grad_hidden = grad_in if cell != "gru" else torch.empty_like(grad_in)
         grad_c = torch.zeros_like(grad_last) if cell == "lstm" else None
@@ -153,10 +156,11 @@ class WavefrontRecurrence(torch.autograd.Function):
         return grad_in, grad_weight_pairs, grad_weight_h, grad_bias_h, None
 
 
-def _last_index(wave: Wavefront, lags: int, neurons: int) -> torch.Tensor:
-    """(1, K, N, B) slot of each row's output state, for gather / scatter on dim 0."""
-    k, batch = wave.last_step.shape
-    return (lags + wave.last_step)[None, :, None, :].expand(1, k, neurons, batch)
+def _last_index(wave: Wavefront, lags: int, slots: int) -> torch.Tensor:
+    """(1, K, N, B) slot of each neuron's output state per row, for gather / scatter on dim
+    0 (a padded neuron's step lies past the end: it reads the last slot, where it is zero)."""
+    step = wave.last_time[:, None, :] + wave.layer[:, :, None].to(wave.last_time.dtype)
+    return (lags + step).clamp(max=slots - 1)[None]
 
 
 def _by_candidate(buffer: torch.Tensor) -> torch.Tensor:

@@ -44,7 +44,8 @@ class GraphMask(nn.Module):
 
 
 class SparseRNN(nn.Module):
-    """Recurrent core wired by ``dag``; input (B, T, E) -> last layer's state at each end.
+    """Recurrent core wired by ``dag``; input (B, T, E) -> the read-out neurons' states at
+    each sequence's end (the last layer's, or those ``readout`` names: graphs.dag.READOUTS).
 
     Parameters
     ----------
@@ -53,6 +54,7 @@ class SparseRNN(nn.Module):
     input_size : width E of the per-step input fed to layer 0.
     generator : torch.Generator for the initial weights (uniform +-1/sqrt(layer width), as
         PyTorch initialises its RNNs per layer).
+    readout : which neurons the output holds (``dag.readout_neurons``), in neuron order.
     """
 
     def __init__(
@@ -61,15 +63,18 @@ class SparseRNN(nn.Module):
         cell: str,
         input_size: int,
         generator: torch.Generator | None = None,
+        readout: str = "last",
     ) -> None:
         super().__init__()
         self.cell = check_cell(cell)
+        self.readout_kind = readout
+        self.readout_neurons = dag.readout_neurons(readout)
         self.dag = dag
         self.gates = GATES[cell]
         self.input_size = input_size
         n = dag.n_nodes
         # Neurons are ordered by layer; node_of_neuron maps back to DAG node indices.
-        order = [node for layer in dag.layers for node in layer]
+        order = dag.neuron_order
         neuron_of_node = {node: i for i, node in enumerate(order)}
         layer_of_neuron = torch.tensor([dag.layer_of[node] for node in order])
         sizes = dag.layer_sizes
@@ -119,11 +124,11 @@ class SparseRNN(nn.Module):
 
     @property
     def output_size(self) -> int:
-        start, end = self.layer_bounds[-1]
-        return end - start
+        return len(self.readout_neurons)
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """The definition, step by step: (B, T, E), (B,) -> (B, output_size).
+        """The definition, step by step: (B, T, E), (B,) -> (B, output_size): each read-out
+        neuron's state after it has read each sequence's last input.
 
         A loop over time steps and, inside, over layers; each layer slices the parameters to
         see only what the definition says it sees: the input (layer 0) or the states of the
@@ -134,7 +139,8 @@ class SparseRNN(nn.Module):
         weight_in, weight_x, weight_h = self.weight_in, self.weight_x, self.weight_h
         hidden = [inputs.new_zeros(batch, end - start) for start, end in self.layer_bounds]
         cells = [h.clone() if self.cell == "lstm" else None for h in hidden]
-        last_layer_states = []
+        read = torch.tensor(self.readout_neurons, device=inputs.device)
+        read_states = []
         for t in range(steps):
             states_now: list[torch.Tensor] = []  # this step's states of the layers done so far
             for layer, (start, end) in enumerate(self.layer_bounds):
@@ -150,8 +156,8 @@ class SparseRNN(nn.Module):
                     self.cell, gates_in, gates_hidden, hidden[layer], cells[layer]
                 )
                 states_now.append(hidden[layer])
-            last_layer_states.append(hidden[-1])
-        return gather_last(torch.stack(last_layer_states, dim=1), lengths)
+            read_states.append(torch.cat(hidden, dim=1)[:, read])
+        return gather_last(torch.stack(read_states, dim=1), lengths)
 
     def _layer_rows(self, start: int, end: int) -> torch.Tensor:
         """Row indices of neurons start..end-1 in every gate block (gate-major layout)."""

@@ -53,7 +53,6 @@ def _portable(
     total = stack.steps(inputs)
     weight_in_t = t["weight_in"].transpose(1, 2)
     bias_x = t["bias_x"][:, None, :]
-    last_step = stack.layers - 2 + lengths
     k = inputs.shape[0]
     weight_x = t["weight_x"]
     pair_source = t["pair_source"][:, None, :].expand(k, weight_x.shape[1], stack.pairs)
@@ -73,7 +72,8 @@ def _portable(
         cell=stack.cell,
         base=pair_offsets(t["pair_source"], t["pair_lag"], stack.neurons, stack.lags),
         started=started[..., None],
-        last_step=last_step,
+        layer=t["layer"],
+        last_time=lengths - 1,
         lags=stack.lags,
         keep_for_backward=torch.is_grad_enabled(),
     )

@@ -52,7 +52,7 @@ def fused_plan(
         h_count=h_count,
         layer=stack.buffers["layer"].to(torch.int32).contiguous(),
         length=inputs.shape[2],
-        last_step=(stack.layers - 2 + lengths).contiguous(),
+        last_time=(lengths - 1).contiguous(),
         ids=ids,
         keep_for_backward=keep_for_backward,
     )

@@ -2,9 +2,12 @@
 
 Each candidate's weights are padded to a common neuron count and its layers shifted so its
 last layer is the global last layer (layer l runs at global step t + l + L - L_c), which
-makes the readout step the same for all. Padded neurons have zero weights and biases, so
-their state stays exactly zero. The trainable tensors live in one flat (K, total) leaf, so
-the optimizer's update is a handful of operations.
+makes the last layer's readout step the same for all; a neuron of an earlier layer (read out
+as a sink, or with every neuron) is read at its own step, once it has read the row's last
+input. The read-out weights span the padded width, masked to the read-out neurons. Padded
+neurons have zero weights and biases, so their state stays exactly zero. The trainable
+tensors live in one flat (K, total) leaf, so the optimizer's update is a handful of
+operations.
 """
 
 from __future__ import annotations
@@ -171,7 +174,7 @@ class StackedSparseRNN:
         """Copy slot ``row``'s trained weights back into ``model`` (its own initial module)."""
         t, rnn, g = self.tensors, model.rnn, self.gates
         n = rnn.n_neurons
-        last_start, last_end = rnn.layer_bounds[-1]
+        read = list(rnn.readout_neurons)
 
         def unpad(weight: torch.Tensor) -> torch.Tensor:
             return weight.reshape(g, self.neurons, *weight.shape[1:])[:, :n].reshape(
@@ -187,7 +190,7 @@ class StackedSparseRNN:
             originals.weight_h.original.copy_(unpad(t["weight_h"][row] * t["mask_h"][row])[:, :n])
             rnn.bias_x.copy_(unpad(t["bias_x"][row][:, None])[:, 0])
             rnn.bias_h.copy_(unpad(t["bias_h"][row][:, None])[:, 0])
-            model.readout.weight.copy_(t["readout_w"][row][:, last_start:last_end])
+            model.readout.weight.copy_(t["readout_w"][row][:, read])
             model.readout.bias.copy_(t["readout_b"][row])
         return model
 
@@ -200,7 +203,7 @@ def _slot_tensors(
     rnn = model.rnn
     n = rnn.n_neurons
     shift = layers - len(rnn.layer_bounds)
-    last_start, last_end = rnn.layer_bounds[-1]
+    read = list(rnn.readout_neurons)  # read at each row's end (models.engine.drive)
     with torch.no_grad():
         masks = {
             name: getattr(rnn.parametrizations, name)[0].mask
@@ -209,9 +212,9 @@ def _slot_tensors(
         neuron_valid = torch.zeros(width)
         neuron_valid[:n] = 1.0
         readout_valid = torch.zeros(width)
-        readout_valid[last_start:last_end] = 1.0
+        readout_valid[read] = 1.0
         readout_w = model.readout.weight.new_zeros(model.readout.out_features, width)
-        readout_w[:, last_start:last_end] = model.readout.weight
+        readout_w[:, read] = model.readout.weight
         layer = torch.full((width,), layers + 1)  # padded neurons never start
         layer[:n] = rnn.layer_of_neuron + shift
         # (lag, source) pairs that some edge reads (lag d is lag_masks[d-1]); padding

@@ -105,7 +105,8 @@ def train_many(
     """Train one Sparse-RNN per DAG; returns per-candidate results (in input order) and, with
     ``keep_models``, the trained modules (None for diverged ones).
 
-    Candidate i starts from ``SparseRNNClassifier(dags[i], ..., seed=init_seeds[i])`` and draws
+    Candidate i starts from ``SparseRNNClassifier(dags[i], ..., seed=init_seeds[i],
+    readout=spec.readout)`` and draws
     its mini-batches from ``order_seeds[i]``, exactly like ``train_model`` would; candidates
     sharing an order seed and starting together see the same batches, which avoids padding.
     Each stack of :func:`depth_groups` starts together and trains until all have ended.
@@ -174,7 +175,12 @@ def train_stream(
 
     def build(candidate: Candidate) -> SparseRNNClassifier:
         return SparseRNNClassifier.for_task(
-            candidate.dag, cell, task, embedding_dim=embedding_dim, seed=candidate.init_seed
+            candidate.dag,
+            cell,
+            task,
+            embedding_dim=embedding_dim,
+            seed=candidate.init_seed,
+            readout=spec.readout,
         )
 
     def advance(generator: torch.Generator, epochs: int) -> None:

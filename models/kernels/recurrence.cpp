@@ -734,7 +734,7 @@ INLINE T dot(int64_t w, const T* __restrict__ a, const T* __restrict__ b) {
 
 template <typename T>
 void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& grad,
-                    const T* grad_last, const int64_t* last_step, const ItemGrads<T>& out,
+                    const T* grad_last, const int64_t* last_time, const ItemGrads<T>& out,
                     const ReadRuns<T>& x_runs, const ReadRuns<T>& h_runs, T* dx, T* dh,
                     T* grad_c) {
   const int64_t gn = p.gate_rows(), n = p.n, w = ch.width, kk = ch.kk, b0 = ch.b0;
@@ -744,12 +744,15 @@ void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& gra
   Spans rows;
   for (int64_t s = p.steps - 1; s >= 0; --s) {
     // Slot s is first added to now; its ring place held slot lags + s + 1, last read by
-    // step s + 1. Slot lags + s is complete but for the read-out of rows that end at s.
+    // step s + 1. Slot lags + s is complete but for the read-out of the neurons whose row
+    // ends at s: neuron i reads a row's last input at step last_time + layer[i].
     std::fill(grad_state(s, 0), grad_state(s, 0) + n * w, T(0));
     for (int64_t b = 0; b < w; ++b) {
-      if (last_step[kk * p.batch + b0 + b] != s) continue;
-      for (int64_t i = 0; i < n; ++i)
+      const int64_t time = last_time[kk * p.batch + b0 + b];
+      for (int64_t i = 0; i < n; ++i) {
+        if (time + p.layer[kk * n + i] != s) continue;
         grad_state(p.lags + s, i)[b] += grad_last[(kk * n + i) * p.batch + b0 + b];
+      }
     }
     p.fill_live(kk, s, live);
     live_rows(live.data(), n, p.gates, rows);
@@ -780,7 +783,7 @@ void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& gra
 
 template <typename T>
 void backward_item(const Problem<T>& p, const Chunk& item, const T* grad_last,
-                   const int64_t* last_step, const ItemGrads<T>& out) {
+                   const int64_t* last_time, const ItemGrads<T>& out) {
   const int64_t gn = p.gate_rows(), n = p.n, kk = item.kk;
   std::vector<T> dx(gn * BLOCK), dh(gn * BLOCK), grad_c(n * BLOCK);
   std::vector<T> ring((p.lags + 1) * n * BLOCK);
@@ -791,7 +794,7 @@ void backward_item(const Problem<T>& p, const Chunk& item, const T* grad_last,
   for_blocks(item, [&](const Chunk& ch) {  // the runs are the item's, whatever the block
     std::fill(grad_c.begin(), grad_c.end(), T(0));
     const GradRing<T> grad{ring.data(), p.lags + 1, n, ch.width};
-    backward_block(p, ch, grad, grad_last, last_step, out, x_runs, h_runs, dx.data(),
+    backward_block(p, ch, grad, grad_last, last_time, out, x_runs, h_runs, dx.data(),
                    p.cell == GRU ? dh.data() : dx.data(), grad_c.data());
   });
 }
@@ -1026,18 +1029,20 @@ at::Tensor token_ids(at::Tensor inputs, at::Tensor shift, int64_t total, int64_t
 }
 
 // Returns {states, acts, cells, last}; acts and cells are empty unless needed (``save``,
-// LSTM); last (K, N, B) is each row's state after its global step ``last_step`` (K, B).
-// ``reuse``: when given, the (states, acts, cells) tensors to resize and write into, kept
-// from batch to batch by the caller (their storage is replaced only when it must grow).
-std::vector<at::Tensor> forward_into(int64_t cell, int64_t lags, at::Tensor last_step,
+// LSTM); last (K, N, B) is each neuron's state once it has read its row's last input, at
+// position ``last_time`` (K, B): after global step last_time + layer (0 for a padded neuron,
+// whose step lies past the end). ``reuse``: when given, the (states, acts, cells) tensors to
+// resize and write into, kept from batch to batch by the caller (their storage is replaced
+// only when it must grow).
+std::vector<at::Tensor> forward_into(int64_t cell, int64_t lags, at::Tensor last_time,
                                      at::Tensor drive, at::Tensor ids, at::Tensor table_t,
                                      at::Tensor w_x, at::Tensor x_edges, at::Tensor x_count,
                                      at::Tensor w_h, at::Tensor h_edges, at::Tensor h_count,
                                      at::Tensor bias_h, at::Tensor layer, int64_t length,
                                      bool save, std::vector<at::Tensor>* reuse) {
   check_inputs(w_x, x_edges, h_edges);
-  TORCH_CHECK(last_step.scalar_type() == at::kLong && last_step.is_contiguous(),
-              "last_step must be contiguous int64");
+  TORCH_CHECK(last_time.scalar_type() == at::kLong && last_time.is_contiguous(),
+              "last_time must be contiguous int64");
   at::Tensor states, acts, cells, last;
   AT_DISPATCH_FLOATING_TYPES(w_x.scalar_type(), "fused_recurrence_forward", [&] {
     auto p = make_problem<scalar_t>(cell, lags, drive, ids, table_t, w_x, x_edges, x_count, w_h,
@@ -1048,7 +1053,7 @@ std::vector<at::Tensor> forward_into(int64_t cell, int64_t lags, at::Tensor last
       for (int64_t i = 0; i < count; ++i) valid &= p.ids[i] >= 0 && p.ids[i] < p.table_rows;
       TORCH_CHECK(valid, "token ids must lie in [0, ", p.table_rows, ")");
     }
-    TORCH_CHECK(last_step.numel() == p.k * p.batch, "last_step must be (K, B)");
+    TORCH_CHECK(last_time.numel() == p.k * p.batch, "last_time must be (K, B)");
     auto options = w_x.options();
     auto buffer = [&](size_t which, at::IntArrayRef sizes) {
       if (reuse == nullptr) return at::empty(sizes, options);
@@ -1075,44 +1080,48 @@ std::vector<at::Tensor> forward_into(int64_t cell, int64_t lags, at::Tensor last
     run_items(p.k * chunks,
               [&](int64_t item) { forward_item(p, chunk_of(item, chunks, p.batch)); });
     last = at::empty({p.k, p.n, p.batch}, options);
-    const int64_t* steps = last_step.data_ptr<int64_t>();
+    const int64_t* times = last_time.data_ptr<int64_t>();
     const scalar_t* all = p.states;
     scalar_t* out = last.data_ptr<scalar_t>();
     const int64_t per_step = p.k * p.n * p.batch;
     for (int64_t i = 0; i < p.k * p.batch; ++i)
-      TORCH_CHECK(steps[i] >= 0 && steps[i] < p.steps, "last_step outside the steps");
+      TORCH_CHECK(times[i] >= 0 && times[i] < p.length, "last_time outside the sequences");
     for (int64_t c = 0; c < p.k; ++c) {  // rows of a batch share lengths: reads mostly run on
-      const int64_t* step = steps + c * p.batch;
+      const int64_t* time = times + c * p.batch;
       for (int64_t row = c * p.n; row < (c + 1) * p.n; ++row) {
         scalar_t* to = out + row * p.batch;
         const scalar_t* from = all + lags * per_step + row * p.batch;
-        for (int64_t b = 0; b < p.batch; ++b) to[b] = from[step[b] * per_step + b];
+        const int64_t shift = p.layer[row];
+        for (int64_t b = 0; b < p.batch; ++b) {
+          const int64_t step = time[b] + shift;
+          to[b] = step < p.steps ? from[step * per_step + b] : scalar_t(0);
+        }
       }
     }
   });
   return {states, acts, cells, last};
 }
 
-std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor last_step,
+std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor last_time,
                                 at::Tensor drive, at::Tensor ids, at::Tensor table_t,
                                 at::Tensor w_x, at::Tensor x_edges, at::Tensor x_count,
                                 at::Tensor w_h, at::Tensor h_edges, at::Tensor h_count,
                                 at::Tensor bias_h, at::Tensor layer, int64_t length, bool save) {
-  return forward_into(cell, lags, last_step, drive, ids, table_t, w_x, x_edges, x_count, w_h,
+  return forward_into(cell, lags, last_time, drive, ids, table_t, w_x, x_edges, x_count, w_h,
                       h_edges, h_count, bias_h, layer, length, save, nullptr);
 }
 
 // Returns {grad of drive (dense mode) or of the transposed table (token mode), grad w_x,
 // grad w_h, grad bias_h}.
 std::vector<at::Tensor> backward(int64_t cell, int64_t lags, at::Tensor grad_last,
-                                 at::Tensor last_step, at::Tensor states, at::Tensor acts,
+                                 at::Tensor last_time, at::Tensor states, at::Tensor acts,
                                  at::Tensor cells, at::Tensor drive, at::Tensor ids,
                                  at::Tensor table_t, at::Tensor w_x, at::Tensor x_edges,
                                  at::Tensor x_count, at::Tensor w_h, at::Tensor h_edges,
                                  at::Tensor h_count, at::Tensor bias_h, at::Tensor layer,
                                  int64_t length) {
   check_inputs(w_x, x_edges, h_edges);
-  TORCH_CHECK(last_step.scalar_type() == at::kLong, "last_step must be int64");
+  TORCH_CHECK(last_time.scalar_type() == at::kLong, "last_time must be int64");
   at::Tensor grad_input, grad_wx, grad_wh, grad_bh;
   AT_DISPATCH_FLOATING_TYPES(w_x.scalar_type(), "fused_recurrence_backward", [&] {
     auto p = make_problem<scalar_t>(cell, lags, drive, ids, table_t, w_x, x_edges, x_count, w_h,
@@ -1131,7 +1140,7 @@ std::vector<at::Tensor> backward(int64_t cell, int64_t lags, at::Tensor grad_las
                              : at::empty({0}, options);
     grad_input = tokens ? at::empty({0}, options) : at::empty_like(drive);
     const scalar_t* g_last = grad_last.data_ptr<scalar_t>();
-    const int64_t* last = last_step.data_ptr<int64_t>();
+    const int64_t* last = last_time.data_ptr<int64_t>();
     run_items(p.k * chunks, [&](int64_t item) {
       ItemGrads<scalar_t> out{};
       out.w_x = item_wx.data_ptr<scalar_t>() + item * gn * p.n;
@@ -1351,9 +1360,9 @@ int64_t train_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs
   const bool tokens = inputs.scalar_type() == at::kLong;
   const int64_t k = flat.size(0), batch = inputs.size(1), length = inputs.size(2);
   const int64_t total = length + layers - 1, gn = w_x.size(1);
-  const auto last_step = (lengths + (layers - 2)).contiguous();
+  const auto last_time = (lengths - 1).contiguous();  // each row's last input position
   const auto in = batch_inputs(inputs, shift, total, embedding, w_in, b_x);
-  const auto saved = forward_into(cell, lags, last_step, in.drive, in.ids, in.table, w_x,
+  const auto saved = forward_into(cell, lags, last_time, in.drive, in.ids, in.table, w_x,
                                   x_edges, x_count, w_h, h_edges, h_count, b_h, layer, length,
                                   true, &workspace);
   const auto& last = saved[3];
@@ -1367,7 +1376,7 @@ int64_t train_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs
                                      correct.data_ptr<int64_t>(), seen.data_ptr<int64_t>());
   });
   const auto grad_last = readout_backward(grad_logits, r_w, last, grads[6], grads[7]);
-  const auto back = backward(cell, lags, grad_last, last_step, saved[0], saved[1], saved[2],
+  const auto back = backward(cell, lags, grad_last, last_time, saved[0], saved[1], saved[2],
                              in.drive, in.ids, in.table, w_x, x_edges, x_count, w_h, h_edges,
                              h_count, b_h, layer, length);
   grads[2].copy_(back[1]);
@@ -1413,9 +1422,9 @@ void evaluate_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs
   const auto w_x = params[2].contiguous(), w_h = params[3].contiguous();
   const auto b_h = params[5].contiguous();
   const int64_t length = inputs.size(2), total = length + layers - 1;
-  const auto last_step = (lengths + (layers - 2)).contiguous();
+  const auto last_time = (lengths - 1).contiguous();  // each row's last input position
   const auto in = batch_inputs(inputs, shift, total, embedding, w_in, b_x);
-  const auto saved = forward(cell, lags, last_step, in.drive, in.ids, in.table, w_x, x_edges,
+  const auto saved = forward(cell, lags, last_time, in.drive, in.ids, in.table, w_x, x_edges,
                              x_count, w_h, h_edges, h_count, b_h, layer, length, false);
   const auto logits = readout(saved[3], r_w, r_b);
   const auto labels_c = labels.contiguous();

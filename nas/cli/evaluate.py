@@ -24,7 +24,7 @@ from nas.cli.console import (
     records_table,
     run_or_exit,
 )
-from nas.tasks import TASK_HELP, TEST_DATA_HELP, train_settings, train_settings_help
+from nas.tasks import TASK_HELP, TEST_DATA_HELP, readout_help, train_settings, train_settings_help
 
 SINGLE = [
     "graph", "nodes", "edges", "layers", "layer_sizes", "dead_end_nodes", "params_total",
@@ -62,6 +62,7 @@ def evaluate_command(
     lr: Annotated[
         float | None, typer.Option(help=f"Adam learning rate ({train_settings_help('lr')}).")
     ] = None,
+    readout: Annotated[str | None, typer.Option(help=readout_help())] = None,
     batch_candidates: Annotated[
         int | None,
         typer.Option(help="Networks trained together (default: chosen from memory)."),
@@ -84,7 +85,9 @@ def evaluate_command(
             check_int(seed, "seed", low=0),  # numpy's SeedSequence takes no negative seed
             check_int(task_seed, "task_seed", low=0),
             TrainSpec(
-                **train_settings(task, epochs=epochs, batch_size=batch_size, lr=lr),  # type: ignore[arg-type]
+                **train_settings(
+                    task, epochs=epochs, batch_size=batch_size, lr=lr, readout=readout
+                ),  # type: ignore[arg-type]
                 device=device,
             ),
             # the graph's settings (nodes <= MAX_NODES), before torch is imported

@@ -32,7 +32,13 @@ from nas.search.spec import OBJECTIVES, SearchSpec, resumed
 from nas.search.strategies import strategies_help
 from nas.search.urls import shown_url
 from nas.search.workers import check_workers
-from nas.tasks import TASK_CHOICES, TEST_DATA_HELP, train_settings, train_settings_help
+from nas.tasks import (
+    TASK_CHOICES,
+    TEST_DATA_HELP,
+    readout_help,
+    train_settings,
+    train_settings_help,
+)
 
 D = SearchSpec  # option defaults are the spec's
 DEFAULT = ParameterSource.DEFAULT
@@ -62,6 +68,7 @@ def search_command(
             "the task's own batch size and learning rate too)."
         ),
     ] = None,
+    readout: Annotated[str | None, typer.Option(help=readout_help())] = None,
     strategy: Annotated[
         str, typer.Option(help=f"Search strategy. {strategies_help()}.")
     ] = D.strategy,
@@ -121,7 +128,8 @@ def search_command(
     """
     spec = run_or_exit(
         lambda: SearchSpec(
-            cell=cell, budget=budget, task=task, **train_settings(task, epochs=epochs),  # type: ignore[arg-type]
+            cell=cell, budget=budget, task=task,
+            **train_settings(task, epochs=epochs, readout=readout),  # type: ignore[arg-type]
             strategy=strategy,
             objective=objective, nodes=nodes, families=families, storage=storage,  # type: ignore[arg-type]
             study=study, out=None if out is None else str(out), seed=seed,

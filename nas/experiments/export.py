@@ -145,6 +145,7 @@ def _card(run, row, task, config: dict[str, Any]) -> dict[str, Any]:
         "class_names": list(task.class_names or [str(c) for c in range(task.n_classes)]),
         "input": source,
         "embedding_dim": DEFAULT_EMBEDDING_DIM,  # what every search trains with
+        "readout": config.get("readout", "last"),  # runs recorded before it read the last layer
         "rank": int(row["rank"]),
         "trial": int(row["trial"]),
         "study": config.get("study"),

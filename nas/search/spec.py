@@ -23,7 +23,7 @@ from graphs.generators import THESIS_NODES
 from models.cells import check_cell
 from models.train_spec import TrainSpec
 from nas.search.space import SearchSpace
-from nas.search.strategies import REGISTRY
+from nas.search.strategies import ACQUISITIONS, REGISTRY
 from predictors.names import check_kind
 
 OBJECTIVES: tuple[str, ...] = ("accuracy", "pareto")
@@ -42,9 +42,13 @@ IDENTITY: tuple[str, ...] = (
     "families",
     "batch_size",
     "lr",
+    "readout",
 )
 """Settings a study is bound to: resuming with another value of one of them is an error.
 (``seed`` is not among them: workers sharing a study give each its own seed.)"""
+IDENTITY_DEFAULTS: dict[str, Any] = {"readout": "last"}
+"""The value of an ``IDENTITY`` setting that studies and ``config.json`` files made before
+it existed lack: what every network of theirs was trained with."""
 KEPT: tuple[str, ...] = (
     "strategy",
     "warm_start",
@@ -52,6 +56,7 @@ KEPT: tuple[str, ...] = (
     "pool_size",
     "warmup",
     "kappa",
+    "acquisition",
     "local_fraction",
     "predictor",
     "pruner",
@@ -114,7 +119,10 @@ class SearchSpec:
     pool_size : random candidates the predictor scores per round.
     warmup : share of the budget drawn at random before the predictor guides (predictor
         strategy; also TPE's random start-up trials).
-    kappa : exploration weight of the acquisition (``mean + kappa * std``).
+    kappa : exploration weight of the ucb acquisition (``mean + kappa * std``).
+    acquisition : how the predictor scores candidates: ``ucb`` (the upper confidence bound)
+        or ``thompson`` (independent Thompson sampling: a draw from ``normal(mean, std)``
+        per candidate and slot); ``nas.search.strategies.acquisition``.
     local_fraction : share of a round's slots given to local moves around the best trials.
     predictor : the regressor kind guiding the search (a ``GraphRegressor`` kind, or
         ``gnn``: ``predictors.gnn.GNNRegressor`` on the graphs themselves).
@@ -124,6 +132,7 @@ class SearchSpec:
         objective; pareto keeps the whole front).
     task_seed, n_strings, batch_size, lr, device : the task's seed and size (Reber tasks) and
         the training settings (``models.training.TrainSpec``).
+    readout : the neurons each network's read-out sees (``graphs.dag.READOUTS``).
     test_data : with a CSV task, a fixed test file (``nas.tasks.load_task``).
     grace : seconds without a heartbeat after which a running trial's worker is taken for
         dead and the network is trained again by a surviving worker (``nas.search.storage``).
@@ -146,6 +155,7 @@ class SearchSpec:
     pool_size: int = 2000
     warmup: float = 0.15
     kappa: float = 1.0
+    acquisition: str = ACQUISITIONS[0]
     local_fraction: float = 0.25
     predictor: str = "extratrees"
     pruner: str = "sha"
@@ -155,6 +165,7 @@ class SearchSpec:
     batch_size: int = TrainSpec.batch_size
     lr: float = TrainSpec.lr
     device: str = TrainSpec.device
+    readout: str = TrainSpec.readout
     test_data: str | None = None
     grace: float = HEARTBEAT_GRACE
 
@@ -175,13 +186,14 @@ class SearchSpec:
         check_choice(self.strategy, "strategy", tuple(REGISTRY))
         check_choice(self.objective, "objective", OBJECTIVES)
         check_choice(self.pruner, "pruner", PRUNERS)
+        check_choice(self.acquisition, "acquisition", ACQUISITIONS)
         check_kind(self.predictor)
         SearchSpace(self.families, self.nodes)  # the node range
         check_fraction(self.warmup, "warmup")
         check_fraction(self.local_fraction, "local_fraction")
         check_real(self.kappa, "kappa", low=0.0)
         check_real(self.grace, "grace", low=1.0)
-        self.train_spec()  # epochs, batch_size, lr, device
+        self.train_spec()  # epochs, batch_size, lr, device, readout
         for name in ("study", "storage"):
             value = getattr(self, name)
             if value is not None and not str(value).strip():
@@ -213,7 +225,11 @@ class SearchSpec:
 
     def train_spec(self) -> TrainSpec:
         return TrainSpec(
-            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, device=self.device
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            device=self.device,
+            readout=self.readout,
         )
 
     @property
@@ -246,6 +262,7 @@ def resumed(spec: SearchSpec, recorded: dict[str, Any], given: Collection[str]) 
     """
     if not recorded or recorded.get("study") != spec.study:
         return spec
+    recorded = {**IDENTITY_DEFAULTS, **recorded}  # a run recorded before a setting existed
     names = [name for name in (*IDENTITY, *KEPT) if name in recorded]
     try:
         before = replace(spec, **{name: recorded[name] for name in names})

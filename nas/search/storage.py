@@ -34,7 +34,7 @@ from nas.search.optuna_adapter import (
     trial_id,
 )
 from nas.search.results import PLAN_KEYS, study_config
-from nas.search.spec import HEARTBEAT_GRACE, IDENTITY, SearchSpec
+from nas.search.spec import HEARTBEAT_GRACE, IDENTITY, IDENTITY_DEFAULTS, SearchSpec
 from nas.search.urls import redacted, shown_url, sqlite_path
 
 OPEN_ATTEMPTS = 8
@@ -254,6 +254,7 @@ def _check_resumable(study: optuna.Study, spec: SearchSpec) -> None:
             "choose another --study"
         )
     wanted = spec.identity()
+    config = {**IDENTITY_DEFAULTS, **config}  # a study made before a setting existed
     differ = [name for name in IDENTITY if config.get(name) != wanted[name]]
     if differ:
         shown = ", ".join(f"{n}={config.get(n)!r} (now {wanted[n]!r})" for n in differ)

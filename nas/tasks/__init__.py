@@ -46,7 +46,7 @@ TEST_DATA_HELP = (
 )
 """The ``--test-data`` option's help, the same in every command."""
 
-TASK_TRAINING: dict[str, dict[str, int | float]] = {
+TASK_TRAINING: dict[str, dict[str, int | float | str]] = {
     "mnist1d": {"epochs": 60, "batch_size": 100, "lr": 1e-2},
 }
 """Training settings of the tasks on which the thesis' defaults (``TrainSpec``: 15 epochs,
@@ -64,6 +64,7 @@ __all__ = [
     "load_task",
     "train_settings",
     "train_settings_help",
+    "readout_help",
     "make_csv_task",
     "make_digits_task",
     "make_cifar10_task",
@@ -139,7 +140,7 @@ def load_task(
     raise SparseNASError(f"unknown task {spec!r}; choose one of {TASK_CHOICES}")
 
 
-def train_settings(spec: str, **given: int | float | None) -> dict[str, int | float]:
+def train_settings(spec: str, **given: int | float | str | None) -> dict[str, int | float | str]:
     """Epochs, batch size and learning rate for task ``spec`` (any ``--task`` form): each
     given one (not None) as given, else the task's own default (TASK_TRAINING), else
     TrainSpec's."""
@@ -148,11 +149,22 @@ def train_settings(spec: str, **given: int | float | None) -> dict[str, int | fl
     return with_defaults(TASK_TRAINING.get(spec.partition(":")[0], {}), **given)
 
 
+def readout_help() -> str:
+    """The ``--readout`` option's help, the same in every command."""
+    return (
+        "Neurons the linear read-out sees at each sequence's end: last (the DAG's last "
+        "layer), sinks (every neuron without an outgoing edge: the DAG's outputs) or all "
+        f"({train_settings_help('readout')})."
+    )
+
+
 def train_settings_help(setting: str) -> str:
     """The default of ``setting`` in an option's help: TrainSpec's, and each task's own."""
     from models.train_spec import TrainSpec
 
-    own = [f"{task}: {values[setting]}" for task, values in TASK_TRAINING.items()]
+    own = [
+        f"{task}: {values[setting]}" for task, values in TASK_TRAINING.items() if setting in values
+    ]
     return f"default: {getattr(TrainSpec, setting)}" + "".join(f"; {item}" for item in own)
 
 

@@ -117,3 +117,17 @@ def test_relabelled_graph_layers_by_position():
     assert dag.labels == (5, 7, 20)
     assert dag.edges == ((0, 1), (0, 2), (1, 2))
     assert dag.layer_of == (0, 1, 2)
+
+
+def test_readout_neurons_are_the_last_layer_the_sinks_or_all():
+    # 0->1->2->3 is the spine; node 4 hangs off node 0 (layer 1, no successor) and node 5 is
+    # isolated (layer 0, no successor): neuron order is 0, 5 | 1, 4 | 2 | 3.
+    graph = nx.Graph([(0, 1), (1, 2), (2, 3), (0, 4)])
+    graph.add_node(5)
+    dag = layered_dag(graph)
+    assert dag.neuron_order == (0, 5, 1, 4, 2, 3)
+    assert dag.readout_neurons("last") == (5,)
+    assert [dag.neuron_order[i] for i in dag.readout_neurons("sinks")] == [5, 4, 3]
+    assert dag.readout_neurons("all") == tuple(range(6))
+    with pytest.raises(SparseNASError, match="readout"):
+        dag.readout_neurons("middle")

@@ -4,7 +4,7 @@ import networkx as nx
 import pytest
 
 from core.errors import SparseNASError
-from graphs.dag import layered_dag
+from graphs.dag import READOUTS, layered_dag
 from graphs.generators import FAMILIES, sample_thesis
 from models.cells import CELLS, GATES, check_cell, nonzero_params, recurrent_weights, stored_params
 from models.data import SequenceSet, Task
@@ -56,3 +56,29 @@ def test_check_cell():
     assert [check_cell(c) for c in CELLS] == list(GATES)
     with pytest.raises(SparseNASError, match="unknown cell 'cnn'; choose one of rnn_tanh"):
         check_cell("cnn")
+
+
+@pytest.mark.parametrize("readout", READOUTS)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_formulas_match_the_built_model_for_each_readout(family, readout):
+    _, graph = sample_thesis(family, 9)
+    dag = layered_dag(graph)
+    empty = SequenceSet.__new__(SequenceSet)
+    tokens = Task(name="t", train=empty, test=empty, n_classes=3, vocab_size=7)
+    floats = Task(name="f", train=empty, test=empty, n_classes=4, n_features=5)
+    for task in (tokens, floats):
+        model = SparseRNNClassifier.for_task(dag, "gru", task, embedding_dim=6, readout=readout)
+        planned = planned_parameter_counts(dag, "gru", task, embedding_dim=6, readout=readout)
+        assert planned == parameter_counts(model)
+        assert model.readout.in_features == len(dag.readout_neurons(readout))
+
+
+def test_the_readout_by_hand():
+    # Layers 2, 1, 1, 1 of the worked example plus node 5 hanging off node 0 (layer 1, a
+    # dead end): last reads node 4, sinks nodes 4 and 5, all six; GRU, E = 16, C = 2.
+    dag = layered_dag(nx.Graph([*WORKED_EDGES, (0, 5)]))
+    base = nonzero_params(dag, "gru", 16, 2)
+    assert nonzero_params(dag, "gru", 16, 2, "sinks") == base + 1 * 2
+    assert nonzero_params(dag, "gru", 16, 2, "all") == base + 5 * 2
+    with pytest.raises(SparseNASError, match="readout"):
+        nonzero_params(dag, "gru", 16, 2, "first")

@@ -152,3 +152,24 @@ def test_training_with_all_masks_stays_sparse_and_learns(tiny_task):
     assert result.status == "ok"
     assert parameter_counts(model) == before
     assert result.history[-1].train_loss < result.history[0].train_loss
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_each_readout_reads_its_neurons_at_each_rows_own_end(cell):
+    """The read-out sees each neuron's state once it has read the row's last input: a row
+    equals its own prefix run alone, and sinks and last are columns of all."""
+    dag = layered_dag(nx.Graph([(0, 2), (1, 2), (1, 3), (2, 3), (2, 4), (3, 4), (0, 5)]))
+    inputs, lengths = _batch()
+    outputs = {}
+    for readout in ("last", "sinks", "all"):
+        model = SparseRNNClassifier(dag, cell, 2, vocab_size=12, embedding_dim=4, readout=readout)
+        with torch.no_grad():
+            outputs[readout] = model.rnn(model.encode(inputs), lengths)
+            for row, length in enumerate(lengths.tolist()):
+                prefix = model.encode(inputs[row : row + 1, :length])
+                alone = model.rnn(prefix, torch.tensor([length]))
+                torch.testing.assert_close(outputs[readout][row], alone[0])
+    for readout in ("last", "sinks"):
+        columns = list(dag.readout_neurons(readout))
+        torch.testing.assert_close(outputs[readout], outputs["all"][:, columns])
+    assert outputs["sinks"].shape[1] == 2 and outputs["all"].shape[1] == 6

@@ -57,6 +57,10 @@ REGISTRY: dict[str, StrategyEntry] = {
 
 STRATEGIES: tuple[str, ...] = tuple(REGISTRY)
 
+ACQUISITIONS: tuple[str, ...] = ("ucb", "thompson")
+"""How the predictor strategy scores its candidates (``nas.search.strategies.acquisition``):
+an upper confidence bound, or independent Thompson sampling; the first is the default."""
+
 
 def strategy_class(name: str) -> type[SearchStrategy]:
     """The class registered as ``name`` (imported now)."""
@@ -72,4 +76,11 @@ def strategies_help() -> str:
     return "; ".join(f"{e.name}: {e.summary}" for e in REGISTRY.values())
 
 
-__all__ = ["REGISTRY", "STRATEGIES", "StrategyEntry", "strategies_help", "strategy_class"]
+__all__ = [
+    "ACQUISITIONS",
+    "REGISTRY",
+    "STRATEGIES",
+    "StrategyEntry",
+    "strategies_help",
+    "strategy_class",
+]

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 # Streams of numpy SeedSequence([seed, STREAM, round, ...]); one list, so no two collide.
 POOL_STREAM, LOCAL_STREAM, MODEL_STREAM, SAMPLER_STREAM = 1, 2, 3, 4
-MOVE_STREAM, TOURNAMENT_STREAM, RESTART_STREAM = 5, 6, 7
+MOVE_STREAM, TOURNAMENT_STREAM, RESTART_STREAM, ACQUISITION_STREAM = 5, 6, 7, 8
 
 
 def random_sampler(seed: int, round_index: int) -> optuna.samplers.RandomSampler:

@@ -21,9 +21,11 @@ The warm-up draws with Optuna's RandomSampler over the generator parameters
    ``candidates`` set instead (a tabular benchmark's pool, ``benchmarks/replay.py``), the
    round chooses among its members not yet evaluated, and makes no local moves (their graphs
    would lie outside the set).
-4. **Acquisition.** Upper confidence bound ``mean + kappa * std`` (for the pareto objective:
-   per slot of the round a weighted sum of the standardised UCB and the standardised
-   log-size, weights spread evenly over [0, 1], as in ParEGO). A round is chosen greedily
+4. **Acquisition.** ``ucb``: upper confidence bound ``mean + kappa * std``; ``thompson``:
+   independent Thompson sampling, each slot of the round scoring every candidate by its own
+   draw from ``normal(mean, std)`` (BANANAS' ITS). For the pareto objective: per slot of the
+   round a weighted sum of the standardised score and the standardised log-size, weights
+   spread evenly over [0, 1], as in ParEGO. A round is chosen greedily
    with local penalisation: after each pick, every candidate's (shifted) score is multiplied
    by ``1 - exp(-d^2 / 2h^2)``, d its distance to the pick in standardised features, so a
    round does not spend its slots on near-copies. The first ``local_fraction`` of the slots
@@ -52,7 +54,7 @@ from nas.search.moves import mutate
 from nas.search.records import pareto_front, ranked_trials
 from nas.search.space import SearchSpace, build_graph
 from nas.search.spec import SearchSpec
-from nas.search.strategies.acquisition import select_round
+from nas.search.strategies.acquisition import acquisition_scores, select_round
 from nas.search.strategies.base import (
     LOCAL_STREAM,
     MODEL_STREAM,
@@ -124,7 +126,7 @@ class PredictorStrategy(SearchStrategy):
     features : the feature names the regressor uses (``predictors.ALL``, or those a
         warm-start table has).
     seed : the search's seed; every round derives its own streams from it.
-    pool_size, kappa, local_fraction, kind : see ``nas.search.SearchSpec``.
+    pool_size, kappa, local_fraction, kind, acquisition : see ``nas.search.SearchSpec``.
     pool_rounds : rounds a pool draw stays in the pool (1: a fresh pool every round).
     warm_X, warm_y : extra training rows (a warm-start table), or None.
     candidates : a fixed set of ``(parameters, graph)`` to choose from instead of fresh
@@ -146,6 +148,7 @@ class PredictorStrategy(SearchStrategy):
         kappa: float = 1.0,
         local_fraction: float = 0.25,
         kind: str = "extratrees",
+        acquisition: str = "ucb",
         pool_rounds: int = POOL_ROUNDS,
         warm_X: np.ndarray | None = None,
         warm_y: np.ndarray | None = None,
@@ -161,6 +164,7 @@ class PredictorStrategy(SearchStrategy):
         self.kappa = kappa
         self.local_fraction = local_fraction
         self.kind = kind
+        self.acquisition = acquisition
         self.pool_rounds = pool_rounds
         self.warm_X = warm_X
         self.warm_y = warm_y
@@ -178,8 +182,8 @@ class PredictorStrategy(SearchStrategy):
         strategy = cls(
             space, spec.cell, spec.objective, warm.features, spec.seed,
             pool_size=spec.pool_size, kappa=spec.kappa, local_fraction=spec.local_fraction,
-            kind=spec.predictor, warm_X=warm.X, warm_y=warm.y, candidates=warm.candidates,
-            warmup_trials=spec.warmup_trials, **extra,
+            kind=spec.predictor, acquisition=spec.acquisition, warm_X=warm.X, warm_y=warm.y,
+            candidates=warm.candidates, warmup_trials=spec.warmup_trials, **extra,
         )  # fmt: skip
         strategy._rows.update(warm.described or {})
         return strategy
@@ -254,9 +258,10 @@ class PredictorStrategy(SearchStrategy):
         mean, std = model.predict(local.edges + pool.edges if graph_kind else rows, return_std=True)
         is_local = np.arange(len(rows)) < len(local)
         n_local = min(len(local), round(count * self.local_fraction)) if len(local) else 0
-        sizes = np.asarray(local.sizes + pool.sizes)
+        draws = {"acquisition": self.acquisition, "kappa": self.kappa, "seed": self.seed}
+        scores = acquisition_scores(mean, std, count, round_index=round_index, **draws)
         chosen = select_round(
-            rows, sizes, mean + self.kappa * std, is_local, count, n_local,
+            rows, np.asarray(local.sizes + pool.sizes), scores, is_local, count, n_local,
             pareto=self.objective == "pareto", seed=self.seed,
         )  # fmt: skip
         proposals = []

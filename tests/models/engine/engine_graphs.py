@@ -53,14 +53,14 @@ def slot_values(stack: StackedSparseRNN, flat: torch.Tensor, row: int, model) ->
     to the shapes of its own network's parameters."""
     t = layout_views(flat, stack.layout)
     g, width, n = stack.gates, stack.neurons, model.rnn.n_neurons
-    start, end = model.rnn.layer_bounds[-1]
+    read = list(model.rnn.readout_neurons)
     values = {
         "weight_in": unpad(t["weight_in"][row], g, n, width),
         "weight_x": unpad(t["weight_x"][row], g, n, width, n),
         "weight_h": unpad(t["weight_h"][row], g, n, width, n),
         "bias_x": unpad(t["bias_x"][row][:, None], g, n, width)[:, 0],
         "bias_h": unpad(t["bias_h"][row][:, None], g, n, width)[:, 0],
-        "readout_w": t["readout_w"][row][:, start:end],
+        "readout_w": t["readout_w"][row][:, read],
         "readout_b": t["readout_b"][row],
     }
     if "embedding" in t:

@@ -59,10 +59,13 @@ def batches(k: int, batch: int, tokens: bool, seed: int, dtype: torch.dtype, voc
     return inputs, lengths, labels
 
 
-def build(dags, cell: str, tokens: bool, dtype: torch.dtype, vocab: int = VOCAB):
+def build(
+    dags, cell: str, tokens: bool, dtype: torch.dtype, vocab: int = VOCAB, readout: str = "last"
+):
     kind = {"vocab_size": vocab, "embedding_dim": 4} if tokens else {"n_features": FEATURES}
     models = [
-        SparseRNNClassifier(d, cell, CLASSES, seed=i, **kind).to(dtype) for i, d in enumerate(dags)
+        SparseRNNClassifier(d, cell, CLASSES, seed=i, readout=readout, **kind).to(dtype)
+        for i, d in enumerate(dags)
     ]
     stack = StackedSparseRNN(models, **stack_sizes(dags)).requires_grad_()
     return models, stack
@@ -75,12 +78,13 @@ def assert_training_matches_alone(
     dtype: torch.dtype = torch.float64,
     batch: int = 9,
     vocab: int = VOCAB,
+    readout: str = "last",
 ) -> None:
     """Two steps (forward, loss, backward, clipped Adam) of ``k`` stacked networks against
     each network alone: outputs and gradients at every step, Adam's moments and the weights
     after each."""
     dags = small_dags(k)
-    models, stack = build(dags, cell, tokens, dtype, vocab)
+    models, stack = build(dags, cell, tokens, dtype, vocab, readout)
     adam = StackedAdam(stack.parameters(), LR, CLIP)
     alone = [
         torch.optim.Adam(m.parameters(), lr=LR, betas=ADAM_BETAS, eps=ADAM_EPS) for m in models

@@ -7,6 +7,7 @@ import pytest
 import torch
 from engine_oracle import assert_equal, assert_training_matches_alone, batches, build, small_dags
 
+from graphs.dag import READOUTS
 from models.cells import CELLS
 
 
@@ -46,3 +47,24 @@ def test_a_batch_of_many_blocks_matches_the_reference(cell, k, recurrence):
             expected = model(inputs[row], lengths[row])
         assert_equal(evaluated[row], expected, f"evaluation outputs of {row}")
     assert_training_matches_alone(cell, k, True, batch=300)  # in double precision
+
+
+@pytest.mark.parametrize("readout", READOUTS)
+@pytest.mark.parametrize("tokens", [True, False], ids=["tokens", "real"])
+@pytest.mark.parametrize("cell", CELLS)
+def test_each_readout_trains_as_each_network_alone(cell, tokens, readout):
+    """Sinks outside the last layer (and, with ``all``, every neuron) are read at their own
+    step, once they have read each ragged row's last input: the engine's outputs, gradients
+    and Adam state equal the reference loop's for every read-out."""
+    dags = small_dags(7)
+    ends = [len(d.readout_neurons("sinks")) - d.layer_sizes[-1] for d in dags]
+    assert any(ends), "the graphs must have sinks outside their last layer"
+    assert_training_matches_alone(cell, 7, tokens, readout=readout)
+
+
+@pytest.mark.parametrize("readout", ["sinks", "all"])
+def test_each_readout_trains_as_alone_in_single_precision(readout, recurrence):
+    if recurrence == "torch":
+        pytest.skip("tests the compiled loop's single-precision code")
+    for cell in CELLS:
+        assert_training_matches_alone(cell, 7, True, torch.float32, readout=readout)

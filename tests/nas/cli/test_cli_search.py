@@ -166,3 +166,36 @@ def test_a_rerun_keeps_the_run_s_settings_and_never_rewrites_them_silently(tmp_p
     assert both.exit_code == 2
     assert "epochs=1 (now 2), nodes=[10, 12] (now [10, 13])" in both.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_the_readout_is_recorded_and_a_rerun_with_another_one_is_refused(tmp_path):
+    out = tmp_path / "run"
+    assert search(tmp_path, "--budget", "2", "--readout", "sinks").exit_code == 0
+    assert json.loads((out / "config.json").read_text())["readout"] == "sinks"
+    kept = search(tmp_path, "--budget", "3", "--json")  # left out: the run's read-out
+    assert kept.exit_code == 0, kept.output
+    assert json.loads((out / "config.json").read_text())["readout"] == "sinks"
+    refused = search(tmp_path, "--budget", "4", "--readout", "all")
+    assert refused.exit_code == 2
+    assert "readout='sinks' (now 'all')" in refused.stderr
+
+
+def test_a_run_recorded_before_the_readout_resumes_as_the_last_layers(tmp_path):
+    """config.json and the study of a run made before the setting existed lack it: every
+    network of theirs read the last layer, so that is what a resume keeps to."""
+    out = tmp_path / "run"
+    assert search(tmp_path, "--budget", "2").exit_code == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config.pop("readout") == "last"
+    (out / "config.json").write_text(json.dumps(config))
+    storage = optuna.storages.RDBStorage(f"sqlite:///{out / 'study.db'}")
+    study = optuna.load_study(study_name="gru-reber", storage=storage)
+    identity = dict(study.user_attrs["search_config"])
+    del identity["readout"]
+    study.set_user_attr("search_config", identity)
+    del storage
+    resumed = search(tmp_path, "--budget", "3", "--json")
+    assert resumed.exit_code == 0, resumed.output
+    refused = search(tmp_path, "--budget", "4", "--readout", "sinks")
+    assert refused.exit_code == 2
+    assert "readout='last' (now 'sinks')" in refused.stderr

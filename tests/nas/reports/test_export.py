@@ -7,9 +7,11 @@ import pytest
 import torch
 
 from core.errors import SparseNASError
+from graphs.dag import READOUTS
 from graphs.io import edges_from_string
 from models.evaluation import evaluate_many
 from models.export import CARD, GRAPHML, WEIGHTS, load_exported, save_exported
+from models.networks import parameter_counts
 from models.training import TrainSpec, evaluate
 from nas.experiments.export import encode_texts, export_network, infer_texts
 from nas.reports.data import load_run
@@ -223,3 +225,46 @@ def test_an_export_without_training_lengths_reads_up_to_a_thousand_tokens(export
     assert encode_texts(network, ["B" + "T" * 998 + "E"])[0].shape == (1, 1000)
     with pytest.raises(SparseNASError, match="at most 1000 .*does not record"):
         encode_texts(network, ["B" + "T" * 999 + "E"])
+
+
+WITH_DEAD_END = "0-2 1-2 1-3 2-3 2-4 3-4 0-5 5-4 1-6"
+"""Node 6 is a sink outside the last layer: each read-out sees other neurons."""
+
+
+@pytest.mark.parametrize("readout", READOUTS)
+def test_each_readout_survives_an_export_round_trip(tiny_task, tmp_path, readout):
+    graph = edges_from_string(WITH_DEAD_END)
+    train = TrainSpec(epochs=1, batch_size=16, readout=readout)
+    records, (model,) = evaluate_many([graph], "gru", tiny_task, train, seeds=[1], keep_models=True)
+    assert model.rnn.readout_neurons == model.rnn.dag.readout_neurons(readout)
+    assert records[0]["params_nonzero"] == parameter_counts(model)["params_nonzero"]
+    model.eval()
+    save_exported(model, graph, tiny_card(tiny_task) | {"readout": readout}, tmp_path / "net")
+    loaded = load_exported(tmp_path / "net")
+    assert loaded.card["readout"] == loaded.model.rnn.readout_kind == readout
+    assert loaded.card["params_nonzero"] == parameter_counts(model)["params_nonzero"]
+    data = tiny_task.test
+    with torch.no_grad():
+        assert torch.equal(
+            model(data.inputs, data.lengths), loaded.model(data.inputs, data.lengths)
+        )
+
+
+def test_a_card_without_a_readout_loads_as_the_last_layers(trained, tiny_task, tmp_path):
+    """Exports made before the read-out was recorded read the DAG's last layer."""
+    graph, model = trained
+    card = tiny_card(tiny_task)
+    assert "readout" not in card
+    save_exported(model, graph, card, tmp_path / "net")
+    loaded = load_exported(tmp_path / "net")
+    assert "readout" not in loaded.card
+    assert loaded.model.rnn.readout_kind == "last"
+    assert loaded.model.rnn.readout_neurons == loaded.model.rnn.dag.readout_neurons("last")
+
+
+def test_a_card_with_another_or_an_unknown_readout_is_refused(trained, tiny_task, tmp_path):
+    graph, model = trained  # every neuron of this graph reaches node 4: sinks == last
+    with pytest.raises(SparseNASError, match="readout 'sinks' is not the network's"):
+        save_exported(model, graph, tiny_card(tiny_task) | {"readout": "sinks"}, tmp_path / "a")
+    with pytest.raises(SparseNASError, match="readout"):
+        save_exported(model, graph, tiny_card(tiny_task) | {"readout": "first"}, tmp_path / "b")

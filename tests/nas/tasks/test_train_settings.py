@@ -14,7 +14,7 @@ from nas.cli.app import app
 from nas.tasks import TASK_TRAINING, train_settings, train_settings_help
 
 runner = CliRunner()
-THESIS = {"epochs": 15, "batch_size": 128, "lr": 1e-3}
+THESIS = {"epochs": 15, "batch_size": 128, "lr": 1e-3, "readout": "last"}
 """TrainSpec's defaults, spelled out: Reber and digits must keep them."""
 
 

@@ -1,0 +1,72 @@
+"""benchmarks/sparse_vs_dense.py: the dense control's width, the t-interval against scipy's
+own, the search's best by validation, and a tiny run end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+import pytest
+from scipy import stats
+
+from graphs.generators import watts_strogatz
+from graphs.io import edges_to_string, write_graph
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location(
+        "sparse_vs_dense", ROOT / "benchmarks" / "sparse_vs_dense.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_dense_width_matches_the_recurrent_weights(bench):
+    # The issue's figures: 128 GRU units on one real input hold 49,536 recurrent weights.
+    assert bench.dense_width(49_536, "gru", 1) == 128
+    assert bench.dense_width(816, "gru", 1) == 16
+    assert bench.dense_width(3 * (16 + 256) + 1, "gru", 1) == 16  # the nearest
+
+
+def test_the_t_interval_is_scipys(bench):
+    values = [0.91, 0.95, 0.93, 0.97, 0.9]
+    got = bench.t_interval(values)
+    low, high = stats.t.interval(0.95, 4, loc=got["mean"], scale=stats.sem(values))
+    assert got["mean"] == pytest.approx(sum(values) / 5)
+    assert got["t95"] == pytest.approx((high - low) / 2)
+
+
+def test_the_best_of_a_run_is_chosen_by_validation(bench, tmp_path):
+    graphs = [watts_strogatz(8, 2, 0.5, seed=s) for s in range(3)]
+    pd.DataFrame(
+        {"trial": [0, 1, 2], "status": ["ok", "ok", "pruned"],
+         "valid_acc": [0.8, 0.9, 0.99], "test_acc": [0.95, 0.85, 0.99],
+         "edge_list": [edges_to_string(g) for g in graphs]}
+    ).to_csv(tmp_path / "evaluations.csv", index=False)  # fmt: skip
+    graph, chosen = bench.best_of_run(tmp_path)
+    assert chosen["trial"] == 1 and nx.utils.graphs_equal(graph, graphs[1])
+
+
+def test_a_tiny_run_writes_its_table(bench, tmp_path, monkeypatch):
+    real = bench.load_task
+    monkeypatch.setattr(bench, "load_task", lambda spec, seed=0: real(spec, seed, 120))
+    write_graph(watts_strogatz(8, 2, 0.5, seed=1), tmp_path / "g.graphml")
+    out = tmp_path / "out.json"
+    argv = ["x", "--task", "reber", "--graph", str(tmp_path / "g.graphml"), "--seeds", "2",
+            "--epochs", "1", "--out", str(out)]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    bench.main()
+    data = json.loads(out.read_text())
+    assert {r["network"] for r in data["runs"]} == {"sparse", "dense"} and len(data["runs"]) == 4
+    dense, sparse = data["networks"]["dense"], data["networks"]["sparse"]
+    assert dense["edges"] == 0 and len(dense["layer_sizes"]) == 1
+    assert dense["layer_sizes"] == [bench.dense_width(sparse["recurrent_weights"], "gru", 32)]
+    assert data["sparse_minus_dense_test_acc"]["n"] == 2
