@@ -8,7 +8,9 @@ batch 128, one training epoch per variant:
 * batched K  - the batched engine (models/engine/) training K networks together, once per
   build of the compiled kernel asked for (``--arch``: ``native``, the machine's own
   instruction set, and e.g. ``x86-64-v3``, AVX2 as on machines without AVX-512; each row
-  says what its kernel was built for).
+  says what its kernel was built for). The engine trains on its fused step (one compiled
+  call per batch) unless ``SPARSE_NAS_STEP=torch`` asks for the PyTorch step; the output
+  says which ran.
 
 Beside each figure, its floor: the epoch's multiply-adds (one per edge weight and
 row-step in the forward, two in the backward: the state and the weight gradient, over the
@@ -41,6 +43,7 @@ from graphs.dag import layered_dag
 from graphs.generators import thesis_spec
 from models.data import Task
 from models.engine import train_many
+from models.engine.step import fused_step_enabled
 from models.fused import ARCH_ENV, check_arch, fused_kernel, instruction_set
 from models.networks import SparseRNNClassifier
 from models.training import TrainSpec, train_model
@@ -102,12 +105,14 @@ def run_variant(variant: str, cell: str, nodes: int) -> dict[str, float | str]:
         model = SparseRNNClassifier(dags[0], cell, 2, vocab_size=task.vocab_size, seed=0)
         accuracy = train_model(model, task, spec, seed=0).test_acc  # the reference loop
     seconds = (time.perf_counter() - started) / slots
+    engine = variant.startswith("K=")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "seconds": seconds,
         "peak_mib": peak,
         "test_acc": accuracy,
-        "instruction_set": instruction_set(kernel) if variant.startswith("K=") else "pytorch",
+        "instruction_set": instruction_set(kernel) if engine else "pytorch",
+        "step": ("fused" if fused_step_enabled() else "pytorch") if engine else "reference",
         "multiply_adds": multiply_adds(dags, cell, task),
     }
 
@@ -182,6 +187,7 @@ def main() -> None:
                 "cell": cell,
                 "arch": arch if variant != "reference" else None,
                 "build": runs[variant, arch][0]["instruction_set"],
+                "step": runs[variant, arch][0]["step"],
                 "variant": variant,
                 "seconds": middle,
                 "range": [min(seconds), max(seconds)],
@@ -201,6 +207,9 @@ def main() -> None:
                 f"{row['times_floor']:>8.1f}x{row['peak_mib']:>10.0f}",
                 flush=True,
             )
+    if not args.json:  # which training step the engine rows ran (SPARSE_NAS_STEP)
+        steps = sorted({row["step"] for row in rows if row["variant"] != "reference"})
+        print(f"engine training step: {', '.join(steps)}")
     if args.json:
         print(json.dumps({"conditions": conditions, "gemm_rate": rate, "rows": rows}, indent=1))
 

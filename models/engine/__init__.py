@@ -11,7 +11,8 @@ is where the rest of the speed comes from.
 
 One module per job: ``layout`` (the stacked tensors), ``drive`` (what the recurrences read
 and the read-out), ``autograd`` (the forward pass and its gradients), ``optimizer``
-(``StackedAdam``), ``planning`` (padded sizes, stacks in depth order, slot count) and
+(``StackedAdam``), ``step`` (one training or evaluation batch: the fused compiled step or
+the PyTorch one), ``planning`` (padded sizes, stacks in depth order, slot count) and
 ``stream`` (continuous batching: candidates join and leave the stack at epoch boundaries).
 """
 

@@ -31,6 +31,7 @@ from models.data import SequenceSet, Task
 from models.engine.layout import StackedSparseRNN
 from models.engine.optimizer import StackedAdam
 from models.engine.planning import auto_slots, depth_groups, stack_sizes
+from models.engine.step import EpochSums, TrainStep, evaluate_batch
 from models.fused import fused_kernel
 from models.networks import SparseRNNClassifier
 from models.training import (
@@ -347,35 +348,17 @@ def _train_epoch(
 ) -> None:
     """One epoch for every slot; each slot walks its own mini-batch order."""
     _epoch_batches(slots, data, spec.batch_size)
-    k = len(slots)
     live = torch.tensor([s.result.status == TrialStatus.OK for s in slots], device=device)
-    sums = torch.zeros(k, dtype=torch.float64)
-    correct = torch.zeros(k, dtype=torch.long)
-    seen = torch.zeros(k, dtype=torch.long)
+    sums = EpochSums(len(slots))
+    step = TrainStep(stack, optimizer)
     for position in range(len(slots[0].batches)):
         inputs, lengths, labels, weight = _batch(data, [s.batches[position] for s in slots], device)
-        logits = stack.forward(inputs, lengths)
-        losses = nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none"
-        ).view(k, -1)
-        per_slot = (losses * weight).sum(1) / weight.sum(1)
-        finite = torch.isfinite(per_slot.detach())
-        for row in torch.nonzero(live & ~finite).flatten().tolist():
+        for row in step(inputs, lengths, labels, weight, live, sums):
             slots[row].result.status = TrialStatus.DIVERGED
             slots[row].result.reason = f"non-finite loss in epoch {slots[row].epoch}"
-        live = live & finite
-        for param in stack.parameters():
-            param.grad = None
-        torch.where(live, per_slot, 0.0).sum().backward()
-        optimizer.step(live)
-        with torch.no_grad():
-            sums += (per_slot.detach() * weight.sum(1)).double().cpu()
-            hits = (logits.argmax(-1) == labels).float() * weight
-            correct += hits.sum(1).long().cpu()
-            seen += weight.sum(1).long().cpu()
     for row, slot in enumerate(slots):
-        slot.train_loss = float(sums[row] / seen[row])
-        slot.train_acc = float(correct[row] / seen[row])
+        slot.train_loss = float(sums.loss[row] / sums.seen[row])
+        slot.train_acc = float(sums.correct[row] / sums.seen[row])
 
 
 def _epoch_batches(slots: list[_Slot], data: SequenceSet, batch_size: int) -> None:
@@ -410,12 +393,7 @@ def _evaluate(
         inputs = batch.inputs.to(device).expand(k, *batch.inputs.shape)
         lengths = batch.lengths.to(device).expand(k, -1)
         labels = batch.labels.to(device).expand(k, -1)
-        logits = stack.forward(inputs, lengths)
-        losses = nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none"
-        ).view(k, -1)
-        loss_sum += losses.double().sum(1).cpu()
-        correct += (logits.argmax(-1) == labels).sum(1).cpu()
+        evaluate_batch(stack, inputs, lengths, labels, loss_sum, correct)
     return [(float(loss_sum[row]) / len(data), int(correct[row]) / len(data)) for row in range(k)]
 
 

@@ -1031,13 +1031,15 @@ at::Tensor token_ids(at::Tensor inputs, at::Tensor shift, int64_t total, int64_t
 // Returns {states, acts, cells, last}; acts and cells are empty unless needed (``save``,
 // LSTM); last (K, N, B) is each neuron's state once it has read its row's last input, at
 // position ``last_time`` (K, B): after global step last_time + layer (0 for a padded neuron,
-// whose step lies past the end).
-std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor last_time,
-                                at::Tensor drive, at::Tensor ids, at::Tensor table_t, at::Tensor w_x, at::Tensor x_edges,
-                                at::Tensor x_count, at::Tensor w_h, at::Tensor h_edges,
-                                at::Tensor h_count, at::Tensor bias_h, at::Tensor layer,
-                                int64_t length,
-                                bool save) {
+// whose step lies past the end). ``reuse``: when given, the (states, acts, cells) tensors to
+// resize and write into, kept from batch to batch by the caller (their storage is replaced
+// only when it must grow).
+std::vector<at::Tensor> forward_into(int64_t cell, int64_t lags, at::Tensor last_time,
+                                     at::Tensor drive, at::Tensor ids, at::Tensor table_t,
+                                     at::Tensor w_x, at::Tensor x_edges, at::Tensor x_count,
+                                     at::Tensor w_h, at::Tensor h_edges, at::Tensor h_count,
+                                     at::Tensor bias_h, at::Tensor layer, int64_t length,
+                                     bool save, std::vector<at::Tensor>* reuse) {
   check_inputs(w_x, x_edges, h_edges);
   TORCH_CHECK(last_time.scalar_type() == at::kLong && last_time.is_contiguous(),
               "last_time must be contiguous int64");
@@ -1053,16 +1055,23 @@ std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor last_time
     }
     TORCH_CHECK(last_time.numel() == p.k * p.batch, "last_time must be (K, B)");
     auto options = w_x.options();
-    states = at::empty({lags + p.steps, p.k, p.n, p.batch}, options);
+    auto buffer = [&](size_t which, at::IntArrayRef sizes) {
+      if (reuse == nullptr) return at::empty(sizes, options);
+      auto& kept = (*reuse)[which];
+      TORCH_CHECK(kept.scalar_type() == w_x.scalar_type(), "reused buffer dtype");
+      const auto bytes = c10::multiply_integers(sizes) * kept.element_size();
+      // Growing: drop the old storage first; resize_ would copy it over and hold both
+      if (kept.storage().nbytes() < size_t(bytes)) kept.set_();
+      return kept.resize_(sizes);
+    };
+    states = buffer(0, {lags + p.steps, p.k, p.n, p.batch});
     // Of the lag slots only the last is read: a layer-0 neuron's own state at time -1. An
     // edge into a live neuron reads its source at the target's own time, which is inside the
     // written slots, and every later slot is written by its step.
     states.narrow(0, lags - 1, 1).zero_();
     const bool gated = cell == GRU || cell == LSTM;
-    acts = save && gated ? at::empty({p.steps, p.k, 4 * p.n, p.batch}, options)
-                         : at::empty({0}, options);
-    cells = cell == LSTM ? at::empty({1 + p.steps, p.k, p.n, p.batch}, options)
-                         : at::empty({0}, options);
+    acts = save && gated ? buffer(1, {p.steps, p.k, 4 * p.n, p.batch}) : at::empty({0}, options);
+    cells = cell == LSTM ? buffer(2, {1 + p.steps, p.k, p.n, p.batch}) : at::empty({0}, options);
     if (cell == LSTM) cells.narrow(0, 0, 1).zero_();
     p.states = states.data_ptr<scalar_t>();
     p.acts = acts.numel() > 0 ? acts.data_ptr<scalar_t>() : nullptr;
@@ -1091,6 +1100,15 @@ std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor last_time
     }
   });
   return {states, acts, cells, last};
+}
+
+std::vector<at::Tensor> forward(int64_t cell, int64_t lags, at::Tensor last_time,
+                                at::Tensor drive, at::Tensor ids, at::Tensor table_t,
+                                at::Tensor w_x, at::Tensor x_edges, at::Tensor x_count,
+                                at::Tensor w_h, at::Tensor h_edges, at::Tensor h_count,
+                                at::Tensor bias_h, at::Tensor layer, int64_t length, bool save) {
+  return forward_into(cell, lags, last_time, drive, ids, table_t, w_x, x_edges, x_count, w_h,
+                      h_edges, h_count, bias_h, layer, length, save, nullptr);
 }
 
 // Returns {grad of drive (dense mode) or of the transposed table (token mode), grad w_x,
@@ -1198,6 +1216,232 @@ void adam_step(at::Tensor param, at::Tensor grad, at::Tensor exp_avg, at::Tensor
   });
 }
 
+// (K, B, T, F) feature vectors, (K,) int64 layer shifts -> (K, total * B, F): the vector each
+// global step reads (zero while the candidate is idle); models/engine/drive.py's moved_inputs.
+at::Tensor moved_inputs(const at::Tensor& inputs, const at::Tensor& shift, int64_t total) {
+  auto in = inputs.contiguous();
+  const int64_t k = in.size(0), batch = in.size(1), steps = in.size(2), width = in.size(3);
+  auto out = at::zeros({k, total * batch, width}, in.options());
+  const int64_t* sh = shift.contiguous().data_ptr<int64_t>();
+  AT_DISPATCH_FLOATING_TYPES(in.scalar_type(), "moved_inputs", [&] {
+    const scalar_t* x = in.data_ptr<scalar_t>();
+    scalar_t* o = out.data_ptr<scalar_t>();
+    for (int64_t c = 0; c < k; ++c)
+      for (int64_t s = 0; s < total; ++s) {
+        const int64_t local = s - sh[c];
+        if (local < 0 || local >= steps) continue;
+        for (int64_t b = 0; b < batch; ++b)
+          std::memcpy(o + ((c * total + s) * batch + b) * width,
+                      x + ((c * batch + b) * steps + local) * width, sizeof(scalar_t) * width);
+      }
+  });
+  return out;
+}
+
+// What the recurrence reads for one batch of the stack (inputs (K, B, T) token ids or
+// (K, B, T, F) feature vectors): the token ids and table (token mode), or the moved feature
+// vectors and their projection plus bias, the drive (dense mode); the others empty.
+struct BatchInputs {
+  at::Tensor ids, table, moved, drive;
+};
+
+BatchInputs batch_inputs(const at::Tensor& inputs, const at::Tensor& shift, int64_t total,
+                         const at::Tensor& embedding, const at::Tensor& w_in,
+                         const at::Tensor& b_x) {
+  const auto empty = at::empty({0}, w_in.options());
+  BatchInputs in{at::empty({0}, inputs.options().dtype(at::kInt)), empty, empty, empty};
+  if (inputs.scalar_type() == at::kLong) {
+    in.ids = token_ids(inputs, shift, total, embedding.size(1));
+    in.table = token_table(embedding, w_in, b_x);
+  } else {
+    const int64_t k = w_in.size(0), batch = inputs.size(1), gn = w_in.size(1);
+    in.moved = moved_inputs(inputs, shift, total);
+    in.drive = at::baddbmm(b_x.unsqueeze(1), in.moved, w_in.transpose(1, 2))
+                   .view({k, total, batch, gn})
+                   .permute({1, 0, 3, 2})
+                   .contiguous();
+  }
+  return in;
+}
+
+// Per row of (K, B, C) logits: its loss (log-sum-exp minus the label's logit) and whether its
+// argmax (torch.argmax's: the first maximum, NaN counting as the largest) is the label; with
+// ``grad``, the softmax of the row minus the label's one-hot, times ``scale(c, b)``.
+template <typename T, typename Row, typename Scale>
+void softmax_rows(const at::Tensor& logits, const at::Tensor& labels, const Row& row_done,
+                  T* grad, const Scale& scale) {
+  const int64_t k = logits.size(0), batch = logits.size(1), classes = logits.size(2);
+  const T* all = logits.data_ptr<T>();
+  const int64_t* label = labels.data_ptr<int64_t>();
+  for (int64_t c = 0; c < k; ++c) {
+    for (int64_t b = 0; b < batch; ++b) {
+      const T* row = all + (c * batch + b) * classes;
+      const int64_t target = label[c * batch + b];
+      int64_t best = 0;
+      T top = row[0];
+      for (int64_t j = 1; j < classes; ++j)
+        if (row[j] > top || (std::isnan(row[j]) && !std::isnan(top))) top = row[j], best = j;
+      T sum = 0;
+      for (int64_t j = 0; j < classes; ++j) sum += std::exp(row[j] - top);
+      row_done(c, b, std::log(sum) + top - row[target], best == target);
+      if (grad == nullptr) continue;
+      const T factor = scale(c, b);
+      if (factor == T(0)) continue;  // a network that is not live: its gradient stays zero
+      T* out = grad + (c * batch + b) * classes;
+      for (int64_t j = 0; j < classes; ++j) out[j] = factor * std::exp(row[j] - top) / sum;
+      out[target] -= factor;
+    }
+  }
+}
+
+// Each network's mean softmax cross-entropy over its rows, weighted (pad rows weigh zero), as
+// models/engine/step.py's PyTorch step forms it; the logits' gradient of the live networks'
+// summed losses into ``grad`` (zero elsewhere). A live network whose loss is not finite stops
+// being live (it receives no update). The epoch's sums (loss times weight, weighted hits,
+// weight) are added to for every network. Returns how many networks stopped being live.
+template <typename T>
+int64_t softmax_loss(const at::Tensor& logits, const at::Tensor& labels, const at::Tensor& weight,
+                     at::Tensor& grad, bool* live, double* loss_sums, int64_t* correct,
+                     int64_t* seen) {
+  const int64_t k = logits.size(0), batch = logits.size(1);
+  const T* wt = weight.data_ptr<T>();
+  std::vector<T> weighted(k, T(0)), total(k, T(0)), hits(k, T(0));
+  softmax_rows<T>(logits, labels, [&](int64_t c, int64_t b, T loss, bool hit) {
+    const T w = wt[c * batch + b];
+    weighted[c] += loss * w;
+    total[c] += w;
+    hits[c] += T(hit) * w;
+  }, static_cast<T*>(nullptr), [](int64_t, int64_t) { return T(0); });
+  int64_t stopped = 0;
+  for (int64_t c = 0; c < k; ++c) {
+    const T mean = weighted[c] / total[c];
+    if (live[c] && !std::isfinite(mean)) live[c] = false, ++stopped;
+    loss_sums[c] += double(mean * total[c]);
+    correct[c] += int64_t(hits[c]);
+    seen[c] += int64_t(total[c]);
+  }
+  softmax_rows<T>(logits, labels, [](int64_t, int64_t, T, bool) {}, grad.data_ptr<T>(),
+                  [&](int64_t c, int64_t b) {
+                    return live[c] ? wt[c * batch + b] / total[c] : T(0);
+                  });
+  return stopped;
+}
+
+// One training batch of every network in the stack, in one call: the token table or the
+// input projection, the recurrence (forward, keeping what the backward reads), the read-out,
+// each network's loss, the backward into ``grad`` (the flat leaf's layout, masked to its
+// trainable entries), then the clipped Adam step of the live networks (their step counts in
+// ``steps`` advanced), in place on ``flat``, ``exp_avg`` and ``exp_avg_sq``. ``params`` and
+// ``grads`` are the per-parameter views of ``flat`` and ``grad`` (embedding, or an empty
+// tensor for real inputs, weight_in, weight_x, weight_h, bias_x, bias_h, readout_w,
+// readout_b). ``workspace``: three tensors of the stack's dtype, kept by the caller from batch
+// to batch, that hold the recurrence's states and saved activations (resized in place, so
+// their memory is reused). Returns how many networks stopped being live (a non-finite loss).
+int64_t train_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs,
+                   at::Tensor shift, at::Tensor lengths, at::Tensor labels, at::Tensor weight,
+                   at::Tensor x_edges, at::Tensor x_count, at::Tensor h_edges,
+                   at::Tensor h_count, at::Tensor layer, std::vector<at::Tensor> params,
+                   std::vector<at::Tensor> grads, at::Tensor flat, at::Tensor grad,
+                   at::Tensor mask, at::Tensor exp_avg, at::Tensor exp_avg_sq, at::Tensor steps,
+                   at::Tensor live, at::Tensor loss_sums, at::Tensor correct, at::Tensor seen,
+                   std::vector<at::Tensor> workspace, double lr, double clip_norm, double beta1,
+                   double beta2, double eps) {
+  at::NoGradGuard no_grad;
+  TORCH_CHECK(params.size() == 8 && grads.size() == 8, "train_step: eight parameter views");
+  TORCH_CHECK(workspace.size() == 3, "train_step: three workspace tensors");
+  TORCH_CHECK(live.scalar_type() == at::kBool && steps.scalar_type() == at::kDouble &&
+                  loss_sums.scalar_type() == at::kDouble && correct.scalar_type() == at::kLong &&
+                  seen.scalar_type() == at::kLong && live.is_contiguous(),
+              "train_step: live bool, steps and loss_sums float64, correct and seen int64");
+  const auto& embedding = params[0];
+  const auto &w_in = params[1], &b_x = params[4], &r_w = params[6], &r_b = params[7];
+  const auto w_x = params[2].contiguous(), w_h = params[3].contiguous();
+  const auto b_h = params[5].contiguous();
+  const bool tokens = inputs.scalar_type() == at::kLong;
+  const int64_t k = flat.size(0), batch = inputs.size(1), length = inputs.size(2);
+  const int64_t total = length + layers - 1, gn = w_x.size(1);
+  const auto last_time = (lengths - 1).contiguous();  // each row's last input position
+  const auto in = batch_inputs(inputs, shift, total, embedding, w_in, b_x);
+  const auto saved = forward_into(cell, lags, last_time, in.drive, in.ids, in.table, w_x,
+                                  x_edges, x_count, w_h, h_edges, h_count, b_h, layer, length,
+                                  true, &workspace);
+  const auto& last = saved[3];
+  const auto logits = readout(last, r_w, r_b);
+  auto grad_logits = at::zeros_like(logits);
+  const auto labels_c = labels.contiguous(), weight_c = weight.to(flat.scalar_type()).contiguous();
+  int64_t stopped = 0;
+  AT_DISPATCH_FLOATING_TYPES(flat.scalar_type(), "train_step_loss", [&] {
+    stopped = softmax_loss<scalar_t>(logits, labels_c, weight_c, grad_logits,
+                                     live.data_ptr<bool>(), loss_sums.data_ptr<double>(),
+                                     correct.data_ptr<int64_t>(), seen.data_ptr<int64_t>());
+  });
+  const auto grad_last = readout_backward(grad_logits, r_w, last, grads[6], grads[7]);
+  const auto back = backward(cell, lags, grad_last, last_time, saved[0], saved[1], saved[2],
+                             in.drive, in.ids, in.table, w_x, x_edges, x_count, w_h, h_edges,
+                             h_count, b_h, layer, length);
+  grads[2].copy_(back[1]);
+  grads[3].copy_(back[2]);
+  grads[5].copy_(back[3]);
+  if (tokens) {
+    token_table_backward(back[0].transpose(1, 2).contiguous(), embedding, w_in, grads[4],
+                         grads[1], grads[0]);
+  } else {  // back[0]: the drive's gradient (total, K, G*N, B)
+    const auto per_row = back[0].permute({1, 0, 3, 2}).reshape({k, total * batch, gn});
+    grads[4].copy_(per_row.sum(1));
+    grads[1].copy_(at::bmm(per_row.transpose(1, 2), in.moved));
+  }
+  grad.mul_(mask);
+  // StackedAdam's bias corrections from the live networks' new step counts
+  double* count = steps.data_ptr<double>();
+  const bool* alive = live.data_ptr<bool>();
+  auto step_size = at::empty({k}, steps.options()), correction2 = at::empty({k}, steps.options());
+  for (int64_t c = 0; c < k; ++c) {
+    count[c] += alive[c] ? 1.0 : 0.0;
+    step_size.data_ptr<double>()[c] = lr / (1 - std::pow(beta1, count[c]));
+    correction2.data_ptr<double>()[c] = std::sqrt(1 - std::pow(beta2, count[c]));
+  }
+  adam_step(flat, grad, exp_avg, exp_avg_sq, step_size, correction2, live, clip_norm, beta1,
+            beta2, eps);
+  return stopped;
+}
+
+// One evaluation batch of every network in the stack, in one call and without a backward:
+// the recurrence keeps no activations, and each network's summed loss (in double) and correct
+// rows are added to ``loss_sums`` and ``correct``, as models/engine/stream.py's PyTorch
+// evaluation adds them. ``params`` as train_step's.
+void evaluate_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs,
+                   at::Tensor shift, at::Tensor lengths, at::Tensor labels, at::Tensor x_edges,
+                   at::Tensor x_count, at::Tensor h_edges, at::Tensor h_count, at::Tensor layer,
+                   std::vector<at::Tensor> params, at::Tensor loss_sums, at::Tensor correct) {
+  at::NoGradGuard no_grad;
+  TORCH_CHECK(params.size() == 8, "evaluate_step: eight parameter views");
+  TORCH_CHECK(loss_sums.scalar_type() == at::kDouble && correct.scalar_type() == at::kLong,
+              "evaluate_step: loss_sums float64, correct int64");
+  const auto& embedding = params[0];
+  const auto &w_in = params[1], &b_x = params[4], &r_w = params[6], &r_b = params[7];
+  const auto w_x = params[2].contiguous(), w_h = params[3].contiguous();
+  const auto b_h = params[5].contiguous();
+  const int64_t length = inputs.size(2), total = length + layers - 1;
+  const auto last_time = (lengths - 1).contiguous();  // each row's last input position
+  const auto in = batch_inputs(inputs, shift, total, embedding, w_in, b_x);
+  const auto saved = forward(cell, lags, last_time, in.drive, in.ids, in.table, w_x, x_edges,
+                             x_count, w_h, h_edges, h_count, b_h, layer, length, false);
+  const auto logits = readout(saved[3], r_w, r_b);
+  const auto labels_c = labels.contiguous();
+  double* sums = loss_sums.data_ptr<double>();
+  int64_t* hits = correct.data_ptr<int64_t>();
+  AT_DISPATCH_FLOATING_TYPES(w_x.scalar_type(), "evaluate_step_loss", [&] {
+    using T = scalar_t;
+    // each network's losses summed in double, one row after another, then added
+    std::vector<double> summed(w_x.size(0), 0.0);
+    softmax_rows<T>(logits, labels_c, [&](int64_t c, int64_t, T loss, bool hit) {
+      summed[c] += double(loss);
+      hits[c] += hit;
+    }, static_cast<T*>(nullptr), [](int64_t, int64_t) { return T(0); });
+    for (size_t c = 0; c < summed.size(); ++c) sums[c] += summed[c];
+  });
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("instruction_set", &instruction_set,
         "the widest instruction set the build uses: avx512, avx2 or scalar");
@@ -1218,5 +1462,11 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &forward, "fused wavefront recurrence, forward",
         py::call_guard<py::gil_scoped_release>());
   m.def("backward", &backward, "fused wavefront recurrence, backward (BPTT)",
+        py::call_guard<py::gil_scoped_release>());
+  m.def("train_step", &train_step,
+        "one training batch of the stack: forward, loss, backward and clipped Adam",
+        py::call_guard<py::gil_scoped_release>());
+  m.def("evaluate_step", &evaluate_step,
+        "one evaluation batch of the stack: forward without activations, loss and hits",
         py::call_guard<py::gil_scoped_release>());
 }

@@ -6,11 +6,12 @@ import pytest
 import models.engine.autograd
 import models.engine.drive
 import models.engine.optimizer
+import models.engine.step
 import models.engine.stream
 
 #: The engine modules that ask for the compiled kernel.
 KERNEL_USERS = (models.engine.autograd, models.engine.drive, models.engine.optimizer,
-                models.engine.stream)  # fmt: skip
+                models.engine.step, models.engine.stream)  # fmt: skip
 
 
 @pytest.fixture(autouse=True, params=["fused", "torch"])

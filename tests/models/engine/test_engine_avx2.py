@@ -8,6 +8,7 @@ import pytest
 import torch
 from conftest import KERNEL_USERS
 from engine_oracle import assert_training_matches_alone
+from step_oracle import assert_fused_step_matches
 
 import models.fused
 from models.cells import CELLS
@@ -56,3 +57,17 @@ def test_the_avx2_build_trains_as_each_network_alone(on_avx2, cell, tokens, voca
     """Outputs, every gradient and Adam's state of 7 networks (9 rows: one 8-lane vector
     and a tail), two steps, against each network alone in single precision."""
     assert_training_matches_alone(cell, 7, tokens, torch.float32, vocab=vocab or 7)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "vocab"),
+    [(True, 7), (True, 27), (False, 0)],
+    ids=["8-token-table", "28-token-table", "real"],
+)
+@pytest.mark.parametrize("cell", CELLS)
+def test_the_avx2_builds_fused_step_trains_as_the_pytorch_step(
+    on_avx2, monkeypatch, cell, tokens, vocab
+):
+    """The fused training step of the AVX2 build against the PyTorch step, three batches of
+    7 networks in single precision (step_oracle.py)."""
+    assert_fused_step_matches(cell, 7, tokens, torch.float32, monkeypatch, vocab=vocab or 7)
