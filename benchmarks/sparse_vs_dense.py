@@ -147,9 +147,10 @@ def main() -> None:
             f"{row['params_nonzero']:>8d}  {test['mean']:.4f} +- {test['t95']:.4f}"
         )
     print(f"sparse - dense (paired by seed): {difference['mean']:+.4f} +- {difference['t95']:.4f}")
+    shown = {k: Path(v).name if isinstance(v, Path) else v for k, v in vars(args).items()}
     payload = {
-        "command": "python benchmarks/sparse_vs_dense.py "
-        + " ".join(f"--{k} {v}" for k, v in vars(args).items() if v is not None),
+        "command": "python benchmarks/sparse_vs_dense.py "  # file names only: no machine paths
+        + " ".join(f"--{k} {v}" for k, v in shown.items() if v is not None),
         "task": args.task,
         "cell": args.cell,
         "train": {**settings, "clip_norm": train.clip_norm},
