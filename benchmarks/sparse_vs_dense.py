@@ -54,11 +54,12 @@ def t_interval(values: list[float]) -> dict[str, float]:
 def best_of_run(run: Path) -> tuple[nx.Graph, dict[str, object]]:
     """The graph of a search's best finished network by validation accuracy."""
     table = pd.read_csv(run / "evaluations.csv")
+    networks = len(table)
     table = table[table["status"] == TrialStatus.OK].sort_values("valid_acc", ascending=False)
     row = table.iloc[0]
     chosen = {k: _plain(row[k]) for k in ("trial", "family", "nodes", "edges", "valid_acc",
                                           "test_acc", "params_nonzero") if k in row}  # fmt: skip
-    chosen["networks_in_run"] = len(table)
+    chosen["networks_in_run"], chosen["finished_in_run"] = networks, len(table)
     return edges_from_string(str(row["edge_list"])), chosen
 
 
