@@ -90,8 +90,9 @@ def main() -> None:
             f"test {test['mean']:.4f} +- {test['t95']:.4f}   ({len(mine)} graphs)"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    command = "python benchmarks/readout_choice.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None
+    shown = {k: Path(v).name if isinstance(v, Path) else v for k, v in vars(args).items()}
+    command = "python benchmarks/readout_choice.py " + " ".join(  # no machine paths
+        f"--{k.replace('_', '-')} {v}" for k, v in shown.items() if v is not None
     )
     payload = {
         "command": command,

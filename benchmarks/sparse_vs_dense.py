@@ -54,11 +54,12 @@ def t_interval(values: list[float]) -> dict[str, float]:
 def best_of_run(run: Path) -> tuple[nx.Graph, dict[str, object]]:
     """The graph of a search's best finished network by validation accuracy."""
     table = pd.read_csv(run / "evaluations.csv")
+    networks = len(table)
     table = table[table["status"] == TrialStatus.OK].sort_values("valid_acc", ascending=False)
     row = table.iloc[0]
     chosen = {k: _plain(row[k]) for k in ("trial", "family", "nodes", "edges", "valid_acc",
                                           "test_acc", "params_nonzero") if k in row}  # fmt: skip
-    chosen["networks_in_run"] = len(table)
+    chosen["networks_in_run"], chosen["finished_in_run"] = networks, len(table)
     return edges_from_string(str(row["edge_list"])), chosen
 
 
@@ -147,9 +148,10 @@ def main() -> None:
             f"{row['params_nonzero']:>8d}  {test['mean']:.4f} +- {test['t95']:.4f}"
         )
     print(f"sparse - dense (paired by seed): {difference['mean']:+.4f} +- {difference['t95']:.4f}")
+    shown = {k: Path(v).name if isinstance(v, Path) else v for k, v in vars(args).items()}
     payload = {
-        "command": "python benchmarks/sparse_vs_dense.py "
-        + " ".join(f"--{k} {v}" for k, v in vars(args).items() if v is not None),
+        "command": "python benchmarks/sparse_vs_dense.py "  # file names only: no machine paths
+        + " ".join(f"--{k} {v}" for k, v in shown.items() if v is not None),
         "task": args.task,
         "cell": args.cell,
         "train": {**settings, "clip_norm": train.clip_norm},

@@ -16,6 +16,9 @@ from nas.tasks import TASK_TRAINING, train_settings, train_settings_help
 runner = CliRunner()
 THESIS = {"epochs": 15, "batch_size": 128, "lr": 1e-3, "readout": "last"}
 """TrainSpec's defaults, spelled out: Reber and digits must keep them."""
+READOUT = "all"
+"""The read-out of the real-valued tasks (benchmarks/data/readout_choice_mnist1d.json)."""
+MNIST1D = {"epochs": 60, "batch_size": 100, "lr": 1e-2, "readout": READOUT}
 
 
 def test_a_given_setting_wins_then_the_task_default_then_trainspec() -> None:
@@ -32,12 +35,16 @@ def test_an_unknown_setting_is_refused(defaults: dict, given: dict) -> None:
 
 
 def test_tasks_without_their_own_settings_keep_the_thesis_defaults() -> None:
-    for task in ("reber", "reber-thesis", "digits", "csv:x.csv", "seq-mnist:/data"):
+    for task in ("reber", "reber-thesis", "digits", "csv:x.csv"):
         assert train_settings(task) == THESIS
-    assert train_settings("mnist1d") == {"epochs": 60, "batch_size": 100, "lr": 1e-2}
-    assert train_settings("mnist1d", epochs=2) == {"epochs": 2, "batch_size": 100, "lr": 1e-2}
+    for task in ("seq-mnist:/data", "seq-mnist-pixels:/d", "cifar10:/d", "speech-commands:/d"):
+        assert train_settings(task) == {**THESIS, "readout": READOUT}
+    assert train_settings("mnist1d") == MNIST1D
+    assert train_settings("mnist1d", epochs=2) == {**MNIST1D, "epochs": 2}
+    assert train_settings("mnist1d", readout="last") == {**MNIST1D, "readout": "last"}
     assert not {"reber", "reber-thesis", "digits"} & set(TASK_TRAINING)
     assert train_settings_help("lr") == "default: 0.001; mnist1d: 0.01"
+    assert train_settings_help("readout").startswith(f"default: last; mnist1d: {READOUT}")
 
 
 class _Seen(SparseNASError):
@@ -48,9 +55,11 @@ class _Seen(SparseNASError):
     ("args", "expected"),
     [
         (["--task", "reber"], TrainSpec()),
-        (["--task", "mnist1d"], TrainSpec(epochs=60, batch_size=100, lr=1e-2)),
-        (["--task", "mnist1d", "--lr", "0.003"], TrainSpec(epochs=60, batch_size=100, lr=3e-3)),
+        (["--task", "mnist1d"], TrainSpec(**MNIST1D)),
+        (["--task", "mnist1d", "--lr", "0.003"], TrainSpec(**{**MNIST1D, "lr": 3e-3})),
+        (["--task", "mnist1d", "--readout", "last"], TrainSpec(**{**MNIST1D, "readout": "last"})),
         (["--task", "reber", "--epochs", "2"], TrainSpec(epochs=2)),
+        (["--task", "reber", "--readout", "sinks"], TrainSpec(readout="sinks")),
     ],
 )
 def test_evaluate_trains_with_the_tasks_settings(monkeypatch, args, expected) -> None:
@@ -71,8 +80,9 @@ def test_evaluate_trains_with_the_tasks_settings(monkeypatch, args, expected) ->
     ("args", "expected"),
     [
         (["--task", "reber"], THESIS),
-        (["--task", "mnist1d"], {"epochs": 60, "batch_size": 100, "lr": 1e-2}),
-        (["--task", "mnist1d", "--epochs", "4"], {"epochs": 4, "batch_size": 100, "lr": 1e-2}),
+        (["--task", "mnist1d"], MNIST1D),
+        (["--task", "mnist1d", "--epochs", "4"], {**MNIST1D, "epochs": 4}),
+        (["--task", "mnist1d", "--readout", "last"], {**MNIST1D, "readout": "last"}),
     ],
 )
 def test_search_trains_with_the_tasks_settings(monkeypatch, tmp_path, args, expected) -> None:
