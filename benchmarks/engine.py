@@ -9,8 +9,8 @@ batch 128, one training epoch per variant:
   build of the compiled kernel asked for (``--arch``: ``native``, the machine's own
   instruction set, and e.g. ``x86-64-v3``, AVX2 as on machines without AVX-512; each row
   says what its kernel was built for). The engine trains on its fused step (one compiled
-  call per batch) unless ``SPARSE_NAS_STEP=torch`` asks for the PyTorch step; the output
-  says which ran.
+  call per batch); ``--steps fused,torch`` also times the PyTorch step (``SPARSE_NAS_STEP=
+  torch``, the fallback and oracle) in the same rounds, its rows' build marked ``-torch``.
 
 Beside each figure, its floor: the epoch's multiply-adds (one per edge weight and
 row-step in the forward, two in the backward: the state and the weight gradient, over the
@@ -23,7 +23,7 @@ Each variant runs in its own process, so the peak resident memory it reports is 
 Not a test: run it by hand and read the figures.
 
     python benchmarks/engine.py [--cells gru,lstm,rnn_tanh] [--slots 1,8,32] [--repeat 5]
-        [--arch native,x86-64-v3] [--json]
+        [--arch native,x86-64-v3] [--steps fused,torch] [--json]
 """
 
 from __future__ import annotations
@@ -43,11 +43,14 @@ from graphs.dag import layered_dag
 from graphs.generators import thesis_spec
 from models.data import Task
 from models.engine import train_many
-from models.engine.step import fused_step_enabled
+from models.engine.step import STEP_ENV, fused_step_enabled
 from models.fused import ARCH_ENV, check_arch, fused_kernel, instruction_set
 from models.networks import SparseRNNClassifier
 from models.training import TrainSpec, train_model
 from nas.tasks import load_task
+
+#: The training steps ``--steps`` can time (``STEP_ENV``'s values).
+STEPS = ("fused", "torch")
 
 #: The GEMM that measures the machine's multiply-add rate: (size x size) @ (size x size).
 GEMM_SIZE, GEMM_ROUNDS = 1024, 10
@@ -117,15 +120,15 @@ def run_variant(variant: str, cell: str, nodes: int) -> dict[str, float | str]:
     }
 
 
-def measure(variant: str, cell: str, nodes: int, arch: str) -> dict[str, float | str]:
+def measure(variant: str, cell: str, nodes: int, arch: str, step: str) -> dict[str, float | str]:
     """``run_variant`` in a fresh process (its peak memory is its own), its kernel built
-    for ``-march=arch``."""
+    for ``-march=arch``, training on ``step`` (fused or torch)."""
     out = subprocess.run(
         [sys.executable, __file__, "--nodes", str(nodes), "--one", variant, cell],
         check=True,
         capture_output=True,
         text=True,
-        env={**os.environ, ARCH_ENV: arch},
+        env={**os.environ, ARCH_ENV: arch, STEP_ENV: step},
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -144,6 +147,11 @@ def main() -> None:
         help="builds of the kernel to time side by side (-march values, comma-separated), "
         "e.g. native,x86-64-v3 (AVX2)",
     )  # fmt: skip
+    parser.add_argument(
+        "--steps", default="fused",
+        help="training steps to time side by side: fused (one compiled call per batch) "
+        "and/or torch (the PyTorch step), comma-separated",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="one JSON document, not a table")
     parser.add_argument("--one", nargs=2, metavar=("VARIANT", "CELL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -156,38 +164,47 @@ def main() -> None:
         arches = [check_arch(arch.strip()) for arch in args.arch.split(",")]
     except ValueError as error:
         parser.error(str(error))
-    variants = [("reference", arches[0])]
-    variants += [(f"K={k}", arch) for arch in arches for k in args.slots.split(",")]
+    steps = [step.strip() for step in args.steps.split(",")]
+    if not steps or not set(steps) <= set(STEPS):
+        parser.error(f"--steps takes {' and/or '.join(STEPS)} (got {args.steps!r})")
+    variants = [("reference", arches[0], steps[0])]
+    variants += [
+        (f"K={k}", arch, step) for step in steps for arch in arches for k in args.slots.split(",")
+    ]
     rate = gemm_rate()
     conditions = (
         f"thesis-preset WS graphs, n={args.nodes}; default Reber task; 1 epoch per variant; "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
         f"median of {args.repeat} alternating round(s); float32 GEMM peak "
         f"{rate / 1e9:.1f} G multiply-adds/s (torch.mm {GEMM_SIZE}x{GEMM_SIZE}, "
-        f"{torch.get_num_threads()} threads, best of {GEMM_ROUNDS})"
+        f"{torch.get_num_threads()} threads, best of {GEMM_ROUNDS}); engine rows train on "
+        f"the fused step, those whose build ends in -torch on the PyTorch step"
     )
     rows = []
     if not args.json:
         print(conditions)
         print(
-            f"{'cell':<9}{'build':<9}{'variant':<11}{'s/cand-epoch':>13}{'range':>15}"
+            f"{'cell':<9}{'build':<14}{'variant':<11}{'s/cand-epoch':>13}{'range':>15}"
             f"{'vs reference':>14}{'G madds':>9}{'floor s':>9}{'x floor':>9}{'peak MiB':>10}"
         )
     for cell in args.cells.split(","):
         runs: dict = {variant: [] for variant in variants}
         for _ in range(args.repeat):  # rounds alternate the variants: drifts hit all alike
-            for variant, arch in variants:
-                runs[variant, arch].append(measure(variant, cell, args.nodes, arch))
+            for variant, arch, step in variants:
+                runs[variant, arch, step].append(measure(variant, cell, args.nodes, arch, step))
         reference = statistics.median(r["seconds"] for r in runs[variants[0]])
-        for variant, arch in variants:
-            seconds = [r["seconds"] for r in runs[variant, arch]]
+        for key in variants:
+            variant, arch, _ = key
+            seconds = [r["seconds"] for r in runs[key]]
             middle = statistics.median(seconds)
-            madds = runs[variant, arch][0]["multiply_adds"]
+            madds = runs[key][0]["multiply_adds"]
+            ran = runs[key][0]["step"]
+            build = runs[key][0]["instruction_set"]
             row = {
                 "cell": cell,
                 "arch": arch if variant != "reference" else None,
-                "build": runs[variant, arch][0]["instruction_set"],
-                "step": runs[variant, arch][0]["step"],
+                "build": f"{build}-torch" if ran == "pytorch" else build,
+                "step": ran,
                 "variant": variant,
                 "seconds": middle,
                 "range": [min(seconds), max(seconds)],
@@ -195,21 +212,18 @@ def main() -> None:
                 "multiply_adds": madds,
                 "floor_seconds": madds / rate,
                 "times_floor": middle / (madds / rate),
-                "peak_mib": max(r["peak_mib"] for r in runs[variant, arch]),
+                "peak_mib": max(r["peak_mib"] for r in runs[key]),
             }
             rows.append(row)
             if args.json:
                 continue
             spread = f"{min(seconds):.3f}-{max(seconds):.3f}" if len(seconds) > 1 else "-"
             print(
-                f"{cell:<9}{row['build']:<9}{variant:<11}{middle:>13.3f}{spread:>15}"
+                f"{cell:<9}{row['build']:<14}{variant:<11}{middle:>13.3f}{spread:>15}"
                 f"{row['vs_reference']:>13.1f}x{madds / 1e9:>9.3f}{row['floor_seconds']:>9.4f}"
                 f"{row['times_floor']:>8.1f}x{row['peak_mib']:>10.0f}",
                 flush=True,
             )
-    if not args.json:  # which training step the engine rows ran (SPARSE_NAS_STEP)
-        steps = sorted({row["step"] for row in rows if row["variant"] != "reference"})
-        print(f"engine training step: {', '.join(steps)}")
     if args.json:
         print(json.dumps({"conditions": conditions, "gemm_rate": rate, "rows": rows}, indent=1))
 

@@ -82,7 +82,7 @@ def _median_range(values: pd.Series, digits: int) -> str:
 def engine_section() -> list[str]:
     path = DATA / "engine_benchmark.txt"
     header, *rows = path.read_text(encoding="utf-8").splitlines()
-    frame = pd.DataFrame([r.split() for r in rows[1:] if r.strip()])
+    frame = pd.DataFrame([r.split() for r in rows[1:] if len(r.split()) >= 6])
     columns = ["cell", "variant", "s per candidate-epoch", "range", "vs reference", "MiB"]
     if frame.shape[1] == 10:  # with the build and the floor (benchmarks/engine.py since issue 31)
         columns[1:2] = ["build", "variant"]
