@@ -146,7 +146,7 @@ def search_speed_section() -> list[str]:
         f"`{rounds[0]['search']['command']}`. "
         + _source(
             "`benchmarks/data/search_speed.json`",
-            "python benchmarks/search_speed.py --repeat 5 --json "
+            f"python benchmarks/search_speed.py --repeat {len(rounds)} --json "
             "> benchmarks/data/search_speed.json",
         ),
         "",

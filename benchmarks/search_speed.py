@@ -142,7 +142,8 @@ def run_search(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         "networks": len(trials),
         "network_epochs": network_epochs(trials),
         "breakdown": breakdown(trials, started, ended),
-        "command": shlex.join(["nas", *command[3:]]),
+        # the temporary folder as TMP: a machine's path is no part of the figure
+        "command": shlex.join(["nas", *command[3:]]).replace(str(out.parent), "TMP"),
     }
 
 
