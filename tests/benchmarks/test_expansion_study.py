@@ -4,9 +4,6 @@ end to end, resumed."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,17 +13,10 @@ from scipy import stats
 from models.data import SequenceSet, Task
 from models.networks import DenseRNNClassifier
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def study():
-    spec = importlib.util.spec_from_file_location(
-        "expansion_study", ROOT / "benchmarks" / "expansion_study.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def study(benchmark_script):
+    return benchmark_script("expansion_study")
 
 
 def synthetic(seeds=4):

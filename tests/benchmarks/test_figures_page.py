@@ -4,7 +4,6 @@ and its numbers must be the data's (read here a second way, without the script).
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
@@ -16,13 +15,8 @@ PAGE = ROOT / "docs" / "figures.md"
 
 
 @pytest.fixture(scope="module")
-def figures_page():
-    spec = importlib.util.spec_from_file_location(
-        "figures_page", ROOT / "benchmarks" / "figures_page.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def figures_page(benchmark_script):
+    return benchmark_script("figures_page")
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,6 @@ scipy computed here a second way."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,17 +10,10 @@ from scipy.stats import kendalltau, spearmanr
 
 from predictors.table import load_table
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def curves_module():
-    spec = importlib.util.spec_from_file_location(
-        "learning_curves", ROOT / "benchmarks" / "learning_curves.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def curves_module(benchmark_script):
+    return benchmark_script("learning_curves")
 
 
 class FirstColumn:

@@ -3,10 +3,8 @@ own, the search's best by validation, and a tiny run end to end."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import networkx as nx
 import pandas as pd
@@ -16,17 +14,10 @@ from scipy import stats
 from graphs.generators import watts_strogatz
 from graphs.io import edges_to_string, write_graph
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location(
-        "sparse_vs_dense", ROOT / "benchmarks" / "sparse_vs_dense.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(benchmark_script):
+    return benchmark_script("sparse_vs_dense")
 
 
 def test_the_dense_width_matches_the_recurrent_weights(bench):
