@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import resource
 import statistics
 import subprocess
@@ -54,6 +55,18 @@ STEPS = ("fused", "torch")
 
 #: The GEMM that measures the machine's multiply-add rate: (size x size) @ (size x size).
 GEMM_SIZE, GEMM_ROUNDS = 1024, 10
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), so every figure says what it ran on."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def gemm_rate(size: int = GEMM_SIZE, rounds: int = GEMM_ROUNDS) -> float:
@@ -174,6 +187,7 @@ def main() -> None:
     rate = gemm_rate()
     conditions = (
         f"thesis-preset WS graphs, n={args.nodes}; default Reber task; 1 epoch per variant; "
+        f"CPU {cpu_model()}; "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
         f"median of {args.repeat} alternating round(s); float32 GEMM peak "
         f"{rate / 1e9:.1f} G multiply-adds/s (torch.mm {GEMM_SIZE}x{GEMM_SIZE}, "
