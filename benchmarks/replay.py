@@ -1,9 +1,9 @@
 """Replay searches against a tabular benchmark: how fast does each strategy find good graphs?
 
 A pool (``benchmarks/make_table.py --space search``) holds topologies drawn uniformly from the
-search space, each already trained once; replaying a search looks results up instead of
-training, so every strategy can be run over many seeds at the full budget in seconds. Each
-replay is a real Optuna study (in memory) driven by the search's own strategy objects
+search space, each already trained; replaying a search looks results up instead of training,
+so every strategy can be run over many seeds at the full budget in minutes. Each replay is a
+real Optuna study (in memory) driven by the search's own strategy objects
 (``nas.search.strategies``: the registry, ``from_spec``, ``warmup_left``, ``propose``,
 ``sampler``), round by round as ``nas search`` drives them, and told what the pool says:
 
@@ -16,13 +16,26 @@ replay is a real Optuna study (in memory) driven by the search's own strategy ob
   nearest unevaluated member of its family (nodes and family parameters scaled to [0, 1];
   the graph seed is ignored).
 
+Two kinds of pool. A multi-seed pool (``benchmarks/data/pools/``: each graph trained with
+several training seeds, validation and test accuracy) is read as NAS-Bench-201 is: an
+evaluation of a graph draws one of its seeds (``drawn_seed``: by the replay's seed and the
+graph, so a replay repeats), the search is told that draw's validation accuracy and selects on
+it, and the draw's test accuracy is recorded on the trial. The figures are then the field's:
+the regret of the graph selected by validation, measured on test (the pool's best mean test
+accuracy over seeds minus the selected graph's), against networks trained, and the networks
+trained until the selected graph is in the pool's top 1 % by mean test accuracy. An older
+pool (``benchmarks/data/pool_rnn_tanh.csv``: one training per graph, test accuracy only) is
+selected on and measured by its test accuracy.
+
 No multi-fidelity: every evaluation is a full training (the pool has no pruned runs).
-Prints, per strategy, the best accuracy after n evaluations (median and quartiles over seeds),
-the evaluations needed to reach random search's median best-of-budget, and with
-``--objective pareto`` the hypervolume of (accuracy, nonzero parameters); writes a PNG of the
-curves and a JSON of every number beside the pool.
+Prints, per strategy, the regret after n evaluations (median and quartiles over seeds), the
+evaluations to the pool's top 1 % and to random search's median at the budget, Wilcoxon
+tests between strategies on both, and with ``--objective pareto`` the hypervolume of (mean
+test accuracy, nonzero parameters); writes a PNG of the curves and a JSON of every number.
 
     python benchmarks/replay.py --pool benchmarks/data/pool_rnn_tanh.csv --seeds 10
+    python benchmarks/replay.py --pool benchmarks/data/pools/rnn_tanh.csv --seeds 25 --jobs 2 \
+        --out benchmarks/data/replay_pools_rnn_tanh
 
 A strategy may carry settings of its ``SearchSpec``, joined by ``+``: ``--strategies
 predictor,predictor+acquisition=thompson`` replays the predictor with each acquisition
@@ -34,8 +47,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -45,6 +60,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from core.seeds import derive_seed
 from core.status import TrialStatus
 from graphs.families import FAMILIES
 from graphs.io import edges_from_string
@@ -60,41 +76,102 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 CHECKPOINTS = (10, 25, 50, 100, 150, 200)
+DRAW_STREAM = 98
+"""The stream of ``derive_seed(replay seed, DRAW_STREAM, member)``: which training seed an
+evaluation looks up (the seeded random order of uniform draws is ``[seed, 99]``)."""
 
 
 @dataclass
 class Pool:
-    """The evaluated topologies: parameters, graphs, accuracy (NaN: failed) and sizes."""
+    """The evaluated topologies, one member per graph: parameters, graphs, sizes, and per
+    training seed (columns) the validation and test accuracy (NaN: failed).
+
+    A multi-seed pool (``benchmarks/data/pools/``: ``valid_acc`` and one row per graph and
+    training seed) keeps the graphs trained with every seed it holds. An older pool (one
+    training per graph, test accuracy only) has one seed whose validation accuracy is its test
+    accuracy: its replays select on test, as they always did.
+    """
 
     params: list[dict[str, Any]]
     graphs: list[Any]
     edges: list[str]
-    acc: np.ndarray
+    valid: np.ndarray  # (members, seeds)
+    test: np.ndarray  # (members, seeds)
     size: np.ndarray
     scaled: np.ndarray  # nodes and family parameters in [0, 1], for TPE's snapping
     family: np.ndarray
+    has_valid: bool  # False: an older, test-only pool
+
+    @property
+    def acc(self) -> np.ndarray:
+        """A member's mean test accuracy over the seeds that trained (NaN: none did): what
+        regret and the pool's top 1 % are measured on."""
+        ok = ~np.isnan(self.test)
+        total = np.where(ok, self.test, 0.0).sum(axis=1)
+        count = ok.sum(axis=1)
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+    @property
+    def seeds(self) -> int:
+        return self.test.shape[1]
+
+    def looked_up(self, order: list[int], draws: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """A replay's evaluations as ``selected_curve`` reads them: the accuracy the search
+        saw (the drawn seed's validation accuracy) and the member's mean test accuracy."""
+        return self.valid[order, draws], self.acc[order]
 
     @classmethod
     def load(cls, path: Path, space: SearchSpace) -> Pool:
         table = pd.read_csv(path)
-        params, scaled = [], []
-        for row in table.itertuples():
-            values = {"family": row.family, "nodes": int(row.nodes), "graph_seed": row.graph_seed}
-            for name in FAMILY_PARAMS[row.family]:
-                value = getattr(row, name)
-                values[name] = int(value) if name in ("ws_k", "ba_m") else float(value)
-            params.append(values)
-            scaled.append(_scaled(values, space))
         ok = table["status"].eq(TrialStatus.OK) & table["test_acc"].notna()
-        return cls(
-            params=params,
-            graphs=[edges_from_string(e) for e in table["edge_list"]],
-            edges=list(table["edge_list"]),
-            acc=np.where(ok, table["test_acc"], np.nan),
-            size=table["params_nonzero"].to_numpy(float),
-            scaled=np.vstack(scaled),
-            family=table["family"].to_numpy(),
+        if "valid_acc" not in table.columns:  # one training per graph, test only
+            test = np.where(ok, table["test_acc"], np.nan)[:, None]
+            return cls(**_members(table, space), valid=test, test=test, has_valid=False)
+        ok &= table["valid_acc"].notna()
+        seeds = sorted(table["train_seed"].unique())
+        counts = table.groupby("graph_id")["train_seed"].nunique()
+        complete = table["graph_id"].map(counts).eq(len(seeds))
+        first = table[complete].drop_duplicates("graph_id")
+        graph_ids = first["graph_id"].to_numpy()
+        frame = table[complete].assign(
+            valid=np.where(ok, table["valid_acc"], np.nan)[complete.to_numpy()],
+            test=np.where(ok, table["test_acc"], np.nan)[complete.to_numpy()],
         )
+        valid, test = (
+            frame.pivot(index="graph_id", columns="train_seed", values=column)
+            .loc[graph_ids, seeds]
+            .to_numpy(float)
+            for column in ("valid", "test")
+        )
+        return cls(**_members(first, space), valid=valid, test=test, has_valid=True)
+
+
+def _members(table: pd.DataFrame, space: SearchSpace) -> dict[str, Any]:
+    """The per-graph fields of a pool, one member per row of ``table``."""
+    params, scaled = [], []
+    for row in table.itertuples():
+        values = {"family": row.family, "nodes": int(row.nodes), "graph_seed": row.graph_seed}
+        for name in FAMILY_PARAMS[row.family]:
+            value = getattr(row, name)
+            values[name] = int(value) if name in ("ws_k", "ba_m") else float(value)
+        params.append(values)
+        scaled.append(_scaled(values, space))
+    return {
+        "params": params,
+        "graphs": [edges_from_string(e) for e in table["edge_list"]],
+        "edges": list(table["edge_list"]),
+        "size": table["params_nonzero"].to_numpy(float),
+        "scaled": np.vstack(scaled),
+        "family": table["family"].to_numpy(),
+    }
+
+
+def drawn_seed(replay_seed: int, member: int, seeds: int) -> int:
+    """The training seed (column) an evaluation of ``member`` looks up, NAS-Bench-201's way:
+    one of the member's seeds, drawn by (replay seed, member), so a replay repeats."""
+    if seeds == 1:
+        return 0
+    return int(np.random.default_rng(derive_seed(replay_seed, DRAW_STREAM, member)).integers(seeds))
 
 
 def _scaled(params: dict[str, Any], space: SearchSpace) -> np.ndarray:
@@ -115,7 +192,8 @@ def _scaled(params: dict[str, Any], space: SearchSpace) -> np.ndarray:
 
 
 class Replay:
-    """One search (strategy, seed) against the pool; ``run`` returns the evaluation order."""
+    """One search (strategy, seed) against the pool; ``run`` returns the evaluation order, and
+    ``draws`` holds the training seed (column) each evaluation looked up."""
 
     def __init__(self, pool: Pool, spec: SearchSpec, described: dict | None = None) -> None:
         self.pool = pool
@@ -124,20 +202,28 @@ class Replay:
         self.space = SearchSpace(spec.families, spec.nodes)
         self.study = optuna.create_study(directions=spec.directions)
         self.order: list[int] = []
+        self.draws: list[int] = []
         self.index = {edges: i for i, edges in enumerate(pool.edges)}
 
     def tell(self, trial: optuna.Trial, member: int) -> None:
-        acc, size = self.pool.acc[member], self.pool.size[member]
-        trial.set_user_attr("edge_list", self.pool.edges[member])
+        """Tell the trial one seed's training of ``member``: the search is told (and selects
+        on) its validation accuracy; its test accuracy is recorded beside it."""
+        pool = self.pool
+        draw = drawn_seed(self.spec.seed, member, pool.seeds)
+        seen, test, size = pool.valid[member, draw], pool.test[member, draw], pool.size[member]
+        trial.set_user_attr("edge_list", pool.edges[member])
         trial.set_user_attr("params_nonzero", float(size))
         self.order.append(member)
-        if math.isnan(acc):
+        self.draws.append(draw)
+        if math.isnan(seen) or math.isnan(test):
             trial.set_user_attr("status", TrialStatus.DIVERGED)
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
             return
         trial.set_user_attr("status", TrialStatus.OK)
-        trial.set_user_attr("test_acc", float(acc))
-        values = [float(acc), float(size)] if self.spec.objective == "pareto" else float(acc)
+        if pool.has_valid:
+            trial.set_user_attr("valid_acc", float(seen))
+        trial.set_user_attr("test_acc", float(test))
+        values = [float(seen), float(size)] if self.spec.objective == "pareto" else float(seen)
         self.study.tell(trial, values)
 
     def enqueue(self, member: int, attrs: dict[str, Any] | None = None) -> None:
@@ -218,14 +304,24 @@ def variant(entry: str) -> dict[str, Any]:
     return out
 
 
-def best_curve(acc: np.ndarray) -> np.ndarray:
-    """Best accuracy after 1, 2, ... evaluations (failed ones count, add nothing)."""
-    return np.fmax.accumulate(np.where(np.isnan(acc), -np.inf, acc))
+def selected_curve(seen: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """After 1, 2, ... evaluations, the ``truth`` of the one the search selects: the best
+    ``seen`` accuracy so far, the earliest on ties (failed evaluations are never selected;
+    -inf before any trained). A multi-seed pool sees the drawn seed's validation accuracy and
+    measures the member's mean test accuracy; an older pool sees and measures test accuracy,
+    so its curve is the best test accuracy so far."""
+    curve = np.full(len(seen), -np.inf)
+    best, current = -np.inf, -np.inf
+    for i, (value, measured) in enumerate(zip(seen, truth, strict=True)):
+        if value > best:  # NaN (failed) compares False
+            best, current = value, measured
+        curve[i] = current
+    return curve
 
 
 def evals_to(runs: np.ndarray, target: float, budget: int) -> list[int]:
-    """Per run, the evaluations until the best found reaches ``target`` (``budget + 1``:
-    never within the budget)."""
+    """Per run (a ``selected_curve``), the evaluations until the selected graph first reaches
+    ``target`` (``budget + 1``: never within the budget)."""
     return [int(np.argmax(r >= target)) + 1 if (r >= target).any() else budget + 1 for r in runs]
 
 
@@ -253,6 +349,18 @@ def paired_tests(per_seed: dict[str, list[float]]) -> list[dict[str, Any]]:
     return tests
 
 
+def _measure(pool: Pool) -> str:
+    """What a replay of ``pool`` selects on and what it reports, in words."""
+    if not pool.has_valid:
+        return "test accuracy (the pool has no validation split): selected and reported"
+    return (
+        f"each evaluation draws one of a graph's {pool.seeds} training seeds (seeded by replay "
+        "seed and graph); the search is told and selects on that draw's validation accuracy; "
+        "regret, best and top 1 % are the mean test accuracy over seeds of the graph selected "
+        "by validation, against the pool's best mean test accuracy"
+    )
+
+
 def _evals(value: float, budget: int) -> str:
     return f">{budget}" if value > budget else f"{value:.0f}"
 
@@ -273,7 +381,7 @@ def summarise(
         "pool": str(args.pool), "cell": args.cell, "budget": args.budget, "seeds": args.seeds,
         "round_size": args.round_size, "objective": args.objective, "pool_best": best,
         "pool_top_1_percent": top, "random_median_best": target,
-        "accuracy": "test accuracy (the pool has no validation split): selected and reported",
+        "accuracy": _measure(pool), "seeds_per_graph": pool.seeds, "jobs": args.jobs,
         "command": args.command, "strategies": {},
     }  # fmt: skip
     reach_top: dict[str, list[float]] = {}
@@ -339,7 +447,8 @@ def report(summary: dict[str, Any]) -> None:
 
 
 def plot(summary: dict[str, Any], curves: dict[str, np.ndarray], stem: Path, pool: Pool) -> None:
-    """Regret against evaluations (left) and best accuracy (right): medians, quartile bands."""
+    """Regret against evaluations (left) and the selected graph's accuracy (right): medians,
+    quartile bands over seeds."""
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     steps = np.arange(1, summary["budget"] + 1)
     for strategy, runs in curves.items():
@@ -354,14 +463,70 @@ def plot(summary: dict[str, Any], curves: dict[str, np.ndarray], stem: Path, poo
     )
     left.set_yscale("symlog", linthresh=0.01)
     left.set_xlabel("networks trained")
-    left.set_ylabel("regret: pool best - best found (test accuracy)")
+    if pool.has_valid:
+        left.set_ylabel("regret: pool's best - selected (mean test)")
+        right.set_ylabel("mean test accuracy of the graph\nselected by validation")
+    else:
+        left.set_ylabel("regret: pool best - best found (test accuracy)")
+        right.set_ylabel("best test accuracy so far")
     right.set_xlabel("networks trained")
-    right.set_ylabel("best test accuracy so far")
-    left.set_title(f"{summary['cell']}: {len(pool.acc)} topologies, {summary['seeds']} seeds")
+    seeds = f" x {pool.seeds} training seeds" if pool.seeds > 1 else ""
+    left.set_title(
+        f"{summary['cell']}: {len(pool.acc)} topologies{seeds}, {summary['seeds']} replay seeds"
+    )
     right.set_title("median and quartiles over seeds")
     right.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(f"{stem}.png", dpi=120)
+
+
+Run = tuple[list[int], list[int]]
+"""One replay: the members evaluated in order, and the training seed (column) each looked up."""
+
+
+def replay_one(pool: Pool, spec: SearchSpec, described: dict | None) -> Run:
+    replay = Replay(pool, spec, described)
+    return replay.run(), replay.draws
+
+
+def replays(
+    pool: Pool, base: SearchSpec, entries: list[str], seeds: int, described: dict, jobs: int
+) -> Iterator[tuple[str, list[Run], float]]:
+    """Per ``--strategies`` entry: its runs for seeds 0 .. seeds - 1 and their seconds summed.
+
+    One process yields each entry as it finishes; ``jobs`` processes (forked, so the pool and
+    its feature rows are not copied per task) take (entry, seed) tasks seed by seed, so the
+    slow strategies spread over the processes, and yield every entry at the end."""
+    tasks = [(entry, seed) for seed in range(seeds) for entry in entries]
+    specs = {
+        task: SearchSpec(**{**vars(base), **variant(task[0]), "seed": task[1]}) for task in tasks
+    }
+    if jobs <= 1:
+        for entry in entries:
+            started = time.perf_counter()
+            runs = [replay_one(pool, specs[entry, seed], described) for seed in range(seeds)]
+            yield entry, runs, time.perf_counter() - started
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs, initializer=_share, initargs=(pool, described)) as workers:
+        done = dict(zip(tasks, workers.imap(_replay_task, [specs[t] for t in tasks]), strict=True))
+    for entry in entries:
+        runs = [done[entry, seed][0] for seed in range(seeds)]
+        yield entry, runs, sum(done[entry, seed][1] for seed in range(seeds))
+
+
+_SHARED: dict[str, Any] = {}
+"""A worker process's pool and feature rows (set once by ``_share`` when it starts)."""
+
+
+def _share(pool: Pool, described: dict) -> None:
+    _SHARED.update(pool=pool, described=described)
+
+
+def _replay_task(spec: SearchSpec) -> tuple[Run, float]:
+    started = time.perf_counter()
+    run = replay_one(_SHARED["pool"], spec, _SHARED["described"])
+    return run, time.perf_counter() - started
 
 
 def main() -> None:
@@ -375,6 +540,7 @@ def main() -> None:
     parser.add_argument("--objective", choices=("accuracy", "pareto"), default="accuracy")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--out", type=Path, default=None, help="PNG/JSON stem (default: pool's)")
+    parser.add_argument("--jobs", type=int, default=1, help="processes replaying seeds at once")
     args = parser.parse_args()
     args.command = "python benchmarks/replay.py " + " ".join(sys.argv[1:])
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -405,17 +571,14 @@ def main() -> None:
     curves: dict[str, np.ndarray] = {}
     volumes: dict[str, list[float]] = {}
     stem = args.out or args.pool.with_name(f"replay_{args.pool.stem}_{args.objective}")
-    for strategy in args.strategies.split(","):
-        started = time.perf_counter()
-        runs, volumes[strategy] = [], []
-        for seed in range(args.seeds):
-            spec = SearchSpec(**{**vars(base), **variant(strategy), "seed": seed})
-            order = Replay(pool, spec, described).run()
-            runs.append(best_curve(pool.acc[order]))
+    entries = args.strategies.split(",")
+    for strategy, runs, seconds in replays(pool, base, entries, args.seeds, described, args.jobs):
+        curves[strategy] = np.vstack([selected_curve(*pool.looked_up(*run)) for run in runs])
+        volumes[strategy] = []
+        for order, _ in runs:
             points = zip(pool.acc[order], pool.size[order], strict=True)
             volumes[strategy].append(hypervolume(points, reference) / hv_all)
-        curves[strategy] = np.vstack(runs)
-        print(f"{strategy}: {args.seeds} replays in {time.perf_counter() - started:.0f} s")
+        print(f"{strategy}: {args.seeds} replays, {seconds:.0f} s summed over seeds")
         summary = summarise(curves, volumes, pool, args)  # after each: a long run keeps them
         Path(f"{stem}.json").write_text(json.dumps(summary, indent=2) + "\n")
         plot(summary, curves, stem, pool)
