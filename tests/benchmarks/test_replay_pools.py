@@ -4,7 +4,6 @@ single-seed test-only pools replay as before. Tiny pools are written by the test
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import sys
@@ -18,22 +17,14 @@ from graphs.io import edges_to_string
 from nas.search import SearchSpec
 from nas.search.space import FAMILY_PARAMS, SearchSpace
 
-ROOT = Path(__file__).resolve().parents[2]
 FAMILIES = ("ws", "ba", "er")
 NODES = (10, 14)
 GRAPHS = 24
 
 
 @pytest.fixture(scope="module")
-def replay():
-    spec = importlib.util.spec_from_file_location("replay", ROOT / "benchmarks" / "replay.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(spec.name, None)
+def replay(benchmark_script):
+    return benchmark_script("replay")
 
 
 def _graph_rows(count: int, seed: int = 0) -> list[dict]:
