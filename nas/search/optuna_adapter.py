@@ -259,7 +259,7 @@ def set_trials_user_attrs(
             for key, value in attrs.items():
                 trial.set_user_attr(key, value)
         return
-    ids = [trial_id(trial) for trial in trials]
+    ids = list(dict.fromkeys(trial_id(trial) for trial in trials))  # a row once per upsert
     if isinstance(backend, HeartbeatStorage):
         backend.set_trials_user_attrs(ids, attrs)
     else:

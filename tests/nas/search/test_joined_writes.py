@@ -176,6 +176,7 @@ def test_a_batch_of_trials_gets_its_attribute_in_one_write_or_none_gets_it(url):
     assert seen == {"SELECT": 1, "INSERT": 1, "COMMIT": 1}
     assert all(t.user_attrs == {"train_seed": 7} for t in batch)  # the trials' own copies
     assert [t.user_attrs for t in theirs.get_trials(deepcopy=False)] == [{"train_seed": 7}] * 5
+    set_trials_user_attrs(mine, [batch[0], batch[0]], {"train_seed": 7})  # twice: one row
     theirs.tell(batch[3].number, state=TrialState.FAIL)  # one taken for lost meanwhile
     with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
         set_trials_user_attrs(mine, batch, {"train_seed": 8, "worker": "w"})
