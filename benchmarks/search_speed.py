@@ -26,8 +26,11 @@ The compiled kernel is built (``fused_kernel()``) before anything is timed. Each
 its own process, one after the other; ``--repeat N`` goes round the three N times and shows
 medians, ranges in brackets (these shared machines drift within minutes, so one round proves
 little; docs/figures.md has the figures). Not a test: run it by hand and read the figures.
+``--count-statements`` runs the search once more and counts the SQL statements and commits it
+sends its storage: its round trips without a clock, which a busy machine cannot blur.
 
     python benchmarks/search_speed.py [--budget 24] [--epochs 5] [--repeat 5] [--json]
+        [--count-statements]
 """
 
 from __future__ import annotations
@@ -122,13 +125,46 @@ def breakdown(trials: list[Any], started: float, ended: float) -> dict[str, floa
     }
 
 
+def search_args(args: argparse.Namespace, out: Path) -> list[str]:
+    """The ``nas`` command's arguments for the search this script measures."""
+    return [
+        "search", "--cell", args.cell, "--task", args.task, "--budget", str(args.budget),
+        "--epochs", str(args.epochs), "--seed", str(args.seed), "--workers", str(args.workers),
+        "--out", str(out), *shlex.split(args.search_args),
+    ]  # fmt: skip
+
+
+# ``python -c`` then the counts' file, then the ``nas`` command's arguments: every statement
+# SQLAlchemy sends in that process (by its first word) and every commit, written at exit.
+COUNTER = """\
+import atexit, collections, json, runpy, sys
+import sqlalchemy
+seen = collections.Counter()
+sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute",
+                        lambda *a: seen.update([a[2].split()[0].upper()]))
+sqlalchemy.event.listen(sqlalchemy.engine.Engine, "commit", lambda _c: seen.update(["COMMIT"]))
+counts = sys.argv.pop(1)
+atexit.register(lambda: open(counts, "w").write(json.dumps(dict(sorted(seen.items())))))
+sys.argv[0] = "nas"
+runpy.run_module("nas.cli", run_name="__main__", alter_sys=True)
+"""
+
+
+def count_statements(args: argparse.Namespace, out: Path) -> dict[str, int]:
+    """The SQL statements (by kind) and commits the search sends its storage, in a
+    subprocess: the storage round trips without a clock, so they hold on a busy machine (the
+    heartbeat thread's few grow with the run's length)."""
+    counts = out.parent / "statements.json"
+    command = [sys.executable, "-c", COUNTER, str(counts), *search_args(args, out)]
+    ran = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True)
+    if ran.returncode != 0:
+        sys.exit(f"the counted search failed (exit {ran.returncode}):\n{ran.stderr[-3000:]}")
+    return json.loads(counts.read_text(encoding="utf-8"))
+
+
 def run_search(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     """``nas search`` in a subprocess; its wall time, network-epochs and breakdown."""
-    command = [
-        sys.executable, "-m", "nas.cli", "search", "--cell", args.cell, "--task", args.task,
-        "--budget", str(args.budget), "--epochs", str(args.epochs), "--seed", str(args.seed),
-        "--workers", str(args.workers), "--out", str(out), *shlex.split(args.search_args),
-    ]  # fmt: skip
+    command = [sys.executable, "-m", "nas.cli", *search_args(args, out)]
     started = time.time()
     ran = subprocess.run(
         command, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -271,6 +307,9 @@ def show(result: dict[str, Any]) -> None:
         for key, label in labels.items()
     ]
     console.print(records_table(split, ["part", "s"], "the search's wall time"))
+    if "statements" in result:
+        counts = ", ".join(f"{n} {kind}" for kind, n in result["statements"].items())
+        console.print(f"storage statements of one more search (no clock): {counts}")
     for key in ("evaluate", "same_work"):
         before = median_range([r[key]["before_training"] for r in rounds], 1)
         training = median_range([r[key]["training"] for r in rounds], 1)
@@ -292,6 +331,10 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--keep", type=Path, help="run the last search into this new folder")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--count-statements", action="store_true",
+        help="run the search once more, counting its SQL statements and commits",
+    )  # fmt: skip
     parser.add_argument("--evaluate-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--same-work-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -323,10 +366,14 @@ def main() -> None:
             "ratio": per_epoch(search) / per_epoch(engine),
             "ratio_same_work": search["wall"] / same["wall"],
         })  # fmt: skip
+    if args.count_statements:
+        with tempfile.TemporaryDirectory() as folder:
+            statements = count_statements(args, Path(folder) / "run")
     result = {
         "ratio": statistics.median(r["ratio"] for r in rounds),
         "ratio_same_work": statistics.median(r["ratio_same_work"] for r in rounds),
         "rounds": rounds,
+        **({"statements": statements} if args.count_statements else {}),
     }
     if args.json:
         print(json.dumps(result, indent=2))

@@ -31,7 +31,7 @@ from models.cells import CELLS
 from nas.cli.console import HEADERS, console, err_console, records_table, run_or_exit
 from nas.search.spec import OBJECTIVES, SearchSpec, resumed
 from nas.search.strategies import strategies_help
-from nas.search.study_file import check_out_owner, check_storage_file
+from nas.search.study_file import CONFIG, check_out_owner, check_storage_file
 from nas.search.urls import check_storage_url, shown_url
 from nas.search.workers import check_workers
 from nas.tasks import (
@@ -147,7 +147,7 @@ def search_command(
     run_or_exit(lambda: check_storage_url(spec.storage))  # type: ignore[arg-type]
     if spec.warm_start is not None:  # read by predictors.table.load_table, which says the same
         run_or_exit(lambda: existing_file(spec.warm_start, "evaluations table"))  # type: ignore[arg-type]
-    if (Path(spec.out) / "config.json").is_file():  # type: ignore[arg-type]
+    if (Path(spec.out) / CONFIG).is_file():  # type: ignore[arg-type]
         run_or_exit(lambda: check_out_owner(Path(spec.out), spec.study, spec.storage))  # type: ignore[arg-type]
         spec = _resumed(ctx, spec)  # open_storage checks the study file
     else:  # a new run: an empty or junk study file is refused before Optuna loads
@@ -235,7 +235,7 @@ def _print_summary(summary: dict[str, Any], spec: SearchSpec) -> None:
     console.print(f"study '{spec.study}' in {shown_url(spec.storage)}: {counts or 'no trials'}")
     out = Path(spec.out)  # type: ignore[arg-type]
     console.print(
-        f"wrote {out / 'evaluations.csv'} (and .parquet), {out / 'best'}/ and {out / 'config.json'}"
+        f"wrote {out / 'evaluations.csv'} (and .parquet), {out / 'best'}/ and {out / CONFIG}"
     )
     if not rows:
         console.print("[yellow]no network completed training[/]")

@@ -27,7 +27,7 @@ from graphs.io import edges_from_string, edges_to_string
 from nas.search import budget
 from nas.search.events import Tally
 from nas.search.ledger import OpenTrial, OpenTrials
-from nas.search.optuna_adapter import record_heartbeat, set_user_attrs
+from nas.search.optuna_adapter import record_heartbeat, set_trials_user_attrs, set_user_attrs
 from nas.search.records import claims, counts_toward_budget
 from nas.search.results import PLAN_KEYS
 from nas.search.space import SearchSpace, build_graph
@@ -90,10 +90,16 @@ class Asker:
             label = ", ".join(sorted({o.plan["origin"] for o, _ in batch}))
             rounds = ", ".join(str(r) for r in sorted({o.plan["round"] for o, _ in batch}))
             self.tally.emit("round", f"round {rounds}: {len(batch)} network(s) start ({label})")
+        started_now = {"train_seed": spec.train_seed}  # training starts: the budget's unit
+        try:  # the whole batch in one write
+            set_trials_user_attrs(self.study, [entry.trial for entry, _ in batch], started_now)
+            return batch
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # another worker took one for lost meanwhile: find it, keep the others
         kept = []
         for entry, graph in batch:
             try:
-                entry.trial.set_user_attr("train_seed", spec.train_seed)
+                set_user_attrs(self.study, entry.trial, started_now)
             except optuna.exceptions.UpdateFinishedTrialError:
                 self.trials.taken_over(entry.trial)
                 continue

@@ -64,7 +64,7 @@ from nas.search.spec import IDENTITY, KEPT, PER_RUN, SearchSpec, resumed
 from nas.search.storage import heartbeat_interval, heartbeats, open_study, seconds_to_takeover
 from nas.search.strategies import strategy_class
 from nas.search.strategies.base import SearchStrategy, Warm
-from nas.search.study_file import check_out_owner
+from nas.search.study_file import CONFIG, check_out_owner
 from nas.search.workers import check_workers, local_workers
 from nas.tasks import load_task
 from predictors import ALL, load_table
@@ -243,7 +243,7 @@ class SearchRun:
             "budget_unit": "networks whose training started",
             "optuna": optuna.__version__,
         }
-        write_json(self.out / "config.json", config)
+        write_json(self.out / CONFIG, config)
 
     def export(self) -> None:
         export_results(self.study, self.spec, self.scheduler.models)

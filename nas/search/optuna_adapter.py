@@ -9,11 +9,13 @@ Optuna's.
 - A trial's storage id (``Trial._trial_id``) and a study's (``Study._study_id``), and the
   study's storage object (``Study._storage``): heartbeats are recorded by trial id through
   the storage, and Optuna wraps an RDB storage in a cache (``_backend``).
-- Writes Optuna makes one transaction each, joined (``set_user_attrs``, ``PrunerView``): a
-  trial's attributes, and an epoch's report with the pruner's rung, through the RDB
-  storage's per-row helpers (``_set_trial_attr_without_commit``,
-  ``_set_trial_intermediate_value_without_commit``) in one session, and the trial's own
-  cached copy (``Trial._cached_frozen_trial``) updated as Optuna's setters do.
+- Writes Optuna makes one transaction each, joined (``set_user_attrs``,
+  ``set_trials_user_attrs``, ``PrunerView``): a trial's attributes (or one attribute of a
+  batch of trials), and an epoch's report with the pruner's rung, in one session: the
+  attribute rows as one upsert into Optuna's tables (its private ``models``; its per-row
+  helper ``_set_trial_attr_without_commit`` where the database has no upsert), the value
+  through ``_set_trial_intermediate_value_without_commit``, and the trial's own cached copy
+  (``Trial._cached_frozen_trial``) updated as Optuna's setters do.
 - The pruner's reads of the study (a whole read per report) shared by the reports of one
   epoch boundary (``PrunerView``): Optuna's pruners take a study and a trial whose system
   attributes are read lazily (``_LazyTrialSystemAttrs``).
@@ -23,11 +25,13 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
+import sqlite3
 import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -131,16 +135,17 @@ class HeartbeatStorage(RDBStorage):
                 ages[trial.trial_id] = age.total_seconds()
         return ages
 
-    def set_trial_user_attrs(self, trial_id: int, attrs: dict[str, Any]) -> None:
-        """Several user attributes in one transaction (``set_trial_user_attr`` commits each)."""
-        _write_trial(self, trial_id, user_attrs=attrs)
+    def set_trials_user_attrs(self, trial_ids: Sequence[int], attrs: dict[str, Any]) -> None:
+        """Several user attributes on several trials in one transaction
+        (``set_trial_user_attr`` commits each)."""
+        _write_trials(self, trial_ids, user_attrs=attrs)
 
     def set_trial_report(
         self, trial_id: int, step: int, value: float, system_attrs: dict[str, Any]
     ) -> None:
         """An epoch's intermediate value and the pruner's system attributes in one
         transaction."""
-        _write_trial(self, trial_id, report=(step, value), system_attrs=system_attrs)
+        _write_trials(self, [trial_id], report=(step, value), system_attrs=system_attrs)
 
     # Optuna fails only trials that have a heartbeat (its private hook, overridden): ours also
     # fails a trial whose worker died before its first beat.
@@ -158,53 +163,109 @@ for _name in (
     "get_study_user_attrs", "get_trial", "get_trial_id_from_study_id_trial_number",
     "record_heartbeat", "running_ages", "set_study_system_attr", "set_study_user_attr",
     "set_trial_intermediate_value", "set_trial_report", "set_trial_state_values",
-    "set_trial_system_attr", "set_trial_user_attr", "set_trial_user_attrs",
+    "set_trial_system_attr", "set_trial_user_attr", "set_trials_user_attrs",
 ):  # fmt: skip
     setattr(HeartbeatStorage, _name, _retrying(getattr(HeartbeatStorage, _name)))
 
 
-def _write_trial(
+def _write_trials(
     storage: RDBStorage,
-    trial_id: int,
+    trial_ids: Sequence[int],
     *,
     user_attrs: dict[str, Any] | None = None,
     system_attrs: dict[str, Any] | None = None,
     report: tuple[int, float] | None = None,
 ) -> None:
-    """One transaction of what Optuna writes one transaction each, with its own per-row
-    helpers: each raises ``UpdateFinishedTrialError`` for a finished trial, so nothing is
-    written then. Integrity errors (a row another process wrote the same instant) are
-    ignored, as Optuna's setters ignore them."""
+    """One transaction of what Optuna writes one transaction each: the same attributes on
+    every trial of ``trial_ids`` (and a ``report``, the intermediate value of the one trial,
+    through Optuna's own per-row helper). The trials are checked in one read first
+    (``UpdateFinishedTrialError`` when any is finished, writing nothing), then each kind of
+    attribute is one upsert of all its rows (Optuna checks the trial again for every row)."""
     from optuna.storages._rdb import models
     from optuna.storages._rdb.storage import _create_scoped_session
 
     with _create_scoped_session(storage.scoped_session, True) as session:
-        if report is not None:
-            storage._set_trial_intermediate_value_without_commit(session, trial_id, *report)
+        if report is not None:  # checks the trial as Optuna does
+            (one,) = trial_ids
+            storage._set_trial_intermediate_value_without_commit(session, one, *report)
+        else:
+            states = dict(
+                session.query(models.TrialModel.trial_id, models.TrialModel.state)
+                .filter(models.TrialModel.trial_id.in_(list(trial_ids)))
+                .all()
+            )
+            for trial_id in trial_ids:
+                if trial_id not in states:
+                    raise KeyError(models.NOT_FOUND_MSG)
+                storage.check_trial_is_updatable(trial_id, states[trial_id])
         for model, attrs in (
             (models.TrialUserAttributeModel, user_attrs),
             (models.TrialSystemAttributeModel, system_attrs),
         ):
-            for key, value in (attrs or {}).items():
+            if attrs:
+                _upsert_attrs(storage, session, model, trial_ids, attrs)
+
+
+def _upsert_attrs(
+    storage: RDBStorage, session: Any, model: Any, trial_ids: Sequence[int], attrs: dict[str, Any]
+) -> None:
+    """Insert or replace the trials' attribute rows in one statement where the database has an
+    upsert (SQLite, PostgreSQL), as Optuna's per-row helper writes each; elsewhere that
+    helper, row by row. Integrity errors (a row another process wrote the same instant) are
+    ignored by the caller's session, as Optuna's setters ignore them."""
+    dialect = storage.engine.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 24, 0):
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        for trial_id in trial_ids:
+            for key, value in attrs.items():
                 storage._set_trial_attr_without_commit(session, model, trial_id, key, value)
+        return
+    rows = [
+        {"trial_id": trial_id, "key": key, "value_json": json.dumps(value)}
+        for trial_id in trial_ids
+        for key, value in attrs.items()
+    ]
+    statement = insert(model).values(rows)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[model.trial_id, model.key],
+            set_={"value_json": statement.excluded.value_json},
+        )
+    )
 
 
 def set_user_attrs(study: optuna.Study, trial: Trial, attrs: dict[str, Any]) -> None:
     """``trial.set_user_attr`` for each of ``attrs``, in one storage transaction: another
     worker sees all of them or none. Raises ``UpdateFinishedTrialError``, writing none,
     when the trial is finished (another worker took it for lost)."""
-    if not attrs:
+    set_trials_user_attrs(study, [trial], attrs)
+
+
+def set_trials_user_attrs(
+    study: optuna.Study, trials: Sequence[Trial], attrs: dict[str, Any]
+) -> None:
+    """``set_user_attrs`` of the same ``attrs`` on each of ``trials``, all in one storage
+    transaction. Raises ``UpdateFinishedTrialError``, writing none, when any of them is
+    finished; storages without transactions write trial by trial (those before it keep
+    theirs)."""
+    if not attrs or not trials:
         return
     backend = rdb_backend(study)
     if not isinstance(backend, RDBStorage):  # in-memory and journal storages: one by one
-        for key, value in attrs.items():
-            trial.set_user_attr(key, value)
+        for trial in trials:
+            for key, value in attrs.items():
+                trial.set_user_attr(key, value)
         return
+    ids = list(dict.fromkeys(trial_id(trial) for trial in trials))  # a row once per upsert
     if isinstance(backend, HeartbeatStorage):
-        backend.set_trial_user_attrs(trial_id(trial), attrs)
+        backend.set_trials_user_attrs(ids, attrs)
     else:
-        _write_trial(backend, trial_id(trial), user_attrs=attrs)
-    trial._cached_frozen_trial.user_attrs.update(attrs)  # as Trial.set_user_attr does
+        _write_trials(backend, ids, user_attrs=attrs)
+    for trial in trials:
+        trial._cached_frozen_trial.user_attrs.update(attrs)  # as Trial.set_user_attr does
 
 
 class _BoundaryStorage:
@@ -315,8 +376,8 @@ class PrunerView:
             if isinstance(backend, HeartbeatStorage):
                 backend.set_trial_report(trial_id(trial), step, value, storage.held)
             else:
-                _write_trial(
-                    backend, trial_id(trial), report=(step, value), system_attrs=storage.held
+                _write_trials(
+                    backend, [trial_id(trial)], report=(step, value), system_attrs=storage.held
                 )
         except BaseException:
             storage.held = {}  # nothing was stored

@@ -2,13 +2,20 @@
 (``nas.search.optuna_adapter.set_user_attrs`` and ``PrunerView``), checked against Optuna's
 own one-write-per-call path on a twin study, and as a second worker sees them."""
 
+import collections
 import random
 
 import optuna
 import pytest
 from optuna.trial import TrialState
+from sqlalchemy import event
 
-from nas.search.optuna_adapter import PrunerView, set_user_attrs
+from nas.search.optuna_adapter import (
+    PrunerView,
+    rdb_backend,
+    set_trials_user_attrs,
+    set_user_attrs,
+)
 from nas.search.storage import open_storage
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -131,11 +138,60 @@ def test_a_trials_attributes_are_one_write_another_worker_sees_whole(tmp_path):
     assert after["status"] == "ok" and "reason" not in after  # neither was written
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path):
+    """A fresh storage of each database the search supports (PostgreSQL: TEST_DB_URL)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'study.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+def _statements(study: optuna.Study) -> collections.Counter:
+    """The SQL statements and commits the study's storage sends from now on, by kind."""
+    seen: collections.Counter = collections.Counter()
+    engine = rdb_backend(study).engine
+    event.listen(engine, "before_cursor_execute", lambda *a: seen.update([a[2].split()[0].upper()]))
+    event.listen(engine, "commit", lambda _connection: seen.update(["COMMIT"]))
+    return seen
+
+
+def test_a_trials_attributes_are_one_statement_and_one_commit(url):
+    study = _study(url, "s", optuna.pruners.NopPruner())
+    trial = study.ask()
+    set_user_attrs(study, trial, {"old": 0})
+    seen = _statements(study)
+    attrs = {f"key{i}": [i, None, {"n": i}] for i in range(12)} | {"old": 1}
+    set_user_attrs(study, trial, attrs)  # eleven new rows and one replaced
+    assert seen == {"SELECT": 1, "INSERT": 1, "COMMIT": 1}
+    reader = optuna.load_study(storage=open_storage(url), study_name="s")
+    assert reader.get_trials(deepcopy=False)[0].user_attrs == attrs
+
+
+def test_a_batch_of_trials_gets_its_attribute_in_one_write_or_none_gets_it(url):
+    mine = _study(url, "s", optuna.pruners.NopPruner())
+    theirs = optuna.load_study(storage=open_storage(url), study_name="s")
+    batch = [mine.ask() for _ in range(5)]
+    seen = _statements(mine)
+    set_trials_user_attrs(mine, batch, {"train_seed": 7})
+    assert seen == {"SELECT": 1, "INSERT": 1, "COMMIT": 1}
+    assert all(t.user_attrs == {"train_seed": 7} for t in batch)  # the trials' own copies
+    assert [t.user_attrs for t in theirs.get_trials(deepcopy=False)] == [{"train_seed": 7}] * 5
+    set_trials_user_attrs(mine, [batch[0], batch[0]], {"train_seed": 7})  # twice: one row
+    theirs.tell(batch[3].number, state=TrialState.FAIL)  # one taken for lost meanwhile
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+        set_trials_user_attrs(mine, batch, {"train_seed": 8, "worker": "w"})
+    stored = theirs.get_trials(deepcopy=False)
+    assert [t.user_attrs for t in stored] == [{"train_seed": 7}] * 5  # none was written
+
+
 def test_storages_without_transactions_are_written_one_by_one():
     study = optuna.create_study(direction="maximize")  # in memory
     trial = study.ask()
+    other = study.ask()
     set_user_attrs(study, trial, {"a": 1, "b": [2]})
+    set_trials_user_attrs(study, [trial, other], {"c": 3})
     assert PrunerView(study).report(trial, 0.5, 1) is False
-    stored = study.get_trials(deepcopy=False)[0]
-    assert stored.user_attrs == {"a": 1, "b": [2]}
-    assert stored.intermediate_values == {1: 0.5}
+    stored = study.get_trials(deepcopy=False)
+    assert stored[0].user_attrs == {"a": 1, "b": [2], "c": 3}
+    assert stored[1].user_attrs == {"c": 3}
+    assert stored[0].intermediate_values == {1: 0.5}
