@@ -85,6 +85,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--hidden-size", type=int, default=128)
     parser.add_argument("--layers", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=PruneSpec.lr, help="Adam's rate")
+    parser.add_argument("--batch-size", type=int, default=PruneSpec.batch_size)
     parser.add_argument("--max-epochs", type=int, default=50)
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--noise", default="0.25,0.5,1.0", help="noise levels (see the doc)")
@@ -211,8 +213,9 @@ def run_group(
     """Every pending (setting, method, percent) of one task, cell and seed."""
     levels = [float(x) for x in items(args.noise)]
     spec = PruneSpec(
-        cell=cell, hidden_size=args.hidden_size, num_layers=args.layers, seed=seed, device="cpu"
-    )
+        cell=cell, hidden_size=args.hidden_size, num_layers=args.layers, seed=seed, device="cpu",
+        lr=args.lr, batch_size=args.batch_size,
+    )  # fmt: skip
     base = None
     none = {"dense_valid_acc": float("nan"), "dense_test_acc": float("nan"), "dense_epochs": 0}
     dense = dict(none)
@@ -230,7 +233,8 @@ def run_group(
         row = {
             "task": task.name, "cell": cell, "setting": setting, "method": method,
             "percent": float(percent), "seed": seed, "hidden_size": args.hidden_size,
-            "layers": args.layers, "weight_agnostic": not mask_method(method).reads_weights,
+            "layers": args.layers, "lr": spec.lr, "batch_size": spec.batch_size,
+            "weight_agnostic": not mask_method(method).reads_weights,
             "pruning_steps": steps, **fit, **measure_accuracies(model, task, levels, seed),
             **describe(model), **(dense if setting == "trained" else none),
             "seconds": round(time.perf_counter() - clock, 2),

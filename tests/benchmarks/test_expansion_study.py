@@ -171,6 +171,7 @@ def test_a_tiny_study_runs_end_to_end_and_resumes(study, tiny_task, tmp_path):
     assert frame[frame.method == "degree-blocks"].weight_agnostic.all()
     assert not frame[frame.method == "ramanujan"].weight_agnostic.any()
     assert (frame.epochs <= 2).all() and frame.dense_test_acc.notna().sum() == 6
+    assert set(frame.lr) == {1e-3} and set(frame.batch_size) == {32}  # PruneSpec's, recorded
     study.run(arguments(study, tmp_path, seeds="0,1,2"), loader=lambda name: tiny_task)
     again = pd.read_csv(tmp_path / study.RESULTS)
     assert len(again) == 18 and again.iloc[:12].equals(frame)
