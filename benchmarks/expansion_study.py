@@ -342,6 +342,36 @@ def paired(frame: pd.DataFrame, contrasts: Sequence[tuple[str, str]] = CONTRASTS
     return pd.DataFrame(rows)
 
 
+def dense_of(frame: pd.DataFrame) -> pd.Series:
+    """The dense base's test accuracy per (task, cell, seed), read from the ``trained`` rows
+    (one base per task, cell and seed, shared by every method and sparsity)."""
+    trained = frame[frame["setting"] == "trained"].drop_duplicates(["task", "cell", "seed"])
+    return trained.set_index(["task", "cell", "seed"])["dense_test_acc"].dropna()
+
+
+def dense_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per task and cell: the dense base's test accuracy, mean and t half-width over seeds."""
+    rows = []
+    for (task, cell), group in dense_of(frame).groupby(level=["task", "cell"]):
+        mean, half, n = t_interval(group.tolist())
+        rows.append({"task": task, "cell": cell, "seeds": n, "mean": mean, "half": half})
+    return pd.DataFrame(rows)
+
+
+def against_dense(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per table cell: test accuracy minus the same seed's dense base's, then its t-interval
+    (both settings: the ``init`` network starts from the dense base's initial weights)."""
+    dense = dense_of(frame)
+    index = pd.MultiIndex.from_frame(frame[["task", "cell", "seed"]])
+    gap = frame.assign(gap=frame["test_acc"].to_numpy() - dense.reindex(index).to_numpy())
+    rows = []
+    for key, group in gap.dropna(subset=["gap"]).groupby([*CELL, "method"], sort=True):
+        mean, half, n = t_interval(group["gap"].tolist())
+        rows.append({**dict(zip([*CELL, "method"], key, strict=True)),
+                     "mean": mean, "half": half, "seeds": n})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def centred_rank_correlation(
     frame: pd.DataFrame, column: str, by: str = "ramanujan_gap_mean"
 ) -> float:
@@ -416,6 +446,11 @@ def summarise(path: Path) -> str:
     parts += [markdown(shown), ""]
     parts += ["## Paired differences (test accuracy, same seed)", ""]
     parts += [markdown(paired(frame)), ""]
+    if "dense_test_acc" in frame and frame["dense_test_acc"].notna().any():
+        parts += ["## The dense base (test accuracy, mean and 95 % t half-width over seeds)", ""]
+        parts += [markdown(dense_table(frame)), ""]
+        parts += ["## Minus the dense base (test accuracy, same seed)", ""]
+        parts += [markdown(against_dense(frame)), ""]
     parts += ["## Rank correlation with the mean Ramanujan gap at fixed sparsity", ""]
     parts += [markdown(correlations(frame)), ""]
     return "\n".join(parts)
