@@ -72,6 +72,8 @@ SETTINGS = ("init", "trained")
 DEFAULT_METHODS = ("expander", "random", "magnitude", "ramanujan", "degree-blocks", "anti-expander")
 CONTRASTS = (("expander", "random"), ("degree-blocks", "expander"), ("ramanujan", "magnitude"))
 """Paired differences the summary reports (same task, cell, setting, sparsity and seed)."""
+ISOLATING = "anti-expander"
+"""The control that cuts neurons off; the summary also correlates without it."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -387,12 +389,16 @@ def centred_rank_correlation(
 
 def correlations(frame: pd.DataFrame) -> pd.DataFrame:
     """Per setting and accuracy column: the centred rank correlation with the mean Ramanujan
-    gap computed per seed, then over seeds, over weight-agnostic methods and over all."""
+    gap computed per seed, then over seeds, over weight-agnostic methods, over those without
+    the anti-expander (whose isolated neurons may carry the correlation alone), and over
+    all."""
     rows = []
     agnostic = frame["weight_agnostic"].astype(str).str.lower() == "true"
+    connected = agnostic & (frame["method"] != ISOLATING)
+    subsets = (("weight-agnostic", agnostic), (f"weight-agnostic, no {ISOLATING}", connected))
     for setting in sorted(frame["setting"].unique()):
         everything = pd.Series(True, index=frame.index)
-        for methods, subset in (("weight-agnostic", agnostic), ("all", everything)):
+        for methods, subset in (*subsets, ("all", everything)):
             part = frame[(frame["setting"] == setting) & subset]
             for column in accuracy_columns(frame):
                 per_seed = [centred_rank_correlation(g, column) for _, g in part.groupby("seed")]

@@ -104,8 +104,14 @@ def test_the_gap_to_the_dense_base_is_per_seed_in_both_settings(study):
 def test_correlations_per_seed_over_agnostic_and_all_methods(study):
     frame = synthetic()
     frame = frame[frame.percent == 90.0]  # one group per seed and setting: Spearman's rho
+    frame = pd.concat([frame, frame[frame.method == "random"].assign(
+        method="anti-expander", test_acc=0.1, ramanujan_gap_mean=-9.0)])  # fmt: skip
     result = study.correlations(frame)
-    for methods, chosen in (("weight-agnostic", ["expander", "random"]), ("all", None)):
+    for methods, chosen in (
+        ("weight-agnostic", ["expander", "random", "anti-expander"]),
+        ("weight-agnostic, no anti-expander", ["expander", "random"]),
+        ("all", None),
+    ):
         row = result[(result.setting == "init") & (result.methods == methods)
                      & (result.accuracy == "test_acc")]  # fmt: skip
         rhos = []
