@@ -72,6 +72,8 @@ SETTINGS = ("init", "trained")
 DEFAULT_METHODS = ("expander", "random", "magnitude", "ramanujan", "degree-blocks", "anti-expander")
 CONTRASTS = (("expander", "random"), ("degree-blocks", "expander"), ("ramanujan", "magnitude"))
 """Paired differences the summary reports (same task, cell, setting, sparsity and seed)."""
+ISOLATING = "anti-expander"
+"""The control that cuts neurons off; the summary also correlates without it."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -85,6 +87,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--hidden-size", type=int, default=128)
     parser.add_argument("--layers", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=PruneSpec.lr, help="Adam's rate")
+    parser.add_argument("--batch-size", type=int, default=PruneSpec.batch_size)
     parser.add_argument("--max-epochs", type=int, default=50)
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--noise", default="0.25,0.5,1.0", help="noise levels (see the doc)")
@@ -211,8 +215,9 @@ def run_group(
     """Every pending (setting, method, percent) of one task, cell and seed."""
     levels = [float(x) for x in items(args.noise)]
     spec = PruneSpec(
-        cell=cell, hidden_size=args.hidden_size, num_layers=args.layers, seed=seed, device="cpu"
-    )
+        cell=cell, hidden_size=args.hidden_size, num_layers=args.layers, seed=seed, device="cpu",
+        lr=args.lr, batch_size=args.batch_size,
+    )  # fmt: skip
     base = None
     none = {"dense_valid_acc": float("nan"), "dense_test_acc": float("nan"), "dense_epochs": 0}
     dense = dict(none)
@@ -230,7 +235,8 @@ def run_group(
         row = {
             "task": task.name, "cell": cell, "setting": setting, "method": method,
             "percent": float(percent), "seed": seed, "hidden_size": args.hidden_size,
-            "layers": args.layers, "weight_agnostic": not mask_method(method).reads_weights,
+            "layers": args.layers, "lr": spec.lr, "batch_size": spec.batch_size,
+            "weight_agnostic": not mask_method(method).reads_weights,
             "pruning_steps": steps, **fit, **measure_accuracies(model, task, levels, seed),
             **describe(model), **(dense if setting == "trained" else none),
             "seconds": round(time.perf_counter() - clock, 2),
@@ -338,6 +344,36 @@ def paired(frame: pd.DataFrame, contrasts: Sequence[tuple[str, str]] = CONTRASTS
     return pd.DataFrame(rows)
 
 
+def dense_of(frame: pd.DataFrame) -> pd.Series:
+    """The dense base's test accuracy per (task, cell, seed), read from the ``trained`` rows
+    (one base per task, cell and seed, shared by every method and sparsity)."""
+    trained = frame[frame["setting"] == "trained"].drop_duplicates(["task", "cell", "seed"])
+    return trained.set_index(["task", "cell", "seed"])["dense_test_acc"].dropna()
+
+
+def dense_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per task and cell: the dense base's test accuracy, mean and t half-width over seeds."""
+    rows = []
+    for (task, cell), group in dense_of(frame).groupby(level=["task", "cell"]):
+        mean, half, n = t_interval(group.tolist())
+        rows.append({"task": task, "cell": cell, "seeds": n, "mean": mean, "half": half})
+    return pd.DataFrame(rows)
+
+
+def against_dense(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per table cell: test accuracy minus the same seed's dense base's, then its t-interval
+    (both settings: the ``init`` network starts from the dense base's initial weights)."""
+    dense = dense_of(frame)
+    index = pd.MultiIndex.from_frame(frame[["task", "cell", "seed"]])
+    gap = frame.assign(gap=frame["test_acc"].to_numpy() - dense.reindex(index).to_numpy())
+    rows = []
+    for key, group in gap.dropna(subset=["gap"]).groupby([*CELL, "method"], sort=True):
+        mean, half, n = t_interval(group["gap"].tolist())
+        rows.append({**dict(zip([*CELL, "method"], key, strict=True)),
+                     "mean": mean, "half": half, "seeds": n})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def centred_rank_correlation(
     frame: pd.DataFrame, column: str, by: str = "ramanujan_gap_mean"
 ) -> float:
@@ -353,12 +389,16 @@ def centred_rank_correlation(
 
 def correlations(frame: pd.DataFrame) -> pd.DataFrame:
     """Per setting and accuracy column: the centred rank correlation with the mean Ramanujan
-    gap computed per seed, then over seeds, over weight-agnostic methods and over all."""
+    gap computed per seed, then over seeds, over weight-agnostic methods, over those without
+    the anti-expander (whose isolated neurons may carry the correlation alone), and over
+    all."""
     rows = []
     agnostic = frame["weight_agnostic"].astype(str).str.lower() == "true"
+    connected = agnostic & (frame["method"] != ISOLATING)
+    subsets = (("weight-agnostic", agnostic), (f"weight-agnostic, no {ISOLATING}", connected))
     for setting in sorted(frame["setting"].unique()):
         everything = pd.Series(True, index=frame.index)
-        for methods, subset in (("weight-agnostic", agnostic), ("all", everything)):
+        for methods, subset in (*subsets, ("all", everything)):
             part = frame[(frame["setting"] == setting) & subset]
             for column in accuracy_columns(frame):
                 per_seed = [centred_rank_correlation(g, column) for _, g in part.groupby("seed")]
@@ -412,6 +452,11 @@ def summarise(path: Path) -> str:
     parts += [markdown(shown), ""]
     parts += ["## Paired differences (test accuracy, same seed)", ""]
     parts += [markdown(paired(frame)), ""]
+    if "dense_test_acc" in frame and frame["dense_test_acc"].notna().any():
+        parts += ["## The dense base (test accuracy, mean and 95 % t half-width over seeds)", ""]
+        parts += [markdown(dense_table(frame)), ""]
+        parts += ["## Minus the dense base (test accuracy, same seed)", ""]
+        parts += [markdown(against_dense(frame)), ""]
     parts += ["## Rank correlation with the mean Ramanujan gap at fixed sparsity", ""]
     parts += [markdown(correlations(frame)), ""]
     return "\n".join(parts)

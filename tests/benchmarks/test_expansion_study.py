@@ -22,6 +22,7 @@ def study(benchmark_script):
 def synthetic(seeds=4):
     """One task and cell, two settings and sparsities, three methods, seeded accuracies."""
     rng = np.random.default_rng(0)
+    dense = rng.uniform(0.8, 1.0, seeds)
     rows = []
     for setting in ("init", "trained"):
         for percent in (90.0, 95.0):
@@ -38,6 +39,7 @@ def synthetic(seeds=4):
                         "test_acc_noise_0.5": rng.uniform(0.3, 0.7),
                         "ramanujan_gap_mean": rng.normal(), "isolated": float(rng.integers(5)),
                         "sparsity": percent / 100,
+                        "dense_test_acc": dense[seed] if setting == "trained" else np.nan,
                     })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -81,11 +83,35 @@ def test_paired_differences_are_per_seed(study):
     assert one["half"].item() == pytest.approx((high - low) / 2)
 
 
+def test_the_gap_to_the_dense_base_is_per_seed_in_both_settings(study):
+    frame = synthetic()
+    dense = frame[frame.setting == "trained"].groupby("seed").dense_test_acc.first()
+    table = study.dense_table(frame)
+    low, high = stats.t.interval(0.95, 3, loc=dense.mean(), scale=stats.sem(dense))
+    assert table["mean"].item() == pytest.approx(dense.mean())
+    assert table["half"].item() == pytest.approx((high - low) / 2)
+    gaps = study.against_dense(frame)
+    assert len(gaps) == 2 * 2 * 3 and set(gaps.seeds) == {4}
+    for setting in ("init", "trained"):
+        one = gaps[(gaps.setting == setting) & (gaps.percent == 95.0) & (gaps.method == "random")]
+        part = frame[(frame.setting == setting) & (frame.percent == 95.0)]
+        data = part[part.method == "random"].set_index("seed").test_acc - dense
+        low, high = stats.t.interval(0.95, 3, loc=data.mean(), scale=stats.sem(data))
+        assert one["mean"].item() == pytest.approx(data.mean())
+        assert one["half"].item() == pytest.approx((high - low) / 2)
+
+
 def test_correlations_per_seed_over_agnostic_and_all_methods(study):
     frame = synthetic()
     frame = frame[frame.percent == 90.0]  # one group per seed and setting: Spearman's rho
+    frame = pd.concat([frame, frame[frame.method == "random"].assign(
+        method="anti-expander", test_acc=0.1, ramanujan_gap_mean=-9.0)])  # fmt: skip
     result = study.correlations(frame)
-    for methods, chosen in (("weight-agnostic", ["expander", "random"]), ("all", None)):
+    for methods, chosen in (
+        ("weight-agnostic", ["expander", "random", "anti-expander"]),
+        ("weight-agnostic, no anti-expander", ["expander", "random"]),
+        ("all", None),
+    ):
         row = result[(result.setting == "init") & (result.methods == methods)
                      & (result.accuracy == "test_acc")]  # fmt: skip
         rhos = []
@@ -103,7 +129,8 @@ def test_the_summary_prints_every_part(study, tmp_path):
     synthetic().to_csv(path, index=False)
     text = study.summarise(path)
     assert "expander - random" in text and "weight-agnostic" in text and " ± " in text
-    assert text.count("\n| digits | rnn_tanh | init | 90 | expander |") == 1
+    assert "## Minus the dense base" in text
+    assert text.count("\n| digits | rnn_tanh | init | 90 | expander |") == 2  # cell, minus dense
 
 
 def float_task(n=200):
@@ -171,6 +198,7 @@ def test_a_tiny_study_runs_end_to_end_and_resumes(study, tiny_task, tmp_path):
     assert frame[frame.method == "degree-blocks"].weight_agnostic.all()
     assert not frame[frame.method == "ramanujan"].weight_agnostic.any()
     assert (frame.epochs <= 2).all() and frame.dense_test_acc.notna().sum() == 6
+    assert set(frame.lr) == {1e-3} and set(frame.batch_size) == {32}  # PruneSpec's, recorded
     study.run(arguments(study, tmp_path, seeds="0,1,2"), loader=lambda name: tiny_task)
     again = pd.read_csv(tmp_path / study.RESULTS)
     assert len(again) == 18 and again.iloc[:12].equals(frame)
