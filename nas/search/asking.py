@@ -27,7 +27,12 @@ from graphs.io import edges_from_string, edges_to_string
 from nas.search import budget
 from nas.search.events import Tally
 from nas.search.ledger import OpenTrial, OpenTrials
-from nas.search.optuna_adapter import record_heartbeat, set_trials_user_attrs, set_user_attrs
+from nas.search.optuna_adapter import (
+    ask_new,
+    record_heartbeat,
+    set_trials_user_attrs,
+    set_user_attrs,
+)
 from nas.search.records import claims, counts_toward_budget
 from nas.search.results import PLAN_KEYS
 from nas.search.space import SearchSpace, build_graph
@@ -84,8 +89,9 @@ class Asker:
                 for proposal in self.strategy.propose(trials, size, round_index):
                     attrs = {**proposal.attrs, "round": round_index}
                     self.study.enqueue_trial(proposal.params, user_attrs=attrs)
+                    waiting += 1
         self.study.sampler = self.strategy.sampler(round_index)
-        batch = self.ask(count, round_index, origin)
+        batch = self.ask(count, round_index, origin, waiting)
         if batch:
             label = ", ".join(sorted({o.plan["origin"] for o, _ in batch}))
             rounds = ", ".join(str(r) for r in sorted({o.plan["round"] for o, _ in batch}))
@@ -106,8 +112,12 @@ class Asker:
             kept.append((entry, graph))
         return kept
 
-    def ask(self, count: int, round_index: int, origin: str) -> list[tuple[OpenTrial, nx.Graph]]:
-        """Ask up to ``count`` trials with graphs, while the budget is not claimed."""
+    def ask(
+        self, count: int, round_index: int, origin: str, waiting: int = 0
+    ) -> list[tuple[OpenTrial, nx.Graph]]:
+        """Ask up to ``count`` trials with graphs, while the budget is not claimed. The first
+        ``waiting`` asks take queued trials (``Study.ask``); the rest are new trials
+        (``ask_new``): the study as just read held no more queued ones."""
         batch: list[tuple[OpenTrial, nx.Graph]] = []
         invalid = 0
         seen = None  # the study as ``is_surplus`` last read it, which the next check reuses
@@ -115,7 +125,8 @@ class Asker:
             seen = None
             with warnings.catch_warnings():  # heartbeats are recorded by ``heartbeats``
                 warnings.filterwarnings("ignore", "Heartbeat of storage is supposed")
-                trial = self.study.ask()
+                trial = self.study.ask() if waiting > 0 else ask_new(self.study)
+            waiting -= 1
             with suppress(Exception):  # a first sign of life before any training
                 record_heartbeat(self.study, trial)
             entry = self.trials.opened(trial)

@@ -8,7 +8,9 @@ Optuna's.
   are read from its tables (its private models and session helper).
 - A trial's storage id (``Trial._trial_id``) and a study's (``Study._study_id``), and the
   study's storage object (``Study._storage``): heartbeats are recorded by trial id through
-  the storage, and Optuna wraps an RDB storage in a cache (``_backend``).
+  the storage, and Optuna wraps an RDB storage in a cache (``_backend``). A new trial is
+  asked through the storage (``ask_new``: ``create_new_trial`` and ``Trial(study, id)``, as
+  ``Study.ask`` does) when no trial is queued, skipping ``Study.ask``'s read of the queue.
 - Writes Optuna makes one transaction each, joined (``set_user_attrs``,
   ``set_trials_user_attrs``, ``PrunerView``): a trial's attributes (or one attribute of a
   batch of trials), and an epoch's report with the pruner's rung, in one session: the
@@ -414,6 +416,15 @@ def finished_in_storage(study: optuna.Study, trial: Trial) -> bool:
     """Whether the storage holds ``trial`` as finished (another worker may have failed it as
     lost): a ``Trial`` object does not know (no public read of its stored state)."""
     return storage_of(study).get_trial(trial_id(trial)).state.is_finished()
+
+
+def ask_new(study: optuna.Study) -> Trial:
+    """A new trial, as ``Study.ask`` makes one when no trial is queued, without its look for a
+    queued one first: that look reads every unfinished trial of the study again (Optuna's
+    cache re-reads them all), so asking a stack of networks read the stack's trials once per
+    ask. For a caller whose fresh read of the study shows no queued trial; one another worker
+    queues meanwhile waits for the next read, as it would for a worker that asked first."""
+    return Trial(study, storage_of(study).create_new_trial(study_id(study)))
 
 
 def record_heartbeat(study: optuna.Study, trial: Trial) -> None:
