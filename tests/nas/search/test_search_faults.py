@@ -169,7 +169,8 @@ def test_a_postgresql_server_stopped_for_ten_seconds_loses_nothing(pg_server, tm
     (or, after one clear error line, its rerun) ends with exactly the budget; every network
     finished before the stop is kept as it was."""
     task = tiny_csv(tmp_path / "parity.csv", rows=1000, longest=40)
-    args = _search(task, pg_server.url, 12, "--epochs", "2", "--workers", "2")
+    # 4 epochs, not 2: on a loaded machine a 2-epoch run could end before the poll saw it start
+    args = _search(task, pg_server.url, 12, "--epochs", "4", "--workers", "2")
     proc = start(*args, cwd=tmp_path)
     wait_until(lambda: len(started(pg_server.url, "s")) >= 4, what="four networks")
     kept = {t.number: t.values for t in trials(pg_server.url, "s") if t.state.is_finished()}
