@@ -17,7 +17,15 @@ GRAPH_KINDS: tuple[str, ...] = ("gnn",)
 
 CHOICES: tuple[str, ...] = ("auto", *KINDS, *GRAPH_KINDS)
 
-FEATURE_SET_NAMES: tuple[str, ...] = ("all", "thesis", "size", "proxies", "all+proxies")
+FEATURE_SET_NAMES: tuple[str, ...] = (
+    "all",
+    "thesis",
+    "size",
+    "proxies",
+    "all+proxies",
+    "all+wiring",
+    "all+wiring+proxies",
+)
 """The feature sets of ``predictors.features.FEATURE_SETS``, by name."""
 
 
