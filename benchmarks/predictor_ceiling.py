@@ -19,12 +19,18 @@ R², Kendall tau, Spearman rho and precision@top-10 % are mean and sample sd ove
   undefined on some graph is left out of the features);
 - hyper-parameters tuned by nested CV (a grid searched by an inner 3-fold split of each
   outer training fold only), a logit target transform;
+- ``library_tuned``: the library's option as a user runs it, ``GraphRegressor(kind=
+  "extratrees", tune=True)`` on ``load_table``'s ``all+wiring+proxies`` (the proxies as
+  they are; those undefined on some graph left out);
 - equal-weight blends: the mean of members' predictions on the same test fold (no weight is
   fitted, so nothing is tuned on a test fold).
 
+``--only`` reruns the named candidates and merges them into the cell's existing JSON (the
+others kept: every candidate is seeded and fitted on its own).
+
 Features come from the graph and the untrained network only. Writes one JSON per cell,
 ``predictor_ceiling_<cell>.json`` (under ``--out``), as soon as the cell is done;
-``--summary`` prints the Markdown table of docs/predictors.md from those files instead.
+``--summary`` prints the Markdown tables of docs/predictors.md from those files instead.
 
     OMP_NUM_THREADS=1 nice -n 19 python benchmarks/predictor_ceiling.py
     python benchmarks/predictor_ceiling.py --summary
@@ -50,7 +56,7 @@ from core.jsonsafe import json_safe
 from graphs.dag import layered_dag
 from graphs.io import edges_from_string
 from graphs.wiring import WIRING_FEATURES, wiring_features
-from predictors.features import PROXY_FEATURES
+from predictors.features import ALL, PROXY_FEATURES, WIRING
 from predictors.gnn import GNNRegressor
 from predictors.regressors import GraphRegressor, make_pipeline
 from predictors.table import load_table
@@ -99,15 +105,22 @@ def tuned_extratrees(seed: int) -> GridSearchCV:
     return GridSearchCV(make_pipeline("extratrees", random_state=seed), GRID, cv=inner)
 
 
-def cell_report(cell: str, cv: int, repeats: int, seed: int) -> dict[str, object]:
-    """Every candidate's fold scores on ``cell``'s table (see the module docstring)."""
-    table = average_over_seeds(load_table(DATA / f"evaluations_{cell}.csv", features="all"))
+def cell_report(
+    cell: str, cv: int, repeats: int, seed: int, only: list[str] | None = None
+) -> dict[str, object]:
+    """Every candidate's fold scores on ``cell``'s table (see the module docstring); with
+    ``only``, those candidates merged into the cell's committed report."""
+    frame = pd.read_csv(DATA / f"evaluations_{cell}.csv")
+    table = average_over_seeds(load_table(frame, features="all"))
     X, y = table.X.reset_index(drop=True), table.y
     splits = repeated_splits(len(y), cv, repeats, seed, table.groups)
     edges = table.frame["edge_list"].reset_index(drop=True)
     wiring = pd.DataFrame([wiring_features(layered_dag(edges_from_string(e))) for e in edges])
     proxies = _proxies(cell, edges)
     finite = proxies.columns[np.isfinite(proxies.to_numpy(float)).all(axis=0)]
+    library = _library_table(frame, cell, list(finite))
+    if not np.array_equal(library.y, y):
+        raise SystemExit(f"error: the library's table of {cell} has other rows")
     today = json.loads((DATA / f"predictor_{cell}_all_mean.json").read_text())
     sets = {
         "all": X,
@@ -133,8 +146,19 @@ def cell_report(cell: str, cv: int, repeats: int, seed: int) -> dict[str, object
         lambda: logit_target(GraphRegressor(kind="extratrees", random_state=seed)),
         sets["wiring_proxies"],
     )
+    candidates["library_tuned"] = (
+        lambda: GraphRegressor(kind="extratrees", tune=True, random_state=seed),
+        library.X,
+    )
+    old = None
+    if only is not None:
+        old = json.loads((DATA / f"predictor_ceiling_{cell}.json").read_text())
+        unknown = set(only) - set(candidates)
+        if unknown:
+            raise SystemExit(f"error: no candidate {', '.join(sorted(unknown))}")
+        candidates = {name: candidates[name] for name in only}
     results: dict[str, CVResult] = {}
-    seconds: dict[str, float] = {}
+    seconds: dict[str, float] = {} if old is None else old["cv_seconds_busy_machine"]
     for name, (make, data) in candidates.items():
         started = time.perf_counter()
         results[name] = cross_validate_predictor(
@@ -142,11 +166,13 @@ def cell_report(cell: str, cv: int, repeats: int, seed: int) -> dict[str, object
         )
         seconds[name] = time.perf_counter() - started
         _print(cell, name, results[name].fold_scores)
-    scores = {name: _summary(result.fold_scores) for name, result in results.items()}
+    scores = {} if old is None else old["candidates"]
+    scores |= {name: _summary(result.fold_scores) for name, result in results.items()}
     for name, members in BLENDS.items():
-        scores[name] = _summary(_blend([results[m] for m in members], y, splits, repeats))
-        _print(cell, name, scores[name]["folds"])
-    for column in PROXY_FEATURES:
+        if set(members) <= set(results):
+            scores[name] = _summary(_blend([results[m] for m in members], y, splits, repeats))
+            _print(cell, name, scores[name]["folds"])
+    for column in PROXY_FEATURES if old is None else ():
         folds = _ranker(proxies[column].to_numpy(float), y, splits)
         scores[column] = _summary(folds)
         scores[column]["finite_rows"] = int(np.isfinite(proxies[column]).sum())
@@ -168,6 +194,15 @@ def cell_report(cell: str, cv: int, repeats: int, seed: int) -> dict[str, object
         "candidates": scores,
         "cv_seconds_busy_machine": seconds,
     }
+
+
+def _library_table(frame: pd.DataFrame, cell: str, proxies: list[str]):
+    """``cell``'s 4-seed means as the library loads them with the proxy columns joined:
+    ``all+wiring+proxies`` (``proxies``: those defined on every graph)."""
+    scored = pd.read_csv(DATA / f"proxies_evaluations_{cell}.csv")
+    scored = scored.drop_duplicates("edge_list").set_index("edge_list")[proxies]
+    joined = frame.join(scored, on="edge_list")
+    return average_over_seeds(load_table(joined, features=[*ALL, *WIRING, *proxies]))
 
 
 def _proxies(cell: str, edges: pd.Series) -> pd.DataFrame:
@@ -243,6 +278,27 @@ def summary_table(folder: Path, cells: list[str]) -> str:
     return "\n".join(lines)
 
 
+def candidates_table(folder: Path, cells: list[str]) -> str:
+    """The Markdown table of every fitted candidate's R² and tau per cell (mean ± fold sd)."""
+    reports = [
+        json.loads((folder / f"predictor_ceiling_{cell}.json").read_text()) for cell in cells
+    ]
+    names = [n for n in reports[0]["candidates"] if n not in PROXY_FEATURES]
+    lines = [
+        "| candidate | " + " | ".join(f"{c}: R² | {c}: τ" for c in cells) + " |",
+        "|---" * (1 + 2 * len(cells)) + "|",
+    ]
+    for name in names:
+        cells_text = " | ".join(
+            f"{_pm(r['candidates'][name], 'r2')} | {_pm(r['candidates'][name], 'kendall_tau')}"
+            if name in r["candidates"]
+            else "- | -"
+            for r in reports
+        )
+        lines.append(f"| `{name}` | {cells_text} |")
+    return "\n".join(lines)
+
+
 def _pm(entry: dict, metric: str) -> str:
     mean, std = entry[f"{metric}_mean"], entry[f"{metric}_std"]
     return "-" if mean is None else f"{mean:.3f} ± {std:.3f}"
@@ -265,21 +321,28 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DATA, help="folder of the JSON files")
     parser.add_argument("--summary", action="store_true", help="print the table, run nothing")
+    parser.add_argument("--only", default=None, help="comma list of candidates to rerun")
     args = parser.parse_args()
     cells = [c.strip() for c in args.cells.split(",") if c.strip()]
     if args.summary:
         print(summary_table(args.out, cells))
+        print()
+        print(candidates_table(args.out, cells))
         return
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", UserWarning)
     for cell in cells:
-        report = cell_report(cell, args.cv, args.repeats, args.seed)
-        out = {
-            "cv": args.cv, "repeats": args.repeats, "seed": args.seed,
-            "command": f"python benchmarks/predictor_ceiling.py --cells {cell} --cv {args.cv} "
-            f"--repeats {args.repeats} --seed {args.seed}",
-            **report,
-        }  # fmt: skip
+        only = None if args.only is None else [n.strip() for n in args.only.split(",")]
+        report = cell_report(cell, args.cv, args.repeats, args.seed, only)
+        command = (
+            f"python benchmarks/predictor_ceiling.py --cells {cell} --cv {args.cv} "
+            f"--repeats {args.repeats} --seed {args.seed}"
+        )
+        if only is not None:  # the first run's command, then this one
+            first = json.loads((args.out / f"predictor_ceiling_{cell}.json").read_text())
+            command = f"{first['command']}; {command} --only {','.join(only)}"
+        out = {"cv": args.cv, "repeats": args.repeats, "seed": args.seed, "command": command}
+        out |= report
         path = args.out / f"predictor_ceiling_{cell}.json"
         path.write_text(json.dumps(out, indent=1) + "\n")
         print(f"wrote {path}", flush=True)
