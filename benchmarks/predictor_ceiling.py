@@ -106,10 +106,10 @@ def tuned_extratrees(seed: int) -> GridSearchCV:
 
 
 def cell_report(
-    cell: str, cv: int, repeats: int, seed: int, only: list[str] | None = None
+    cell: str, cv: int, repeats: int, seed: int, only: list[str] | None = None, folder=DATA
 ) -> dict[str, object]:
     """Every candidate's fold scores on ``cell``'s table (see the module docstring); with
-    ``only``, those candidates merged into the cell's committed report."""
+    ``only``, those candidates merged into the cell's report in ``folder``."""
     frame = pd.read_csv(DATA / f"evaluations_{cell}.csv")
     table = average_over_seeds(load_table(frame, features="all"))
     X, y = table.X.reset_index(drop=True), table.y
@@ -152,7 +152,7 @@ def cell_report(
     )
     old = None
     if only is not None:
-        old = json.loads((DATA / f"predictor_ceiling_{cell}.json").read_text())
+        old = json.loads((folder / f"predictor_ceiling_{cell}.json").read_text())
         unknown = set(only) - set(candidates)
         if unknown:
             raise SystemExit(f"error: no candidate {', '.join(sorted(unknown))}")
@@ -333,7 +333,7 @@ def main() -> None:
     warnings.simplefilter("ignore", UserWarning)
     for cell in cells:
         only = None if args.only is None else [n.strip() for n in args.only.split(",")]
-        report = cell_report(cell, args.cv, args.repeats, args.seed, only)
+        report = cell_report(cell, args.cv, args.repeats, args.seed, only, args.out)
         command = (
             f"python benchmarks/predictor_ceiling.py --cells {cell} --cv {args.cv} "
             f"--repeats {args.repeats} --seed {args.seed}"
