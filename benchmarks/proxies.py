@@ -9,6 +9,11 @@ by itself: no fitting), beside the same for the size-only features (nodes, edges
 params_nonzero). Writes the rows with their proxy columns (CSV) and the figures (JSON).
 
     python benchmarks/proxies.py --pool benchmarks/data/pool_rnn_tanh.csv --rows 200
+
+A table with several training seeds per graph (``evaluations_<cell>.csv``) takes
+``--per-graph``: each distinct graph is scored once (its first row: the network initialised
+as that row's training seed initialised it), so the proxies can be joined to the graphs'
+means over seeds by ``edge_list``.
 """
 
 from __future__ import annotations
@@ -37,10 +42,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="CSV/JSON stem")
+    parser.add_argument(
+        "--per-graph", action="store_true", help="score each distinct edge_list once"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     pool = pd.read_csv(args.pool)
     pool = pool[pool["status"].eq(TrialStatus.OK) & pool["test_acc"].notna()]
+    if args.per_graph:
+        pool = pool.drop_duplicates("edge_list")
     rows = pool.sample(n=min(args.rows, len(pool)), random_state=args.seed)
     cell, task_name = str(rows["cell"].iloc[0]), str(rows["task"].iloc[0])
     init_seed = child_seeds(int(rows["train_seed"].iloc[0]), 2)[0]  # as the pool's training
@@ -61,7 +71,8 @@ def main() -> None:
         }
     summary = {
         "pool": str(args.pool), "cell": cell, "task": task_name, "rows": len(table),
-        "seed": args.seed, "batch_size": BATCH_SIZE, "init_seed": init_seed,
+        "seed": args.seed, "per_graph": args.per_graph, "batch_size": BATCH_SIZE,
+        "init_seed": init_seed,
         "seconds_per_graph": seconds / len(table), "rankers": figures,
         "command": "python benchmarks/proxies.py " + " ".join(sys.argv[1:]),
     }  # fmt: skip

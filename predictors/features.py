@@ -14,6 +14,7 @@ import networkx as nx
 from graphs.dag import LayeredDAG, layered_dag
 from graphs.properties import THESIS_PROPERTIES, graph_properties
 from graphs.spectral import EXTENDED_FEATURES, spectral_features
+from graphs.wiring import WIRING_FEATURES
 from models.cells import DEFAULT_EMBEDDING_DIM, check_cell, nonzero_params
 from predictors.names import FEATURE_SET_NAMES
 
@@ -38,10 +39,23 @@ PROXY_FEATURES: tuple[str, ...] = ("proxy_grad_norm", "proxy_snip", "proxy_synfl
 table has them when ``nas.experiments.proxies`` added them (they need the task, so they
 are never computed here)."""
 
+WIRING: tuple[str, ...] = WIRING_FEATURES
+"""How the layered DAG carries the input to the read-out (``graphs.wiring``); not in
+``ALL`` (which the search describes every candidate by), computed from a table's
+``edge_list`` when a feature set asks for them."""
+
 FEATURE_SETS: dict[str, tuple[str, ...]] = dict(
     zip(
         FEATURE_SET_NAMES,
-        (ALL, THESIS, SIZE_ONLY, PROXY_FEATURES, (*ALL, *PROXY_FEATURES)),
+        (
+            ALL,
+            THESIS,
+            SIZE_ONLY,
+            PROXY_FEATURES,
+            (*ALL, *PROXY_FEATURES),
+            (*ALL, *WIRING),
+            (*ALL, *WIRING, *PROXY_FEATURES),
+        ),
         strict=True,
     )
 )

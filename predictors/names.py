@@ -17,7 +17,19 @@ GRAPH_KINDS: tuple[str, ...] = ("gnn",)
 
 CHOICES: tuple[str, ...] = ("auto", *KINDS, *GRAPH_KINDS)
 
-FEATURE_SET_NAMES: tuple[str, ...] = ("all", "thesis", "size", "proxies", "all+proxies")
+TUNABLE: tuple[str, ...] = ("auto", "rf", "extratrees")
+"""Kinds whose hyper-parameters ``GraphRegressor(tune=True)`` searches (the forests; ``auto``
+when it picks one)."""
+
+FEATURE_SET_NAMES: tuple[str, ...] = (
+    "all",
+    "thesis",
+    "size",
+    "proxies",
+    "all+proxies",
+    "all+wiring",
+    "all+wiring+proxies",
+)
 """The feature sets of ``predictors.features.FEATURE_SETS``, by name."""
 
 
@@ -36,6 +48,15 @@ def check_kind(kind: object, *, allow_auto: bool = True) -> str:
     if kind not in allowed:
         raise SparseNASError(f"unknown model kind {kind!r}; choose one of {', '.join(allowed)}")
     return str(kind)
+
+
+def check_tune(kind: str, tune: bool) -> None:
+    """Refuse ``tune`` for a kind without a grid to search (before any table is read)."""
+    if tune and kind not in TUNABLE:
+        raise SparseNASError(
+            f"tune searches the forests' grid; it applies to {', '.join(TUNABLE)} "
+            f"(got kind {kind!r})"
+        )
 
 
 def check_kinds(kinds: Sequence[object]) -> list[str]:

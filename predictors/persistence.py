@@ -112,9 +112,10 @@ def fit_predictor(
     *,
     seed: int = 0,
     n_estimators: int = 200,
+    tune: bool = False,
 ) -> Predictor:
     """Fit a ``GraphRegressor`` of ``kind`` on every row of ``table`` (at least
-    ``predictors.checks.MIN_TRAIN_ROWS``)."""
+    ``predictors.checks.MIN_TRAIN_ROWS``); ``tune`` searches a forest's grid first."""
     kind = check_kind(kind)
     if kind in GRAPH_KINDS:
         raise SparseNASError(
@@ -125,7 +126,7 @@ def fit_predictor(
     check_n_estimators(n_estimators)
     check_train_rows(len(table), table.source)
     X, y = table.X, table.y
-    estimator = GraphRegressor(kind=kind, n_estimators=n_estimators, random_state=seed)
+    estimator = GraphRegressor(kind=kind, n_estimators=n_estimators, tune=tune, random_state=seed)
     estimator.fit(X, y)
     return Predictor(
         estimator=estimator,

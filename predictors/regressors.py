@@ -21,6 +21,10 @@ uncertainty (the point prediction stays the model fitted on all rows). With
 ``GraphRegressor(kind="auto")`` picks the kind with the best mean Kendall tau over an inner
 K-fold split of the training data inside ``fit``; evaluated by the outer cross-validation
 (``predictors.validation``) that makes the choice nested, never tuned on a test fold.
+``tune=True`` likewise searches a forest's ``TUNING_GRID`` (its share of features per split
+and its smallest leaf) by mean R² over an inner K-fold split of the training data only; the
+defaults suit the thesis' features, and a wider feature set (``all+wiring+proxies``) may
+want fewer features per split or larger leaves.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from scipy.stats import kendalltau
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.ensemble import AdaBoostRegressor, ExtraTreesRegressor, RandomForestRegressor
 from sklearn.linear_model import BayesianRidge
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
@@ -44,13 +48,25 @@ from predictors.checks import INNER_FOLDS
 
 # The names live in the light predictors.kinds (the command line reads them).
 # Their home is the light predictors.names (the command line reads them).
-from predictors.names import CHOICES, KINDS, check_kind  # noqa: F401 (CHOICES re-exported)
+from predictors.names import (  # noqa: F401 (CHOICES re-exported)
+    CHOICES,
+    KINDS,
+    TUNABLE,
+    check_kind,
+    check_tune,
+)
 
 _TREE_SPREAD = ("rf", "extratrees")
 _BOOTSTRAP = ("adaboost", "xgboost")
 # Tie-break and fallback order for "auto" (when every inner score is undefined).
 _PREFERENCE = ("extratrees", "rf", "xgboost", "bayesridge", "adaboost")
 _MAX_SEED = np.iinfo(np.int32).max
+
+TUNING_GRID: dict[str, list[float]] = {
+    "model__max_features": [0.3, 0.5, 1.0],
+    "model__min_samples_leaf": [1, 3, 6],
+}
+"""What ``tune=True`` searches, for the forest kinds (``rf``, ``extratrees``)."""
 
 
 def make_pipeline(kind: str, *, n_estimators: int = 200, random_state: int | None = None):
@@ -103,6 +119,8 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
     inner_cv : folds of the inner split ``kind="auto"`` chooses by (at most the number of
         rows; with fewer than 4 rows the preferred kind, extratrees, is taken).
     n_bootstrap : bootstrap refits that give the boosted kinds their uncertainty.
+    tune : search ``TUNING_GRID`` by an inner ``inner_cv``-fold split (forest kinds, or
+        ``auto`` when it picks one).
     random_state : int, RandomState or None; seeds the split, the models and the resamples.
 
     Attributes
@@ -110,6 +128,7 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
     model_ : the fitted Pipeline.
     kind_ : the kind fitted (the choice, for ``"auto"``).
     cv_scores_ : for ``"auto"``, the mean inner Kendall tau of each kind; else empty.
+    best_params_ : with ``tune``, the grid point chosen; else empty.
     bootstraps_ : the bootstrap Pipelines of a boosted kind (empty otherwise).
     n_features_in_, feature_names_in_ : as in scikit-learn.
 
@@ -119,6 +138,9 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
     >>> X = rng.normal(size=(60, 3)); y = X[:, 0] + 0.1 * rng.normal(size=60)
     >>> model = GraphRegressor(kind="rf", n_estimators=20, random_state=0).fit(X, y)
     >>> mean, std = model.predict(X[:2], return_std=True)
+    >>> tuned = GraphRegressor(kind="extratrees", n_estimators=20, tune=True, random_state=0)
+    >>> sorted(tuned.fit(X, y).best_params_)
+    ['model__max_features', 'model__min_samples_leaf']
     """
 
     def __init__(
@@ -127,12 +149,14 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
         n_estimators: int = 200,
         inner_cv: int = INNER_FOLDS,
         n_bootstrap: int = 5,
+        tune: bool = False,
         random_state=None,
     ) -> None:
         self.kind = kind
         self.n_estimators = n_estimators
         self.inner_cv = inner_cv
         self.n_bootstrap = n_bootstrap
+        self.tune = tune
         self.random_state = random_state
 
     def fit(self, X, y):
@@ -146,13 +170,21 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
             raise SparseNASError(
                 f"n_bootstrap must be a non-negative integer (got {self.n_bootstrap!r})"
             )
+        if not isinstance(self.tune, (bool, np.bool_)):
+            raise SparseNASError(f"tune must be True or False (got {self.tune!r})")
+        check_tune(kind, bool(self.tune))
         X, y = validate_data(self, X, y, y_numeric=True)
         rng = check_random_state(self.random_state)
         self.cv_scores_: dict[str, float] = {}
+        self.best_params_: dict[str, float] = {}
         if kind == "auto":
             kind = self._choose(X, y, int(rng.randint(_MAX_SEED)))
         self.kind_ = kind
-        self.model_ = self._pipeline(kind, int(rng.randint(_MAX_SEED))).fit(X, y)
+        model = self._pipeline(kind, int(rng.randint(_MAX_SEED)))
+        if self.tune and kind in _TREE_SPREAD:
+            self.best_params_ = self._search(model, X, y, int(rng.randint(_MAX_SEED)))
+            model.set_params(**self.best_params_)
+        self.model_ = model.fit(X, y)
         self.bootstraps_: list[Pipeline] = []
         if kind in _BOOTSTRAP:
             for _ in range(int(self.n_bootstrap)):
@@ -180,6 +212,16 @@ class GraphRegressor(RegressorMixin, BaseEstimator):
 
     def _pipeline(self, kind: str, seed: int) -> Pipeline:
         return make_pipeline(kind, n_estimators=int(self.n_estimators), random_state=seed)
+
+    def _search(self, model: Pipeline, X: np.ndarray, y: np.ndarray, seed: int) -> dict:
+        """The ``TUNING_GRID`` point with the best mean inner R² (the defaults when the
+        training rows are too few to split)."""
+        n_splits = min(int(self.inner_cv), X.shape[0] // 2)
+        if n_splits < 2:
+            return {name: model.get_params()[name] for name in TUNING_GRID}
+        inner = KFold(n_splits, shuffle=True, random_state=seed)
+        search = GridSearchCV(model, TUNING_GRID, cv=inner, refit=False, n_jobs=1)
+        return dict(search.fit(X, y).best_params_)
 
     def _choose(self, X: np.ndarray, y: np.ndarray, seed: int) -> str:
         n_splits = min(int(self.inner_cv), X.shape[0])

@@ -10,8 +10,8 @@ Two layouts load as they are:
   ``graph`` the family (``barabasi_albert``) and ``graph_nr`` the graph's number in it.
 
 Unknown columns are ignored. Features the table lacks are computed from the ``edge_list``
-column when there is one (the graph properties, the extended features and, with a known
-cell, ``params_nonzero``); the rest are skipped with a warning, and a table left without a
+column when there is one (the graph properties, the extended and wiring features and, with
+a known cell, ``params_nonzero``); the rest are skipped with a warning, and a table left without a
 usable feature is an error.
 
 ``params_nonzero`` as a feature means ``predictors.features.params_feature``: the
@@ -40,6 +40,7 @@ from graphs.dag import layered_dag
 from graphs.io import edges_from_string
 from graphs.properties import PROPERTY_NAMES, graph_properties
 from graphs.spectral import EXTENDED_FEATURES, spectral_features
+from graphs.wiring import WIRING_FEATURES, wiring_features
 from models.cells import CELLS, check_cell
 from predictors.checks import PARQUET_SUFFIXES, check_needed_features
 from predictors.features import FEATURE_SETS, PARAMS_FEATURE, params_feature
@@ -310,8 +311,9 @@ def _complete_features(
         for f in requested
         if f in EXTENDED_FEATURES and f not in frame.columns and f not in wanted_props
     ]
+    wanted_wiring = [f for f in requested if f in WIRING_FEATURES and f not in frame.columns]
     wanted_params = PARAMS_FEATURE in requested and cell in CELLS
-    if not (wanted_props or wanted_ext or wanted_params):
+    if not (wanted_props or wanted_ext or wanted_wiring or wanted_params):
         return frame
     cache: dict[str, dict[str, float]] = {}
     rows = []
@@ -325,12 +327,19 @@ def _complete_features(
                 values |= graph_properties(graph, dag)
             if wanted_ext:
                 values |= spectral_features(graph, dag)
+            if wanted_wiring:
+                values |= wiring_features(dag)
             if wanted_params:
                 values[PARAMS_FEATURE] = params_feature(dag, cell)  # type: ignore[arg-type]
             cache[key] = values
         rows.append(cache[key])
     computed = pd.DataFrame(rows, index=frame.index)
-    columns = [*wanted_props, *wanted_ext, *([PARAMS_FEATURE] if wanted_params else [])]
+    columns = [
+        *wanted_props,
+        *wanted_ext,
+        *wanted_wiring,
+        *([PARAMS_FEATURE] if wanted_params else []),
+    ]
     frame = frame.drop(columns=[c for c in columns if c in frame.columns])
     return pd.concat([frame, computed[columns]], axis=1)
 

@@ -48,9 +48,11 @@ from predictors.names import (
     FEATURE_SET_NAMES,
     MAX_NAN_SHARE,
     METRICS,
+    TUNABLE,
     check_feature_set,
     check_kind,
     check_kinds,
+    check_tune,
 )
 
 if TYPE_CHECKING:
@@ -69,6 +71,10 @@ predictor_app = typer.Typer(
 DATA_HELP = "Evaluations table (CSV or Parquet): ours or the thesis' published format."
 CELL_HELP = f"Use the rows of this cell ({', '.join(CELLS)}); default: the table's only one."
 FEATURES_HELP = f"Feature set: {', '.join(FEATURE_SET_NAMES)}."
+TUNE_HELP = (
+    f"Search the forests' hyper-parameters ({', '.join(TUNABLE)}) by an inner split of the "
+    "training rows (nested in eval's folds)."
+)
 NAN_HELP = (
     "Drop rows with a NaN or infinite feature (with a warning) up to this share of the rows; "
     "more is refused as a broken table. 1 drops any number."
@@ -95,6 +101,7 @@ def train(
     seed: Annotated[int, typer.Option(help="Seeds the inner split and the models.")] = 0,
     n_estimators: Annotated[int, typer.Option(help="Trees of the tree ensembles.")] = 200,
     max_nan_share: Annotated[float, typer.Option(help=NAN_HELP)] = MAX_NAN_SHARE,
+    tune: Annotated[bool, typer.Option(help=TUNE_HELP)] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Fit a predictor on every usable row of a table (at least 6) and save it with its
@@ -102,6 +109,7 @@ def train(
 
     def fit():
         check_kind(model)
+        check_tune(model, tune)
         check_feature_set(features)
         _check_cell(cell)
         _check_settings(seed, n_estimators, max_nan_share)
@@ -114,7 +122,7 @@ def train(
         from predictors.persistence import fit_predictor, save_predictor
 
         check_out_file(out)  # may make its folder: only once the input is known to be good
-        predictor = fit_predictor(table, model, seed=seed, n_estimators=n_estimators)
+        predictor = fit_predictor(table, model, seed=seed, n_estimators=n_estimators, tune=tune)
         save_predictor(predictor, out)
         return table, predictor
 
@@ -175,6 +183,7 @@ def evaluate(
             "per graph); the noise ceiling becomes the reliability of those means."
         ),
     ] = False,
+    tune: Annotated[bool, typer.Option(help=TUNE_HELP)] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Repeated K-fold cross-validation of predictors beside a size-only baseline and the
@@ -223,6 +232,7 @@ def evaluate(
                 seed=seed,
                 n_estimators=n_estimators,
                 importance=importance,
+                tune=tune,
                 on_fold=advance,
             )
         )

@@ -17,7 +17,7 @@ from core.errors import SparseNASError
 from core.jsonsafe import json_safe
 from predictors.checks import SCORED_ROWS_PER_FOLD, check_n_estimators, check_seed
 from predictors.features import SIZE_ONLY
-from predictors.names import DEFAULT_MODELS, GRAPH_KINDS, check_kinds
+from predictors.names import DEFAULT_MODELS, GRAPH_KINDS, TUNABLE, check_kinds
 from predictors.regressors import GraphRegressor
 from predictors.table import EvaluationTable
 from predictors.validation.cv import (
@@ -96,9 +96,12 @@ def evaluate_table(
     seed: int = 0,
     n_estimators: int = 200,
     importance: bool = True,
+    tune: bool = False,
     on_fold: FoldCallback | None = None,
 ) -> EvaluationReport:
     """Cross-validate every model kind, the size-only baseline and compute the ceiling.
+
+    ``tune``: the kinds of ``TUNABLE`` search their grid in each training fold (nested).
 
     All models and the baseline share the same splits. Permutation importance is computed
     for the best fixed kind among those evaluated (by mean Kendall tau; ``auto`` is left out,
@@ -115,7 +118,7 @@ def evaluate_table(
     results = {}
     graphs = graph_column(table) if set(kinds) & set(GRAPH_KINDS) else None
     for kind in kinds:
-        estimator = _estimator(kind, n_estimators, seed)
+        estimator = _estimator(kind, n_estimators, seed, tune and kind in TUNABLE)
         data = graphs if kind in GRAPH_KINDS else X
         results[kind] = cross_validate_predictor(
             estimator, data, y, splits=splits, repeats=repeats, name=kind, on_fold=on_fold
@@ -153,14 +156,14 @@ def evaluate_table(
     return report
 
 
-def _estimator(kind: str, n_estimators: int, seed: int):
+def _estimator(kind: str, n_estimators: int, seed: int, tune: bool = False):
     """The unfitted regressor of ``kind``: a ``GraphRegressor``, or for ``gnn`` a
     ``GNNRegressor`` (PyTorch, imported only then)."""
     if kind in GRAPH_KINDS:
         from predictors.gnn import GNNRegressor
 
         return GNNRegressor(random_state=seed)
-    return GraphRegressor(kind=kind, n_estimators=n_estimators, random_state=seed)
+    return GraphRegressor(kind=kind, n_estimators=n_estimators, tune=tune, random_state=seed)
 
 
 def graph_column(table: EvaluationTable) -> pd.DataFrame:

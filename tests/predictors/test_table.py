@@ -8,9 +8,11 @@ import pytest
 from predictor_fixtures import THESIS_COLUMNS, THESIS_TABLE, our_table, thesis_table
 
 from core.errors import SparseNASError
+from graphs.dag import layered_dag
 from graphs.io import edges_from_string
 from graphs.spectral import EXTENDED_FEATURES
-from predictors.features import ALL, THESIS, feature_row
+from graphs.wiring import WIRING_FEATURES, wiring_features
+from predictors.features import ALL, FEATURE_SETS, THESIS, WIRING, feature_row
 from predictors.table import load_table, read_table
 
 
@@ -83,6 +85,18 @@ def test_extended_features_come_from_the_edge_list(ours):
     expected = feature_row(edges_from_string(ours.loc[3, "edge_list"]), "gru")
     for name in (*EXTENDED_FEATURES, "params_nonzero", "diameter"):
         assert table.X.loc[3, name] == pytest.approx(expected[name])
+
+
+def test_wiring_features_come_from_the_edge_list(ours):
+    assert WIRING == WIRING_FEATURES and not set(WIRING) & set(ALL)
+    assert FEATURE_SETS["all+wiring"] == (*ALL, *WIRING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = load_table(ours, features="all+wiring", cell="gru")
+    assert table.features == (*ALL, *WIRING)
+    for row in (0, 5):
+        expected = wiring_features(layered_dag(edges_from_string(ours.loc[row, "edge_list"])))
+        assert table.X.loc[row, list(WIRING)].to_dict() == pytest.approx(expected)
 
 
 def test_params_nonzero_is_recomputed_without_the_embedding(ours):

@@ -114,6 +114,33 @@ def test_train_prints_a_summary(table_csv, tmp_path):
     assert "saved to" in result.stdout and "rf" in result.stdout
 
 
+def test_train_tune_saves_the_grid_point_it_chose(table_csv, tmp_path):
+    out = tmp_path / "tuned.zip"
+    args = ["train", "--data", str(table_csv), "--out", str(out), "--model", "extratrees"]
+    result = runner.invoke(predictor_app, [*args, "--n-estimators", "10", "--tune", "--json"])
+    assert result.exit_code == 0, result.output
+    from predictors.persistence import load_predictor
+
+    estimator = load_predictor(out).estimator
+    assert estimator.tune and set(estimator.best_params_) == {
+        "model__max_features",
+        "model__min_samples_leaf",
+    }
+    refused = runner.invoke(predictor_app, ["train", "--data", "missing.csv", "--out", "m.zip"]
+                            + ["--model", "xgboost", "--tune"])  # fmt: skip
+    assert refused.exit_code == 2 and "tune searches the forests' grid" in refused.stderr
+
+
+def test_eval_tune_applies_to_the_forests_only(table_csv):
+    args = ["eval", "--data", str(table_csv), "--models", "extratrees,bayesridge", "--json"]
+    plain = json.loads(runner.invoke(predictor_app, [*args, *FAST, "--no-importance"]).stdout)
+    result = runner.invoke(predictor_app, [*args, *FAST, "--no-importance", "--tune"])
+    assert result.exit_code == 0, result.output
+    tuned = json.loads(result.stdout)
+    assert tuned["models"]["bayesridge"] == plain["models"]["bayesridge"]
+    assert tuned["models"]["extratrees"] != plain["models"]["extratrees"]
+
+
 @pytest.mark.parametrize(
     "args",
     [
