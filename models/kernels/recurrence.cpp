@@ -38,6 +38,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <numeric>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -116,9 +117,11 @@ struct Problem {
     return cells + ((slot * k + kk) * n + neuron) * batch;
   }
   // Whether a neuron's work at step s can matter: its time s - layer lies inside the
-  // batch's sequences. Before, its state must stay zero (it has not started); after, only
-  // other neurons past the end read it (an edge reads its source at the target's own time).
-  // Skipping both saves the (L - 1) / (T + L - 1) of the wavefront that is padding.
+  // batch's sequences. Before, only its state at time -1 is read (zero: its own and its
+  // layer's first step read it; an edge from a lower layer reads its source at the target's
+  // own time); after, only other neurons past the end read it. Skipping both saves the
+  // (L - 1) / (T + L - 1) of the wavefront that is padding, and the states of those steps
+  // are neither written nor read (the buffers are reused from batch to batch).
   void fill_live(int64_t kk, int64_t s, std::vector<uint8_t>& live) const {
     for (int64_t i = 0; i < n; ++i) {
       const int64_t time = s - layer[kk * n + i];
@@ -429,7 +432,8 @@ void step_cell(const Problem<T>& p, int64_t s, const Chunk& ch, const uint8_t* l
   const bool saving = p.acts != nullptr;
   for (int64_t i = 0; i < n; ++i) {
     T* h = p.state(p.lags + s, kk, i) + b0;
-    if (!live[i]) {  // a zero state (see Problem::fill_live); no activations are read
+    if (!live[i]) {  // no activations are read; the state only at time -1 (see fill_live)
+      if (s + 1 != p.layer[kk * n + i]) continue;
       std::fill(h, h + w, T(0));
       if (p.cell == LSTM) {
         T* c = p.cell_state(s + 1, kk, i) + b0;
@@ -742,17 +746,29 @@ void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& gra
   std::fill(grad.data, grad.data + grad.slots * n * w, T(0));
   std::vector<uint8_t> live(n);
   Spans rows;
+  // Neuron i reads row b's last input at step last_time[b] + layer[i], where the read-out's
+  // gradient enters: the (neuron, row) pairs bucketed by that step once per block, so a step
+  // visits its own pairs only (a scan of every pair at every step cost a third of the loop).
+  auto read_at = [&](int64_t i, int64_t b) {
+    return last_time[kk * p.batch + b0 + b] + p.layer[kk * n + i];
+  };
+  std::vector<int64_t> first(p.steps + 2, 0);  // step s's pairs: [first[s], first[s + 1])
+  std::vector<std::pair<int64_t, int64_t>> reads(n * w);
+  for (int64_t b = 0; b < w; ++b)
+    for (int64_t i = 0; i < n; ++i)
+      if (read_at(i, b) < p.steps) ++first[read_at(i, b) + 2];
+  std::partial_sum(first.begin(), first.end(), first.begin());
+  for (int64_t b = 0; b < w; ++b)
+    for (int64_t i = 0; i < n; ++i)
+      if (read_at(i, b) < p.steps) reads[first[read_at(i, b) + 1]++] = {i, b};
   for (int64_t s = p.steps - 1; s >= 0; --s) {
     // Slot s is first added to now; its ring place held slot lags + s + 1, last read by
     // step s + 1. Slot lags + s is complete but for the read-out of the neurons whose row
-    // ends at s: neuron i reads a row's last input at step last_time + layer[i].
+    // ends at s.
     std::fill(grad_state(s, 0), grad_state(s, 0) + n * w, T(0));
-    for (int64_t b = 0; b < w; ++b) {
-      const int64_t time = last_time[kk * p.batch + b0 + b];
-      for (int64_t i = 0; i < n; ++i) {
-        if (time + p.layer[kk * n + i] != s) continue;
-        grad_state(p.lags + s, i)[b] += grad_last[(kk * n + i) * p.batch + b0 + b];
-      }
+    for (int64_t e = first[s]; e < first[s + 1]; ++e) {
+      const auto [i, b] = reads[e];
+      grad_state(p.lags + s, i)[b] += grad_last[(kk * n + i) * p.batch + b0 + b];
     }
     p.fill_live(kk, s, live);
     live_rows(live.data(), n, p.gates, rows);
