@@ -38,6 +38,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <numeric>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -116,9 +117,11 @@ struct Problem {
     return cells + ((slot * k + kk) * n + neuron) * batch;
   }
   // Whether a neuron's work at step s can matter: its time s - layer lies inside the
-  // batch's sequences. Before, its state must stay zero (it has not started); after, only
-  // other neurons past the end read it (an edge reads its source at the target's own time).
-  // Skipping both saves the (L - 1) / (T + L - 1) of the wavefront that is padding.
+  // batch's sequences. Before, only its state at time -1 is read (zero: its own and its
+  // layer's first step read it; an edge from a lower layer reads its source at the target's
+  // own time); after, only other neurons past the end read it. Skipping both saves the
+  // (L - 1) / (T + L - 1) of the wavefront that is padding, and the states of those steps
+  // are neither written nor read (the buffers are reused from batch to batch).
   void fill_live(int64_t kk, int64_t s, std::vector<uint8_t>& live) const {
     for (int64_t i = 0; i < n; ++i) {
       const int64_t time = s - layer[kk * n + i];
@@ -429,7 +432,8 @@ void step_cell(const Problem<T>& p, int64_t s, const Chunk& ch, const uint8_t* l
   const bool saving = p.acts != nullptr;
   for (int64_t i = 0; i < n; ++i) {
     T* h = p.state(p.lags + s, kk, i) + b0;
-    if (!live[i]) {  // a zero state (see Problem::fill_live); no activations are read
+    if (!live[i]) {  // no activations are read; the state only at time -1 (see fill_live)
+      if (s + 1 != p.layer[kk * n + i]) continue;
       std::fill(h, h + w, T(0));
       if (p.cell == LSTM) {
         T* c = p.cell_state(s + 1, kk, i) + b0;
@@ -742,17 +746,29 @@ void backward_block(const Problem<T>& p, const Chunk& ch, const GradRing<T>& gra
   std::fill(grad.data, grad.data + grad.slots * n * w, T(0));
   std::vector<uint8_t> live(n);
   Spans rows;
+  // Neuron i reads row b's last input at step last_time[b] + layer[i], where the read-out's
+  // gradient enters: the (neuron, row) pairs bucketed by that step once per block, so a step
+  // visits its own pairs only (a scan of every pair at every step cost a third of the loop).
+  auto read_at = [&](int64_t i, int64_t b) {
+    return last_time[kk * p.batch + b0 + b] + p.layer[kk * n + i];
+  };
+  std::vector<int64_t> first(p.steps + 2, 0);  // step s's pairs: [first[s], first[s + 1])
+  std::vector<std::pair<int64_t, int64_t>> reads(n * w);
+  for (int64_t b = 0; b < w; ++b)
+    for (int64_t i = 0; i < n; ++i)
+      if (read_at(i, b) < p.steps) ++first[read_at(i, b) + 2];
+  std::partial_sum(first.begin(), first.end(), first.begin());
+  for (int64_t b = 0; b < w; ++b)
+    for (int64_t i = 0; i < n; ++i)
+      if (read_at(i, b) < p.steps) reads[first[read_at(i, b) + 1]++] = {i, b};
   for (int64_t s = p.steps - 1; s >= 0; --s) {
     // Slot s is first added to now; its ring place held slot lags + s + 1, last read by
     // step s + 1. Slot lags + s is complete but for the read-out of the neurons whose row
-    // ends at s: neuron i reads a row's last input at step last_time + layer[i].
+    // ends at s.
     std::fill(grad_state(s, 0), grad_state(s, 0) + n * w, T(0));
-    for (int64_t b = 0; b < w; ++b) {
-      const int64_t time = last_time[kk * p.batch + b0 + b];
-      for (int64_t i = 0; i < n; ++i) {
-        if (time + p.layer[kk * n + i] != s) continue;
-        grad_state(p.lags + s, i)[b] += grad_last[(kk * n + i) * p.batch + b0 + b];
-      }
+    for (int64_t e = first[s]; e < first[s + 1]; ++e) {
+      const auto [i, b] = reads[e];
+      grad_state(p.lags + s, i)[b] += grad_last[(kk * n + i) * p.batch + b0 + b];
     }
     p.fill_live(kk, s, live);
     live_rows(live.data(), n, p.gates, rows);
@@ -1247,12 +1263,12 @@ struct BatchInputs {
 
 BatchInputs batch_inputs(const at::Tensor& inputs, const at::Tensor& shift, int64_t total,
                          const at::Tensor& embedding, const at::Tensor& w_in,
-                         const at::Tensor& b_x) {
+                         const at::Tensor& b_x, const at::Tensor& table = at::Tensor()) {
   const auto empty = at::empty({0}, w_in.options());
   BatchInputs in{at::empty({0}, inputs.options().dtype(at::kInt)), empty, empty, empty};
-  if (inputs.scalar_type() == at::kLong) {
+  if (inputs.scalar_type() == at::kLong) {  // ``table``: the token table, if made already
     in.ids = token_ids(inputs, shift, total, embedding.size(1));
-    in.table = token_table(embedding, w_in, b_x);
+    in.table = table.defined() ? table : token_table(embedding, w_in, b_x);
   } else {
     const int64_t k = w_in.size(0), batch = inputs.size(1), gn = w_in.size(1);
     in.moved = moved_inputs(inputs, shift, total);
@@ -1408,7 +1424,10 @@ int64_t train_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs
 // One evaluation batch of every network in the stack, in one call and without a backward:
 // the recurrence keeps no activations, and each network's summed loss (in double) and correct
 // rows are added to ``loss_sums`` and ``correct``, as models/engine/stream.py's PyTorch
-// evaluation adds them. ``params`` as train_step's.
+// evaluation adds them. ``params`` as train_step's. The batch (1,024 rows in the engine) runs
+// in slices of the rows one pass works on, each as long as its own longest row, through one
+// state buffer: the states of the whole batch at once, (lags + S, K, N, B), were the engine's
+// largest allocation (most of its peak memory at K = 32), and a slice's result is the same.
 void evaluate_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs,
                    at::Tensor shift, at::Tensor lengths, at::Tensor labels, at::Tensor x_edges,
                    at::Tensor x_count, at::Tensor h_edges, at::Tensor h_count, at::Tensor layer,
@@ -1421,25 +1440,37 @@ void evaluate_step(int64_t cell, int64_t lags, int64_t layers, at::Tensor inputs
   const auto &w_in = params[1], &b_x = params[4], &r_w = params[6], &r_b = params[7];
   const auto w_x = params[2].contiguous(), w_h = params[3].contiguous();
   const auto b_h = params[5].contiguous();
-  const int64_t length = inputs.size(2), total = length + layers - 1;
-  const auto last_time = (lengths - 1).contiguous();  // each row's last input position
-  const auto in = batch_inputs(inputs, shift, total, embedding, w_in, b_x);
-  const auto saved = forward(cell, lags, last_time, in.drive, in.ids, in.table, w_x, x_edges,
-                             x_count, w_h, h_edges, h_count, b_h, layer, length, false);
-  const auto logits = readout(saved[3], r_w, r_b);
-  const auto labels_c = labels.contiguous();
-  double* sums = loss_sums.data_ptr<double>();
+  const int64_t k = w_x.size(0), batch = inputs.size(1);
+  // a slice spans as many blocks as the forward would split it into chunks
+  const int64_t rows = BLOCK * chunks_for(k, batch, at::get_num_threads());
+  const auto table = inputs.scalar_type() == at::kLong ? token_table(embedding, w_in, b_x)
+                                                       : at::Tensor();
+  std::vector<at::Tensor> workspace;  // three tensors of their own (copies would share one)
+  for (int i = 0; i < 3; ++i) workspace.push_back(at::empty({0}, w_x.options()));
+  std::vector<double> summed(k, 0.0);  // each network's losses in double, row after row
   int64_t* hits = correct.data_ptr<int64_t>();
-  AT_DISPATCH_FLOATING_TYPES(w_x.scalar_type(), "evaluate_step_loss", [&] {
-    using T = scalar_t;
-    // each network's losses summed in double, one row after another, then added
-    std::vector<double> summed(w_x.size(0), 0.0);
-    softmax_rows<T>(logits, labels_c, [&](int64_t c, int64_t, T loss, bool hit) {
-      summed[c] += double(loss);
-      hits[c] += hit;
-    }, static_cast<T*>(nullptr), [](int64_t, int64_t) { return T(0); });
-    for (size_t c = 0; c < summed.size(); ++c) sums[c] += summed[c];
-  });
+  for (int64_t b0 = 0; b0 < batch; b0 += rows) {
+    const int64_t width = std::min(rows, batch - b0);
+    const auto part_lengths = lengths.narrow(1, b0, width);
+    const int64_t length = part_lengths.max().item<int64_t>(), total = length + layers - 1;
+    const auto part = inputs.narrow(1, b0, width).narrow(2, 0, length);
+    const auto last_time = (part_lengths - 1).contiguous();  // each row's last input position
+    const auto in = batch_inputs(part, shift, total, embedding, w_in, b_x, table);
+    const auto saved = forward_into(cell, lags, last_time, in.drive, in.ids, in.table, w_x,
+                                    x_edges, x_count, w_h, h_edges, h_count, b_h, layer, length,
+                                    false, &workspace);
+    const auto logits = readout(saved[3], r_w, r_b);
+    const auto labels_c = labels.narrow(1, b0, width).contiguous();
+    AT_DISPATCH_FLOATING_TYPES(w_x.scalar_type(), "evaluate_step_loss", [&] {
+      using T = scalar_t;
+      softmax_rows<T>(logits, labels_c, [&](int64_t c, int64_t, T loss, bool hit) {
+        summed[c] += double(loss);
+        hits[c] += hit;
+      }, static_cast<T*>(nullptr), [](int64_t, int64_t) { return T(0); });
+    });
+  }
+  double* sums = loss_sums.data_ptr<double>();
+  for (int64_t c = 0; c < k; ++c) sums[c] += summed[c];
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
