@@ -136,8 +136,7 @@ class Asker:
                 entry.params = self.space.suggest(trial)
                 trials = self.study.get_trials(deepcopy=False)
                 if budget.is_surplus(self.spec.budget, trial.number, trials):
-                    trial.set_user_attr("status", TrialStatus.SURPLUS)
-                    self.trials.tell(entry, TrialState.FAIL)
+                    self.trials.tell(entry, TrialState.FAIL, attrs={"status": TrialStatus.SURPLUS})
                     break
                 graph = self._graph(entry, plan)
                 if graph is None:
@@ -171,8 +170,7 @@ class Asker:
             return build_graph(entry.params)
         except SparseNASError as exc:
             attrs = {"status": TrialStatus.INVALID, "reason": str(exc)}
-            set_user_attrs(self.study, entry.trial, attrs)
-            self.trials.tell(entry, TrialState.FAIL)
+            self.trials.tell(entry, TrialState.FAIL, attrs=attrs)
             return None
 
     def _claim(self, entry: OpenTrial, plan: dict, graph: nx.Graph, round_index: int) -> None:

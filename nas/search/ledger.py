@@ -15,7 +15,7 @@ from optuna.trial import Trial, TrialState
 from core.jsonsafe import json_safe
 from core.status import TrialStatus
 from nas.search.events import Tally
-from nas.search.optuna_adapter import finished_in_storage
+from nas.search.optuna_adapter import finished_in_storage, tell_with_attrs
 from nas.search.records import REQUEUED
 
 
@@ -49,13 +49,20 @@ class OpenTrials:
     def opened(self, trial: Trial) -> OpenTrial:
         return self.open.setdefault(trial.number, OpenTrial(trial))
 
-    def tell(self, entry: OpenTrial, state: TrialState, values: list[float] | None = None) -> None:
-        """Tell the study, close the entry and count it (a network whose training started
-        counts as done unless it is queued again).
+    def tell(
+        self,
+        entry: OpenTrial,
+        state: TrialState,
+        values: list[float] | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> None:
+        """Tell the study, with ``attrs`` (the trial's record, written with its state in one
+        transaction), close the entry and count it (a network whose training started counts
+        as done unless it is queued again).
 
-        Raises ``UpdateFinishedTrialError`` when another worker finished the trial (took it
-        for lost during a storage outage) after its attributes were written."""
-        self._tell_study(entry.trial, state, values)
+        Raises ``UpdateFinishedTrialError``, writing nothing, when another worker finished the
+        trial (took it for lost during a storage outage)."""
+        self._tell_study(entry.trial, state, values, attrs)
         self.open.pop(entry.trial.number, None)
         attrs = entry.trial.user_attrs
         status = attrs.get("status")
@@ -66,13 +73,17 @@ class OpenTrials:
             self.tally.emit("trial", f"trial {entry.trial.number}: {status or state.name.lower()}")
 
     def _tell_study(
-        self, trial: Trial, state: TrialState, values: list[float] | None = None
+        self,
+        trial: Trial,
+        state: TrialState,
+        values: list[float] | None = None,
+        attrs: dict[str, Any] | None = None,
     ) -> None:
-        """``study.tell``, with Optuna's ValueError for a trial that is already finished
-        (another worker finished it since its attributes were written) raised as the
+        """``tell_with_attrs``, with Optuna's ValueError for a trial that is already finished
+        (another worker finished it since this worker last read it) raised as the
         ``UpdateFinishedTrialError`` that every other write to it raises."""
         try:
-            self.study.tell(trial, values, state=state)
+            tell_with_attrs(self.study, trial, state, values, attrs)
         except ValueError:
             if not finished_in_storage(self.study, trial):
                 raise  # a bad tell (a bug), not a race
@@ -95,8 +106,7 @@ class OpenTrials:
                 continue
             trial = entry.trial
             try:
-                trial.set_user_attr("status", TrialStatus.INTERRUPTED)
-                self._tell_study(trial, TrialState.FAIL)
+                self._tell_study(trial, TrialState.FAIL, attrs={"status": TrialStatus.INTERRUPTED})
             except optuna.exceptions.UpdateFinishedTrialError:
                 continue  # another worker took it for lost meanwhile and queued it again
             if entry.params:

@@ -137,6 +137,21 @@ class HeartbeatStorage(RDBStorage):
                 ages[trial.trial_id] = age.total_seconds()
         return ages
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.attrs_on_tell: dict[int, dict[str, Any]] = {}
+        """User attributes ``tell_with_attrs`` writes with a trial's final state, by trial id."""
+
+    def set_trial_state_values(
+        self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
+    ) -> bool:
+        """Optuna's, and a finished trial's ``attrs_on_tell`` in the same transaction."""
+        attrs = self.attrs_on_tell.get(trial_id)
+        if not attrs or not state.is_finished():
+            return super().set_trial_state_values(trial_id, state, values)
+        _write_trials(self, [trial_id], user_attrs=attrs, state=(state, values))
+        return True
+
     def set_trials_user_attrs(self, trial_ids: Sequence[int], attrs: dict[str, Any]) -> None:
         """Several user attributes on several trials in one transaction
         (``set_trial_user_attr`` commits each)."""
@@ -177,19 +192,26 @@ def _write_trials(
     user_attrs: dict[str, Any] | None = None,
     system_attrs: dict[str, Any] | None = None,
     report: tuple[int, float] | None = None,
+    state: tuple[TrialState, Sequence[float] | None] | None = None,
 ) -> None:
     """One transaction of what Optuna writes one transaction each: the same attributes on
     every trial of ``trial_ids`` (and a ``report``, the intermediate value of the one trial,
-    through Optuna's own per-row helper). The trials are checked in one read first
+    through Optuna's own per-row helper, or a final ``state`` and its values, as Optuna's
+    ``set_trial_state_values`` sets them). The trials are checked in one read first
     (``UpdateFinishedTrialError`` when any is finished, writing nothing), then each kind of
     attribute is one upsert of all its rows (Optuna checks the trial again for every row)."""
     from optuna.storages._rdb import models
     from optuna.storages._rdb.storage import _create_scoped_session
 
     with _create_scoped_session(storage.scoped_session, True) as session:
+        finished = None
         if report is not None:  # checks the trial as Optuna does
             (one,) = trial_ids
             storage._set_trial_intermediate_value_without_commit(session, one, *report)
+        elif state is not None:  # the row locked until the commit, as Optuna locks it
+            (one,) = trial_ids
+            finished = models.TrialModel.find_or_raise_by_id(one, session, for_update=True)
+            storage.check_trial_is_updatable(one, finished.state)
         else:
             states = dict(
                 session.query(models.TrialModel.trial_id, models.TrialModel.state)
@@ -206,6 +228,12 @@ def _write_trials(
         ):
             if attrs:
                 _upsert_attrs(storage, session, model, trial_ids, attrs)
+        if finished is not None and state is not None:
+            final, values = state
+            for objective, value in enumerate(values or []):
+                storage._set_trial_value_without_commit(session, finished, objective, value)
+            finished.state = final
+            finished.datetime_complete = datetime.now()
 
 
 def _upsert_attrs(
@@ -244,6 +272,31 @@ def set_user_attrs(study: optuna.Study, trial: Trial, attrs: dict[str, Any]) -> 
     worker sees all of them or none. Raises ``UpdateFinishedTrialError``, writing none,
     when the trial is finished (another worker took it for lost)."""
     set_trials_user_attrs(study, [trial], attrs)
+
+
+def tell_with_attrs(
+    study: optuna.Study,
+    trial: Trial,
+    state: TrialState,
+    values: Sequence[float] | None = None,
+    attrs: dict[str, Any] | None = None,
+) -> None:
+    """``study.tell``, with ``attrs`` (the trial's record) written in the same transaction as
+    its final state where the storage has transactions. A worker killed between two writes
+    would leave a record on a trial still running, which the heartbeat check then fails and
+    queues again while its record counts it as trained: one network trained twice.
+    Raises ``UpdateFinishedTrialError``, writing nothing, when the trial is finished."""
+    backend = rdb_backend(study)
+    if not attrs or not isinstance(backend, HeartbeatStorage):
+        set_user_attrs(study, trial, attrs or {})
+        study.tell(trial, values, state=state)
+        return
+    backend.attrs_on_tell[trial_id(trial)] = attrs
+    try:
+        study.tell(trial, values, state=state)
+    finally:
+        backend.attrs_on_tell.pop(trial_id(trial), None)
+    trial._cached_frozen_trial.user_attrs.update(attrs)  # as Trial.set_user_attr does
 
 
 def set_trials_user_attrs(

@@ -34,6 +34,10 @@ FAILED = frozenset(
 )
 """Trained networks counted as failed: diverged or crashed, a failed trial of a study without
 our statuses (its state's name) and a bare table's row without accuracy (``failed``)."""
+TOLD_ALIVE = frozenset({TrialStatus.OK, TrialStatus.STOPPED})
+"""Statuses told with state COMPLETE or PRUNED: a FAIL trial with one is one the heartbeat
+check failed after its record was written and before its state was (a study written before
+the two became one transaction, ``tell_with_attrs``); its network was queued again."""
 LOST_KEYS = frozenset({"train_seed", "edge_list"})
 """Attributes a search's worker sets on its trial before telling it (a failed trial with one
 of them and no status is ``lost``)."""
@@ -52,7 +56,10 @@ def trial_status(trial: FrozenTrial) -> TrialStatus | str:
     """
     status = trial.user_attrs.get("status")
     if status and trial.state.is_finished():
-        return TrialStatus.parse(status) or str(status)
+        told = TrialStatus.parse(status) or str(status)
+        if trial.state == TrialState.FAIL and told in TOLD_ALIVE:
+            return TrialStatus.LOST  # its worker died between its record and its tell
+        return told
     if trial.state == TrialState.FAIL and (
         not trial.params or not LOST_KEYS.isdisjoint(trial.user_attrs)
     ):

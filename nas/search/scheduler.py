@@ -22,7 +22,7 @@ from models.training import EpochMetrics
 from nas.search.asking import Asker
 from nas.search.events import Tally
 from nas.search.ledger import OpenTrial, OpenTrials
-from nas.search.optuna_adapter import PrunerView, set_user_attrs
+from nas.search.optuna_adapter import PrunerView
 from nas.search.results import record_attrs
 from nas.search.spec import SearchSpec
 
@@ -103,17 +103,16 @@ class SearchScheduler:
         )
         if attrs.get("edge_list") == entry.plan.get("edge_list"):
             attrs.pop("edge_list", None)  # set when the trial was asked
-        set_user_attrs(self.trials.study, trial, attrs)
         if status == TrialStatus.OK:
             values = [float(record["valid_acc"])]
             if not self.single:
                 values.append(float(record["params_nonzero"]))
-            self.trials.tell(entry, TrialState.COMPLETE, values)
+            self.trials.tell(entry, TrialState.COMPLETE, values, attrs)
             if model is not None:
                 self.models[trial.number] = model
         elif status == TrialStatus.STOPPED:
-            self.trials.tell(entry, TrialState.PRUNED)
+            self.trials.tell(entry, TrialState.PRUNED, attrs=attrs)
         else:
-            self.trials.tell(entry, TrialState.FAIL)
+            self.trials.tell(entry, TrialState.FAIL, attrs=attrs)
         if self.crash_streak >= MAX_CRASH_STREAK and "error" in record:
             raise record["error"]

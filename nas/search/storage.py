@@ -27,12 +27,14 @@ from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, Trial
 
 from core.errors import SparseNASError
+from core.status import TrialStatus
 from nas.search.optuna_adapter import (
     HeartbeatStorage,
     rdb_backend,
     study_id,
     trial_id,
 )
+from nas.search.records import trial_status
 from nas.search.results import PLAN_KEYS, study_config
 from nas.search.spec import HEARTBEAT_GRACE, IDENTITY, IDENTITY_DEFAULTS, SearchSpec
 from nas.search.study_file import check_study_file
@@ -158,7 +160,8 @@ def requeue_lost_trial(study: optuna.Study, trial: FrozenTrial) -> None:
     before its graph was recorded is not: its round never began, so the next round (seeded
     by the round's index) draws that candidate again, and a queued copy would train twice."""
     plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_KEYS and k != "round"}
-    if trial.params and "edge_list" in trial.user_attrs:
+    lost = trial_status(trial) == TrialStatus.LOST  # not one whose record says it was told
+    if trial.params and "edge_list" in trial.user_attrs and lost:
         study.enqueue_trial(trial.params, user_attrs=plan)
 
 

@@ -15,6 +15,7 @@ from nas.search.optuna_adapter import (
     rdb_backend,
     set_trials_user_attrs,
     set_user_attrs,
+    tell_with_attrs,
 )
 from nas.search.storage import open_storage
 
@@ -155,6 +156,22 @@ def _statements(study: optuna.Study) -> collections.Counter:
     return seen
 
 
+def _writing_commits(study: optuna.Study) -> list[list[str]]:
+    """The statements of every commit that writes, from now on (reads commit too)."""
+    commits: list[list[str]] = [[]]
+    engine = rdb_backend(study).engine
+
+    def commit(_connection) -> None:
+        if {"INSERT", "UPDATE", "DELETE"} & set(commits[-1]):
+            commits.append([])
+        else:
+            commits[-1].clear()
+
+    event.listen(engine, "before_cursor_execute", lambda *a: commits[-1].append(a[2].split()[0]))
+    event.listen(engine, "commit", commit)
+    return commits
+
+
 def test_a_trials_attributes_are_one_statement_and_one_commit(url):
     study = _study(url, "s", optuna.pruners.NopPruner())
     trial = study.ask()
@@ -184,6 +201,73 @@ def test_a_batch_of_trials_gets_its_attribute_in_one_write_or_none_gets_it(url):
     assert [t.user_attrs for t in stored] == [{"train_seed": 7}] * 5  # none was written
 
 
+def _told(study: optuna.Study, state: TrialState, joined: bool) -> list[tuple]:
+    """Three trials told ``state`` with a record (one reported an epoch first), through
+    ``tell_with_attrs`` (``joined``) or Optuna's ``set_user_attr`` then ``tell``."""
+    values = {TrialState.COMPLETE: [0.75, 120.0][: len(study.directions)]}.get(state)
+    for number in range(3):
+        trial = study.ask()
+        if number == 1 and len(study.directions) == 1:
+            trial.report(0.5, 1)  # a pruned trial's value is its last report
+        record = {"status": "ok", "valid_acc": 0.75, "metrics": {"epochs": [1, None]}}
+        if joined:
+            tell_with_attrs(study, trial, state, values, record)
+        else:
+            for key, value in record.items():
+                trial.set_user_attr(key, value)
+            study.tell(trial, values, state=state)
+    return [
+        (t.number, t.state, t.values, t.user_attrs, t.intermediate_values)
+        for t in study.get_trials(deepcopy=False)
+    ]
+
+
+@pytest.mark.parametrize("state", [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL])
+@pytest.mark.parametrize("directions", [["maximize"], ["maximize", "minimize"]])
+def test_a_record_told_with_its_state_is_stored_as_optunas_own_two_writes(
+    tmp_path, state, directions
+):
+    if state == TrialState.PRUNED and len(directions) > 1:
+        pytest.skip("Optuna prunes single-objective trials only")
+    twins = [
+        optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path / n}.db"), study_name="s",
+                            directions=directions)
+        for n in ("theirs", "mine")
+    ]  # fmt: skip
+    theirs, mine = _told(twins[0], state, False), _told(twins[1], state, True)
+    assert mine == theirs
+    assert {t[1] for t in mine} == {state}
+
+
+def test_a_record_and_its_final_state_are_one_commit(url):
+    """A worker killed between its record and its state would leave a record on a running
+    trial: the heartbeat check fails it, queues its network again, and the record counts
+    it as trained (one network trained twice)."""
+    study = _study(url, "s", optuna.pruners.NopPruner())
+    trial = study.ask()
+    commits = _writing_commits(study)
+    tell_with_attrs(study, trial, TrialState.COMPLETE, [0.75], {"status": "ok", "acc": 0.75})
+    assert len(commits[:-1]) == 1, commits  # the record, the value and the state together
+    assert trial.user_attrs == {"status": "ok", "acc": 0.75}  # the trial's own copy
+    assert not rdb_backend(study).attrs_on_tell
+    stored = optuna.load_study(storage=open_storage(url), study_name="s").trials[0]
+    assert (stored.state, stored.values, stored.user_attrs["status"]) == (
+        TrialState.COMPLETE, [0.75], "ok",
+    )  # fmt: skip
+
+
+def test_a_record_of_a_trial_another_worker_finished_is_not_written(url):
+    mine = _study(url, "s", optuna.pruners.NopPruner())
+    theirs = optuna.load_study(storage=open_storage(url), study_name="s")
+    trial = mine.ask()
+    theirs.tell(trial.number, state=TrialState.FAIL)  # taken for lost
+    with pytest.raises((optuna.exceptions.UpdateFinishedTrialError, ValueError)):
+        tell_with_attrs(mine, trial, TrialState.COMPLETE, [0.75], {"status": "ok"})
+    assert not rdb_backend(mine).attrs_on_tell
+    stored = theirs.get_trials(deepcopy=False)[0]
+    assert stored.state == TrialState.FAIL and stored.user_attrs == {}
+
+
 def test_storages_without_transactions_are_written_one_by_one():
     study = optuna.create_study(direction="maximize")  # in memory
     trial = study.ask()
@@ -191,7 +275,9 @@ def test_storages_without_transactions_are_written_one_by_one():
     set_user_attrs(study, trial, {"a": 1, "b": [2]})
     set_trials_user_attrs(study, [trial, other], {"c": 3})
     assert PrunerView(study).report(trial, 0.5, 1) is False
+    tell_with_attrs(study, other, TrialState.FAIL, attrs={"status": "crashed"})
     stored = study.get_trials(deepcopy=False)
     assert stored[0].user_attrs == {"a": 1, "b": [2], "c": 3}
-    assert stored[1].user_attrs == {"c": 3}
+    assert stored[1].user_attrs == {"c": 3, "status": "crashed"}
+    assert stored[1].state == TrialState.FAIL
     assert stored[0].intermediate_values == {1: 0.5}

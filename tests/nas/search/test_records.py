@@ -187,3 +187,15 @@ def test_a_dead_worker_s_trial_is_lost_at_every_step_and_another_program_s_failu
     assert [trial_status(t) for t in (asked, claimed, training)] == [TrialStatus.LOST] * 3
     assert trial_status(foreign) == "fail"
     assert not any(counts_toward_budget(t) for t in (asked, claimed, training))
+
+
+def test_a_trial_failed_between_its_record_and_its_tell_is_lost_not_trained():
+    """A study written before the record and the state became one transaction: the worker
+    died between them, the heartbeat check failed the trial and queued its network again,
+    so the record does not count it (it would be one network trained twice)."""
+    record = {"train_seed": 7, "edge_list": "0-1 1-2", "valid_acc": 0.8}
+    died = [_trial(i, TrialState.FAIL, status=s, **record) for i, s in enumerate(("ok", "stopped"))]
+    told = _trial(2, TrialState.FAIL, status="diverged", **record)  # FAIL is its told state
+    assert [trial_status(t) for t in died] == [TrialStatus.LOST] * 2
+    assert not any(counts_toward_budget(t) for t in died)
+    assert trial_status(told) == TrialStatus.DIVERGED and counts_toward_budget(told)

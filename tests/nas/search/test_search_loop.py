@@ -298,14 +298,19 @@ def test_ctrl_c_keeps_finished_trials_and_the_same_search_resumes(tmp_path, monk
 
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")
-def test_a_worker_killed_hard_loses_its_trials_and_the_next_run_trains_them(tmp_path, monkeypatch):
+@pytest.mark.parametrize("record", [{}, {"status": "ok", "valid_acc": 0.9}])
+def test_a_worker_killed_hard_loses_its_trials_and_the_next_run_trains_them(tmp_path, record):
+    """Killed in training, or (``record``, a study written before the record and the state
+    became one transaction) between writing its record and telling its state: either way
+    the trial is lost, its network trained again, and counted once."""
     spec = tiny(tmp_path, budget=3, strategy="random")
     run_search(spec)
     study = open_study(spec.resolved())  # a second worker starts a trial, then dies
     trial = study.ask()
     params = SearchSpace(spec.families, spec.nodes).suggest(trial)
     dead_edges = edges_to_string(build_graph(params))
-    for key, value in {"origin": "random", "edge_list": dead_edges, "train_seed": 7}.items():
+    attrs = {"origin": "random", "edge_list": dead_edges, "train_seed": 7, **record}
+    for key, value in attrs.items():
         trial.set_user_attr(key, value)
     study._storage.record_heartbeat(trial._trial_id)
     backdate(spec, [trial._trial_id])  # its last beat an hour ago, far past the grace
