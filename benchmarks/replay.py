@@ -379,6 +379,7 @@ def summarise(
     target = float(np.median(curves["random"][:, -1])) if "random" in curves else None
     summary: dict[str, Any] = {
         "pool": str(args.pool), "cell": args.cell, "budget": args.budget, "seeds": args.seeds,
+        "first_seed": args.first_seed,
         "round_size": args.round_size, "objective": args.objective, "pool_best": best,
         "pool_top_1_percent": top, "random_median_best": target,
         "accuracy": _measure(pool), "seeds_per_graph": pool.seeds, "jobs": args.jobs,
@@ -490,29 +491,29 @@ def replay_one(pool: Pool, spec: SearchSpec, described: dict | None) -> Run:
 
 
 def replays(
-    pool: Pool, base: SearchSpec, entries: list[str], seeds: int, described: dict, jobs: int
+    pool: Pool, base: SearchSpec, entries: list[str], seeds: range, described: dict, jobs: int
 ) -> Iterator[tuple[str, list[Run], float]]:
-    """Per ``--strategies`` entry: its runs for seeds 0 .. seeds - 1 and their seconds summed.
+    """Per ``--strategies`` entry: its runs for each replay seed and their seconds summed.
 
     One process yields each entry as it finishes; ``jobs`` processes (forked, so the pool and
     its feature rows are not copied per task) take (entry, seed) tasks seed by seed, so the
     slow strategies spread over the processes, and yield every entry at the end."""
-    tasks = [(entry, seed) for seed in range(seeds) for entry in entries]
+    tasks = [(entry, seed) for seed in seeds for entry in entries]
     specs = {
         task: SearchSpec(**{**vars(base), **variant(task[0]), "seed": task[1]}) for task in tasks
     }
     if jobs <= 1:
         for entry in entries:
             started = time.perf_counter()
-            runs = [replay_one(pool, specs[entry, seed], described) for seed in range(seeds)]
+            runs = [replay_one(pool, specs[entry, seed], described) for seed in seeds]
             yield entry, runs, time.perf_counter() - started
         return
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs, initializer=_share, initargs=(pool, described)) as workers:
         done = dict(zip(tasks, workers.imap(_replay_task, [specs[t] for t in tasks]), strict=True))
     for entry in entries:
-        runs = [done[entry, seed][0] for seed in range(seeds)]
-        yield entry, runs, sum(done[entry, seed][1] for seed in range(seeds))
+        runs = [done[entry, seed][0] for seed in seeds]
+        yield entry, runs, sum(done[entry, seed][1] for seed in seeds)
 
 
 _SHARED: dict[str, Any] = {}
@@ -534,6 +535,10 @@ def main() -> None:
     parser.add_argument("--pool", type=Path, required=True)
     parser.add_argument("--budget", type=int, default=200)
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument(
+        "--first-seed", type=int, default=0,
+        help="replay seeds FIRST .. FIRST + SEEDS - 1: confirm a choice on fresh seeds",
+    )  # fmt: skip
     parser.add_argument(
         "--round-size", type=int, default=SearchSpec.round_size, help="networks per round"
     )
@@ -572,7 +577,8 @@ def main() -> None:
     volumes: dict[str, list[float]] = {}
     stem = args.out or args.pool.with_name(f"replay_{args.pool.stem}_{args.objective}")
     entries = args.strategies.split(",")
-    for strategy, runs, seconds in replays(pool, base, entries, args.seeds, described, args.jobs):
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    for strategy, runs, seconds in replays(pool, base, entries, seeds, described, args.jobs):
         curves[strategy] = np.vstack([selected_curve(*pool.looked_up(*run)) for run in runs])
         volumes[strategy] = []
         for order, _ in runs:

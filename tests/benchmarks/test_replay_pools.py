@@ -183,3 +183,14 @@ def test_the_script_writes_the_fields_figures_alike_in_one_or_two_processes(
     assert len(reach["per_seed"]) == 4 and 0 <= reach["reached"] <= 4
     pairs = {(t["a"], t["b"]) for t in one["paired_evals_to_top_1_percent"]}
     assert pairs == {("random", "local")}
+    # --first-seed: seeds 2 and 3 alone replay as they did among seeds 0 .. 3
+    argv = ["replay.py", "--pool", str(tmp_path / "pool.csv"), "--seeds", "2", "--first-seed",
+            "2", "--budget", "12", "--round-size", "4", "--strategies", "random,local",
+            "--out", str(tmp_path / "later")]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    replay.main()
+    later = json.loads((tmp_path / "later.json").read_text())
+    assert later["first_seed"] == 2 and one["first_seed"] == 0
+    for name in ("random", "local"):
+        every = one["strategies"][name]["evals_to_top_1_percent"]["per_seed"]
+        assert later["strategies"][name]["evals_to_top_1_percent"]["per_seed"] == every[2:]

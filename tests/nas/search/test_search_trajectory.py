@@ -20,10 +20,11 @@ PINNED = Path(__file__).resolve().parents[2] / "data" / "search_trajectory_gru_s
 
 
 def _spec(out: Path) -> SearchSpec:
-    # Warm-up of 4, then three predictor rounds of 4 with local moves and successive halving.
+    # Warm-up of 4, then three predictor rounds of 4 with local moves and successive halving;
+    # the UCB's kappa of the pinned commit (the default since is 0.5: docs/strategies.md).
     return SearchSpec(
         cell="gru", budget=16, epochs=3, nodes=(10, 14), round_size=4,
-        pool_size=80, out=str(out), seed=7,
+        pool_size=80, out=str(out), seed=7, warmup=0.15, kappa=1.0,
     )  # fmt: skip
 
 

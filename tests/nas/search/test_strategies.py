@@ -43,10 +43,11 @@ def test_a_round_sampler_repeats_for_its_seed_and_round_and_differs_otherwise(na
 
 
 def test_the_predictor_warms_up_for_its_share_of_the_budget():
-    spec = SearchSpec(strategy="predictor", budget=40, round_size=4)
+    spec = SearchSpec(strategy="predictor", budget=100, round_size=4)
     strategy = strategy_class("predictor").from_spec(spec, SPACE, Warm(ALL))
-    assert strategy.warmup_left(0) == spec.warmup_trials == 6  # 15 % of 40
-    assert strategy.warmup_left(4) == 2 and strategy.warmup_left(9) == 0
+    assert strategy.warmup_left(0) == spec.warmup_trials == 8  # 8 % of 100
+    assert strategy.warmup_left(5) == 3 and strategy.warmup_left(9) == 0
+    assert SearchSpec(budget=200).warmup_trials == 16  # 8 % of 200: one full stack of 16
 
 
 def test_random_sampler_is_seeded_by_seed_and_round():
