@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import optuna
@@ -89,3 +91,15 @@ def started(storage: str, study: str) -> list[optuna.trial.FrozenTrial]:
 def running(storage: str, study: str) -> list[optuna.trial.FrozenTrial]:
     state = optuna.trial.TrialState.RUNNING
     return [t for t in trials(storage, study) if t.state == state]
+
+
+def running_in_file(path: Path) -> bool:
+    """Whether the SQLite study file holds a running trial, read straight from the file in a
+    few milliseconds: ``running`` opens an Optuna storage, whose schema check can outlast a
+    tiny search's whole training on a loaded machine (CI saw a search end between polls)."""
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.05)) as db:
+            row = db.execute("SELECT 1 FROM trials WHERE state = 'RUNNING' LIMIT 1").fetchone()
+    except sqlite3.Error:  # not created yet, or its schema being written this instant
+        return False
+    return row is not None

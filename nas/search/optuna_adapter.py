@@ -12,12 +12,11 @@ Optuna's.
   asked through the storage (``ask_new``: ``create_new_trial`` and ``Trial(study, id)``, as
   ``Study.ask`` does) when no trial is queued, skipping ``Study.ask``'s read of the queue.
 - Writes Optuna makes one transaction each, joined (``set_user_attrs``,
-  ``set_trials_user_attrs``, ``PrunerView``): a trial's attributes (or one attribute of a
-  batch of trials), and an epoch's report with the pruner's rung, in one session: the
-  attribute rows as one upsert into Optuna's tables (its private ``models``; its per-row
-  helper ``_set_trial_attr_without_commit`` where the database has no upsert), the value
-  through ``_set_trial_intermediate_value_without_commit``, and the trial's own cached copy
-  (``Trial._cached_frozen_trial``) updated as Optuna's setters do.
+  ``set_trials_user_attrs``, ``tell_with_attrs``, ``PrunerView``): a trial's attributes (or
+  one attribute of a batch of trials), a trial's record with its final state, and an epoch's
+  report with the pruner's rung, each in one session (the transactions themselves, on
+  Optuna's private models and per-row helpers, are ``nas.search.joined_writes``), and the
+  trial's own cached copy (``Trial._cached_frozen_trial``) updated as Optuna's setters do.
 - The pruner's reads of the study (a whole read per report) shared by the reports of one
   epoch boundary (``PrunerView``): Optuna's pruners take a study and a trial whose system
   attributes are read lazily (``_LazyTrialSystemAttrs``).
@@ -27,8 +26,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
-import sqlite3
 import sys
 import threading
 import time
@@ -43,6 +40,7 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 from optuna.trial._trial import _LazyTrialSystemAttrs
 
 from core.errors import SparseNASError
+from nas.search.joined_writes import write_trials
 from nas.search.urls import redacted, shown_url
 
 RETRY_SECONDS = 120
@@ -149,20 +147,20 @@ class HeartbeatStorage(RDBStorage):
         attrs = self.attrs_on_tell.get(trial_id)
         if not attrs or not state.is_finished():
             return super().set_trial_state_values(trial_id, state, values)
-        _write_trials(self, [trial_id], user_attrs=attrs, state=(state, values))
+        write_trials(self, [trial_id], user_attrs=attrs, state=(state, values))
         return True
 
     def set_trials_user_attrs(self, trial_ids: Sequence[int], attrs: dict[str, Any]) -> None:
         """Several user attributes on several trials in one transaction
         (``set_trial_user_attr`` commits each)."""
-        _write_trials(self, trial_ids, user_attrs=attrs)
+        write_trials(self, trial_ids, user_attrs=attrs)
 
     def set_trial_report(
         self, trial_id: int, step: int, value: float, system_attrs: dict[str, Any]
     ) -> None:
         """An epoch's intermediate value and the pruner's system attributes in one
         transaction."""
-        _write_trials(self, [trial_id], report=(step, value), system_attrs=system_attrs)
+        write_trials(self, [trial_id], report=(step, value), system_attrs=system_attrs)
 
     # Optuna fails only trials that have a heartbeat (its private hook, overridden): ours also
     # fails a trial whose worker died before its first beat.
@@ -183,88 +181,6 @@ for _name in (
     "set_trial_system_attr", "set_trial_user_attr", "set_trials_user_attrs",
 ):  # fmt: skip
     setattr(HeartbeatStorage, _name, _retrying(getattr(HeartbeatStorage, _name)))
-
-
-def _write_trials(
-    storage: RDBStorage,
-    trial_ids: Sequence[int],
-    *,
-    user_attrs: dict[str, Any] | None = None,
-    system_attrs: dict[str, Any] | None = None,
-    report: tuple[int, float] | None = None,
-    state: tuple[TrialState, Sequence[float] | None] | None = None,
-) -> None:
-    """One transaction of what Optuna writes one transaction each: the same attributes on
-    every trial of ``trial_ids`` (and a ``report``, the intermediate value of the one trial,
-    through Optuna's own per-row helper, or a final ``state`` and its values, as Optuna's
-    ``set_trial_state_values`` sets them). The trials are checked in one read first
-    (``UpdateFinishedTrialError`` when any is finished, writing nothing), then each kind of
-    attribute is one upsert of all its rows (Optuna checks the trial again for every row)."""
-    from optuna.storages._rdb import models
-    from optuna.storages._rdb.storage import _create_scoped_session
-
-    with _create_scoped_session(storage.scoped_session, True) as session:
-        finished = None
-        if report is not None:  # checks the trial as Optuna does
-            (one,) = trial_ids
-            storage._set_trial_intermediate_value_without_commit(session, one, *report)
-        elif state is not None:  # the row locked until the commit, as Optuna locks it
-            (one,) = trial_ids
-            finished = models.TrialModel.find_or_raise_by_id(one, session, for_update=True)
-            storage.check_trial_is_updatable(one, finished.state)
-        else:
-            states = dict(
-                session.query(models.TrialModel.trial_id, models.TrialModel.state)
-                .filter(models.TrialModel.trial_id.in_(list(trial_ids)))
-                .all()
-            )
-            for trial_id in trial_ids:
-                if trial_id not in states:
-                    raise KeyError(models.NOT_FOUND_MSG)
-                storage.check_trial_is_updatable(trial_id, states[trial_id])
-        for model, attrs in (
-            (models.TrialUserAttributeModel, user_attrs),
-            (models.TrialSystemAttributeModel, system_attrs),
-        ):
-            if attrs:
-                _upsert_attrs(storage, session, model, trial_ids, attrs)
-        if finished is not None and state is not None:
-            final, values = state
-            for objective, value in enumerate(values or []):
-                storage._set_trial_value_without_commit(session, finished, objective, value)
-            finished.state = final
-            finished.datetime_complete = datetime.now()
-
-
-def _upsert_attrs(
-    storage: RDBStorage, session: Any, model: Any, trial_ids: Sequence[int], attrs: dict[str, Any]
-) -> None:
-    """Insert or replace the trials' attribute rows in one statement where the database has an
-    upsert (SQLite, PostgreSQL), as Optuna's per-row helper writes each; elsewhere that
-    helper, row by row. Integrity errors (a row another process wrote the same instant) are
-    ignored by the caller's session, as Optuna's setters ignore them."""
-    dialect = storage.engine.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 24, 0):
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        for trial_id in trial_ids:
-            for key, value in attrs.items():
-                storage._set_trial_attr_without_commit(session, model, trial_id, key, value)
-        return
-    rows = [
-        {"trial_id": trial_id, "key": key, "value_json": json.dumps(value)}
-        for trial_id in trial_ids
-        for key, value in attrs.items()
-    ]
-    statement = insert(model).values(rows)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[model.trial_id, model.key],
-            set_={"value_json": statement.excluded.value_json},
-        )
-    )
 
 
 def set_user_attrs(study: optuna.Study, trial: Trial, attrs: dict[str, Any]) -> None:
@@ -318,7 +234,7 @@ def set_trials_user_attrs(
     if isinstance(backend, HeartbeatStorage):
         backend.set_trials_user_attrs(ids, attrs)
     else:
-        _write_trials(backend, ids, user_attrs=attrs)
+        write_trials(backend, ids, user_attrs=attrs)
     for trial in trials:
         trial._cached_frozen_trial.user_attrs.update(attrs)  # as Trial.set_user_attr does
 
@@ -431,7 +347,7 @@ class PrunerView:
             if isinstance(backend, HeartbeatStorage):
                 backend.set_trial_report(trial_id(trial), step, value, storage.held)
             else:
-                _write_trials(
+                write_trials(
                     backend, [trial_id(trial)], report=(step, value), system_attrs=storage.held
                 )
         except BaseException:

@@ -18,6 +18,7 @@ from search_processes import (
     kill,
     run,
     running,
+    running_in_file,
     start,
     started,
     tiny_csv,
@@ -66,7 +67,8 @@ def test_a_rerun_right_after_a_kill_mid_round_waits_out_the_grace_and_ends_on_bu
     task = tiny_csv(tmp_path / "parity.csv", rows=1000, longest=40)
     db = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
     first = start(*_search(task, db, 6, "--epochs", "3"), cwd=tmp_path)
-    wait_until(lambda: running(db, "s") or first.poll() is not None, what="a running trial")
+    file = tmp_path / "run" / "study.db"
+    wait_until(lambda: running_in_file(file) or first.poll() is not None, what="a running trial")
     assert first.poll() is None, first.communicate()  # still running, not ended or failed
     kill(first)
     first.wait()
