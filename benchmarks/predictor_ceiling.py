@@ -58,7 +58,7 @@ from graphs.io import edges_from_string
 from graphs.wiring import WIRING_FEATURES, wiring_features
 from predictors.features import ALL, PROXY_FEATURES, WIRING
 from predictors.gnn import GNNRegressor
-from predictors.regressors import GraphRegressor, make_pipeline
+from predictors.regressors import TUNING_GRID, GraphRegressor, make_pipeline
 from predictors.table import load_table
 from predictors.validation import (
     CVResult,
@@ -73,7 +73,6 @@ from predictors.validation.report import graph_column
 DATA = Path("benchmarks/data")
 CELLS = ("gru", "rnn_tanh", "rnn_relu", "lstm")
 SHOWN = ("r2", "kendall_tau", "spearman", "top10_precision")
-GRID = {"model__max_features": [0.3, 0.5, 1.0], "model__min_samples_leaf": [1, 3, 6]}
 BLENDS = {
     "blend_et_br": ("et_wiring_proxies", "br_wiring_proxies"),
     "blend_et_br_gnn": ("et_wiring_proxies", "br_wiring_proxies", "gnn"),
@@ -100,9 +99,10 @@ def logit_target(estimator) -> TransformedTargetRegressor:
 
 
 def tuned_extratrees(seed: int) -> GridSearchCV:
-    """Extra trees whose ``GRID`` is searched on an inner 3-fold split of the training fold."""
+    """Extra trees whose ``TUNING_GRID`` (the library's ``tune=True`` grid) is searched on
+    an inner 3-fold split of the training fold."""
     inner = KFold(3, shuffle=True, random_state=seed)
-    return GridSearchCV(make_pipeline("extratrees", random_state=seed), GRID, cv=inner)
+    return GridSearchCV(make_pipeline("extratrees", random_state=seed), TUNING_GRID, cv=inner)
 
 
 def cell_report(

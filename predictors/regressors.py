@@ -51,7 +51,6 @@ from predictors.checks import INNER_FOLDS
 from predictors.names import (  # noqa: F401 (CHOICES re-exported)
     CHOICES,
     KINDS,
-    TUNABLE,
     check_kind,
     check_tune,
 )
