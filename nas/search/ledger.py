@@ -64,11 +64,11 @@ class OpenTrials:
         trial (took it for lost during a storage outage)."""
         self._tell_study(entry.trial, state, values, attrs)
         self.open.pop(entry.trial.number, None)
-        attrs = entry.trial.user_attrs
-        status = attrs.get("status")
+        stored = entry.trial.user_attrs  # every attribute, those set at asking included
+        status = stored.get("status")
         requeued = status in REQUEUED
         value = values[0] if state == TrialState.COMPLETE and values else None
-        self.tally.finished("train_seed" in attrs and not requeued, value)
+        self.tally.finished("train_seed" in stored and not requeued, value)
         if status != TrialStatus.INVALID:
             self.tally.emit("trial", f"trial {entry.trial.number}: {status or state.name.lower()}")
 

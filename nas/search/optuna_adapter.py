@@ -201,7 +201,9 @@ def tell_with_attrs(
     its final state where the storage has transactions. A worker killed between two writes
     would leave a record on a trial still running, which the heartbeat check then fails and
     queues again while its record counts it as trained: one network trained twice.
-    Raises ``UpdateFinishedTrialError``, writing nothing, when the trial is finished."""
+    For a finished trial it raises, writing nothing, what ``study.tell`` raises: ValueError
+    when the trial read as finished, ``UpdateFinishedTrialError`` when another worker
+    finished it between that read and the write."""
     backend = rdb_backend(study)
     if not attrs or not isinstance(backend, HeartbeatStorage):
         set_user_attrs(study, trial, attrs or {})
