@@ -91,6 +91,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=PruneSpec.batch_size)
     parser.add_argument("--max-epochs", type=int, default=50)
     parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--min-epochs", type=int, default=0, help="no early stop before")
     parser.add_argument("--noise", default="0.25,0.5,1.0", help="noise levels (see the doc)")
     parser.add_argument("--summary", action="store_true", help="only summarise the CSV")
     return parser.parse_args(argv)
@@ -105,24 +106,31 @@ def items(text: str) -> list[str]:
 
 class Plateau:
     """A ``train_model`` epoch hook: remember the best validation epoch's weights, stop after
-    ``patience`` epochs without a better one."""
+    ``patience`` epochs without a better one, never before ``min_epochs`` (a sparse LSTM on
+    mnist1d can sit at chance for 10-20 epochs before it learns)."""
 
-    def __init__(self, model: torch.nn.Module, patience: int) -> None:
-        self.model, self.patience = model, patience
+    def __init__(self, model: torch.nn.Module, patience: int, min_epochs: int = 0) -> None:
+        self.model, self.patience, self.min_epochs = model, patience, min_epochs
         self.best_acc, self.best_epoch, self.best_state = -1.0, 0, None
 
     def __call__(self, metrics: EpochMetrics) -> bool:
         if metrics.valid_acc > self.best_acc:
             self.best_acc, self.best_epoch = metrics.valid_acc, metrics.epoch
             self.best_state = copy.deepcopy(self.model.state_dict())
-        return metrics.epoch - self.best_epoch >= self.patience
+        patient = metrics.epoch - self.best_epoch >= self.patience
+        return patient and metrics.epoch >= self.min_epochs
 
 
 def train_to_plateau(
-    model: torch.nn.Module, task: Task, spec: PruneSpec, max_epochs: int, patience: int, seed: int
+    model: torch.nn.Module,
+    task: Task,
+    spec: PruneSpec,
+    args: argparse.Namespace,
+    seed: int,
 ) -> dict[str, object]:
     """Train with early stopping and load the best validation epoch's weights back."""
-    plateau = Plateau(model, patience)
+    plateau = Plateau(model, args.patience, args.min_epochs)
+    max_epochs = args.max_epochs
     train = TrainSpec(max_epochs, spec.batch_size, spec.lr, device=spec.device)
     result = train_model(model, task, train, seed=seed, on_epoch=plateau)
     if plateau.best_state is not None:
@@ -225,13 +233,13 @@ def run_group(
         clock = time.perf_counter()
         if setting == "trained" and base is None:
             base = build_dense(spec, task)
-            fit = train_to_plateau(base, task, spec, args.max_epochs, args.patience, spec.seeds[1])
+            fit = train_to_plateau(base, task, spec, args, spec.seeds[1])
             dense = {"dense_valid_acc": fit["valid_acc"], "dense_epochs": fit["epochs"]}
             dense["dense_test_acc"] = evaluate(base, task.test, torch.device("cpu"))[1]
         model = build_dense(spec, task) if setting == "init" else copy.deepcopy(base)
         steps = prune_for(model, setting, method, percent, spec, task)
         seeds = spec.seeds[2] if setting == "trained" else spec.seeds[1]
-        fit = train_to_plateau(model, task, spec, args.max_epochs, args.patience, seeds)
+        fit = train_to_plateau(model, task, spec, args, seeds)
         row = {
             "task": task.name, "cell": cell, "setting": setting, "method": method,
             "percent": float(percent), "seed": seed, "hidden_size": args.hidden_size,

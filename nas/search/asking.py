@@ -120,9 +120,11 @@ class Asker:
         (``ask_new``): the study as just read held no more queued ones."""
         batch: list[tuple[OpenTrial, nx.Graph]] = []
         invalid = 0
-        seen = None  # the study as ``is_surplus`` last read it, which the next check reuses
-        while len(batch) < count and not self.budget_claimed(len(batch), seen):
-            seen = None
+        read = None  # the study as last read: once per round while the budget is far
+        while len(batch) < count:
+            read = self.study.get_trials(deepcopy=False) if read is None else read
+            if self.budget_claimed(len(batch), read):
+                break
             with warnings.catch_warnings():  # heartbeats are recorded by ``heartbeats``
                 warnings.filterwarnings("ignore", "Heartbeat of storage is supposed")
                 trial = self.study.ask() if waiting > 0 else ask_new(self.study)
@@ -134,10 +136,12 @@ class Asker:
                 plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_KEYS}
                 plan.setdefault("origin", origin)
                 entry.params = self.space.suggest(trial)
-                trials = self.study.get_trials(deepcopy=False)
-                if budget.is_surplus(self.spec.budget, trial.number, trials):
-                    self.trials.tell(entry, TrialState.FAIL, attrs={"status": TrialStatus.SURPLUS})
-                    break
+                if budget.claims_bound(read, trial.number) > self.spec.budget:
+                    read = self.study.get_trials(deepcopy=False)  # near the budget: look
+                    if budget.is_surplus(self.spec.budget, trial.number, read):
+                        attrs = {"status": TrialStatus.SURPLUS}
+                        self.trials.tell(entry, TrialState.FAIL, attrs=attrs)
+                        break
                 graph = self._graph(entry, plan)
                 if graph is None:
                     invalid += 1
@@ -149,14 +153,15 @@ class Asker:
                     continue
                 self._claim(entry, plan, graph, round_index)
                 batch.append((entry, graph))
-                seen = trials
             except optuna.exceptions.UpdateFinishedTrialError:
                 self.trials.taken_over(trial)
+                read = None  # another worker acted: read the study again
         return batch
 
     def budget_claimed(self, asked: int, trials: Sequence[FrozenTrial] | None = None) -> bool:
         """``budget.budget_claimed`` for this worker; ``trials``: a read of the study taken
-        after the last ask (milliseconds old), else the study is read now."""
+        during this round (a pre-check: ``budget.is_surplus`` settles a race), else the study
+        is read now."""
         if trials is None:
             trials = self.study.get_trials(deepcopy=False)
         return budget.budget_claimed(self.spec.budget, trials, asked, self.trials.numbers())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 
 from nas.search.records import claims, counts_toward_budget
 
@@ -37,3 +37,16 @@ def is_surplus(budget: int, number: int, trials: Sequence[FrozenTrial]) -> bool:
     Trial numbers order the claims, so every worker agrees that the later trial is the one
     too many."""
     return claims([t for t in trials if t.number <= number]) > budget
+
+
+def claims_bound(trials: Sequence[FrozenTrial], number: int) -> int:
+    """At most how many claims the trials numbered up to ``number`` hold now, ``trials`` being
+    a read of the study taken earlier: what ``is_surplus`` needs, without reading it again.
+
+    Since the read, a trial's claim can appear only where the read shows none yet: a queued
+    trial some worker took, or a trial created after the read (a number beyond the read's
+    last, ``number`` itself included). Each counts as a claim here; the others only give
+    claims back. When this bound is within the budget, trial ``number`` is no surplus."""
+    last = max((t.number for t in trials), default=-1)
+    seen = sum(claims([t]) or t.state == TrialState.WAITING for t in trials if t.number <= number)
+    return seen + max(0, number - last)

@@ -2,7 +2,7 @@
 
 from optuna.trial import TrialState, create_trial
 
-from nas.search.budget import budget_claimed, is_surplus, share
+from nas.search.budget import budget_claimed, claims_bound, is_surplus, share
 from nas.search.records import claims
 
 
@@ -54,3 +54,22 @@ def test_of_two_racing_claims_the_later_trial_is_the_surplus():
     assert not is_surplus(2, 1, STUDY)
     assert is_surplus(2, 2, STUDY)
     assert not is_surplus(3, 2, STUDY)
+
+
+def test_a_bound_on_claims_from_an_older_read_counts_every_claim_that_can_have_appeared():
+    # STUDY's claims: 0, 1, 2. Trial 5 asked now is new: it and nothing else since the read.
+    assert claims_bound(STUDY, 5) == 4
+    assert claims_bound(STUDY, 7) == 6  # trials 5 and 6: created since, maybe another worker's
+    assert claims_bound(STUDY, 2) == 3  # trials numbered after 2 do not count against it
+    queued = create_trial(state=TrialState.WAITING)
+    queued.number = 5
+    assert claims_bound([*STUDY, queued], 6) == 5  # the queued trial: taken by someone, maybe
+    assert claims_bound([*STUDY, queued], 5) == 4  # taken by this worker: trial 5 itself
+
+
+def test_the_bound_is_never_below_the_exact_count_of_a_new_read():
+    later = [*STUDY, _running(5), _trial(6, TrialState.FAIL, status="invalid"), _running(7)]
+    for number in range(8):
+        exact = claims([t for t in later if t.number <= number])
+        assert claims_bound(STUDY, number) >= exact
+        assert claims_bound(later, number) == exact  # a read taken after every ask is exact
