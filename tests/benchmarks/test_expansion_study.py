@@ -174,6 +174,8 @@ def test_plateau_stops_after_patience_and_restores_the_best_epoch(study, tiny_ta
                enumerate([0.5, 0.7, 0.6, 0.7, 0.65], start=1)]  # fmt: skip
     assert [plateau(m) for m in metrics[:4]] == [False, False, False, True]
     assert plateau.best_epoch == 2 and plateau.best_acc == 0.7
+    late = study.Plateau(model, patience=2, min_epochs=5)  # patient, but not before epoch 5
+    assert [late(m) for m in metrics] == [False, False, False, False, True]
 
 
 def arguments(study, out, **changes):
