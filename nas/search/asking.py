@@ -4,8 +4,9 @@ share of the budget, and each trial's graph.
 A round (``nas.search.strategies``) is proposed when no proposal is queued: its proposals
 are enqueued with how they were chosen, and whatever they leave is drawn by the strategy's
 sampler. Each asked trial suggests its parameters on the search space, is checked against
-the budget other workers may have claimed meanwhile (``nas.search.budget``), and gets its
-graph: the proposal's, or the one its parameters build. Parameters with no connected graph
+the budget other workers may have claimed meanwhile (``nas.search.budget``: against a bound
+from the round's read of the study, and against a fresh read only near the budget), and gets
+its graph: the proposal's, or the one its parameters build. Parameters with no connected graph
 are told FAIL (``invalid``) and drawn again.
 """
 
