@@ -399,7 +399,7 @@ def correlations(frame: pd.DataFrame) -> pd.DataFrame:
     """Per setting and accuracy column: the centred rank correlation with the mean Ramanujan
     gap computed per seed, then over seeds, over weight-agnostic methods, over those without
     the anti-expander (whose isolated neurons may carry the correlation alone), and over
-    all."""
+    all; none where no seed has two methods to rank."""
     rows = []
     agnostic = frame["weight_agnostic"].astype(str).str.lower() == "true"
     connected = agnostic & (frame["method"] != ISOLATING)
@@ -411,6 +411,8 @@ def correlations(frame: pd.DataFrame) -> pd.DataFrame:
             for column in accuracy_columns(frame):
                 per_seed = [centred_rank_correlation(g, column) for _, g in part.groupby("seed")]
                 mean, half, n = t_interval(per_seed)
+                if n == 0:  # one method in the part: no ranking at fixed sparsity
+                    continue
                 rows.append({"setting": setting, "methods": methods, "accuracy": column,
                              "mean": mean, "half": half, "seeds": n,
                              "per_seed": " ".join(f"{v:+.3f}" for v in per_seed)})  # fmt: skip

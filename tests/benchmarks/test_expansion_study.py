@@ -122,6 +122,8 @@ def test_correlations_per_seed_over_agnostic_and_all_methods(study):
         low, high = stats.t.interval(0.95, 3, loc=np.mean(rhos), scale=stats.sem(rhos))
         assert row["mean"].item() == pytest.approx(np.mean(rhos))
         assert row["half"].item() == pytest.approx((high - low) / 2)
+    alone = study.correlations(frame[frame.method == "random"])  # nothing to rank it against
+    assert alone.empty
 
 
 def test_the_summary_prints_every_part(study, tmp_path):
