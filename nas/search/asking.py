@@ -144,8 +144,8 @@ class Asker:
                         self.trials.tell(entry, TrialState.FAIL, attrs=attrs)
                         break
                 graph = self._graph(entry, plan)
-                if graph is None:
-                    invalid += 1
+                if graph is None:  # told FAIL: a read showing it running would count it
+                    read, invalid = None, invalid + 1
                     if invalid > MAX_INVALID_PER_SLOT * count:
                         raise SparseNASError(
                             f"{invalid} parameter draws in a row gave no connected graph; "

@@ -7,6 +7,7 @@ from optuna.trial import TrialState
 
 import nas.search.asking
 import nas.search.loop
+from core.errors import SparseNASError
 from nas.search.records import counts_toward_budget, trial_status
 from nas.search.spec import SearchSpec
 from nas.search.storage import open_study
@@ -73,3 +74,22 @@ def test_a_queued_trial_another_worker_takes_between_two_asks_is_counted(tmp_pat
     trials = study.get_trials()
     assert trials[0].state == TrialState.RUNNING  # the other worker's
     assert trial_status(trials[2]) == "surplus"
+
+
+def test_this_workers_invalid_draws_do_not_read_as_claims(tmp_path, monkeypatch):
+    """Draws without a connected graph are told FAIL: a read taken while one ran must not
+    count it against the budget (the asker once gave up its round here, and the search
+    asked again forever)."""
+    _, study, asker = _asker(tmp_path, budget=1)
+    build_graph, failures = nas.search.asking.build_graph, []
+
+    def twice_unconnected(params):
+        if len(failures) < 2:
+            failures.append(params)
+            raise SparseNASError("no connected graph")
+        return build_graph(params)
+
+    monkeypatch.setattr(nas.search.asking, "build_graph", twice_unconnected)
+    batch = asker.ask(1, 0, "random")
+    assert [entry.trial.number for entry, _ in batch] == [2]
+    assert [trial_status(t) for t in study.get_trials()[:2]] == ["invalid", "invalid"]
