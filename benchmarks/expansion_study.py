@@ -91,7 +91,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=PruneSpec.batch_size)
     parser.add_argument("--max-epochs", type=int, default=50)
     parser.add_argument("--patience", type=int, default=5)
-    parser.add_argument("--min-epochs", type=int, default=0, help="no early stop before")
+    parser.add_argument("--min-epochs", type=int, default=0, help="no early stop before this epoch")
     parser.add_argument("--noise", default="0.25,0.5,1.0", help="noise levels (see the doc)")
     parser.add_argument("--summary", action="store_true", help="only summarise the CSV")
     return parser.parse_args(argv)
@@ -130,8 +130,7 @@ def train_to_plateau(
 ) -> dict[str, object]:
     """Train with early stopping and load the best validation epoch's weights back."""
     plateau = Plateau(model, args.patience, args.min_epochs)
-    max_epochs = args.max_epochs
-    train = TrainSpec(max_epochs, spec.batch_size, spec.lr, device=spec.device)
+    train = TrainSpec(args.max_epochs, spec.batch_size, spec.lr, device=spec.device)
     result = train_model(model, task, train, seed=seed, on_epoch=plateau)
     if plateau.best_state is not None:
         model.load_state_dict(plateau.best_state)

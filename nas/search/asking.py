@@ -159,12 +159,9 @@ class Asker:
                 read = None  # another worker acted: read the study again
         return batch
 
-    def budget_claimed(self, asked: int, trials: Sequence[FrozenTrial] | None = None) -> bool:
+    def budget_claimed(self, asked: int, trials: Sequence[FrozenTrial]) -> bool:
         """``budget.budget_claimed`` for this worker; ``trials``: a read of the study taken
-        during this round (a pre-check: ``budget.is_surplus`` settles a race), else the study
-        is read now."""
-        if trials is None:
-            trials = self.study.get_trials(deepcopy=False)
+        during this round (a pre-check: ``budget.is_surplus`` settles a race)."""
         return budget.budget_claimed(self.spec.budget, trials, asked, self.trials.numbers())
 
     def _graph(self, entry: OpenTrial, plan: dict) -> nx.Graph | None:

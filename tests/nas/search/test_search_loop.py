@@ -358,7 +358,7 @@ def test_a_trial_asked_beyond_the_budget_is_given_back(tmp_path):
     first = study.ask()  # another worker's claim, asked just before ours
     study._storage.record_heartbeat(first._trial_id)
     search = nas.search.loop.SearchRun(spec.resolved(), study, None, Warm(ALL), lambda e: None, 1)
-    search.asker.budget_claimed = lambda asked, trials=None: (
+    search.asker.budget_claimed = lambda asked, trials: (
         False
     )  # it looked before the other worker asked
     assert search.asker.ask(1, 0, "random") == []
