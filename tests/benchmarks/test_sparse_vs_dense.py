@@ -27,6 +27,14 @@ def test_the_dense_width_matches_the_recurrent_weights(bench):
     assert bench.dense_width(3 * (16 + 256) + 1, "gru", 1) == 16  # the nearest
 
 
+def test_the_widest_dense_network_within_a_cap(bench):
+    # 28 GRU units on one real input: 3 (28 + 784) = 2,436 recurrent weights; 29 hold 2,610.
+    assert bench.widest_within(2_500, "gru", 1) == 28
+    assert bench.widest_within(2_436, "gru", 1) == 28
+    assert bench.widest_within(2_435, "gru", 1) == 27
+    assert bench.widest_within(5, "gru", 1) == 0  # one unit holds 3 (1 + 1) = 6
+
+
 def test_the_t_interval_is_scipys(bench):
     values = [0.91, 0.95, 0.93, 0.97, 0.9]
     got = bench.t_interval(values)
@@ -61,3 +69,36 @@ def test_a_tiny_run_writes_its_table(bench, tmp_path, monkeypatch):
     assert dense["edges"] == 0 and len(dense["layer_sizes"]) == 1
     assert dense["layer_sizes"] == [bench.dense_width(sparse["recurrent_weights"], "gru", 32)]
     assert data["sparse_minus_dense_test_acc"]["n"] == 2
+    assert "dense_cap" not in data["networks"]
+
+
+def test_a_cap_adds_the_widest_dense_network_within_it(bench, tmp_path, monkeypatch):
+    real = bench.load_task
+    monkeypatch.setattr(bench, "load_task", lambda spec, seed=0: real(spec, seed, 120))
+    write_graph(watts_strogatz(8, 2, 0.5, seed=1), tmp_path / "g.graphml")
+    out = tmp_path / "out.json"
+    argv = ["x", "--task", "reber", "--graph", str(tmp_path / "g.graphml"), "--seeds", "2",
+            "--epochs", "1", "--cap", "700", "--out", str(out)]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    bench.main()
+    data = json.loads(out.read_text())
+    cap = data["networks"]["dense_cap"]
+    # Embedding width 32: h units hold 3 (32 h + h^2); 6 units 684, 7 units 819.
+    assert cap["layer_sizes"] == [6] and cap["recurrent_weights"] == 684
+    assert len(data["runs"]) == 6 and data["sparse_minus_dense_cap_test_acc"]["n"] == 2
+    by = {(r["network"], r["seed"]): r["test_acc"] for r in data["runs"]}
+    first = by["sparse", 0] - by["dense_cap", 0]
+    second = by["sparse", 1] - by["dense_cap", 1]
+    assert data["sparse_minus_dense_cap_test_acc"]["mean"] == pytest.approx((first + second) / 2)
+
+
+def test_a_cap_below_one_unit_is_an_error(bench, tmp_path, monkeypatch, capsys):
+    write_graph(watts_strogatz(8, 2, 0.5, seed=1), tmp_path / "g.graphml")
+    argv = ["x", "--task", "reber", "--graph", str(tmp_path / "g.graphml"), "--cap", "10",
+            "--out", str(tmp_path / "out.json")]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exited:
+        bench.main()
+    assert exited.value.code == 2
+    assert "error: --cap 10 is below one unit's recurrent weights" in capsys.readouterr().err
+    assert not (tmp_path / "out.json").exists()
