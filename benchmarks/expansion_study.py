@@ -386,10 +386,10 @@ def centred_rank_correlation(
 ) -> float:
     """Pearson's r of ranks centred within each (task, cell, setting, sparsity) group: the
     rank correlation of ``column`` with ``by`` given the sparsity (Spearman's rho for one
-    group)."""
+    group); NaN when either has no spread (one row's spread is NaN)."""
     ranks = frame.groupby(CELL)[[column, by]].rank()
     centred = ranks - ranks.groupby([frame[c] for c in CELL]).transform("mean")
-    if centred[column].std() == 0 or centred[by].std() == 0:
+    if not (centred[column].std() > 0 and centred[by].std() > 0):
         return float("nan")
     return float(np.corrcoef(centred[column], centred[by])[0, 1])
 

@@ -4,6 +4,8 @@ end to end, resumed."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -124,6 +126,13 @@ def test_correlations_per_seed_over_agnostic_and_all_methods(study):
         assert row["half"].item() == pytest.approx((high - low) / 2)
     alone = study.correlations(frame[frame.method == "random"])  # nothing to rank it against
     assert alone.empty
+
+
+def test_one_run_has_no_rank_correlation_and_no_warning(study):
+    one = synthetic().iloc[[0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy warned on a one-row correlation before
+        assert np.isnan(study.centred_rank_correlation(one, "test_acc"))
 
 
 def test_the_summary_prints_every_part(study, tmp_path):
