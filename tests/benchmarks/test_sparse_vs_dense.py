@@ -54,16 +54,21 @@ def test_the_best_of_a_run_is_chosen_by_validation(bench, tmp_path):
     assert chosen["trial"] == 1 and nx.utils.graphs_equal(graph, graphs[1])
 
 
-def test_a_tiny_run_writes_its_table(bench, tmp_path, monkeypatch):
+def tiny_run(bench, tmp_path, monkeypatch, *extra: str) -> dict:
+    """The script's JSON of a 2-seed, 1-epoch run on a 120-string Reber task."""
     real = bench.load_task
     monkeypatch.setattr(bench, "load_task", lambda spec, seed=0: real(spec, seed, 120))
     write_graph(watts_strogatz(8, 2, 0.5, seed=1), tmp_path / "g.graphml")
     out = tmp_path / "out.json"
     argv = ["x", "--task", "reber", "--graph", str(tmp_path / "g.graphml"), "--seeds", "2",
-            "--epochs", "1", "--out", str(out)]  # fmt: skip
+            "--epochs", "1", *extra, "--out", str(out)]  # fmt: skip
     monkeypatch.setattr(sys, "argv", argv)
     bench.main()
-    data = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def test_a_tiny_run_writes_its_table(bench, tmp_path, monkeypatch):
+    data = tiny_run(bench, tmp_path, monkeypatch)
     assert {r["network"] for r in data["runs"]} == {"sparse", "dense"} and len(data["runs"]) == 4
     dense, sparse = data["networks"]["dense"], data["networks"]["sparse"]
     assert dense["edges"] == 0 and len(dense["layer_sizes"]) == 1
@@ -73,15 +78,7 @@ def test_a_tiny_run_writes_its_table(bench, tmp_path, monkeypatch):
 
 
 def test_a_cap_adds_the_widest_dense_network_within_it(bench, tmp_path, monkeypatch):
-    real = bench.load_task
-    monkeypatch.setattr(bench, "load_task", lambda spec, seed=0: real(spec, seed, 120))
-    write_graph(watts_strogatz(8, 2, 0.5, seed=1), tmp_path / "g.graphml")
-    out = tmp_path / "out.json"
-    argv = ["x", "--task", "reber", "--graph", str(tmp_path / "g.graphml"), "--seeds", "2",
-            "--epochs", "1", "--cap", "700", "--out", str(out)]  # fmt: skip
-    monkeypatch.setattr(sys, "argv", argv)
-    bench.main()
-    data = json.loads(out.read_text())
+    data = tiny_run(bench, tmp_path, monkeypatch, "--cap", "700")
     cap = data["networks"]["dense_cap"]
     # Embedding width 32: h units hold 3 (32 h + h^2); 6 units 684, 7 units 819.
     assert cap["layer_sizes"] == [6] and cap["recurrent_weights"] == 684
