@@ -37,7 +37,7 @@ from scipy import stats
 
 from core.seeds import child_seeds
 from core.status import TrialStatus
-from graphs.dag import layered_dag
+from graphs.dag import LayeredDAG, layered_dag
 from graphs.io import edges_from_string, read_graph
 from models.cells import DEFAULT_EMBEDDING_DIM, recurrent_weights
 from models.engine import train_many
@@ -70,11 +70,21 @@ def _plain(value: object) -> object:
     return value.item() if hasattr(value, "item") else value
 
 
+def dense_dag(units: int) -> LayeredDAG:
+    """One dense layer of ``units`` neurons: a graph without edges (docs/data-formats.md)."""
+    return layered_dag(nx.empty_graph(units))
+
+
+def dense_weights(units: int, cell: str, input_size: int) -> int:
+    """Recurrent weights of ``dense_dag(units)`` wired into ``cell``."""
+    return recurrent_weights(dense_dag(units), cell, input_size)
+
+
 def dense_width(target: int, cell: str, input_size: int) -> int:
     """Units of the one-layer dense network whose recurrent weights come closest to
     ``target`` (the smaller width on a tie)."""
     widths = range(1, 1025)
-    weights = [recurrent_weights(layered_dag(nx.empty_graph(h)), cell, input_size) for h in widths]
+    weights = [dense_weights(h, cell, input_size) for h in widths]
     return min(widths, key=lambda h: (abs(weights[h - 1] - target), h))
 
 
@@ -82,7 +92,7 @@ def widest_within(cap: int, cell: str, input_size: int) -> int:
     """Units of the widest one-layer dense network with at most ``cap`` recurrent weights
     (0 when not even one unit fits)."""
     width = 0
-    while recurrent_weights(layered_dag(nx.empty_graph(width + 1)), cell, input_size) <= cap:
+    while dense_weights(width + 1, cell, input_size) <= cap:
         width += 1
     return width
 
@@ -115,13 +125,12 @@ def main() -> None:
     sparse = layered_dag(graph)
     sparse_weights = recurrent_weights(sparse, args.cell, width)
     units = dense_width(sparse_weights, args.cell, width)
-    dense = layered_dag(nx.empty_graph(units))
-    networks = {"sparse": sparse, "dense": dense}
+    networks = {"sparse": sparse, "dense": dense_dag(units)}
     if args.cap is not None:
         cap_units = widest_within(args.cap, args.cell, width)
         if cap_units == 0:
             parser.error(f"--cap {args.cap} is below one unit's recurrent weights")
-        networks["dense_cap"] = layered_dag(nx.empty_graph(cap_units))
+        networks["dense_cap"] = dense_dag(cap_units)
     seeds = list(range(args.seeds))
     jobs = [(name, seed) for name in networks for seed in seeds]
     derived = {seed: child_seeds(seed, 2) for seed in seeds}
@@ -186,12 +195,7 @@ def main() -> None:
         "train": {**settings, "clip_norm": train.clip_norm},
         "sparse_source": chosen,
         "networks": described,
-        "sparse_minus_dense_test_acc": differences["dense"],
-        **(
-            {"sparse_minus_dense_cap_test_acc": differences["dense_cap"]}
-            if "dense_cap" in differences
-            else {}
-        ),
+        **{f"sparse_minus_{name}_test_acc": diff for name, diff in differences.items()},
         "runs": runs,
         "machine": "busy shared 2-core machine (seconds are not timings)",
         "seconds": round(seconds),
