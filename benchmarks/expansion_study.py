@@ -32,7 +32,10 @@ over the weight-agnostic methods and over all methods.
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/expansion_study.py \\
         --out benchmarks/data/expansion_study
-    python benchmarks/expansion_study.py --out benchmarks/data/expansion_study --summary
+    python benchmarks/expansion_study.py --out benchmarks/data/expansion_study --summary --plot
+
+``--plot`` also draws ``<out>/expansion_study.png``: each cell's accuracy against the share of
+weights kept, per method, with its interval and the dense base.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -66,7 +70,11 @@ from nas.experiments.prune import PruneSpec, build_dense
 from nas.experiments.prune_retrain import ramanujan_retrainer
 from nas.tasks import load_task
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 RESULTS = "expansion_study.csv"
+FIGURE = "expansion_study.png"
 KEY = ("task", "cell", "setting", "method", "percent", "seed")
 SETTINGS = ("init", "trained")
 DEFAULT_METHODS = ("expander", "random", "magnitude", "ramanujan", "degree-blocks", "anti-expander")
@@ -94,6 +102,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--min-epochs", type=int, default=0, help="no early stop before this epoch")
     parser.add_argument("--noise", default="0.25,0.5,1.0", help="noise levels (see the doc)")
     parser.add_argument("--summary", action="store_true", help="only summarise the CSV")
+    parser.add_argument(
+        "--plot", action="store_true", help=f"also draw the accuracy figure, <out>/{FIGURE}"
+    )
     return parser.parse_args(argv)
 
 
@@ -471,11 +482,77 @@ def summarise(path: Path) -> str:
     return "\n".join(parts)
 
 
+# -- the figure --------------------------------------------------------------------------------
+
+
+def kept_percent(sparsity: pd.Series) -> pd.Series:
+    return 100 * (1 - sparsity)
+
+
+def figure(frame: pd.DataFrame) -> Figure:
+    """Test accuracy (mean and 95 % t-interval over seeds) against the share of recurrent
+    weights kept, one row of panels per task and cell, one panel per setting, one line per
+    method, the dense base as a line in its band. The share is on a log axis, so 10, 5 and
+    2 % are evenly apart and ``ramanujan`` sits at the sparsity it stopped at."""
+    from matplotlib.figure import Figure
+
+    table = cell_table(frame)
+    dense = dense_table(frame) if "dense_test_acc" in frame else pd.DataFrame()
+    groups = list(table.groupby(["task", "cell"], sort=True))
+    settings = [s for s in SETTINGS if s in set(table["setting"])]
+    drawing = Figure(figsize=(4.6 * len(settings), 3.4 * len(groups) + 0.7))
+    axes = drawing.subplots(len(groups), len(settings), squeeze=False, sharey="row")
+    for row, ((task, cell), part) in zip(axes, groups, strict=True):
+        base = dense[(dense["task"] == task) & (dense["cell"] == cell)] if len(dense) else dense
+        for ax, setting in zip(row, settings, strict=True):
+            if len(base):
+                mean, half = base["mean"].item(), base["half"].item()
+                ax.axhline(mean, color="k", lw=1, label="dense base")
+                if np.isfinite(half):
+                    ax.axhspan(mean - half, mean + half, color="k", alpha=0.08, lw=0)
+            rows = part[part["setting"] == setting]
+            for method in sorted(rows["method"].unique(), key=method_rank):
+                group = rows[rows["method"] == method].sort_values("sparsity")
+                ax.errorbar(
+                    kept_percent(group["sparsity"]), group["test_acc_mean"],
+                    yerr=group["test_acc_half"].fillna(0), color=method_color(method),
+                    marker="o", ms=4, capsize=2, label=method,
+                )  # fmt: skip
+            ax.set_xscale("log")
+            kept = sorted({float(f"{x:.2g}") for x in kept_percent(rows["sparsity"])})
+            ax.set_xticks(kept, [f"{x:g}" for x in kept])
+            ax.set_xticks([], minor=True)
+            ax.invert_xaxis()  # sparser to the right
+            ax.set(title=f"{task}, {cell}, {setting}", xlabel="recurrent weights kept (%)")
+        row[0].set_ylabel("test accuracy")
+    legend = {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    labels = sorted(legend, key=lambda label: -1 if label == "dense base" else method_rank(label))
+    drawing.legend(
+        [legend[k] for k in labels], labels, loc="lower center", ncol=min(len(labels), 4)
+    )
+    drawing.tight_layout(rect=(0, 0.7 / drawing.get_figheight(), 1, 1))
+    return drawing
+
+
+def method_rank(method: str) -> int:
+    known = list(DEFAULT_METHODS)
+    return known.index(method) if method in known else len(known)
+
+
+def method_color(method: str) -> str:
+    return f"C{method_rank(method) % 10}"
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if not args.summary:
         run(args)
     print(summarise(args.out / RESULTS))
+    if args.plot:
+        figure(pd.read_csv(args.out / RESULTS)).savefig(args.out / FIGURE, dpi=90)
 
 
 if __name__ == "__main__":

@@ -216,3 +216,39 @@ def test_a_tiny_study_runs_end_to_end_and_resumes(study, tiny_task, tmp_path):
     again = pd.read_csv(tmp_path / study.RESULTS)
     assert len(again) == 18 and again.iloc[:12].equals(frame)
     assert "ramanujan" in study.summarise(tmp_path / study.RESULTS)
+
+
+def test_the_figure_draws_each_cells_interval_and_the_dense_base(study):
+    frame = synthetic()
+    frame.loc[frame.method == "magnitude", "sparsity"] -= 0.05  # drawn where it stopped
+    drawing = study.figure(frame)
+    axes = drawing.axes
+    assert [ax.get_title() for ax in axes] == [
+        "digits, rnn_tanh, init",
+        "digits, rnn_tanh, trained",
+    ]
+    table = study.cell_table(frame)
+    dense = study.dense_table(frame)["mean"].item()
+    for ax, setting in zip(axes, ("init", "trained"), strict=True):
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        lines |= {bars.get_label(): bars.lines[0] for bars in ax.containers}  # the errorbars
+        assert lines["dense base"].get_ydata()[0] == pytest.approx(dense)
+        for method in ("expander", "random", "magnitude"):
+            rows = table[(table.setting == setting) & (table.method == method)]
+            rows = rows.sort_values("sparsity")
+            x, y = lines[method].get_data()
+            assert list(x) == pytest.approx(list(100 * (1 - rows.sparsity)))
+            assert list(y) == pytest.approx(list(rows.test_acc_mean))
+        assert ax.xaxis_inverted() and ax.get_xscale() == "log"
+        assert sorted(float(t) for t in ax.get_xticks()) == pytest.approx([5, 10, 15])
+
+
+def test_plot_writes_a_png_without_a_dense_base(study, tmp_path):
+    frame = synthetic()
+    frame[frame.setting == "init"].drop(columns="dense_test_acc").to_csv(
+        tmp_path / study.RESULTS, index=False
+    )
+    study.main(["--out", str(tmp_path), "--summary", "--plot"])
+    image = (tmp_path / study.FIGURE).read_bytes()
+    assert image.startswith(b"\x89PNG")
+    assert len(study.figure(pd.read_csv(tmp_path / study.RESULTS)).axes) == 1
