@@ -16,7 +16,9 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data"
@@ -41,6 +43,13 @@ PREDICTOR_TABLES = [
 ]
 CHANCE = 0.51  # a run at or below this test accuracy learned nothing (Reber is balanced)
 PRUNE_METHODS = ["magnitude", "random", "expander", "anti-expander"]
+# The controlled expansion study (issue 30): one folder per task and cell, and its label.
+CONTROLLED = [
+    ("expansion_study", "digits, rnn_tanh, 128"),
+    ("expansion_study_lstm64", "digits, lstm, 64"),
+    ("expansion_study_lstm128", "digits, lstm, 128"),
+    ("expansion_study_mnist1d_lstm", "mnist1d, lstm, 128"),
+]
 
 
 def _json(name: str) -> dict:
@@ -546,6 +555,60 @@ def expansion_section() -> list[str]:
     ]
 
 
+def _t(values: pd.Series, signed: bool = False) -> str:
+    """Mean ± the 95 % t half-width over seeds; "–" where nothing was run."""
+    data = values.dropna().to_numpy(dtype=float)
+    if len(data) < 2:
+        return "–"
+    half = stats.t.ppf(0.975, len(data) - 1) * data.std(ddof=1) / np.sqrt(len(data))
+    return f"{data.mean():{'+' if signed else ''}.3f} ± {half:.3f}"
+
+
+def _runs(wide: pd.DataFrame, percent: float, method: str) -> pd.Series:
+    """One method's test accuracy per seed at one sparsity (empty where it was not run)."""
+    if method not in wide or percent not in wide.index.get_level_values("percent"):
+        return pd.Series(dtype=float)
+    return wide.loc[percent, method]
+
+
+def controlled_study_section() -> list[str]:
+    rows = []
+    for folder, label in CONTROLLED:
+        frame = pd.read_csv(DATA / folder / "expansion_study.csv")
+        bases = frame[frame["setting"] == "trained"].drop_duplicates("seed")
+        dense = _t(bases.set_index("seed")["dense_test_acc"])
+        for setting in ("init", "trained"):
+            part = frame[frame["setting"] == setting]
+            wide = part.pivot_table(index=["percent", "seed"], columns="method", values="test_acc")
+
+            row = [label, setting, dense, _t(_runs(wide, 90.0, "expander"))]
+            for first, second in (("degree-blocks", "expander"), ("expander", "random")):
+                row += [
+                    _t(_runs(wide, p, first) - _runs(wide, p, second), signed=True)
+                    for p in (90.0, 95.0)
+                ]
+            rows.append(row)
+    columns = ["task, cell, units", "setting", "dense base", "expander, 90 %"]
+    columns += [f"{a} − {b}, {p} %" for a, b in (("blocks", "expander"), ("expander", "random"))
+                for p in (90, 95)]  # fmt: skip
+    return [
+        "## The controlled expansion study",
+        "",
+        "Masks fixed on the untrained network (`init`) or on a dense network trained to plateau "
+        "(`trained`), every network trained to plateau, 5 seeds; `blocks` is the degree-matched "
+        "block control (the expander's degrees, spectral gap 0). Test accuracy and paired "
+        "differences (same seed), mean ± 95 % t half-width "
+        "([expansion.md](expansion.md#does-expansion-preserve-accuracy-the-controlled-study)). "
+        + _source(
+            ", ".join(f"`benchmarks/data/{folder}/`" for folder, _ in CONTROLLED),
+            "python benchmarks/expansion_study.py --out DIR --summary --plot",
+        )[:-1]
+        + " (each folder's README gives its runs' commands).",
+        "",
+        *_table(pd.DataFrame(rows, columns=columns)),
+    ]
+
+
 def render() -> str:
     """The whole page, from the data files as they are now."""
     sections = [
@@ -570,6 +633,7 @@ def render() -> str:
         pruning_section(),
         pruning_thesis_section(),
         expansion_section(),
+        controlled_study_section(),
     ]
     return "\n\n".join("\n".join(s) for s in sections) + "\n"
 
