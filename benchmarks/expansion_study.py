@@ -53,8 +53,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
+from core.intervals import t_interval
 from core.seeds import derive_seed
 from models.data import SequenceSet, Task
 from models.expansion import expansion_summary, layer_expansion, unfolded_expansion
@@ -309,19 +309,6 @@ def append(path: Path, row: dict[str, object]) -> None:
 
 
 # -- the summary -------------------------------------------------------------------------------
-
-
-def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, int]:
-    """Mean, half-width of the two-sided t-interval over ``values`` (NaN for fewer than two)
-    and their count."""
-    data = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
-    n = len(data)
-    if n == 0:
-        return float("nan"), float("nan"), 0
-    if n < 2:
-        return float(data.mean()), float("nan"), n
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * data.std(ddof=1) / np.sqrt(n)
-    return float(data.mean()), float(half), n
 
 
 def accuracy_columns(frame: pd.DataFrame) -> list[str]:

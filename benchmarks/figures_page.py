@@ -16,9 +16,9 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy import stats
+
+from core.intervals import t_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data"
@@ -557,11 +557,8 @@ def expansion_section() -> list[str]:
 
 def _t(values: pd.Series, signed: bool = False) -> str:
     """Mean ± the 95 % t half-width over seeds; "–" where nothing was run."""
-    data = values.dropna().to_numpy(dtype=float)
-    if len(data) < 2:
-        return "–"
-    half = stats.t.ppf(0.975, len(data) - 1) * data.std(ddof=1) / np.sqrt(len(data))
-    return f"{data.mean():{'+' if signed else ''}.3f} ± {half:.3f}"
+    mean, half, n = t_interval(values.tolist())
+    return f"{mean:{'+' if signed else ''}.3f} ± {half:.3f}" if n >= 2 else "–"
 
 
 def _runs(wide: pd.DataFrame, percent: float, method: str) -> pd.Series:
@@ -602,8 +599,8 @@ def controlled_study_section() -> list[str]:
         + _source(
             ", ".join(f"`benchmarks/data/{folder}/`" for folder, _ in CONTROLLED),
             "python benchmarks/expansion_study.py --out DIR --summary --plot",
-        )[:-1]
-        + " (each folder's README gives its runs' commands).",
+        )
+        + " Each folder's README gives its runs' own commands.",
         "",
         *_table(pd.DataFrame(rows, columns=columns)),
     ]

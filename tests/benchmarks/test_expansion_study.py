@@ -46,15 +46,6 @@ def synthetic(seeds=4):
     return pd.DataFrame(rows)
 
 
-def test_t_interval_is_scipys(study):
-    values = [0.81, 0.77, 0.85, 0.79, 0.80]
-    mean, half, n = study.t_interval(values)
-    low, high = stats.t.interval(0.95, 4, loc=np.mean(values), scale=stats.sem(values))
-    assert n == 5 and mean == pytest.approx(np.mean(values))
-    assert (mean - half, mean + half) == pytest.approx((low, high))
-    assert np.isnan(study.t_interval([0.5])[1]) and study.t_interval([])[2] == 0
-
-
 def test_the_cell_table_on_a_synthetic_csv(study, tmp_path):
     frame = synthetic()
     path = tmp_path / "study.csv"
